@@ -1,0 +1,11 @@
+/**
+ * The browser-safe part of the protocol: types, validation, money, errors,
+ * TSK framing and WebCrypto verification. No Node built-ins, no signing keys.
+ * The device companion imports from here only.
+ */
+export * from './errors.js';
+export * from './money.js';
+export * from './types.js';
+export * from './validate.js';
+export * from './tsk.js';
+export * from './tsk-webcrypto.js';
