@@ -1,0 +1,77 @@
+/**
+ * The partner's persistence contract (SPEC §4): one interface, three
+ * implementations (memory for tests, SQLite embedded default, PostgreSQL for
+ * several backend instances). Exactly-once delivery rests on the store: its
+ * transaction / unique constraint decides who records a delivery, never an
+ * in-memory lock. All methods are async so every backend fits.
+ */
+import type { Fen, OrderDetail, RefundStatus } from '../protocol/index.js';
+
+export type PartnerOrderStatus = 'CREATED' | 'DELIVERED';
+
+export interface PartnerOrder {
+  tradeNo: string;
+  skillId: string;
+  userToken: string;
+  details: OrderDetail[];
+  totalAmt: Fen;
+  status: PartnerOrderStatus;
+  /** DingDang order id, known from the delivery notification on. */
+  transactionId: string | null;
+  createdAt: number;
+  deliveredAt: number | null;
+}
+
+export interface NewOrder {
+  tradeNo: string;
+  skillId: string;
+  userToken: string;
+  details: OrderDetail[];
+  totalAmt: Fen;
+  createdAt: number;
+}
+
+/** Result of trying to claim the delivery of an order. */
+export type DeliveryClaim =
+  /** This caller owns the delivery now: run the `deliver` hook, then `completeDelivery`. */
+  | { kind: 'claimed'; order: PartnerOrder; attempt: number }
+  /** Someone already completed it: answer SUCCESS, do nothing. */
+  | { kind: 'already-delivered'; order: PartnerOrder }
+  /** Another caller holds a live claim (lease not expired): answer FAIL so the platform retries later. */
+  | { kind: 'in-progress'; order: PartnerOrder }
+  | { kind: 'unknown-order' };
+
+export interface Refund {
+  refundTradeNo: string;
+  tradeNo: string;
+  refundAmt: Fen;
+  status: RefundStatus;
+  refundTransactionId: string | null;
+  createdAt: number;
+}
+
+export interface PartnerStore {
+  /** Create the schema if missing (idempotent). */
+  init(): Promise<void>;
+  /** Insert an order; throws a StoreError with code ERR_DUPLICATE when `tradeNo` exists. */
+  createOrder(order: NewOrder): Promise<PartnerOrder>;
+  getOrder(tradeNo: string): Promise<PartnerOrder | undefined>;
+  /**
+   * Atomically claim the delivery of `tradeNo` for `transactionId` with a
+   * lease (ms). A claim whose lease expired (its holder crashed) can be taken
+   * over: the hook then runs again with the same idempotency key, so the hook
+   * is at-least-once with key `tradeNo` and the record is exactly-once.
+   */
+  claimDelivery(tradeNo: string, transactionId: string, leaseMs: number, now: number): Promise<DeliveryClaim>;
+  /** Record the delivery as done (idempotent); also grants the entitlements. */
+  completeDelivery(tradeNo: string, now: number): Promise<PartnerOrder>;
+  /** Give up a claim without delivering (the hook failed), so a retry can claim at once. */
+  releaseDelivery(tradeNo: string): Promise<void>;
+  /** Entitlements: which item ids the user owns (delivered orders). */
+  ownsItem(skillId: string, userToken: string, itemId: string): Promise<boolean>;
+  /** Record a refund request (unique `refundTradeNo`); returns the existing one on repeat. */
+  saveRefund(refund: Refund): Promise<Refund>;
+  getRefund(refundTradeNo: string): Promise<Refund | undefined>;
+  updateRefund(refundTradeNo: string, patch: Partial<Pick<Refund, 'status' | 'refundTransactionId'>>): Promise<Refund | undefined>;
+  close(): Promise<void>;
+}
