@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSandboxConfig, parseSandboxConfig } from '../src/sandbox/config.js';
+import { SandboxConfigError } from '../src/sandbox/errors.js';
+import { publicKeyToBase64, signRsa2, verifyRsa2 } from '../src/protocol/tsk-node.js';
+import { fixture, fixturePath } from './helpers.js';
+
+const pub = fixture('tsk-test-public.pem');
+const skill = (extra: Record<string, unknown> = {}) => ({
+  skillId: 'audiobook',
+  skillEndpoint: 'http://127.0.0.1:9/skill',
+  skillSecret: 's3cret',
+  createOrderUrl: 'http://127.0.0.1:9/create',
+  deliverUrl: 'http://127.0.0.1:9/deliver',
+  skillPublicKey: pub,
+  ...extra,
+});
+
+function configError(fn: () => unknown, path: string) {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof SandboxConfigError, String(e));
+    assert.equal(e.code, 'ERR_SANDBOX_CONFIG');
+    assert.equal(e.path, path);
+    return true;
+  });
+}
+
+test('keys as PEM, bare Base64 and file path all load; platform key generated when absent', () => {
+  const a = parseSandboxConfig({ skills: [skill()] });
+  assert.equal(a.generatedKey, true);
+  const b = parseSandboxConfig({ skills: [skill({ skillPublicKey: publicKeyToBase64(pub) })] });
+  assert.equal(publicKeyToBase64(b.skills[0]!.skillPublicKey), publicKeyToBase64(pub));
+  const c = parseSandboxConfig({ skills: [skill({ skillPublicKey: fixturePath('tsk-test-public.pem') })], platformPrivateKey: fixturePath('tsk-test-private.pem') });
+  assert.equal(c.generatedKey, false);
+  assert.equal(c.tskPublicKey, publicKeyToBase64(pub));
+  // the generated key really signs and its tskPublicKey verifies
+  const h = signRsa2('{"x":1}', a.platformPrivateKey);
+  assert.equal(verifyRsa2('{"x":1}', h, a.tskPublicKey).ok, true);
+  assert.deepEqual(a.skills[0]!.utterances, []);
+});
+
+test('relative key paths resolve against the config file directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddp-sbcfg-'));
+  try {
+    writeFileSync(join(dir, 'skill.pub'), publicKeyToBase64(pub) + '\n');
+    writeFileSync(join(dir, 'sandbox.json'), JSON.stringify({ skills: [skill({ skillPublicKey: 'skill.pub' })] }));
+    const cfg = loadSandboxConfig(join(dir, 'sandbox.json'));
+    assert.equal(publicKeyToBase64(cfg.skills[0]!.skillPublicKey), publicKeyToBase64(pub));
+    writeFileSync(join(dir, 'bad.json'), '{ nope');
+    configError(() => loadSandboxConfig(join(dir, 'bad.json')), '');
+    configError(() => loadSandboxConfig(join(dir, 'missing.json')), '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('validation names the offending field', () => {
+  configError(() => parseSandboxConfig([]), '');
+  configError(() => parseSandboxConfig({ skills: [] }), 'skills');
+  configError(() => parseSandboxConfig({ skills: [skill()], extra: 1 }), 'extra');
+  configError(() => parseSandboxConfig({ skills: [skill({ skillId: 'x'.repeat(33) })] }), 'skills[0].skillId');
+  configError(() => parseSandboxConfig({ skills: [skill({ skillSecret: '' })] }), 'skills[0].skillSecret');
+  configError(() => parseSandboxConfig({ skills: [skill({ deliverUrl: 'ftp://x' })] }), 'skills[0].deliverUrl');
+  configError(() => parseSandboxConfig({ skills: [skill({ createOrderUrl: undefined })] }), 'skills[0].createOrderUrl');
+  configError(() => parseSandboxConfig({ skills: [skill({ refundNotifyUrl: 'not a url' })] }), 'skills[0].refundNotifyUrl');
+  configError(() => parseSandboxConfig({ skills: [skill({ skillPublicKey: '/nonexistent/key.pem' })] }), 'skills[0].skillPublicKey');
+  configError(() => parseSandboxConfig({ skills: [skill({ skillPublicKey: 'A'.repeat(64) })] }), 'skills[0].skillPublicKey');
+  configError(() => parseSandboxConfig({ skills: [skill(), skill()] }), 'skills[1].skillId');
+  configError(() => parseSandboxConfig({ skills: [skill({ skilId: 'typo' })] }), 'skills[0].skilId');
+  configError(() => parseSandboxConfig({ skills: [skill({ utterances: [{ intent: 'play', samples: [] }] })] }), 'skills[0].utterances[0].samples');
+  configError(() => parseSandboxConfig({ skills: [skill({ utterances: [{ intent: 'play', samples: ['听{album'] }] })] }), 'skills[0].utterances[0].samples[0]');
+  configError(() => parseSandboxConfig({ skills: [skill()], platformPrivateKey: pub }), 'platformPrivateKey');
+  const ok = parseSandboxConfig({ skills: [skill({ utterances: [{ intent: 'play', samples: ['我要听{album}'] }] })] });
+  assert.equal(ok.skills[0]!.utterances[0]!.intent, 'play');
+});
