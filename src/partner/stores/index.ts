@@ -1,0 +1,8 @@
+/**
+ * The partner stores behind the `PartnerStore` contract (../store.ts):
+ * in-memory (tests), SQLite (embedded default, one file) and PostgreSQL
+ * (several backend instances). See docs/partner-stores.md.
+ */
+export { StoreError } from './errors.js';
+export type { StoreErrorCode } from './errors.js';
+export { MemoryPartnerStore } from './memory.js';
