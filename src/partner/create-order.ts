@@ -1,0 +1,103 @@
+/**
+ * 1 创建订单: the platform asks the skill backend to create its order.
+ *
+ * The platform's amounts are never trusted alone: every line is looked up in
+ * the partner's own price list (the catalog hook) and must satisfy
+ * `unit price × quantity = amount`; `totalAmt` must equal the sum of the
+ * lines (checked by validation, and again here on the partner's prices).
+ * A user who already owns a (non-consumable) item is answered
+ * `{ retCode: "FAIL", retMsg: "ALREADY_OWNED" }` so the device can go
+ * straight to the resume.
+ */
+import {
+  InvalidArgumentError,
+  isFen,
+  isOrderNo,
+  randomNonce,
+  RET_MSG_ALREADY_OWNED,
+  sumFen,
+  type CreateOrderReply,
+  type CreateOrderRequest,
+  type Fen,
+} from '../protocol/index.js';
+import type { PartnerContext } from './handlers.js';
+import { RefusedError } from './handlers.js';
+
+export interface CatalogItem {
+  itemId: string;
+  /** Unit price in fen. */
+  price: Fen;
+  /** Shown in Charge directives; optional here. */
+  name?: string;
+  /** Largest quantity one order may carry; default unlimited. */
+  maxQuantity?: number;
+  /** Can be bought again although owned (credits, tips); default false. */
+  consumable?: boolean;
+}
+
+export interface OrderContext {
+  skillId: string;
+  userToken: string;
+}
+
+/** The partner's price list: the item, or `undefined` when it is not for sale (to this user). */
+export type CatalogHook = (itemId: string, ctx: OrderContext) => CatalogItem | undefined | Promise<CatalogItem | undefined>;
+
+/** Is `userToken` a user of the partner (e.g. a valid login token)? */
+export type UserHook = (userToken: string, ctx: { skillId: string }) => boolean | Promise<boolean>;
+
+/** A catalog hook from a fixed list of items. */
+export function catalogFrom(items: Iterable<CatalogItem>): CatalogHook {
+  const map = new Map<string, CatalogItem>();
+  for (const item of items) {
+    if (!item || typeof item.itemId !== 'string' || item.itemId.length === 0 || item.itemId.length > 32)
+      throw new InvalidArgumentError('catalog itemId must be 1–32 characters');
+    if (!isFen(item.price)) throw new InvalidArgumentError(`catalog price of ${item.itemId} must be integer fen`);
+    if (map.has(item.itemId)) throw new InvalidArgumentError(`catalog lists ${item.itemId} twice`);
+    map.set(item.itemId, { ...item });
+  }
+  return (itemId) => map.get(itemId);
+}
+
+const MAX_TRADE_NO_TRIES = 5;
+
+export async function handleCreateOrder(ctx: PartnerContext, req: CreateOrderRequest): Promise<CreateOrderReply> {
+  const { skillId, userToken } = req;
+  if (ctx.user && !(await ctx.user(userToken, { skillId }))) throw new RefusedError('unknown user');
+
+  const seen = new Set<string>();
+  const lines: Fen[] = [];
+  for (const line of req.details) {
+    if (seen.has(line.itemId)) throw new RefusedError('duplicate itemId');
+    seen.add(line.itemId);
+    const item = await ctx.catalog(line.itemId, { skillId, userToken });
+    if (!item) throw new RefusedError('unknown itemId');
+    if (!isFen(item.price)) throw new RefusedError('item has no price');
+    if (item.maxQuantity !== undefined && line.quantity > item.maxQuantity) throw new RefusedError('quantity too large');
+    const expected = item.price * line.quantity;
+    if (!Number.isSafeInteger(expected) || expected !== line.amount) throw new RefusedError('price mismatch');
+    if (!item.consumable && (await ctx.store.ownsItem(skillId, userToken, line.itemId)))
+      throw new RefusedError(RET_MSG_ALREADY_OWNED, `user already owns ${line.itemId}`);
+    lines.push(expected);
+  }
+  if (sumFen(lines) !== req.totalAmt) throw new RefusedError('totalAmt mismatch');
+
+  for (let attempt = 1; ; attempt++) {
+    const tradeNo = ctx.newTradeNo ? ctx.newTradeNo() : randomNonce(32);
+    if (!isOrderNo(tradeNo)) throw new Error('newTradeNo() must return 1–32 characters of [0-9A-Za-z]');
+    try {
+      await ctx.store.createOrder({
+        tradeNo,
+        skillId,
+        userToken,
+        details: req.details.map((d) => ({ itemId: d.itemId, quantity: d.quantity, amount: d.amount })),
+        totalAmt: req.totalAmt,
+        createdAt: ctx.now(),
+      });
+      return { retCode: 'SUCCESS', tradeNo };
+    } catch (e) {
+      if ((e as { code?: unknown })?.code === 'ERR_DUPLICATE' && attempt < MAX_TRADE_NO_TRIES) continue;
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * 2 通知发货: exactly-once delivery although notifications repeat, arrive
+ * concurrently, arrive in several backend processes, and arrive again after
+ * a failure.
+ *
+ * The store decides, never an in-memory lock:
+ *   claimDelivery (atomic, with a lease) → deliver hook → completeDelivery.
+ *
+ * * `already-delivered` → SUCCESS, the hook is not called.
+ * * `in-progress` (another caller holds a live lease) → wait briefly for it to
+ *   finish (SUCCESS), else FAIL so the platform retries later.
+ * * the hook throws → releaseDelivery, FAIL: the platform's retry claims again.
+ * * the record fails (completeDelivery throws, or the process dies after the
+ *   hook) → FAIL / no answer; the lease expires and the retry runs the hook
+ *   again with the same idempotency key (`tradeNo`). So the hook is
+ *   at-least-once with a stable key and the record is exactly-once: a hook
+ *   that honours its key delivers exactly once.
+ */
+import type { AckReply, DeliverNotifyRequest } from '../protocol/index.js';
+import type { PartnerOrder } from './store.js';
+import type { PartnerContext } from './handlers.js';
+import { RefusedError } from './handlers.js';
+
+export interface DeliverContext {
+  /** The stored order (status CREATED, claimed by this caller). */
+  order: PartnerOrder;
+  /** The platform's order id from the notification. */
+  transactionId: string;
+  /** Stable across retries and processes: use it to make the hook idempotent. Equals `tradeNo`. */
+  idempotencyKey: string;
+  /** 1 for the first claim of this order, higher when an earlier attempt failed or died. */
+  attempt: number;
+  /** Aborted when the attempt timed out (the reply is already FAIL). */
+  signal: AbortSignal;
+}
+
+/** Give the user the goods. Throw to refuse (the reply is FAIL and the platform retries). */
+export type DeliverHook = (ctx: DeliverContext) => void | Promise<void>;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function checkAgainstOrder(order: PartnerOrder, n: DeliverNotifyRequest): void {
+  if (order.skillId !== n.skillId) throw new RefusedError('skillId mismatch');
+  if (order.userToken !== n.userToken) throw new RefusedError('userToken mismatch');
+  if (order.totalAmt !== n.totalAmt) throw new RefusedError('totalAmt mismatch');
+  if (order.transactionId !== null && order.transactionId !== n.transactionId) throw new RefusedError('transactionId mismatch');
+}
+
+async function runHook(ctx: PartnerContext, dc: Omit<DeliverContext, 'signal'>): Promise<void> {
+  const ac = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ac.abort(new Error('deliver hook timed out'));
+      reject(new RefusedError('delivery timed out'));
+    }, ctx.deliverTimeoutMs);
+  });
+  try {
+    await Promise.race([Promise.resolve().then(() => ctx.deliver({ ...dc, signal: ac.signal })), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function handleDeliver(ctx: PartnerContext, n: DeliverNotifyRequest): Promise<AckReply> {
+  const order = await ctx.store.getOrder(n.tradeNo);
+  if (!order) throw new RefusedError('unknown tradeNo');
+  checkAgainstOrder(order, n);
+  if (order.status === 'DELIVERED') return { retCode: 'SUCCESS' };
+
+  const claim = await ctx.store.claimDelivery(n.tradeNo, n.transactionId, ctx.leaseMs, ctx.now());
+  switch (claim.kind) {
+    case 'unknown-order':
+      throw new RefusedError('unknown tradeNo');
+    case 'already-delivered':
+      checkAgainstOrder(claim.order, n);
+      return { retCode: 'SUCCESS' };
+    case 'in-progress': {
+      // Another request (here or in another process) is delivering: give it a moment.
+      const until = Date.now() + ctx.inProgressWaitMs;
+      while (Date.now() < until) {
+        await sleep(Math.min(50, ctx.inProgressWaitMs));
+        const o = await ctx.store.getOrder(n.tradeNo);
+        if (o?.status === 'DELIVERED') return { retCode: 'SUCCESS' };
+      }
+      throw new RefusedError('delivery in progress');
+    }
+    case 'claimed': {
+      try {
+        checkAgainstOrder(claim.order, n);
+        await runHook(ctx, {
+          order: claim.order,
+          transactionId: n.transactionId,
+          idempotencyKey: n.tradeNo,
+          attempt: claim.attempt,
+        });
+      } catch (e) {
+        if (e instanceof RefusedError && e.retMsg === 'delivery timed out') throw e; // hook may still run: keep the lease
+        await ctx.store.releaseDelivery(n.tradeNo).catch(() => undefined);
+        if (e instanceof RefusedError) throw e;
+        throw new RefusedError('delivery failed', `deliver hook threw: ${(e as Error)?.message ?? String(e)}`);
+      }
+      try {
+        await ctx.store.completeDelivery(n.tradeNo, ctx.now());
+      } catch (e) {
+        // Keep the claim: the lease expires and a retry re-runs the (idempotent) hook.
+        throw new RefusedError('could not record delivery', `completeDelivery failed: ${(e as Error)?.message ?? String(e)}`);
+      }
+      return { retCode: 'SUCCESS' };
+    }
+  }
+}
