@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { InvalidArgumentError } from '../src/protocol/index.js';
 import type { NewOrder, PartnerStore, Refund } from '../src/partner/store.js';
-import { MemoryPartnerStore, StoreError } from '../src/partner/stores/index.js';
+import { MemoryPartnerStore, SqlitePartnerStore, StoreError } from '../src/partner/stores/index.js';
 
 /** A fresh, empty store; `another()` opens a second handle on the same data (or returns the same store). */
 interface Fresh {
@@ -37,6 +37,30 @@ backends.push({
     return { store, another: async () => store, separate: false };
   },
 });
+
+{
+  let dir = '';
+  let n = 0;
+  backends.push({
+    name: 'sqlite',
+    async setup() {
+      dir = mkdtempSync(join(tmpdir(), 'ddp-sqlite-'));
+    },
+    async teardown() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async fresh() {
+      const file = join(dir, `store-${n++}.db`);
+      const store = new SqlitePartnerStore({ filename: file });
+      await store.init();
+      return {
+        store,
+        another: async () => new SqlitePartnerStore({ filename: file, busyTimeoutMs: 2000 }),
+        separate: true,
+      };
+    },
+  });
+}
 
 let seq = 0;
 const uniq = (p: string) => `${p}${Date.now().toString(36)}${(seq++).toString(36)}`.slice(0, 32);
@@ -342,3 +366,61 @@ for (const b of backends) {
     });
   });
 }
+
+describe('SqlitePartnerStore specifics', () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ddp-sqlite-x-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('uses WAL and a busy timeout, and keeps its data across a reopen of the file', async () => {
+    const file = join(dir, 'reopen.db');
+    const a = new SqlitePartnerStore({ filename: file, busyTimeoutMs: 1234 });
+    await a.init();
+    assert.equal(a.db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(a.db.pragma('busy_timeout', { simple: true }), 1234);
+    const o = await a.createOrder(newOrder());
+    await a.claimDelivery(o.tradeNo, 'tx-1', 60_000, 1);
+    await a.completeDelivery(o.tradeNo, 2);
+    await a.close();
+    const b = new SqlitePartnerStore(file);
+    try {
+      assert.equal((await b.getOrder(o.tradeNo))?.status, 'DELIVERED');
+      assert.equal(await b.ownsItem(o.skillId, o.userToken, 'ep-36'), true);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('refuses a database whose schema is newer than the store', async () => {
+    const file = join(dir, 'newer.db');
+    const a = new SqlitePartnerStore(file);
+    a.db.pragma('user_version = 99');
+    await assert.rejects(a.init(), isStoreError('ERR_STORE'));
+    await a.close();
+  });
+
+  it('reports a busy database as a retryable ERR_STORE instead of hanging', async () => {
+    const file = join(dir, 'busy.db');
+    const a = new SqlitePartnerStore({ filename: file, busyTimeoutMs: 50 });
+    const b = new SqlitePartnerStore({ filename: file, busyTimeoutMs: 50 });
+    await a.init();
+    await b.init();
+    const o = await a.createOrder(newOrder());
+    a.db.prepare('BEGIN IMMEDIATE').run(); // another writer holds the write lock
+    try {
+      const err = await b.claimDelivery(o.tradeNo, 'tx-1', 60_000, 1).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof StoreError && err.code === 'ERR_STORE' && err.retryable, String(err));
+    } finally {
+      a.db.prepare('ROLLBACK').run();
+    }
+    const c = await b.claimDelivery(o.tradeNo, 'tx-1', 60_000, 1);
+    assert.equal(c.kind, 'claimed');
+    await a.close();
+    await b.close();
+  });
+});

@@ -6,3 +6,5 @@
 export { StoreError } from './errors.js';
 export type { StoreErrorCode } from './errors.js';
 export { MemoryPartnerStore } from './memory.js';
+export { SqlitePartnerStore, SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION } from './sqlite.js';
+export type { SqliteStoreOptions } from './sqlite.js';

@@ -1,0 +1,417 @@
+/**
+ * SQLite PartnerStore (better-sqlite3 12): the embedded default, one file,
+ * safe for several processes on the same machine sharing that file.
+ *
+ * * WAL journal, `busy_timeout` (default 5 s), `synchronous = FULL`,
+ *   foreign keys on.
+ * * Exactly-once: every state change runs in a `BEGIN IMMEDIATE`
+ *   transaction (the database write lock, shared by every process on the
+ *   file) and is itself a conditional `UPDATE … WHERE status = 'CREATED' AND
+ *   (claim_until IS NULL OR claim_until <= now)`; whoever changes the row owns
+ *   the claim. No in-memory lock is involved.
+ * * better-sqlite3 is synchronous: a call blocks the event loop for the
+ *   statement (and for up to `busyTimeoutMs` while another process writes).
+ */
+import Database from 'better-sqlite3';
+import type { OrderDetail, RefundStatus } from '../../protocol/index.js';
+import { InvalidArgumentError } from '../../protocol/index.js';
+import type { DeliveryClaim, NewOrder, PartnerOrder, PartnerOrderStatus, PartnerStore, Refund } from '../store.js';
+import {
+  COUNTED_REFUND_STATUSES,
+  checkClaim,
+  checkNewOrder,
+  checkRefund,
+  checkRefundPatch,
+  checkText,
+  checkTime,
+  checkTradeNo,
+  itemIdsOf,
+} from './common.js';
+import { StoreError } from './errors.js';
+
+export interface SqliteStoreOptions {
+  /** Database file (created if missing). `':memory:'` works but is private to this handle. */
+  filename?: string;
+  /** Use an already open better-sqlite3 handle instead (the store will not close it). */
+  database?: Database.Database;
+  /** How long a write waits for another writer (ms). Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/** Schema version stored in `PRAGMA user_version`. */
+export const SQLITE_SCHEMA_VERSION = 1;
+
+export const SQLITE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS partner_orders (
+  trade_no       TEXT    PRIMARY KEY,
+  skill_id       TEXT    NOT NULL,
+  user_token     TEXT    NOT NULL,
+  details        TEXT    NOT NULL,            -- JSON array of OrderDetail
+  total_amt      INTEGER NOT NULL CHECK (total_amt >= 0),
+  status         TEXT    NOT NULL DEFAULT 'CREATED' CHECK (status IN ('CREATED', 'DELIVERED')),
+  transaction_id TEXT,
+  created_at     INTEGER NOT NULL,
+  delivered_at   INTEGER,
+  claim_until    INTEGER,                     -- lease end (ms) of the current delivery claim
+  attempts       INTEGER NOT NULL DEFAULT 0   -- delivery claims granted so far
+) STRICT;
+CREATE TABLE IF NOT EXISTS partner_entitlements (
+  skill_id   TEXT    NOT NULL,
+  user_token TEXT    NOT NULL,
+  item_id    TEXT    NOT NULL,
+  trade_no   TEXT    NOT NULL REFERENCES partner_orders (trade_no),
+  granted_at INTEGER NOT NULL,
+  PRIMARY KEY (skill_id, user_token, item_id, trade_no)
+) STRICT;
+CREATE TABLE IF NOT EXISTS partner_refunds (
+  refund_trade_no       TEXT    PRIMARY KEY,
+  trade_no              TEXT    NOT NULL REFERENCES partner_orders (trade_no),
+  refund_amt            INTEGER NOT NULL CHECK (refund_amt > 0),
+  status                TEXT    NOT NULL CHECK (status IN ('PROCESSING', 'SUCCESS', 'FAIL')),
+  refund_transaction_id TEXT,
+  created_at            INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS partner_refunds_trade_no ON partner_refunds (trade_no);
+`;
+
+interface OrderRow {
+  trade_no: string;
+  skill_id: string;
+  user_token: string;
+  details: string;
+  total_amt: number;
+  status: PartnerOrderStatus;
+  transaction_id: string | null;
+  created_at: number;
+  delivered_at: number | null;
+  claim_until: number | null;
+  attempts: number;
+}
+
+interface RefundRow {
+  refund_trade_no: string;
+  trade_no: string;
+  refund_amt: number;
+  status: RefundStatus;
+  refund_transaction_id: string | null;
+  created_at: number;
+}
+
+const toOrder = (r: OrderRow): PartnerOrder => ({
+  tradeNo: r.trade_no,
+  skillId: r.skill_id,
+  userToken: r.user_token,
+  details: JSON.parse(r.details) as OrderDetail[],
+  totalAmt: r.total_amt,
+  status: r.status,
+  transactionId: r.transaction_id,
+  createdAt: r.created_at,
+  deliveredAt: r.delivered_at,
+});
+
+const toRefund = (r: RefundRow): Refund => ({
+  refundTradeNo: r.refund_trade_no,
+  tradeNo: r.trade_no,
+  refundAmt: r.refund_amt,
+  status: r.status,
+  refundTransactionId: r.refund_transaction_id,
+  createdAt: r.created_at,
+});
+
+const COUNTED = COUNTED_REFUND_STATUSES.map((s) => `'${s}'`).join(', ');
+
+function wrap(e: unknown, what: string): unknown {
+  if (e instanceof StoreError || e instanceof InvalidArgumentError) return e;
+  const code = (e as { code?: unknown })?.code;
+  const retryable = typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code);
+  return new StoreError('ERR_STORE', `sqlite store: ${what} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e, retryable });
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+function prepare(db: Database.Database) {
+  return {
+    getOrder: db.prepare<[string], OrderRow>('SELECT * FROM partner_orders WHERE trade_no = ?'),
+    insertOrder: db.prepare(
+      `INSERT INTO partner_orders (trade_no, skill_id, user_token, details, total_amt, created_at)
+       VALUES (@tradeNo, @skillId, @userToken, @details, @totalAmt, @createdAt)`,
+    ),
+    claim: db.prepare<{ tradeNo: string; transactionId: string; until: number; now: number }, OrderRow>(
+      `UPDATE partner_orders
+          SET claim_until = @until, attempts = attempts + 1, transaction_id = COALESCE(transaction_id, @transactionId)
+        WHERE trade_no = @tradeNo AND status = 'CREATED' AND (claim_until IS NULL OR claim_until <= @now)
+        RETURNING *`,
+    ),
+    complete: db.prepare<{ tradeNo: string; now: number }, OrderRow>(
+      `UPDATE partner_orders SET status = 'DELIVERED', delivered_at = @now, claim_until = NULL
+        WHERE trade_no = @tradeNo AND status = 'CREATED'
+        RETURNING *`,
+    ),
+    grant: db.prepare(
+      `INSERT OR IGNORE INTO partner_entitlements (skill_id, user_token, item_id, trade_no, granted_at)
+       VALUES (@skillId, @userToken, @itemId, @tradeNo, @now)`,
+    ),
+    release: db.prepare(`UPDATE partner_orders SET claim_until = NULL WHERE trade_no = ? AND status = 'CREATED'`),
+    owns: db.prepare<[string, string, string], { one: number }>(
+      `SELECT 1 AS one FROM partner_entitlements e JOIN partner_orders o ON o.trade_no = e.trade_no
+        WHERE e.skill_id = ? AND e.user_token = ? AND e.item_id = ? AND o.status = 'DELIVERED' LIMIT 1`,
+    ),
+    getRefund: db.prepare<[string], RefundRow>('SELECT * FROM partner_refunds WHERE refund_trade_no = ?'),
+    refunded: db.prepare<[string], { sum: number }>(
+      `SELECT COALESCE(SUM(refund_amt), 0) AS sum FROM partner_refunds WHERE trade_no = ? AND status IN (${COUNTED})`,
+    ),
+    insertRefund: db.prepare(
+      `INSERT INTO partner_refunds (refund_trade_no, trade_no, refund_amt, status, refund_transaction_id, created_at)
+       VALUES (@refundTradeNo, @tradeNo, @refundAmt, @status, @refundTransactionId, @createdAt)`,
+    ),
+    updateRefund: db.prepare(
+      `UPDATE partner_refunds
+          SET status = COALESCE(@status, status),
+              refund_transaction_id = CASE WHEN @setTx = 1 THEN @refundTransactionId ELSE refund_transaction_id END
+        WHERE refund_trade_no = @refundTradeNo`,
+    ),
+  };
+}
+
+export class SqlitePartnerStore implements PartnerStore {
+  readonly kind = 'sqlite';
+  readonly db: Database.Database;
+  readonly #owned: boolean;
+  #st: Statements | undefined;
+  #closed = false;
+
+  constructor(options: SqliteStoreOptions | string) {
+    const o: SqliteStoreOptions = typeof options === 'string' ? { filename: options } : (options ?? {});
+    const busy = o.busyTimeoutMs ?? 5000;
+    if (!Number.isSafeInteger(busy) || busy < 0) throw new InvalidArgumentError('busyTimeoutMs must be a non-negative integer');
+    if (o.database) {
+      this.db = o.database;
+      this.#owned = false;
+    } else {
+      if (typeof o.filename !== 'string' || o.filename === '') throw new InvalidArgumentError('SqlitePartnerStore needs a filename');
+      try {
+        this.db = new Database(o.filename, { timeout: busy });
+      } catch (e) {
+        throw wrap(e, `opening ${o.filename}`);
+      }
+      this.#owned = true;
+    }
+    try {
+      this.db.pragma(`busy_timeout = ${busy}`);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+    } catch (e) {
+      if (this.#owned) this.db.close();
+      throw wrap(e, 'configuring the database');
+    }
+  }
+
+  async init(): Promise<void> {
+    this.#ready();
+  }
+
+  async createOrder(order: NewOrder): Promise<PartnerOrder> {
+    const st = this.#ready();
+    checkNewOrder(order);
+    try {
+      st.insertOrder.run({
+        tradeNo: order.tradeNo,
+        skillId: order.skillId,
+        userToken: order.userToken,
+        details: JSON.stringify(order.details),
+        totalAmt: order.totalAmt,
+        createdAt: order.createdAt,
+      });
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new StoreError('ERR_DUPLICATE', `order ${order.tradeNo} already exists`, { cause: e });
+      }
+      throw wrap(e, 'createOrder');
+    }
+    return this.#mustGet(order.tradeNo);
+  }
+
+  async getOrder(tradeNo: string): Promise<PartnerOrder | undefined> {
+    const st = this.#ready();
+    checkTradeNo(tradeNo);
+    try {
+      const row = st.getOrder.get(tradeNo);
+      return row && toOrder(row);
+    } catch (e) {
+      throw wrap(e, 'getOrder');
+    }
+  }
+
+  async claimDelivery(tradeNo: string, transactionId: string, leaseMs: number, now: number): Promise<DeliveryClaim> {
+    const st = this.#ready();
+    checkClaim(tradeNo, transactionId, leaseMs, now);
+    const tx = this.db.transaction((): DeliveryClaim => {
+      const claimed = st.claim.get({ tradeNo, transactionId, until: now + leaseMs, now });
+      if (claimed) return { kind: 'claimed', order: toOrder(claimed), attempt: claimed.attempts };
+      const row = st.getOrder.get(tradeNo);
+      if (!row) return { kind: 'unknown-order' };
+      return row.status === 'DELIVERED' ? { kind: 'already-delivered', order: toOrder(row) } : { kind: 'in-progress', order: toOrder(row) };
+    });
+    try {
+      return tx.immediate();
+    } catch (e) {
+      throw wrap(e, 'claimDelivery');
+    }
+  }
+
+  async completeDelivery(tradeNo: string, now: number): Promise<PartnerOrder> {
+    const st = this.#ready();
+    checkTradeNo(tradeNo);
+    checkTime(now, 'now');
+    const tx = this.db.transaction((): PartnerOrder => {
+      const done = st.complete.get({ tradeNo, now });
+      if (done) {
+        const order = toOrder(done);
+        for (const itemId of itemIdsOf(order.details)) {
+          st.grant.run({ skillId: order.skillId, userToken: order.userToken, itemId, tradeNo, now });
+        }
+        return order;
+      }
+      const row = st.getOrder.get(tradeNo);
+      if (!row) throw new StoreError('ERR_NOT_FOUND', `no order ${tradeNo}`);
+      return toOrder(row);
+    });
+    try {
+      return tx.immediate();
+    } catch (e) {
+      throw wrap(e, 'completeDelivery');
+    }
+  }
+
+  async releaseDelivery(tradeNo: string): Promise<void> {
+    const st = this.#ready();
+    checkTradeNo(tradeNo);
+    try {
+      st.release.run(tradeNo);
+    } catch (e) {
+      throw wrap(e, 'releaseDelivery');
+    }
+  }
+
+  async ownsItem(skillId: string, userToken: string, itemId: string): Promise<boolean> {
+    const st = this.#ready();
+    checkText(skillId, 'skillId');
+    checkText(userToken, 'userToken');
+    checkText(itemId, 'itemId');
+    try {
+      return st.owns.get(skillId, userToken, itemId) !== undefined;
+    } catch (e) {
+      throw wrap(e, 'ownsItem');
+    }
+  }
+
+  async saveRefund(refund: Refund): Promise<Refund> {
+    const st = this.#ready();
+    checkRefund(refund);
+    const tx = this.db.transaction((): Refund => {
+      const existing = st.getRefund.get(refund.refundTradeNo);
+      if (existing) return toRefund(existing);
+      const order = st.getOrder.get(refund.tradeNo);
+      if (!order) throw new StoreError('ERR_NOT_FOUND', `no order ${refund.tradeNo} to refund`);
+      if (COUNTED_REFUND_STATUSES.includes(refund.status)) {
+        const already = st.refunded.get(refund.tradeNo)?.sum ?? 0;
+        if (already + refund.refundAmt > order.total_amt) {
+          throw new StoreError(
+            'ERR_REFUND_EXCEEDS',
+            `refund of ${refund.refundAmt} fen would exceed order ${refund.tradeNo}: ${already} of ${order.total_amt} fen already refunded`,
+          );
+        }
+      }
+      st.insertRefund.run({
+        refundTradeNo: refund.refundTradeNo,
+        tradeNo: refund.tradeNo,
+        refundAmt: refund.refundAmt,
+        status: refund.status,
+        refundTransactionId: refund.refundTransactionId,
+        createdAt: refund.createdAt,
+      });
+      return toRefund(st.getRefund.get(refund.refundTradeNo)!);
+    });
+    try {
+      return tx.immediate();
+    } catch (e) {
+      throw wrap(e, 'saveRefund');
+    }
+  }
+
+  async getRefund(refundTradeNo: string): Promise<Refund | undefined> {
+    const st = this.#ready();
+    checkTradeNo(refundTradeNo, 'refundTradeNo');
+    try {
+      const row = st.getRefund.get(refundTradeNo);
+      return row && toRefund(row);
+    } catch (e) {
+      throw wrap(e, 'getRefund');
+    }
+  }
+
+  async updateRefund(
+    refundTradeNo: string,
+    patch: Partial<Pick<Refund, 'status' | 'refundTransactionId'>>,
+  ): Promise<Refund | undefined> {
+    const st = this.#ready();
+    checkTradeNo(refundTradeNo, 'refundTradeNo');
+    checkRefundPatch(patch);
+    const tx = this.db.transaction((): Refund | undefined => {
+      const r = st.getRefund.get(refundTradeNo);
+      if (!r) return undefined;
+      if (patch.status !== undefined && !COUNTED_REFUND_STATUSES.includes(r.status) && COUNTED_REFUND_STATUSES.includes(patch.status)) {
+        const total = st.getOrder.get(r.trade_no)?.total_amt ?? 0;
+        const already = st.refunded.get(r.trade_no)?.sum ?? 0;
+        if (already + r.refund_amt > total) throw new StoreError('ERR_REFUND_EXCEEDS', `refund ${refundTradeNo} would exceed order ${r.trade_no}`);
+      }
+      st.updateRefund.run({
+        refundTradeNo,
+        status: patch.status ?? null,
+        setTx: patch.refundTransactionId !== undefined ? 1 : 0,
+        refundTransactionId: patch.refundTransactionId ?? null,
+      });
+      return toRefund(st.getRefund.get(refundTradeNo)!);
+    });
+    try {
+      return tx.immediate();
+    } catch (e) {
+      throw wrap(e, 'updateRefund');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#owned) this.db.close();
+  }
+
+  #mustGet(tradeNo: string): PartnerOrder {
+    const row = this.#st!.getOrder.get(tradeNo);
+    if (!row) throw new StoreError('ERR_NOT_FOUND', `no order ${tradeNo}`);
+    return toOrder(row);
+  }
+
+  /** Creates the schema on first use (idempotent, safe when several processes start at once). */
+  #ready(): Statements {
+    if (this.#closed) throw new StoreError('ERR_CLOSED', 'the store is closed');
+    if (this.#st) return this.#st;
+    try {
+      this.db
+        .transaction(() => {
+          const version = this.db.pragma('user_version', { simple: true }) as number;
+          if (version > SQLITE_SCHEMA_VERSION) {
+            throw new StoreError('ERR_STORE', `database schema version ${version} is newer than this store (${SQLITE_SCHEMA_VERSION})`);
+          }
+          this.db.exec(SQLITE_SCHEMA);
+          if (version < SQLITE_SCHEMA_VERSION) this.db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+        })
+        .immediate();
+      this.#st = prepare(this.db);
+    } catch (e) {
+      throw wrap(e, 'init');
+    }
+    return this.#st;
+  }
+}
