@@ -10,3 +10,4 @@ export * from './handlers.js';
 export * from './create-order.js';
 export * from './deliver.js';
 export * from './stores/index.js';
+export * from './pay-client.js';
