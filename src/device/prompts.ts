@@ -42,6 +42,7 @@ export interface PromptContext {
   tradeStatus?: TradeStatus | undefined;
   failReason?: string | undefined;
   paid: boolean;
+  alreadyOwned?: boolean;
   resumeEnabled: boolean;
   resumeResult?: ResumeResult | undefined;
   error?: { code: string; message: string; step: string } | undefined;

@@ -1,0 +1,110 @@
+/**
+ * The machine's effects as XState actors over a `PaymentTransport`.
+ * `purchaseMachine.provide({ actors: createTransportActors(transport) })`.
+ *
+ * Promise actors pass XState's AbortSignal to the transport, so stopping the
+ * machine (or leaving the state) aborts the call. The status watcher is an
+ * invoked callback actor: it owns one subscription and any status queries in
+ * flight, and its cleanup releases all of them.
+ */
+import { fromCallback, fromPromise } from 'xstate';
+import { DingDangPayError, type TradeStatus } from '../protocol/browser.js';
+import type { DeviceOrder, PaymentTransport, PlaceOrderResult, ResumeResult, StatusUpdate } from './port.js';
+import type { PlaceOrderInput, PurchaseEvent, PurchaseIdInput, StartInput, WatchCommand } from './machine.js';
+
+const TRADE_STATUSES: readonly TradeStatus[] = ['NOTPAY', 'PROCESSING', 'SUCCESS', 'FAIL'];
+
+/** An answer from the transport the device cannot use. */
+export class DeviceProtocolError extends DingDangPayError {
+  constructor(message: string) {
+    super('ERR_DEVICE_PROTOCOL', message);
+  }
+}
+
+function checkOrder(order: unknown, expectedTotal: number): DeviceOrder {
+  const o = order as Partial<DeviceOrder> | null;
+  if (!o || typeof o !== 'object') throw new DeviceProtocolError('order missing');
+  if (typeof o.payUrl !== 'string' || !o.payUrl) throw new DeviceProtocolError('order has no payUrl');
+  if (typeof o.transactionId !== 'string' || typeof o.tradeNo !== 'string') throw new DeviceProtocolError('order ids missing');
+  if (!Number.isSafeInteger(o.totalAmt)) throw new DeviceProtocolError('order totalAmt is not integer fen');
+  if (expectedTotal > 0 && o.totalAmt !== expectedTotal)
+    throw new DeviceProtocolError(`order amount ${String(o.totalAmt)} differs from the goods total ${expectedTotal}`);
+  return o as DeviceOrder;
+}
+
+/** A status update the machine may look at (shape only; signatures are the transport's job). */
+export function isStatusUpdate(u: unknown): u is StatusUpdate {
+  const s = u as Partial<StatusUpdate> | null;
+  return (
+    !!s &&
+    typeof s === 'object' &&
+    typeof s.purchaseId === 'string' &&
+    Number.isSafeInteger(s.seq) &&
+    TRADE_STATUSES.includes(s.tradeStatus as TradeStatus)
+  );
+}
+
+export function createTransportActors(transport: PaymentTransport) {
+  return {
+    startPurchase: fromPromise<{ purchaseId: string }, StartInput>(async ({ input, signal }) => {
+      const r = await transport.startPurchase(input.request, signal);
+      if (!r || typeof r.purchaseId !== 'string' || !r.purchaseId) throw new DeviceProtocolError('startPurchase gave no purchaseId');
+      return r;
+    }),
+    placeOrder: fromPromise<PlaceOrderResult, PlaceOrderInput>(async ({ input, signal }) => {
+      const r = await transport.placeOrder(input.purchaseId, signal);
+      if (r?.kind === 'already-owned') return r;
+      if (r?.kind !== 'order') throw new DeviceProtocolError('placeOrder gave an unknown result');
+      return { kind: 'order', order: checkOrder(r.order, input.expectedTotal) };
+    }),
+    refreshOrder: fromPromise<DeviceOrder, PlaceOrderInput>(async ({ input, signal }) =>
+      checkOrder(await transport.refreshOrder(input.purchaseId, signal), input.expectedTotal),
+    ),
+    cancelPurchase: fromPromise<void, PurchaseIdInput>(async ({ input, signal }) => {
+      await transport.cancel(input.purchaseId, signal);
+    }),
+    resumePurchase: fromPromise<ResumeResult, PurchaseIdInput>(async ({ input, signal }) => {
+      const r = await transport.resume(input.purchaseId, signal);
+      return { ...r, directives: Array.isArray(r?.directives) ? r.directives : [] };
+    }),
+    watchStatus: fromCallback<WatchCommand, PurchaseIdInput>(({ input, sendBack, receive }) => {
+      let closed = false;
+      const inFlight = new Set<AbortController>();
+      const send = (e: PurchaseEvent) => {
+        if (!closed) sendBack(e);
+      };
+      const deliver = (u: unknown) => {
+        if (isStatusUpdate(u)) send({ type: 'STATUS', update: u });
+        else send({ type: 'REJECTED', reason: 'malformed', detail: 'status update of unknown shape' });
+      };
+      const unsubscribe = transport.subscribe(input.purchaseId, {
+        onUpdate: deliver,
+        onRejected: (info) => send({ type: 'REJECTED', reason: info.reason, ...(info.detail !== undefined ? { detail: info.detail } : {}) }),
+        onConnection: (state) => send({ type: 'CONNECTION', state }),
+      });
+      receive((cmd) => {
+        if (cmd.type !== 'QUERY' || closed) return;
+        const ac = new AbortController();
+        inFlight.add(ac);
+        transport
+          .queryStatus(input.purchaseId, ac.signal)
+          .then(deliver, (err: unknown) => {
+            const e = err instanceof DingDangPayError ? err : undefined;
+            send({
+              type: 'QUERY_FAILED',
+              error: { code: e?.code ?? 'ERR_UNKNOWN', message: err instanceof Error ? err.message : String(err) },
+            });
+          })
+          .finally(() => inFlight.delete(ac));
+      });
+      return () => {
+        closed = true;
+        for (const ac of inFlight) ac.abort();
+        inFlight.clear();
+        unsubscribe();
+      };
+    }),
+  };
+}
+
+export type TransportActors = ReturnType<typeof createTransportActors>;
