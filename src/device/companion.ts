@@ -1,0 +1,487 @@
+/**
+ * The device companion: the facade a speaker's skill runtime embeds.
+ *
+ *   const companion = new DeviceCompanion({ transport, mode: 'screen' });
+ *   companion.on('render', draw).on('speak', tts).on('resume', play);
+ *   const result = await companion.purchase({ charge, speech, originalRequest });
+ *   companion.say('确认购买'); companion.touch('cancel'); companion.stop();
+ *
+ * One purchase at a time; several in a row on one companion. Every purchase
+ * runs one `purchaseMachine` actor; when it ends, its subscriptions, timers
+ * and transport subscription are gone (see `resources()`).
+ */
+import { EventEmitter } from 'eventemitter3';
+import { createActor, type Actor } from 'xstate';
+import { DingDangPayError, validate, type ChargeDirective } from '../protocol/browser.js';
+import { createTransportActors } from './actors.js';
+import { eventForIntent, intentFromName, matchIntent, type FlowIntent, type IntentMatch } from './intents.js';
+import {
+  DEFAULT_DELAYS,
+  purchaseMachine,
+  stateKey,
+  type DelayName,
+  type ErrorInfo,
+  type PurchaseContext,
+  type PurchaseEmitted,
+  type PurchaseOutcome,
+} from './machine.js';
+import type { DeviceMode, PaymentTransport, ResumeResult } from './port.js';
+import { helpText, prompt, statusText, type Locale, type PromptKey } from './prompts.js';
+import { countdown, renderView, type Countdown, type ScreenView, type TouchTarget } from './render.js';
+import { createHttpTransport, type HttpTransportOptions } from './transport/index.js';
+
+export type CompanionErrorCode =
+  | 'ERR_DEVICE_BUSY'
+  | 'ERR_DEVICE_STOPPED'
+  | 'ERR_DEVICE_BAD_CHARGE'
+  | 'ERR_DEVICE_CONFIG'
+  | 'ERR_DEVICE_STEP';
+
+/** Errors of the companion itself; `step` errors wrap a failed transport call. */
+export class CompanionError extends DingDangPayError {
+  declare readonly code: CompanionErrorCode;
+  /** For ERR_DEVICE_STEP: which step failed and the transport's own code. */
+  readonly step: ErrorInfo['step'] | undefined;
+  readonly causeCode: string | undefined;
+  constructor(code: CompanionErrorCode, message: string, options: { cause?: unknown; step?: ErrorInfo['step']; causeCode?: string } = {}) {
+    super(code, message, options.cause !== undefined ? { cause: options.cause } : undefined);
+    this.step = options.step;
+    this.causeCode = options.causeCode;
+  }
+}
+
+export interface CompanionOptions extends Partial<HttpTransportOptions> {
+  /** A ready transport; otherwise one is made with `createHttpTransport` from `platformUrl`, `tskPublicKey`, `deviceId`. */
+  transport?: PaymentTransport;
+  /** Default mode of purchases. Default 'screen'. */
+  mode?: DeviceMode;
+  locale?: Locale;
+  /** Flow C after payment (both modes). Default true. */
+  resume?: boolean;
+  /** Override any machine delay (ms). */
+  delays?: Partial<Record<DelayName, number>>;
+  /** Countdown events on the pay page every this many ms; 0 turns them off. Default 1000. */
+  countdownMs?: number;
+  /** Close the transport on `stop()`. Default true. */
+  closeTransportOnStop?: boolean;
+}
+
+export interface PurchaseRequest {
+  /** The skill's `Connections.SendRequest` / `Charge` directive. */
+  charge: unknown;
+  /** The skill's speech that came with it. */
+  speech?: string;
+  /** The user's original request, handed back with the resume. */
+  originalRequest: unknown;
+  purchaseId?: string;
+  mode?: DeviceMode;
+  resume?: boolean;
+}
+
+export interface PurchaseResult {
+  outcome: PurchaseOutcome | 'stopped';
+  purchaseId: string | undefined;
+  /** True only if a verified update said SUCCESS. */
+  paid: boolean;
+  alreadyOwned: boolean;
+  resume: ResumeResult | undefined;
+  error: ErrorInfo | undefined;
+}
+
+export interface SpeakEvent {
+  text: string;
+  /** Prompt key, or 'help' | 'status' | 'repeat'. */
+  key: PromptKey | 'help' | 'status' | 'repeat';
+  state: string;
+  locale: Locale;
+}
+
+export interface StateEvent {
+  state: string;
+  previous: string | undefined;
+  purchaseId: string | undefined;
+  tradeStatus: PurchaseContext['tradeStatus'];
+}
+
+export interface ResumeEvent {
+  purchaseId: string | undefined;
+  /** The skill's final answer: speech and directives (e.g. `AudioPlayer.Play`). */
+  result: ResumeResult;
+  directives: unknown[];
+  originalRequest: unknown;
+  alreadyOwned: boolean;
+}
+
+export interface CompanionEvents {
+  state: (e: StateEvent) => void;
+  render: (view: ScreenView) => void;
+  speak: (e: SpeakEvent) => void;
+  resume: (e: ResumeEvent) => void;
+  countdown: (c: Countdown) => void;
+  error: (e: CompanionError) => void;
+  rejected: (info: { reason: string; detail?: string }) => void;
+  connection: (state: 'connecting' | 'open' | 'closed' | 'polling') => void;
+  notice: (info: { code: string; message: string }) => void;
+  end: (result: PurchaseResult) => void;
+}
+
+/** The Charge directive among a skill response's directives, validated; undefined when there is none. */
+export function findChargeDirective(directives: unknown): ChargeDirective | undefined {
+  if (!Array.isArray(directives)) return undefined;
+  for (const d of directives) {
+    const o = d as { type?: unknown; name?: unknown } | null;
+    if (o && o.type === 'Connections.SendRequest' && o.name === 'Charge') {
+      const r = validate('chargeDirective', d);
+      if (!r.ok) throw new CompanionError('ERR_DEVICE_BAD_CHARGE', `invalid Charge directive: ${r.issues[0]?.path ?? ''} ${r.issues[0]?.message ?? ''}`);
+      return r.value;
+    }
+  }
+  return undefined;
+}
+
+type PurchaseActor = Actor<typeof purchaseMachine>;
+
+interface Running {
+  actor: PurchaseActor;
+  originalRequest: unknown;
+  key: string | undefined;
+  orderRef: unknown;
+  errorRef: unknown;
+  disposers: Array<() => void>;
+  tick: ReturnType<typeof setInterval> | undefined;
+  settle: (r: PurchaseResult) => void;
+  finished: boolean;
+}
+
+export class DeviceCompanion extends EventEmitter<CompanionEvents> {
+  readonly transport: PaymentTransport;
+  readonly locale: Locale;
+  readonly mode: DeviceMode;
+  private readonly options: CompanionOptions;
+  private readonly machine: typeof purchaseMachine;
+  private running: Running | undefined;
+  private stopped = false;
+  private lastSpoken: SpeakEvent | undefined;
+  private lastKey: string | undefined;
+
+  constructor(options: CompanionOptions = {}) {
+    super();
+    if (!options || typeof options !== 'object') throw new CompanionError('ERR_DEVICE_CONFIG', 'options must be an object');
+    const mode = options.mode ?? 'screen';
+    if (mode !== 'screen' && mode !== 'screenless') throw new CompanionError('ERR_DEVICE_CONFIG', 'mode must be "screen" or "screenless"');
+    const locale = options.locale ?? 'zh-CN';
+    if (locale !== 'zh-CN' && locale !== 'en-US') throw new CompanionError('ERR_DEVICE_CONFIG', 'locale must be "zh-CN" or "en-US"');
+    const delays: Record<string, number> = {};
+    for (const [name, ms] of Object.entries(options.delays ?? {})) {
+      if (!(name in DEFAULT_DELAYS) && name !== 'PAY_WINDOW') throw new CompanionError('ERR_DEVICE_CONFIG', `unknown delay ${name}`);
+      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0)
+        throw new CompanionError('ERR_DEVICE_CONFIG', `delay ${name} must be a non-negative number of ms`);
+      delays[name] = ms;
+    }
+    let transport = options.transport;
+    if (!transport) {
+      const { platformUrl, tskPublicKey, deviceId } = options;
+      if (!platformUrl || !tskPublicKey || !deviceId)
+        throw new CompanionError('ERR_DEVICE_CONFIG', 'pass a transport, or platformUrl + tskPublicKey + deviceId');
+      transport = createHttpTransport({ ...(options as HttpTransportOptions), platformUrl, tskPublicKey, deviceId });
+    }
+    this.transport = transport;
+    this.locale = locale;
+    this.mode = mode;
+    this.options = options;
+    this.machine = purchaseMachine.provide({ actors: createTransportActors(transport), delays });
+  }
+
+  /** True while a purchase runs. */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** Short state key of the running purchase (`goods`, `paying.awaitingScan`…), or of the last one. */
+  get state(): string | undefined {
+    return this.lastKey;
+  }
+
+  /** The running purchase's context (read-only snapshot). */
+  get context(): Readonly<PurchaseContext> | undefined {
+    return this.running?.actor.getSnapshot().context;
+  }
+
+  /** The current screen, recomputed now (for a host that redraws on its own clock). */
+  view(now = Date.now()): ScreenView | undefined {
+    const r = this.running;
+    if (!r || !r.key) return undefined;
+    return renderView(r.key, r.actor.getSnapshot().context, this.locale, now);
+  }
+
+  /**
+   * Start a purchase from the Charge directive, the skill's speech and the
+   * user's original request. Resolves when the purchase ends (never rejects
+   * after it started; failures are outcomes). Throws `CompanionError` for bad
+   * input or when busy/stopped.
+   */
+  purchase(request: PurchaseRequest): Promise<PurchaseResult> {
+    if (this.stopped) throw new CompanionError('ERR_DEVICE_STOPPED', 'the companion was stopped');
+    if (this.running) throw new CompanionError('ERR_DEVICE_BUSY', 'a purchase is already running');
+    if (!request || typeof request !== 'object') throw new CompanionError('ERR_DEVICE_BAD_CHARGE', 'request must be an object');
+    const v = validate('chargeDirective', request.charge);
+    if (!v.ok) {
+      const first = v.issues[0];
+      throw new CompanionError('ERR_DEVICE_BAD_CHARGE', `invalid Charge directive: ${first ? `${first.path} ${first.message}` : ''}`);
+    }
+    const mode = request.mode ?? this.mode;
+    if (mode !== 'screen' && mode !== 'screenless') throw new CompanionError('ERR_DEVICE_BAD_CHARGE', 'mode must be "screen" or "screenless"');
+    if (request.speech !== undefined && typeof request.speech !== 'string')
+      throw new CompanionError('ERR_DEVICE_BAD_CHARGE', 'speech must be a string');
+
+    const actor = createActor(this.machine, {
+      input: {
+        mode,
+        charge: v.value,
+        originalRequest: request.originalRequest,
+        resume: request.resume ?? this.options.resume ?? true,
+        ...(request.speech !== undefined ? { speech: request.speech } : {}),
+        ...(request.purchaseId !== undefined ? { purchaseId: request.purchaseId } : {}),
+      },
+    });
+    let settle!: (r: PurchaseResult) => void;
+    const done = new Promise<PurchaseResult>((res) => (settle = res));
+    const run: Running = {
+      actor,
+      originalRequest: request.originalRequest,
+      key: undefined,
+      orderRef: undefined,
+      errorRef: undefined,
+      disposers: [],
+      tick: undefined,
+      settle,
+      finished: false,
+    };
+    this.running = run;
+    this.lastKey = undefined;
+
+    const onEmit = actor.on('*', (e) => this.onEmitted(run, e as PurchaseEmitted));
+    run.disposers.push(() => onEmit.unsubscribe());
+    const sub = actor.subscribe({
+      next: () => this.onSnapshot(run),
+      error: (err) => this.finish(run, 'failed', err),
+    });
+    run.disposers.push(() => sub.unsubscribe());
+    actor.start();
+    // A machine may finish synchronously (e.g. stopped before start settles).
+    if (!run.finished) this.onSnapshot(run);
+    return done;
+  }
+
+  /**
+   * Start a purchase from a whole skill response (`{ directives, outputSpeech }`).
+   * Returns undefined when the response carries no Charge directive.
+   */
+  purchaseFromResponse(
+    response: { directives?: unknown; outputSpeech?: unknown },
+    originalRequest: unknown,
+    extra: Omit<PurchaseRequest, 'charge' | 'originalRequest' | 'speech'> = {},
+  ): Promise<PurchaseResult> | undefined {
+    const charge = findChargeDirective(response?.directives);
+    if (!charge) return undefined;
+    const os = response.outputSpeech;
+    const speech = typeof os === 'string' ? os : typeof (os as { text?: unknown })?.text === 'string' ? (os as { text: string }).text : undefined;
+    return this.purchase({ ...extra, charge, originalRequest, ...(speech !== undefined ? { speech } : {}) });
+  }
+
+  /** Feed one utterance. Returns the flow intent it matched (then handled), or null: not ours, the host may handle it. */
+  say(utterance: string): IntentMatch | null {
+    const m = matchIntent(utterance);
+    if (m) this.intent(m.intent);
+    return m;
+  }
+
+  /**
+   * Feed an intent: one of ours (`buy`, `cancel`, `refresh`, `status`, `help`,
+   * `repeat`) or a host NLU intent name (`AMAZON.CancelIntent`, `pay.confirm`…).
+   * Returns false when the name is not a flow intent.
+   */
+  intent(name: FlowIntent | string): boolean {
+    const intent = intentFromName(name);
+    if (!intent) return false;
+    const r = this.running;
+    if (r && !r.finished) {
+      r.actor.send(eventForIntent(intent));
+      return true;
+    }
+    // No purchase running: repeat and help still answer.
+    if (intent === 'repeat' && this.lastSpoken) this.emit('speak', { ...this.lastSpoken, key: 'repeat' });
+    else if (intent === 'help') this.speak(helpText(this.lastKey ?? '', this.locale), 'help', this.lastKey ?? '');
+    return true;
+  }
+
+  /** A touch on one of the view's `actions`. Returns false when nothing is running or the target is unknown. */
+  touch(target: TouchTarget): boolean {
+    const r = this.running;
+    if (!r || r.finished) return false;
+    switch (target) {
+      case 'buy':
+      case 'retry':
+        r.actor.send({ type: 'CONFIRM' });
+        return true;
+      case 'refresh':
+        r.actor.send({ type: 'REFRESH' });
+        return true;
+      case 'cancel':
+      case 'close':
+        r.actor.send({ type: 'CANCEL' });
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Cancel the running purchase (as if the user said "取消"). */
+  cancel(): boolean {
+    return this.touch('cancel');
+  }
+
+  /** Live resources, for leak checks: all zero when no purchase runs. */
+  resources(): { purchases: number; timers: number; subscriptions: number } {
+    const r = this.running;
+    return { purchases: r ? 1 : 0, timers: r?.tick ? 1 : 0, subscriptions: r ? r.disposers.length : 0 };
+  }
+
+  /** Stop for good: end the running purchase, release timers, sockets and listeners. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    const r = this.running;
+    if (r) this.finish(r, 'stopped');
+    if (this.options.closeTransportOnStop ?? true) {
+      try {
+        this.transport.close();
+      } catch {
+        // closing is best effort
+      }
+    }
+    this.removeAllListeners();
+  }
+
+  // ---- internals -------------------------------------------------------
+
+  private speak(text: string, key: SpeakEvent['key'], state: string): void {
+    if (!text) return;
+    const e: SpeakEvent = { text, key, state, locale: this.locale };
+    this.lastSpoken = e;
+    this.emit('speak', e);
+  }
+
+  private onEmitted(run: Running, e: PurchaseEmitted): void {
+    if (this.running !== run) return;
+    const state = run.key ?? '';
+    switch (e.type) {
+      case 'prompt':
+        this.speak(prompt(e.key, e.context, this.locale), e.key, state);
+        break;
+      case 'help':
+        this.speak(helpText(stateKey(run.actor.getSnapshot().value), this.locale), 'help', state);
+        break;
+      case 'status':
+        this.speak(statusText(e.context, this.locale), 'status', state);
+        break;
+      case 'repeat':
+        if (this.lastSpoken) this.emit('speak', { ...this.lastSpoken, key: 'repeat' });
+        break;
+      case 'rejected':
+        this.emit('rejected', { reason: e.reason, ...(e.detail !== undefined ? { detail: e.detail } : {}) });
+        break;
+      case 'connection':
+        this.emit('connection', e.state);
+        break;
+      case 'notice':
+        this.emit('notice', { code: e.code, message: e.message });
+        break;
+    }
+  }
+
+  private onSnapshot(run: Running): void {
+    if (this.running !== run || run.finished) return;
+    const snap = run.actor.getSnapshot();
+    const key = stateKey(snap.value);
+    const ctx = snap.context;
+    if (ctx.error && ctx.error !== run.errorRef) {
+      run.errorRef = ctx.error;
+      this.emit(
+        'error',
+        new CompanionError('ERR_DEVICE_STEP', `${ctx.error.step} failed: ${ctx.error.message}`, {
+          step: ctx.error.step,
+          causeCode: ctx.error.code,
+        }),
+      );
+    }
+    if (key !== run.key || ctx.order !== run.orderRef) {
+      const previous = run.key;
+      const changed = key !== run.key;
+      run.key = key;
+      run.orderRef = ctx.order;
+      this.lastKey = key;
+      if (changed) this.emit('state', { state: key, previous, purchaseId: ctx.purchaseId, tradeStatus: ctx.tradeStatus });
+      this.emit('render', renderView(key, ctx, this.locale));
+      this.updateTick(run, key);
+    }
+    if (snap.status === 'done') this.finish(run, key as PurchaseOutcome);
+    else if (snap.status === 'error') this.finish(run, 'failed', snap.error);
+  }
+
+  private updateTick(run: Running, key: string): void {
+    const every = this.options.countdownMs ?? 1000;
+    const want = every > 0 && key === 'paying.awaitingScan';
+    if (want && !run.tick) {
+      run.tick = setInterval(() => {
+        const order = run.actor.getSnapshot().context.order;
+        if (order) this.emit('countdown', countdown(order.expiresAt));
+      }, every);
+    } else if (!want && run.tick) {
+      clearInterval(run.tick);
+      run.tick = undefined;
+    }
+  }
+
+  private finish(run: Running, outcome: PurchaseResult['outcome'], err?: unknown): void {
+    if (run.finished) return;
+    run.finished = true;
+    if (run.tick) clearInterval(run.tick);
+    run.tick = undefined;
+    const snap = run.actor.getSnapshot();
+    const ctx = snap.context;
+    // Stop first: aborts calls in flight and runs the watcher's cleanup (unsubscribe).
+    run.actor.stop();
+    for (const d of run.disposers.splice(0)) d();
+    if (this.running === run) this.running = undefined;
+    if (err !== undefined) {
+      this.emit(
+        'error',
+        new CompanionError('ERR_DEVICE_STEP', `purchase machine failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err }),
+      );
+    }
+    const result: PurchaseResult = {
+      outcome,
+      purchaseId: ctx?.purchaseId,
+      paid: ctx?.paid === true,
+      alreadyOwned: ctx?.alreadyOwned === true,
+      resume: ctx?.resumeResult,
+      error: ctx?.error,
+    };
+    if (outcome === 'done' && ctx?.resumeResult) {
+      this.emit('resume', {
+        purchaseId: ctx.purchaseId,
+        result: ctx.resumeResult,
+        directives: ctx.resumeResult.directives,
+        originalRequest: run.originalRequest,
+        alreadyOwned: ctx.alreadyOwned,
+      });
+    }
+    this.emit('end', result);
+    run.settle(result);
+  }
+}
+
+export function createCompanion(options: CompanionOptions = {}): DeviceCompanion {
+  return new DeviceCompanion(options);
+}
