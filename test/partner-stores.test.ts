@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { InvalidArgumentError } from '../src/protocol/index.js';
 import type { NewOrder, PartnerStore, Refund } from '../src/partner/store.js';
-import { MemoryPartnerStore, SqlitePartnerStore, StoreError } from '../src/partner/stores/index.js';
+import { MemoryPartnerStore, PostgresPartnerStore, SqlitePartnerStore, StoreError } from '../src/partner/stores/index.js';
+import { postgresSkipReason, startPostgres, type PostgresServer } from './support/postgres.js';
 
 /** A fresh, empty store; `another()` opens a second handle on the same data (or returns the same store). */
 interface Fresh {
@@ -56,6 +57,30 @@ backends.push({
       return {
         store,
         another: async () => new SqlitePartnerStore({ filename: file, busyTimeoutMs: 2000 }),
+        separate: true,
+      };
+    },
+  });
+}
+
+{
+  let server: PostgresServer | undefined;
+  backends.push({
+    name: 'postgres',
+    skip: postgresSkipReason(),
+    async setup() {
+      server = await startPostgres();
+    },
+    async teardown() {
+      await server?.stop();
+    },
+    async fresh() {
+      const url = await server!.createDatabase();
+      const store = new PostgresPartnerStore({ connectionString: url, poolSize: 5 });
+      await store.init();
+      return {
+        store,
+        another: async () => new PostgresPartnerStore({ connectionString: url, poolSize: 5 }),
         separate: true,
       };
     },
@@ -422,5 +447,51 @@ describe('SqlitePartnerStore specifics', () => {
     assert.equal(c.kind, 'claimed');
     await a.close();
     await b.close();
+  });
+});
+
+describe('PostgresPartnerStore specifics', { skip: postgresSkipReason() }, () => {
+  let server: PostgresServer;
+  before(async () => {
+    server = await startPostgres();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('lets several instances init a fresh database at once (advisory lock), then share it', async () => {
+    const url = await server.createDatabase();
+    const stores = Array.from({ length: 6 }, () => new PostgresPartnerStore({ connectionString: url, poolSize: 2 }));
+    try {
+      await Promise.all(stores.map((st) => st.init()));
+      const o = await stores[0]!.createOrder(newOrder());
+      assert.equal((await stores[5]!.getOrder(o.tradeNo))?.totalAmt, 600);
+    } finally {
+      await Promise.all(stores.map((st) => st.close()));
+    }
+  });
+
+  it('initialises lazily on first use and refuses a newer schema', async () => {
+    const url = await server.createDatabase();
+    const a = new PostgresPartnerStore(url);
+    const o = await a.createOrder(newOrder()); // no init() call
+    assert.equal((await a.getOrder(o.tradeNo))?.status, 'CREATED');
+    await a.pool.query(`UPDATE partner_store_meta SET version = 99 WHERE name = 'schema'`);
+    await a.close();
+    const b = new PostgresPartnerStore(url);
+    await assert.rejects(b.init(), isStoreError('ERR_STORE'));
+    await b.close();
+  });
+
+  it('reports an unreachable server as a retryable ERR_STORE within the connect timeout', async () => {
+    const dead = new PostgresPartnerStore({ connectionString: `postgresql://postgres@127.0.0.1:1/postgres`, connectionTimeoutMs: 1000 });
+    const t0 = Date.now();
+    const err = await dead.getOrder('T1').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof StoreError && err.code === 'ERR_STORE' && err.retryable, String(err));
+    assert.ok(Date.now() - t0 < 5000);
+    await dead.close();
   });
 });

@@ -8,3 +8,5 @@ export type { StoreErrorCode } from './errors.js';
 export { MemoryPartnerStore } from './memory.js';
 export { SqlitePartnerStore, SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION } from './sqlite.js';
 export type { SqliteStoreOptions } from './sqlite.js';
+export { PostgresPartnerStore, POSTGRES_SCHEMA, POSTGRES_SCHEMA_VERSION } from './postgres.js';
+export type { PostgresStoreOptions } from './postgres.js';
