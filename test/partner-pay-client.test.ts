@@ -206,7 +206,7 @@ describe('pay client', () => {
     const c = client();
     const local = await c.refund(refundInput({ refundAmt: 301 })).catch((x) => x);
     assert.ok(local instanceof ValidationError);
-    assert.equal(local.issues[0].code, 'EXCEEDS_TOTAL');
+    assert.equal(local.issues[0]?.code, 'EXCEEDS_TOTAL');
     const zero = await c.refund(refundInput({ refundAmt: 0 })).catch((x) => x);
     assert.ok(zero instanceof ValidationError);
     const badNo = await c.refund(refundInput({ refundTradeNo: 'has-dash' })).catch((x) => x);

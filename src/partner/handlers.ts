@@ -51,7 +51,18 @@ export interface PartnerResponse {
   body: Buffer;
 }
 
-export type PartnerHandler = (request: PartnerRequest) => Promise<PartnerResponse>;
+/**
+ * A handler: never throws, always answers a signed reply. Adapters use
+ * `maxBodyBytes` to stop reading early and `reject` to answer a request that
+ * never reached the handler (e.g. the framework refused an oversized body).
+ */
+export interface PartnerHandler {
+  (request: PartnerRequest): Promise<PartnerResponse>;
+  /** Largest body this handler accepts. */
+  readonly maxBodyBytes: number;
+  /** A signed FAIL with this `retMsg` (clamped to 32 characters). */
+  reject(retMsg: string): PartnerResponse;
+}
 
 export interface RefundNotifyContext {
   notification: RefundNotifyRequest;
@@ -217,7 +228,7 @@ export function makeHandler<K extends MessageKind>(
   kind: K,
   run: (message: MessageTypes[K]) => Promise<AckReply | CreateOrderReply>,
 ): PartnerHandler {
-  return async (request) => {
+  const handle = async (request: PartnerRequest): Promise<PartnerResponse> => {
     try {
       const message = verifyRequest(ctx, kind, request);
       return signedReply(ctx, await run(message));
@@ -231,6 +242,7 @@ export function makeHandler<K extends MessageKind>(
       return failReply(ctx, retMsg);
     }
   };
+  return Object.assign(handle, { maxBodyBytes: ctx.maxBodyBytes, reject: (retMsg: string) => failReply(ctx, retMsg) });
 }
 
 async function saveRefundOrRefuse(ctx: PartnerContext, refund: Refund): Promise<void> {

@@ -11,3 +11,5 @@ export * from './create-order.js';
 export * from './deliver.js';
 export * from './stores/index.js';
 export * from './pay-client.js';
+export * from './adapters/node-http.js';
+export * from './adapters/fastify.js';

@@ -1,0 +1,59 @@
+/**
+ * Express adapter (`dingdang-pay/partner/express`). The body is read with
+ * `express.raw` — the exact bytes, never `express.json()` — because the
+ * signature covers the raw body. An oversized body (refused by `express.raw`)
+ * still gets a signed FAIL.
+ *
+ * ```ts
+ * app.use(expressPartnerRouter(handlers));           // mount before express.json()
+ * // or per route:
+ * app.post('/dingdang/deliver', ...expressHandler(handlers.deliver));
+ * ```
+ */
+import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
+import type { PartnerHandler, PartnerHandlers } from '../handlers.js';
+import { DEFAULT_PARTNER_PATHS, type PartnerPaths } from './node-http.js';
+
+export { DEFAULT_PARTNER_PATHS };
+
+/** `[express.raw(...), handle, onError]` for one handler: spread into `app.post(path, ...)`. */
+export function expressHandler(handler: PartnerHandler): [RequestHandler, RequestHandler, ErrorRequestHandler] {
+  const raw = express.raw({ type: () => true, limit: handler.maxBodyBytes });
+  const handle: RequestHandler = (req, res, next) => {
+    if (!Buffer.isBuffer(req.body)) {
+      // Someone parsed the body before us (a global express.json()): the signed bytes are gone.
+      const reply = handler.reject('raw body unavailable');
+      res.status(reply.status).set(reply.headers).end(reply.body);
+      return;
+    }
+    handler({ headers: req.headers, rawBody: req.body }).then((reply) => {
+      res.status(reply.status).set(reply.headers).end(reply.body);
+    }, next);
+  };
+  const onError: ErrorRequestHandler = (err, _req, res, next) => {
+    const type = (err as { type?: string })?.type;
+    if (res.headersSent) return next(err);
+    const reply =
+      type === 'entity.too.large'
+        ? handler.reject('body too large')
+        : type === 'request.aborted'
+          ? undefined
+          : handler.reject(type === 'encoding.unsupported' || type === 'charset.unsupported' ? 'bad encoding' : 'bad request');
+    if (!reply) return next(err);
+    res.status(reply.status).set({ ...reply.headers, connection: 'close' }).end(reply.body);
+  };
+  return [raw, handle, onError];
+}
+
+/** A Router with the three interfaces on their (default or given) paths, POST only. */
+export function expressPartnerRouter(
+  handlers: Pick<PartnerHandlers, 'createOrder' | 'deliver' | 'refundNotify'>,
+  options: { paths?: Partial<PartnerPaths> } = {},
+): Router {
+  const paths = { ...DEFAULT_PARTNER_PATHS, ...options.paths };
+  const router = express.Router();
+  router.post(paths.createOrder, ...expressHandler(handlers.createOrder));
+  router.post(paths.deliver, ...expressHandler(handlers.deliver));
+  router.post(paths.refundNotify, ...expressHandler(handlers.refundNotify));
+  return router;
+}

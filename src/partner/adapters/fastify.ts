@@ -1,0 +1,53 @@
+/**
+ * Fastify plugin. Inside its own (encapsulated) context it replaces the body
+ * parsers with one content-type parser that keeps the raw bytes
+ * (`parseAs: 'buffer'`), so the app's other routes keep their JSON parsing
+ * and the signature is checked over the exact bytes received. Oversized or
+ * unreadable bodies still get a signed FAIL.
+ *
+ * ```ts
+ * await app.register(fastifyPartnerPlugin, { handlers });            // default paths
+ * await app.register(fastifyPartnerPlugin, { handlers, prefix: '/pay' });
+ * ```
+ *
+ * Needs no runtime import of fastify (types only).
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { PartnerHandler, PartnerHandlers, PartnerResponse } from '../handlers.js';
+import { DEFAULT_PARTNER_PATHS, type PartnerPaths } from './node-http.js';
+
+export interface FastifyPartnerOptions {
+  handlers: Pick<PartnerHandlers, 'createOrder' | 'deliver' | 'refundNotify'>;
+  paths?: Partial<PartnerPaths>;
+}
+
+function send(reply: FastifyReply, r: PartnerResponse): FastifyReply {
+  return reply.code(r.status).headers(r.headers).send(r.body);
+}
+
+function route(app: FastifyInstance, path: string, handler: PartnerHandler): void {
+  app.route({
+    method: 'POST',
+    url: path,
+    bodyLimit: handler.maxBodyBytes,
+    errorHandler: (error, _request, reply) => {
+      const code = (error as { code?: string }).code;
+      const r = handler.reject(code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body too large' : 'bad request');
+      void send(reply.header('connection', 'close'), r);
+    },
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      const body = request.body;
+      const rawBody = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+      return send(reply, await handler({ headers: request.headers, rawBody }));
+    },
+  });
+}
+
+export const fastifyPartnerPlugin: FastifyPluginAsync<FastifyPartnerOptions> = async (app, options) => {
+  const paths = { ...DEFAULT_PARTNER_PATHS, ...options.paths };
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  route(app, paths.createOrder, options.handlers.createOrder);
+  route(app, paths.deliver, options.handlers.deliver);
+  route(app, paths.refundNotify, options.handlers.refundNotify);
+};

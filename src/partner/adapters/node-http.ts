@@ -1,0 +1,102 @@
+/**
+ * Adapter for Node's `http` / `https` servers. Reads the raw body bytes
+ * (never a parsed object) up to the handler's limit, hands them to the
+ * framework-agnostic handler and writes its signed reply byte for byte.
+ *
+ * ```ts
+ * http.createServer(partnerRequestListener(handlers)).listen(8080);
+ * ```
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PartnerHandler, PartnerHandlers, PartnerResponse } from '../handlers.js';
+
+/** Default URL paths of the three interfaces (register the full URLs on the platform). */
+export const DEFAULT_PARTNER_PATHS = {
+  createOrder: '/dingdang/create-order',
+  deliver: '/dingdang/deliver',
+  refundNotify: '/dingdang/refund-notify',
+} as const;
+
+export type PartnerPaths = { createOrder: string; deliver: string; refundNotify: string };
+
+/** Past this many discarded bytes of an oversized body the connection is closed instead of drained. */
+const DRAIN_LIMIT = 1024 * 1024;
+
+type RawResult = { ok: true; body: Buffer } | { ok: false; reason: 'too-large' | 'aborted' };
+
+/** Read the request body as bytes, stopping to collect past `limit` (the rest is drained or the socket closed). */
+export function readRawBody(req: IncomingMessage, limit: number): Promise<RawResult> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) over = true;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) over = true;
+      if (!over) chunks.push(chunk);
+      else if (size > limit + DRAIN_LIMIT) {
+        req.pause();
+        resolve({ ok: false, reason: 'too-large' });
+      }
+    });
+    req.on('end', () => resolve(over ? { ok: false, reason: 'too-large' } : { ok: true, body: Buffer.concat(chunks) }));
+    req.on('error', () => resolve({ ok: false, reason: 'aborted' }));
+    req.on('aborted', () => resolve({ ok: false, reason: 'aborted' }));
+  });
+}
+
+export function writePartnerResponse(res: ServerResponse, reply: PartnerResponse): void {
+  res.writeHead(reply.status, reply.headers);
+  res.end(reply.body);
+}
+
+/** One handler as a `(req, res)` listener. Only POST is accepted. */
+export function nodeHttpHandler(handler: PartnerHandler): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    void (async () => {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }).end('method not allowed\n');
+        req.resume();
+        return;
+      }
+      const raw = await readRawBody(req, handler.maxBodyBytes);
+      if (!raw.ok) {
+        if (raw.reason === 'aborted') return void res.destroy();
+        const reply = handler.reject('body too large');
+        res.setHeader('connection', 'close');
+        writePartnerResponse(res, reply);
+        res.on('finish', () => req.socket.destroy());
+        return;
+      }
+      writePartnerResponse(res, await handler({ headers: req.headers, rawBody: raw.body }));
+    })().catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  };
+}
+
+/**
+ * The three handlers on their paths as one listener. Other paths get 404, or
+ * go to `next` when given (to mount inside another Node server).
+ */
+export function partnerRequestListener(
+  handlers: Pick<PartnerHandlers, 'createOrder' | 'deliver' | 'refundNotify'>,
+  options: { paths?: Partial<PartnerPaths>; next?: (req: IncomingMessage, res: ServerResponse) => void } = {},
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const paths = { ...DEFAULT_PARTNER_PATHS, ...options.paths };
+  const routes = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>([
+    [paths.createOrder, nodeHttpHandler(handlers.createOrder)],
+    [paths.deliver, nodeHttpHandler(handlers.deliver)],
+    [paths.refundNotify, nodeHttpHandler(handlers.refundNotify)],
+  ]);
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const route = routes.get(path);
+    if (route) return route(req, res);
+    if (options.next) return options.next(req, res);
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  };
+}
