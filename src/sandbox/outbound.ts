@@ -1,0 +1,316 @@
+/**
+ * The platform's outbound pay calls to a skill backend (seed interfaces 1, 2
+ * and 6): the body is signed with the platform private key (TSK-RSA2) over
+ * the exact bytes sent; the reply must carry a TSK-RSA2 signature of the
+ * skill's key over the exact bytes received, and must validate.
+ *
+ * Also the delivery notifier: notification 2 retried on a schedule (WeChat's
+ * by default, time-scaled) until the backend answers SUCCESS, with
+ * duplicates and late copies on demand.
+ */
+import type { KeyObject } from 'node:crypto';
+import {
+  SignatureError,
+  TimeoutError,
+  TransportError,
+  ValidationError,
+  InvalidArgumentError,
+} from '../protocol/errors.js';
+import type {
+  AckReply,
+  ChargeDirective,
+  CreateOrderReply,
+  CreateOrderRequest,
+  DeliverNotifyRequest,
+  RefundNotifyRequest,
+} from '../protocol/types.js';
+import { validate, validateJson } from '../protocol/validate.js';
+import { signRsa2, verifyRsa2 } from '../protocol/tsk-node.js';
+import { randomNonce } from '../protocol/tsk.js';
+import { sumFen } from '../protocol/money.js';
+import type { SkillConfig } from './config.js';
+import type { Faults, PartnerCall } from './faults.js';
+import type { Scheduler } from './scheduler.js';
+import type { DingDangOrder, RefundRecord } from './order-book.js';
+import { REFUND_STATUS_DESC } from './order-book.js';
+
+/** WeChat Pay's notification schedule: 15s 15s 30s 3m 10m 20m 30m 30m 30m 60m 3h 3h 3h 6h 6h. */
+export const WECHAT_RETRY_SCHEDULE_MS: readonly number[] = [
+  15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600,
+].map((s) => s * 1000);
+
+export type CallKind = 'createOrder' | 'deliver' | 'refundNotify';
+
+/** One outbound call as the platform saw it (for the control API and tests). */
+export interface CallRecord {
+  kind: CallKind | 'skill';
+  url: string;
+  skillId: string;
+  at: number;
+  /** The exact body sent. */
+  body: string;
+  /** `ok` = a verified, valid reply arrived (whatever its retCode). */
+  outcome: 'ok' | 'error';
+  retCode?: string;
+  retMsg?: string;
+  error?: string;
+  /** Set when an injected fault changed the outcome. */
+  fault?: 'timeout' | 'fail';
+  /** For deliveries: 'primary' attempt, 'duplicate', 'late' or 'manual' copy. */
+  copy?: string;
+  attempt?: number;
+}
+
+export interface OutboundOptions {
+  platformKey: KeyObject;
+  /** The platform's signing clock (skew applied). */
+  signingNow: () => number;
+  /** The platform's verifying clock. */
+  now: () => number;
+  faults: Faults;
+  /** Per-call timeout, real ms; default 5000. */
+  timeoutMs?: number;
+  record: (call: CallRecord) => void;
+}
+
+type ReplyKind = 'createOrderReply' | 'deliverNotifyReply' | 'refundNotifyReply';
+
+/** POST a signed JSON body; verify and validate the reply. Throws typed errors. */
+export async function postSigned<R extends AckReply>(
+  o: OutboundOptions,
+  kind: CallKind,
+  skill: SkillConfig,
+  url: string,
+  body: object,
+  replyKind: ReplyKind,
+  extra: Partial<CallRecord> = {},
+): Promise<R> {
+  const raw = JSON.stringify(body);
+  const record: CallRecord = { kind, url, skillId: skill.skillId, at: o.now(), body: raw, outcome: 'error', ...extra };
+  const fault = o.faults.takePartnerFault(kind as PartnerCall);
+  try {
+    const reply = await send<R>(o, skill, url, raw, replyKind);
+    record.outcome = 'ok';
+    record.retCode = reply.retCode;
+    if (reply.retMsg !== undefined) record.retMsg = reply.retMsg;
+    if (fault === 'timeout') throw new TimeoutError(`injected fault: reply of ${url} dropped (partner timeout)`);
+    if (fault === 'fail') {
+      record.retCode = 'FAIL';
+      record.retMsg = 'injected fault';
+      return { retCode: 'FAIL', retMsg: 'injected fault' } as R;
+    }
+    return reply;
+  } catch (e) {
+    record.outcome = 'error';
+    record.error = `${(e as { code?: string }).code ?? 'ERR'}: ${(e as Error).message}`;
+    throw e;
+  } finally {
+    if (fault) record.fault = fault;
+    o.record(record);
+  }
+}
+
+async function send<R>(o: OutboundOptions, skill: SkillConfig, url: string, raw: string, replyKind: ReplyKind): Promise<R> {
+  const authorization = signRsa2(raw, o.platformKey, { now: o.signingNow });
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8', authorization },
+      body: raw,
+      signal: AbortSignal.timeout(o.timeoutMs ?? 5000),
+    });
+  } catch (e) {
+    const name = (e as Error).name;
+    if (name === 'TimeoutError' || name === 'AbortError') throw new TimeoutError(`no reply from ${url} within ${o.timeoutMs ?? 5000} ms`);
+    throw new TransportError(`cannot reach ${url}: ${(e as Error).message}`, { cause: e });
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await res.arrayBuffer());
+  } catch (e) {
+    throw new TransportError(`reply of ${url} broke off: ${(e as Error).message}`, { cause: e });
+  }
+  if (res.status < 200 || res.status > 299) throw new TransportError(`${url} answered HTTP ${res.status}`);
+  const v = verifyRsa2(bytes, res.headers.get('authorization'), skill.skillPublicKey, { now: o.now });
+  if (!v.ok) throw new SignatureError(v.reason, `reply of ${url}: ${v.message}`);
+  const parsed = validateJson(replyKind, bytes);
+  if (!parsed.ok) throw new ValidationError(parsed.issues, replyKind);
+  return parsed.value as R;
+}
+
+/** Create-order request from a Charge directive: amount = totalFee, quantity = count. */
+export function createOrderRequestFrom(skillId: string, userToken: string, charge: ChargeDirective): CreateOrderRequest {
+  const details = charge.payload.chargeInfo.items.map((i) => ({ itemId: i.itemId, quantity: i.count, amount: i.totalFee }));
+  const body: CreateOrderRequest = { skillId, userToken, details, totalAmt: sumFen(details.map((d) => d.amount)), nonceStr: randomNonce() };
+  const v = validate('createOrderRequest', body);
+  if (!v.ok) throw new ValidationError(v.issues, 'createOrderRequest');
+  return body;
+}
+
+/** Interface 1: returns the verified reply (SUCCESS with tradeNo, or FAIL — e.g. ALREADY_OWNED). */
+export async function callCreateOrder(o: OutboundOptions, skill: SkillConfig, request: CreateOrderRequest): Promise<CreateOrderReply> {
+  return postSigned<CreateOrderReply>(o, 'createOrder', skill, skill.createOrderUrl, request, 'createOrderReply');
+}
+
+export function deliverBody(order: DingDangOrder): DeliverNotifyRequest {
+  return {
+    skillId: order.skillId,
+    userToken: order.userToken,
+    transactionId: order.transactionId,
+    tradeNo: order.tradeNo,
+    totalAmt: order.totalAmt,
+    nonceStr: randomNonce(),
+  };
+}
+
+export function refundNotifyBody(r: RefundRecord): RefundNotifyRequest {
+  return {
+    skillId: r.skillId,
+    transactionId: r.transactionId,
+    tradeNo: r.tradeNo,
+    refundTransactionId: r.refundTransactionId,
+    refundTradeNo: r.refundTradeNo,
+    totalAmt: r.totalAmt,
+    refundAmt: r.refundAmt,
+    refundStatus: r.refundStatus,
+    refundStatusDesc: REFUND_STATUS_DESC[r.refundStatus],
+    nonceStr: randomNonce(),
+  };
+}
+
+export interface NotificationState {
+  key: string;
+  kind: 'deliver' | 'refundNotify';
+  skillId: string;
+  transactionId: string;
+  refundTransactionId?: string;
+  state: 'pending' | 'delivered' | 'gave-up' | 'stopped';
+  attempts: number;
+  lastError?: string;
+  deliveredAt?: number;
+}
+
+export interface NotifierOptions extends OutboundOptions {
+  scheduler: Scheduler;
+  /** Waits between attempts (platform ms, scaled by the scheduler); default WeChat's. */
+  retryScheduleMs?: readonly number[];
+}
+
+/**
+ * Sends notifications 2 (deliver) and 6 (refund result) until the backend
+ * answers SUCCESS, waiting `retryScheduleMs[i]` after the i-th failure; gives
+ * up after the last step. A fresh `nonceStr` and signature for every copy.
+ */
+export class Notifier {
+  readonly schedule: readonly number[];
+  private readonly states = new Map<string, NotificationState>();
+  private closed = false;
+
+  constructor(private readonly o: NotifierOptions) {
+    this.schedule = o.retryScheduleMs ?? WECHAT_RETRY_SCHEDULE_MS;
+    if (!this.schedule.every((ms) => Number.isFinite(ms) && ms >= 0)) throw new InvalidArgumentError('retry schedule must be non-negative ms');
+  }
+
+  list(): NotificationState[] {
+    return [...this.states.values()].map((s) => ({ ...s }));
+  }
+
+  get(key: string): NotificationState | undefined {
+    const s = this.states.get(key);
+    return s && { ...s };
+  }
+
+  /** Start notifying the delivery of a paid order (idempotent per order). */
+  deliver(skill: SkillConfig, order: DingDangOrder): NotificationState {
+    const key = `deliver:${order.transactionId}`;
+    const existing = this.states.get(key);
+    if (existing) return { ...existing };
+    const state: NotificationState = { key, kind: 'deliver', skillId: skill.skillId, transactionId: order.transactionId, state: 'pending', attempts: 0 };
+    this.states.set(key, state);
+    const faults = this.o.faults.current;
+    for (let i = 0; i < faults.duplicateDelivery; i++) void this.copy(skill, 'deliver', () => deliverBody(order), 'duplicate');
+    void this.run(state, skill, skill.deliverUrl, 'deliver', () => deliverBody(order), faults.lateDeliveryMs);
+    return { ...state };
+  }
+
+  /** Start notifying a refund result (when the skill registered a refundNotifyUrl). */
+  refund(skill: SkillConfig, refund: RefundRecord): NotificationState | undefined {
+    if (!skill.refundNotifyUrl) return undefined;
+    const key = `refund:${refund.refundTransactionId}:${refund.refundStatus}`;
+    const existing = this.states.get(key);
+    if (existing) return { ...existing };
+    const state: NotificationState = {
+      key,
+      kind: 'refundNotify',
+      skillId: skill.skillId,
+      transactionId: refund.transactionId,
+      refundTransactionId: refund.refundTransactionId,
+      state: 'pending',
+      attempts: 0,
+    };
+    this.states.set(key, state);
+    void this.run(state, skill, skill.refundNotifyUrl, 'refundNotify', () => refundNotifyBody(refund), 0);
+    return { ...state };
+  }
+
+  /** Send one more copy of an order's delivery notification now (duplicates on demand). */
+  async duplicate(skill: SkillConfig, order: DingDangOrder): Promise<AckReply | undefined> {
+    return this.copy(skill, 'deliver', () => deliverBody(order), 'manual');
+  }
+
+  private async copy(skill: SkillConfig, kind: 'deliver' | 'refundNotify', body: () => object, copy: string): Promise<AckReply | undefined> {
+    if (this.closed) return undefined;
+    try {
+      const url = kind === 'deliver' ? skill.deliverUrl : skill.refundNotifyUrl!;
+      return await postSigned<AckReply>(this.o, kind, skill, url, body(), kind === 'deliver' ? 'deliverNotifyReply' : 'refundNotifyReply', { copy });
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async run(
+    state: NotificationState,
+    skill: SkillConfig,
+    url: string,
+    kind: 'deliver' | 'refundNotify',
+    body: () => object,
+    lateMs: number,
+  ): Promise<void> {
+    for (let i = 0; ; i++) {
+        if (this.closed) {
+          state.state = 'stopped';
+          return;
+        }
+        state.attempts++;
+        try {
+          const reply = await postSigned<AckReply>(this.o, kind, skill, url, body(), kind === 'deliver' ? 'deliverNotifyReply' : 'refundNotifyReply', {
+            copy: 'primary',
+            attempt: state.attempts,
+          });
+          if (reply.retCode === 'SUCCESS') {
+            state.state = 'delivered';
+            state.deliveredAt = this.o.now();
+            delete state.lastError;
+            if (lateMs > 0) this.o.scheduler.afterReal(lateMs, () => void this.copy(skill, kind, body, 'late'));
+            return;
+          }
+          state.lastError = `FAIL: ${reply.retMsg ?? ''}`;
+        } catch (e) {
+          state.lastError = `${(e as { code?: string }).code ?? 'ERR'}: ${(e as Error).message}`.slice(0, 200);
+        }
+        const wait = this.schedule[i];
+        if (wait === undefined) {
+          state.state = 'gave-up';
+          return;
+        }
+        await this.o.scheduler.sleep(wait);
+    }
+  }
+
+  /** Stop retrying; pending sleeps end at once. */
+  close(): void {
+    this.closed = true;
+  }
+}
+
