@@ -1,0 +1,87 @@
+/**
+ * Plain-HTML pages of the sandbox: the phone's payment page (what WeChat
+ * shows after scanning the QR code) and the DingDang app page of a
+ * screenless purchase. No framework; a few lines of inline script keep the
+ * status and the countdown fresh.
+ */
+import { formatFen } from '../protocol/money.js';
+import type { DingDangOrder } from './order-book.js';
+import { tradeStatusDesc } from './order-book.js';
+import type { Purchase } from './platform.js';
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+const STYLE = `body{font-family:system-ui,sans-serif;max-width:420px;margin:0 auto;padding:16px;background:#f4f5f7}
+.card{background:#fff;border-radius:12px;padding:16px;margin-bottom:12px;box-shadow:0 1px 3px #0002}
+h1{font-size:20px}.amt{font-size:32px;font-weight:700;margin:8px 0}
+button{width:100%;padding:14px;margin-top:10px;font-size:17px;border:0;border-radius:8px;cursor:pointer}
+.pay{background:#07c160;color:#fff}.fail{background:#fa5151;color:#fff}.cancel{background:#ddd}
+.muted{color:#888;font-size:13px}li{margin:4px 0}`;
+
+function page(title: string, body: string, script = ''): string {
+  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${body}${script ? `<script>${script}</script>` : ''}</body></html>`;
+}
+
+function lines(order: { details: Array<{ itemId: string; quantity: number; amount: number }> }): string {
+  return order.details.map((d) => `<li>${escapeHtml(d.itemId)} × ${d.quantity} — ${formatFen(d.amount)}</li>`).join('');
+}
+
+const POLL = (statusUrl: string) => `
+var s=document.getElementById('status'),c=document.getElementById('countdown'),exp=Number(c&&c.dataset.expires);
+function tick(){if(!c)return;var left=Math.max(0,Math.round((exp-Date.now())/1000));c.textContent=left>0?('剩余 '+Math.floor(left/60)+':'+String(left%60).padStart(2,'0')):'已过期';}
+setInterval(tick,1000);tick();
+setInterval(function(){fetch(${JSON.stringify(statusUrl)}).then(function(r){return r.json()}).then(function(o){
+ if(o&&o.tradeStatus){s.textContent=o.tradeStatusDesc||o.tradeStatus;s.dataset.status=o.tradeStatus;if(o.expiresAt){exp=o.expiresAt;}}
+ var f=document.getElementById('actions');if(f&&o&&o.tradeStatus!=='NOTPAY')f.style.display='none';}).catch(function(){})},1000);`;
+
+/** WeChat's payment page for a scanned QR code. */
+export function payPage(order: DingDangOrder, skillName: string, message?: string): string {
+  const open = order.tradeStatus === 'NOTPAY' && !order.expired;
+  const actions = open
+    ? `<form id="actions" method="post" action="/pay/${encodeURIComponent(order.transactionId)}">
+<button class="pay" name="action" value="success" id="pay-success">扫码支付 · Scan &amp; pay</button>
+<button class="fail" name="action" value="fail" id="pay-fail">支付失败 · Fail</button>
+<button class="cancel" name="action" value="cancel" id="pay-cancel">取消 · Cancel</button></form>`
+    : '';
+  return page(
+    `支付 ${order.transactionId}`,
+    `<div class="card"><div class="muted">微信支付 (sandbox) · ${escapeHtml(skillName)}</div>
+<div class="amt" id="amount">${formatFen(order.totalAmt)}</div><ul>${lines(order)}</ul>
+<div>状态 Status: <b id="status" data-status="${order.tradeStatus}">${escapeHtml(tradeStatusDesc(order))}</b></div>
+<div id="countdown" class="muted" data-expires="${order.expiresAt}"></div>
+${message ? `<p id="message">${escapeHtml(message)}</p>` : ''}
+<div class="muted">订单 ${escapeHtml(order.transactionId)} · 商户单号 ${escapeHtml(order.tradeNo)}</div></div>${actions}`,
+    POLL(`/sandbox/v1/orders/${encodeURIComponent(order.transactionId)}`),
+  );
+}
+
+/** The DingDang app page of a screenless purchase: goods, then order & pay. */
+export function appPage(purchase: Purchase, order: DingDangOrder | undefined, message?: string): string {
+  const info = purchase.charge.payload.chargeInfo;
+  const items = info.items.map((i) => `<li>${escapeHtml(i.itemName)} × ${i.count} — ${formatFen(i.totalFee)}</li>`).join('');
+  const total = info.items.reduce((s, i) => s + i.totalFee, 0);
+  const open = purchase.state === 'goods' || (order !== undefined && order.tradeStatus === 'NOTPAY' && !order.expired);
+  const actions = open
+    ? `<form id="actions" method="post" action="/app/${encodeURIComponent(purchase.purchaseId)}">
+<button class="pay" name="action" value="success" id="app-pay">下单并支付 · Order &amp; pay</button>
+<button class="fail" name="action" value="fail" id="app-fail">支付失败 · Fail</button>
+<button class="cancel" name="action" value="cancel" id="app-cancel">取消 · Cancel</button></form>`
+    : '';
+  const status = order ? tradeStatusDesc(order) : purchase.state === 'already-owned' ? '已拥有' : purchase.state === 'cancelled' ? '已取消' : '待下单';
+  return page(
+    `叮当 · ${info.name}`,
+    `<div class="card"><div class="muted">叮当APP (sandbox)</div><h1>${escapeHtml(info.name)}</h1>
+${info.description ? `<p>${escapeHtml(info.description)}</p>` : ''}<ul>${items}</ul><div class="amt">${formatFen(total)}</div>
+<div>状态 Status: <b id="status" data-status="${order?.tradeStatus ?? purchase.state}">${escapeHtml(status)}</b></div>
+<div id="countdown" class="muted" data-expires="${order?.expiresAt ?? ''}"></div>
+${message ? `<p id="message">${escapeHtml(message)}</p>` : ''}</div>${actions}`,
+    order ? POLL(`/sandbox/v1/orders/${encodeURIComponent(order.transactionId)}`) : '',
+  );
+}
+
+export function notFoundPage(what: string): string {
+  return page('not found', `<div class="card"><h1>未找到</h1><p>${escapeHtml(what)}</p></div>`);
+}

@@ -1,0 +1,182 @@
+/**
+ * The platform's pay CGI (seed interfaces 3–5): `/paycgi/orderquery`,
+ * `/paycgi/refund`, `/paycgi/refundquery`.
+ *
+ * Every request: find the skill by the body's `skillId`, verify its TSK-RSA2
+ * signature with that skill's public key over the exact bytes (±3 minutes),
+ * validate the message, reject a `nonceStr` seen again inside the window.
+ * Every reply — FAIL ones too, even for an unknown skill — is signed with the
+ * platform key. Bad input → `retCode: FAIL` with a `retMsg` ≤ 32 characters
+ * and no state change.
+ */
+import { clampRetMsg, DingDangPayError, ValidationError } from '../protocol/errors.js';
+import type { OrderQueryReply, RefundQueryReply, RefundReply } from '../protocol/types.js';
+import { validate, validateJson } from '../protocol/validate.js';
+import { verifyRsa2 } from '../protocol/tsk-node.js';
+import { NonceGuard } from '../protocol/tsk.js';
+import { SandboxStateError, type OrderBookReason } from './errors.js';
+import { REFUND_STATUS_DESC, tradeStatusDesc, type RefundRecord } from './order-book.js';
+import type { Platform } from './platform.js';
+
+export type PayCgiKind = 'orderquery' | 'refund' | 'refundquery';
+
+export interface PayCgiResult {
+  /** Exact reply bytes. */
+  body: string;
+  /** TSK-RSA2 Authorization header of the reply. */
+  authorization: string;
+  reply: Record<string, unknown>;
+}
+
+const STATE_MSG: Record<OrderBookReason, string> = {
+  UNKNOWN_ORDER: 'order not found',
+  UNKNOWN_REFUND: 'refund not found',
+  UNKNOWN_PURCHASE: 'purchase not found',
+  UNKNOWN_SKILL: 'unknown skillId',
+  DUPLICATE_TRADE_NO: 'duplicate tradeNo',
+  NOT_PAID: 'order not paid',
+  ALREADY_FINAL: 'order already final',
+  EXPIRED: 'order expired',
+  AMOUNT_MISMATCH: 'totalAmt mismatch',
+  REFUND_EXCEEDS_PAID: 'refundAmt exceeds paid amount',
+  REFUND_CONFLICT: 'refundTradeNo already used',
+  ORDER_MISMATCH: 'ids name different orders',
+  BAD_STATE: 'bad state',
+};
+
+function refundFields(r: RefundRecord): Omit<RefundReply, 'retCode'> {
+  return {
+    skillId: r.skillId,
+    transactionId: r.transactionId,
+    tradeNo: r.tradeNo,
+    refundTransactionId: r.refundTransactionId,
+    refundTradeNo: r.refundTradeNo,
+    totalAmt: r.totalAmt,
+    refundAmt: r.refundAmt,
+  };
+}
+
+export class PayCgi {
+  /** One replay guard per skill (nonces are the partner's). */
+  private readonly guards = new Map<string, NonceGuard>();
+  readonly toleranceMs: number;
+
+  constructor(
+    private readonly platform: Platform,
+    options: { toleranceMs?: number } = {},
+  ) {
+    this.toleranceMs = options.toleranceMs ?? 3 * 60_000;
+  }
+
+  private guard(skillId: string): NonceGuard {
+    let g = this.guards.get(skillId);
+    if (!g) {
+      g = new NonceGuard({ windowMs: 2 * this.toleranceMs, now: () => this.platform.scheduler.now() });
+      this.guards.set(skillId, g);
+    }
+    return g;
+  }
+
+  private signed(reply: Record<string, unknown>): PayCgiResult {
+    const body = JSON.stringify(reply);
+    return { body, authorization: this.platform.sign(body), reply };
+  }
+
+  private fail(msg: string): PayCgiResult {
+    return this.signed({ retCode: 'FAIL', retMsg: clampRetMsg(msg) });
+  }
+
+  /** Handle one request: raw body bytes and its Authorization header. Never throws for bad input. */
+  handle(kind: PayCgiKind, raw: Uint8Array, authorization: string | undefined): PayCgiResult {
+    // Which skill? Read skillId before verifying, then verify with that skill's key.
+    let decoded: unknown;
+    try {
+      decoded = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
+    } catch {
+      return this.fail('body is not JSON');
+    }
+    const skillId = (decoded as { skillId?: unknown } | null)?.skillId;
+    if (typeof skillId !== 'string' || skillId === '') return this.fail('skillId missing');
+    const skill = this.platform.skill(skillId);
+    if (!skill) return this.fail('unknown skillId');
+    const v = verifyRsa2(raw, authorization, skill.skillPublicKey, { now: () => this.platform.scheduler.now(), toleranceMs: this.toleranceMs });
+    if (!v.ok) return this.fail(`signature: ${v.reason}`);
+    const messageKind = kind === 'orderquery' ? 'orderQueryRequest' : kind === 'refund' ? 'refundRequest' : 'refundQueryRequest';
+    const parsed = validateJson(messageKind, raw);
+    if (!parsed.ok) return this.fail(new ValidationError(parsed.issues).retMsg);
+    const msg = parsed.value as unknown as { nonceStr: string; transactionId?: string; tradeNo?: string; refundTransactionId?: string; refundTradeNo?: string };
+    if (!this.guard(skillId).check(msg.nonceStr)) return this.fail('signature: replay');
+    try {
+      switch (kind) {
+        case 'orderquery':
+          return this.orderQuery(skillId, msg);
+        case 'refund':
+          return this.refund(skillId, parsed.value as never);
+        case 'refundquery':
+          return this.refundQuery(skillId, msg);
+      }
+    } catch (e) {
+      if (e instanceof SandboxStateError) return this.fail(STATE_MSG[e.reason]);
+      if (e instanceof DingDangPayError) return this.fail(e.message);
+      return this.fail('internal error');
+    }
+  }
+
+  private checked<K extends 'orderQueryReply' | 'refundReply' | 'refundQueryReply'>(kind: K, reply: Record<string, unknown>): PayCgiResult {
+    const v = validate(kind, reply);
+    if (!v.ok) return this.fail('internal error');
+    return this.signed(reply);
+  }
+
+  private orderQuery(skillId: string, msg: { transactionId?: string | undefined; tradeNo?: string | undefined }): PayCgiResult {
+    const o = this.platform.book.find(skillId, { transactionId: msg.transactionId, tradeNo: msg.tradeNo });
+    const reply: OrderQueryReply = {
+      retCode: 'SUCCESS',
+      skillId,
+      transactionId: o.transactionId,
+      tradeNo: o.tradeNo,
+      totalAmt: o.totalAmt,
+      tradeStatus: o.tradeStatus,
+      tradeStatusDesc: tradeStatusDesc(o),
+    };
+    return this.checked('orderQueryReply', reply);
+  }
+
+  private refund(
+    skillId: string,
+    msg: {
+      transactionId?: string;
+      tradeNo?: string;
+      refundTradeNo: string;
+      totalAmt: number;
+      refundAmt: number;
+      refundDesc?: string;
+      refundDetails: Array<{ itemId: string; quantity: number; amount: number }>;
+    },
+  ): PayCgiResult {
+    const input: Parameters<Platform['book']['refund']>[0] = {
+      skillId,
+      refundTradeNo: msg.refundTradeNo,
+      totalAmt: msg.totalAmt,
+      refundAmt: msg.refundAmt,
+      refundDetails: msg.refundDetails,
+    };
+    if (msg.transactionId !== undefined) input.transactionId = msg.transactionId;
+    if (msg.tradeNo !== undefined) input.tradeNo = msg.tradeNo;
+    if (msg.refundDesc !== undefined) input.refundDesc = msg.refundDesc;
+    const { refund } = this.platform.book.refund(input);
+    const reply: RefundReply = { retCode: 'SUCCESS', ...refundFields(refund) };
+    return this.checked('refundReply', reply);
+  }
+
+  private refundQuery(skillId: string, msg: { refundTransactionId?: string | undefined; refundTradeNo?: string | undefined }): PayCgiResult {
+    const r = this.platform.book.findRefund(skillId, { refundTransactionId: msg.refundTransactionId, refundTradeNo: msg.refundTradeNo });
+    const reply: RefundQueryReply = {
+      retCode: 'SUCCESS',
+      ...refundFields(r),
+      refundStatus: r.refundStatus,
+      refundStatusDesc: REFUND_STATUS_DESC[r.refundStatus],
+    };
+    return this.checked('refundQueryReply', reply);
+  }
+}
