@@ -11,6 +11,7 @@ export const COMMANDS: Record<string, Loader> = {
   keygen: async () => (await import('./commands/keygen.js')).keygen,
   sign: async () => (await import('./commands/sign.js')).sign,
   verify: async () => (await import('./commands/verify.js')).verify,
+  'example-skill': async () => (await import('./commands/example-skill.js')).exampleSkill,
 };
 
 async function help(): Promise<string> {
