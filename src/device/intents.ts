@@ -21,11 +21,10 @@ export interface IntentMatch {
 
 /** Strip punctuation, whitespace and polite filler; lower-case Latin letters. */
 export function normalizeUtterance(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[\s\p{P}\p{S}]+/gu, '')
-    .replace(/^(请|麻烦|帮我|给我|那就|那|嗯+|呃+|哦+|啊+|好吧那)/u, '')
-    .replace(/(吧|呀|啊|哦|呢|哈|啦|嘛)+$/u, '');
+  const bare = text.toLowerCase().replace(/[\s\p{P}\p{S}]+/gu, '');
+  // Drop filler only when something is left ("嗯" alone is an answer).
+  const trimmed = bare.replace(/^(请|麻烦|帮我|给我|那就|那|嗯+|呃+|哦+|啊+|好吧那)/u, '').replace(/(吧|呀|啊|哦|呢|哈|啦|嘛)+$/u, '');
+  return trimmed || bare;
 }
 
 interface Rule {
