@@ -150,6 +150,12 @@ describe('device transport over HTTP + WebSocket', () => {
     await waitUntil(() => platform.subscribesAcked > acked, 3000, 're-subscribe');
     await waitUntil(() => rec.updates.some((u) => u.tradeStatus === 'PROCESSING'), 3000, 'PROCESSING after reconnect');
     assert.ok(platform.requestsTo('status').length > statusQueries, 'status re-queried');
+    // Re-query after the re-subscribe itself, not only by the polling while down.
+    await waitUntil(() => {
+      const log = platform.log;
+      const resubscribed = log.lastIndexOf(`subscribed:${p.purchaseId}`);
+      return resubscribed > log.lastIndexOf('drop') && log.indexOf(`http:status:${p.purchaseId}`, resubscribed) > resubscribed;
+    }, 3000, 'status query after the re-subscribe');
     const resub = platform.framesIn.filter((f) => f.type === 'subscribe' && f.purchaseId === p.purchaseId).at(-1)!;
     assert.equal(resub.deviceToken, platform.deviceToken, 'the re-subscribe is authenticated');
 

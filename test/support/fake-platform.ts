@@ -144,6 +144,8 @@ export class FakePlatform {
   readonly keys: TskKeyPair;
   readonly purchases = new Map<string, FakePurchase>();
   readonly requests: RecordedRequest[] = [];
+  /** Timeline of what happened, e.g. `subscribed:p1`, `http:status:p1`, `drop` (for ordering assertions). */
+  readonly log: string[] = [];
   /** Every frame received from devices, parsed. */
   readonly framesIn: Array<Record<string, unknown>> = [];
   readonly behaviour: Behaviour = {
@@ -315,6 +317,7 @@ export class FakePlatform {
   /** Kill every WebSocket at once (no close handshake), like a network drop. */
   dropSockets(): number {
     const n = this.clients.size;
+    this.log.push('drop');
     for (const c of this.clients) c.ws.terminate();
     return n;
   }
@@ -419,6 +422,7 @@ export class FakePlatform {
         if (!p || p.deviceId !== frame.deviceId) return refuse('NOT_FOUND', 'no such purchase');
         client.subscriptions.add(p.purchaseId);
         this.subscribesAcked++;
+        this.log.push(`subscribed:${p.purchaseId}`);
         ws.send(JSON.stringify({ type: 'subscribed', id, purchaseId: p.purchaseId }));
         if (this.behaviour.pushes) ws.send(this.pushFrame(this.statusBody(p.purchaseId), this.behaviour.signPushes));
         return;
@@ -472,6 +476,7 @@ export class FakePlatform {
       const match = ROUTES.map((r) => ({ r, m: r.method === req.method ? r.re.exec(path) : null })).find((x) => x.m);
       const route = match?.r.route;
       this.requests.push({ method: req.method ?? '', path, route, headers: req.headers, body });
+      this.log.push(`http:${route ?? 'unknown'}:${match?.m?.[1] ?? ''}`);
       if (!match || !route) return this.reply(res, undefined, 404, { error: { code: 'NOT_FOUND', message: 'no such endpoint' } });
       if (this.behaviour.hang.has(route)) return; // answered never; close() cuts it
       const answer = () => {
