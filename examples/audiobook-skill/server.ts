@@ -1,0 +1,248 @@
+/**
+ * The audiobook skill backend as one HTTP server, built on the partner kit,
+ * orders and entitlements in SQLite:
+ *
+ *   POST /skill                      custom-skill endpoint (TSK-HMAC-SHA256-BASIC)
+ *   POST /dingdang/create-order      1 create order        (TSK-RSA2, signed replies)
+ *   POST /dingdang/deliver           2 delivery notification
+ *   POST /dingdang/refund-notify     6 refund result notification
+ *   GET  /audio/<itemId>.wav?t=…     the (tiny, generated) episode audio
+ *
+ * The platform's TSKPublicKey may be given at start or later with
+ * `configurePlatform` (the sandbox prints it only after it has read this
+ * skill's record): until then the three pay routes answer a signed FAIL
+ * "platform key not configured" and change nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  clampRetMsg,
+  generateTskKeyPair,
+  loadPrivateKey,
+  NonceGuard,
+  publicKeyToBase64,
+  signedJsonHeaders,
+  type KeyInput,
+} from '../../src/protocol/index.js';
+import {
+  createPartnerHandlers,
+  DEFAULT_PARTNER_PATHS,
+  handleDeliver,
+  nodeHttpHandler,
+  PayClient,
+  readRawBody,
+  SqlitePartnerStore,
+  writePartnerResponse,
+  type PartnerHandler,
+  type PartnerHandlers,
+} from '../../src/partner/index.js';
+import { audiobookCatalog, episodeByItemId } from './catalog.js';
+import { audioToken, createAudiobookSkill } from './skill.js';
+
+/** Exactly the record the sandbox's config takes for a skill, plus `url`. */
+export interface SkillRecord {
+  url: string;
+  skillId: string;
+  skillSecret: string;
+  skillPublicKey: string;
+  skillEndpoint: string;
+  createOrderUrl: string;
+  deliverUrl: string;
+  refundNotifyUrl: string;
+}
+
+export interface AudiobookServerOptions {
+  port?: number;
+  host?: string;
+  /** SQLite file; default ':memory:' (nothing survives a restart). */
+  dbFile?: string;
+  /** The platform's public key; may also be set later with `configurePlatform`. */
+  tskPublicKey?: KeyInput;
+  /** The platform's pay CGI base URL (the sandbox URL), for order queries. */
+  payBaseUrl?: string;
+  skillId?: string;
+  skillSecret?: string;
+  /** Default: a fresh RSA-2048 key pair. */
+  skillPrivateKey?: KeyInput;
+  /** Told about every delivery (the deliver hook). */
+  onDeliver?: (info: { tradeNo: string; userToken: string; itemIds: string[]; attempt: number }) => void;
+  log?: (line: string) => void;
+}
+
+export interface AudiobookServer {
+  record: SkillRecord;
+  store: SqlitePartnerStore;
+  /** Set (or replace) the platform's public key and pay URL. */
+  configurePlatform(config: { tskPublicKey?: KeyInput; payBaseUrl?: string }): void;
+  readonly platformConfigured: boolean;
+  close(): Promise<void>;
+}
+
+/** One second of a quiet 440 Hz tone, 8 kHz 16-bit mono WAV: enough for a player to show "playing". */
+function toneWav(): Buffer {
+  const rate = 8000;
+  const n = rate;
+  const buf = Buffer.alloc(44 + n * 2);
+  buf.write('RIFF', 0);
+  buf.writeUInt32LE(36 + n * 2, 4);
+  buf.write('WAVEfmt ', 8);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20);
+  buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36);
+  buf.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(3000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 2);
+  return buf;
+}
+
+export async function startAudiobookSkill(options: AudiobookServerOptions = {}): Promise<AudiobookServer> {
+  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const skillId = options.skillId ?? 'audiobookDemo';
+  const skillSecret = options.skillSecret ?? randomBytes(24).toString('base64url');
+  const skillPrivateKey = options.skillPrivateKey ? loadPrivateKey(options.skillPrivateKey) : generateTskKeyPair().privateKey;
+  const store = new SqlitePartnerStore({ filename: options.dbFile ?? ':memory:' });
+  await store.init();
+
+  let baseUrl = '';
+  const nonceGuard = new NonceGuard();
+  let handlers: PartnerHandlers | undefined;
+  let payClient: PayClient | undefined;
+  let tskPublicKey: KeyInput | undefined;
+  let payBaseUrl = options.payBaseUrl;
+
+  const configurePlatform = (config: { tskPublicKey?: KeyInput; payBaseUrl?: string }) => {
+    if (config.tskPublicKey !== undefined) tskPublicKey = config.tskPublicKey;
+    if (config.payBaseUrl !== undefined) payBaseUrl = config.payBaseUrl;
+    if (tskPublicKey === undefined) return;
+    const next = createPartnerHandlers({
+      skillId,
+      tskPublicKey,
+      skillPrivateKey,
+      store,
+      nonceGuard,
+      catalog: audiobookCatalog,
+      // Idempotent by tradeNo: this demo only logs; the entitlement is recorded by the store.
+      deliver: ({ order, idempotencyKey, attempt }) => {
+        const itemIds = order.details.map((d) => d.itemId);
+        log(`[audiobook] deliver ${idempotencyKey} (attempt ${attempt}): ${itemIds.join(',')} → ${order.userToken}`);
+        options.onDeliver?.({ tradeNo: idempotencyKey, userToken: order.userToken, itemIds, attempt });
+      },
+      onError: (e, info) => log(`[audiobook] ${info.kind} refused: ${info.retMsg} (${(e as Error)?.message ?? e})`),
+    });
+    handlers = next;
+    payClient = payBaseUrl ? new PayClient({ skillId, skillPrivateKey, tskPublicKey, baseUrl: payBaseUrl, timeoutMs: 3000 }) : undefined;
+  };
+  if (options.tskPublicKey !== undefined) configurePlatform({ tskPublicKey: options.tskPublicKey });
+
+  const skill = createAudiobookSkill({
+    skillId,
+    skillSecret,
+    store,
+    publicUrl: () => baseUrl,
+    // The Charge response beat the delivery notification: ask the platform, and deliver on a paid order.
+    confirmPaid: async (tradeNo) => {
+      const h = handlers;
+      if (!payClient || !h) return false;
+      const q = await payClient.orderQuery({ tradeNo });
+      if (q.tradeStatus !== 'SUCCESS') return false;
+      const order = await store.getOrder(tradeNo);
+      if (!order) return false;
+      const r = await handleDeliver(h.context, {
+        skillId,
+        userToken: order.userToken,
+        transactionId: q.transactionId,
+        tradeNo,
+        totalAmt: q.totalAmt,
+        nonceStr: 'orderquery',
+      });
+      return r.retCode === 'SUCCESS';
+    },
+  });
+
+  /** Until the platform key is known: a signed FAIL, nothing stored. */
+  const notConfigured: PartnerHandler = Object.assign(
+    async () => notConfigured.reject('platform key not configured'),
+    {
+      maxBodyBytes: 64 * 1024,
+      reject: (retMsg: string) => {
+        const body = Buffer.from(JSON.stringify({ retCode: 'FAIL', retMsg: clampRetMsg(retMsg) }));
+        return { status: 200, headers: { ...signedJsonHeaders(body, skillPrivateKey), 'content-length': String(body.length) }, body };
+      },
+    },
+  );
+  const pay = (pick: (h: PartnerHandlers) => PartnerHandler) => (req: IncomingMessage, res: ServerResponse) =>
+    nodeHttpHandler(handlers ? pick(handlers) : notConfigured)(req, res);
+  const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
+    [DEFAULT_PARTNER_PATHS.createOrder]: pay((h) => h.createOrder),
+    [DEFAULT_PARTNER_PATHS.deliver]: pay((h) => h.deliver),
+    [DEFAULT_PARTNER_PATHS.refundNotify]: pay((h) => h.refundNotify),
+  };
+  const wav = toneWav();
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const route = routes[url.pathname];
+    if (route) return route(req, res);
+    if (url.pathname === '/skill') {
+      if (req.method !== 'POST') return void res.writeHead(405, { allow: 'POST' }).end();
+      void (async () => {
+        const raw = await readRawBody(req, 64 * 1024);
+        const out = raw.ok ? await skill({ headers: req.headers, rawBody: raw.body }) : { status: 413, headers: {}, body: Buffer.from('{"error":"body too large"}') };
+        writePartnerResponse(res, out);
+      })().catch((e) => {
+        log(`[audiobook] skill error: ${(e as Error).message}`);
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+      return;
+    }
+    const audio = /^\/audio\/([a-z]+\d{3})\.wav$/.exec(url.pathname);
+    if (audio && req.method === 'GET') {
+      const ep = episodeByItemId(audio[1]!);
+      if (!ep || url.searchParams.get('t') !== audioToken(skillSecret, ep.itemId)) return void res.writeHead(403).end();
+      return void res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': String(wav.length) }).end(wav);
+    }
+    if (url.pathname === '/' && req.method === 'GET') {
+      const body = JSON.stringify({ skill: 'audiobook', skillId, platformConfigured: handlers !== undefined });
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    }
+    res.writeHead(404).end();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  baseUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
+
+  const record: SkillRecord = {
+    url: baseUrl,
+    skillId,
+    skillSecret,
+    skillPublicKey: publicKeyToBase64(skillPrivateKey),
+    skillEndpoint: `${baseUrl}/skill`,
+    createOrderUrl: `${baseUrl}${DEFAULT_PARTNER_PATHS.createOrder}`,
+    deliverUrl: `${baseUrl}${DEFAULT_PARTNER_PATHS.deliver}`,
+    refundNotifyUrl: `${baseUrl}${DEFAULT_PARTNER_PATHS.refundNotify}`,
+  };
+
+  return {
+    record,
+    store,
+    configurePlatform,
+    get platformConfigured() {
+      return handlers !== undefined;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await store.close();
+    },
+  };
+}

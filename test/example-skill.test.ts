@@ -1,0 +1,236 @@
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, describe, it } from 'node:test';
+import {
+  randomNonce,
+  RET_MSG_ALREADY_OWNED,
+  signHmac,
+  validate,
+  validateJson,
+  verifyRsa2,
+  type ChargeDirective,
+  type MessageKind,
+} from '../src/protocol/index.js';
+import { platform, signedRequest } from './partner-fixtures.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const tmp = mkdtempSync(join(tmpdir(), 'ddp-example-skill-'));
+const children = new Set<ChildProcess>();
+
+after(async () => {
+  for (const c of children) await stop(c);
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+interface Record_ {
+  url: string;
+  skillId: string;
+  skillSecret: string;
+  skillPublicKey: string;
+  skillEndpoint: string;
+  createOrderUrl: string;
+  deliverUrl: string;
+  refundNotifyUrl: string;
+}
+
+async function start(args: string[]): Promise<{ child: ChildProcess; record: Record_; stderr: () => string }> {
+  const child = spawn(process.execPath, [join(root, 'bin/dingdang-pay.js'), 'example-skill', '--port', '0', ...args], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  children.add(child);
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const lines = createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no JSON line within 20 s; stderr: ${err}`)), 20_000);
+    lines.once('line', (l) => {
+      clearTimeout(t);
+      resolve(l);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`exited ${code}: ${err}`));
+    });
+  });
+  return { child, record: JSON.parse(first) as Record_, stderr: () => err };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  children.delete(child);
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function envelope(skillId: string, userId: string, request: object) {
+  return {
+    version: '1.0',
+    session: { new: true, sessionId: randomNonce(), application: { applicationId: skillId }, user: { userId }, attributes: {} },
+    context: { System: { device: { deviceId: 'spk1', supportedInterfaces: { AudioPlayer: {} } }, application: { applicationId: skillId }, user: { userId } } },
+    request: { requestId: randomNonce(), timestamp: new Date().toISOString(), ...request },
+  };
+}
+
+const playIntent = (album = '万古神帝', index = '35') => ({
+  type: 'IntentRequest',
+  intent: { name: 'play', slots: { album: { name: 'album', value: album }, index: { name: 'index', value: index } } },
+});
+
+async function askSkill(r: Record_, userId: string, request: object, secret = r.skillSecret) {
+  // odd spacing on purpose: the signature covers these bytes
+  const body = JSON.stringify(envelope(r.skillId, userId, request), null, 1);
+  const res = await fetch(r.skillEndpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: signHmac(body, secret) },
+    body,
+    signal: AbortSignal.timeout(10_000),
+  });
+  return { status: res.status, json: (await res.json()) as any };
+}
+
+/** Call a pay route as the platform does; verify the reply with the skill's public key. */
+async function platformCall<K extends MessageKind>(r: Record_, url: string, message: object, kind: K) {
+  const req = signedRequest(JSON.stringify(message));
+  const res = await fetch(url, { method: 'POST', headers: req.headers as Record<string, string>, body: new Uint8Array(req.rawBody), signal: AbortSignal.timeout(10_000) });
+  const raw = Buffer.from(await res.arrayBuffer());
+  const v = verifyRsa2(raw, res.headers.get('authorization'), r.skillPublicKey);
+  assert.ok(v.ok, `reply signed by the skill: ${v.ok ? '' : v.message}`);
+  const parsed = validateJson(kind, raw);
+  assert.ok(parsed.ok, `valid ${kind}`);
+  return parsed.value;
+}
+
+function chargeOf(json: any): ChargeDirective {
+  const d = (json.response.directives as any[]).find((x) => x.type === 'Connections.SendRequest');
+  const v = validate('chargeDirective', d);
+  assert.ok(v.ok, 'a valid Charge directive');
+  return v.value;
+}
+
+async function buy(r: Record_, charge: ChargeDirective, transactionId: string) {
+  const info = charge.payload.chargeInfo;
+  const details = info.items.map((i) => ({ itemId: i.itemId, quantity: i.count, amount: i.totalFee }));
+  const totalAmt = details.reduce((s, d) => s + d.amount, 0);
+  const created = await platformCall(r, r.createOrderUrl, { skillId: r.skillId, userToken: info.userId, details, totalAmt, nonceStr: randomNonce() }, 'createOrderReply');
+  return { created, deliver: { skillId: r.skillId, userToken: info.userId!, transactionId, tradeNo: created.tradeNo!, totalAmt } };
+}
+
+describe('example audiobook skill (dingdang-pay example-skill)', () => {
+  const db = join(tmp, 'audiobook.db');
+  let secret = '';
+
+  it('prints the sandbox skill record, sells episode 35, then plays it', async () => {
+    const { child, record: r } = await start(['--db', db, '--tsk-public-key', platform.publicKeyBase64]);
+    secret = r.skillSecret;
+    try {
+      assert.deepEqual(Object.keys(r).sort(), ['createOrderUrl', 'deliverUrl', 'refundNotifyUrl', 'skillEndpoint', 'skillId', 'skillPublicKey', 'skillSecret', 'url']);
+      assert.match(r.skillPublicKey, /^[A-Za-z0-9+/]+={0,2}$/);
+      assert.ok(r.skillEndpoint.startsWith(r.url));
+
+      // A forged or stale HMAC is refused.
+      assert.equal((await askSkill(r, 'u1', playIntent(), 'wrong-secret')).status, 401);
+
+      // Not owned: Charge + paid speech + end of session.
+      const first = await askSkill(r, 'u1', playIntent());
+      assert.equal(first.status, 200);
+      assert.equal(first.json.response.outputSpeech, '这是付费内容，需要购买才能播放哦');
+      assert.equal(first.json.response.shouldEndSession, true);
+      const charge = chargeOf(first.json);
+      assert.equal(charge.payload.chargeInfo.items[0]!.price, 200);
+      assert.equal(charge.payload.chargeInfo.userId, 'u1');
+
+      // A free episode plays at once.
+      const free = await askSkill(r, 'u1', playIntent('万古神帝', '2'));
+      assert.equal(free.json.response.directives[0].type, 'AudioPlayer.Play');
+
+      // The platform creates the order (price from the skill's own list) and delivers, twice.
+      const tampered = await platformCall(
+        r,
+        r.createOrderUrl,
+        { skillId: r.skillId, userToken: 'u1', details: [{ itemId: 'wgsd035', quantity: 1, amount: 1 }], totalAmt: 1, nonceStr: randomNonce() },
+        'createOrderReply',
+      );
+      assert.deepEqual([tampered.retCode, tampered.retMsg], ['FAIL', 'price mismatch']);
+      const { created, deliver } = await buy(r, charge, 'DD000000001');
+      assert.equal(created.retCode, 'SUCCESS');
+      for (let i = 0; i < 2; i++) {
+        const ack = await platformCall(r, r.deliverUrl, { ...deliver, nonceStr: randomNonce() }, 'deliverNotifyReply');
+        assert.equal(ack.retCode, 'SUCCESS');
+      }
+
+      // Flow C: the re-run after payment answers with the content, no Dialog.* directives.
+      const resumed = await askSkill(r, 'u1', {
+        type: 'Connections.Response',
+        name: 'Charge',
+        payload: { dingdangOrderId: 'DD000000001', partnerOrderId: created.tradeNo },
+      });
+      const dirs = resumed.json.response.directives as any[];
+      assert.equal(dirs[0].type, 'AudioPlayer.Play');
+      assert.ok(dirs.every((d) => !String(d.type).startsWith('Dialog.')));
+      assert.equal(resumed.json.response.shouldEndSession, true);
+
+      // Later plain requests play too, and the audio link works.
+      const again = await askSkill(r, 'u1', playIntent());
+      const play = again.json.response.directives[0];
+      assert.equal(play.type, 'AudioPlayer.Play');
+      const audio = await fetch(play.audioItem.stream.url);
+      assert.equal(audio.status, 200);
+      assert.equal(audio.headers.get('content-type'), 'audio/wav');
+      assert.equal((await fetch(play.audioItem.stream.url.replace(/t=.*/, 't=forged'))).status, 403);
+
+      // Buying again is answered distinctly; another user still gets the Charge.
+      const owned = await platformCall(
+        r,
+        r.createOrderUrl,
+        { skillId: r.skillId, userToken: 'u1', details: [{ itemId: 'wgsd035', quantity: 1, amount: 200 }], totalAmt: 200, nonceStr: randomNonce() },
+        'createOrderReply',
+      );
+      assert.deepEqual([owned.retCode, owned.retMsg], ['FAIL', RET_MSG_ALREADY_OWNED]);
+      const other = await askSkill(r, 'u2', playIntent());
+      assert.equal(other.json.response.directives[0].type, 'Connections.SendRequest');
+    } finally {
+      await stop(child);
+    }
+  });
+
+  it('keeps entitlements in the SQLite file across a restart', async () => {
+    const { child, record: r } = await start(['--db', db, '--tsk-public-key', platform.publicKeyBase64, '--skill-secret', secret]);
+    try {
+      const again = await askSkill(r, 'u1', playIntent());
+      assert.equal(again.json.response.directives[0].type, 'AudioPlayer.Play');
+    } finally {
+      await stop(child);
+    }
+  });
+
+  it('without --tsk-public-key: pay routes answer a signed FAIL until the key arrives on stdin', async () => {
+    const { child, record: r, stderr } = await start([]);
+    try {
+      const play = await askSkill(r, 'u3', playIntent());
+      const charge = chargeOf(play.json);
+      const before = await buy(r, charge, 'DD000000002');
+      assert.deepEqual([before.created.retCode, before.created.retMsg], ['FAIL', 'platform key not configured']);
+      child.stdin!.write(JSON.stringify({ tskPublicKey: platform.publicKeyPem }) + '\n');
+      const deadline = Date.now() + 10_000;
+      while (!/platform configured: true/.test(stderr()) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+      const { created, deliver } = await buy(r, charge, 'DD000000002');
+      assert.equal(created.retCode, 'SUCCESS');
+      assert.equal((await platformCall(r, r.deliverUrl, { ...deliver, nonceStr: randomNonce() }, 'deliverNotifyReply')).retCode, 'SUCCESS');
+      assert.equal((await askSkill(r, 'u3', playIntent())).json.response.directives[0].type, 'AudioPlayer.Play');
+    } finally {
+      await stop(child);
+    }
+  });
+});
