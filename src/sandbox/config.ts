@@ -4,7 +4,7 @@
  *   { "skills": [{ "skillId", "skillEndpoint", "skillSecret", "createOrderUrl",
  *                  "deliverUrl", "refundNotifyUrl"?, "skillPublicKey",
  *                  "utterances"? }],
- *     "platformPrivateKey"? }
+ *     "platformPrivateKey"?, "devices"?: [{ "deviceId", "deviceToken"? }] }
  *
  * Keys are PEM text, the bare Base64 of their DER, or a path to a file holding
  * either (relative paths are resolved against the config file's directory).
@@ -38,9 +38,16 @@ export interface SkillConfigInput {
   name?: string;
 }
 
+/** A speaker allowed on the device link; with no `devices` configured any deviceId is accepted without a token. */
+export interface DeviceConfig {
+  deviceId: string;
+  deviceToken?: string;
+}
+
 export interface SandboxConfigInput {
   skills: SkillConfigInput[];
   platformPrivateKey?: string;
+  devices?: DeviceConfig[];
 }
 
 /** A skill with its key loaded. */
@@ -64,6 +71,8 @@ export interface SandboxConfig {
   tskPublicKey: string;
   /** True when the key pair was generated because the config named none. */
   generatedKey: boolean;
+  /** Known devices; empty = open sandbox (any deviceId, no token). */
+  devices: DeviceConfig[];
 }
 
 const SKILL_KEYS = new Set([
@@ -77,7 +86,24 @@ const SKILL_KEYS = new Set([
   'utterances',
   'name',
 ]);
-const TOP_KEYS = new Set(['skills', 'platformPrivateKey', '$schema', 'comment']);
+const TOP_KEYS = new Set(['skills', 'platformPrivateKey', 'devices', '$schema', 'comment']);
+export const DEVICE_ID_RE = /^[0-9A-Za-z._-]{1,64}$/;
+
+function devices(value: unknown): DeviceConfig[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new SandboxConfigError('devices', 'must be an array of { deviceId, deviceToken? }');
+  const seen = new Set<string>();
+  return value.map((d, i) => {
+    const p = `devices[${i}]`;
+    if (!isObject(d)) throw new SandboxConfigError(p, 'must be an object { deviceId, deviceToken? }');
+    if (typeof d.deviceId !== 'string' || !DEVICE_ID_RE.test(d.deviceId)) throw new SandboxConfigError(`${p}.deviceId`, 'must be 1–64 characters of [0-9A-Za-z._-]');
+    if (seen.has(d.deviceId)) throw new SandboxConfigError(`${p}.deviceId`, 'duplicate deviceId');
+    seen.add(d.deviceId);
+    if (d.deviceToken !== undefined && (typeof d.deviceToken !== 'string' || d.deviceToken === '' || d.deviceToken.length > 256))
+      throw new SandboxConfigError(`${p}.deviceToken`, 'must be a non-empty string of at most 256 characters');
+    return d.deviceToken === undefined ? { deviceId: d.deviceId } : { deviceId: d.deviceId, deviceToken: d.deviceToken as string };
+  });
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -201,7 +227,7 @@ export function parseSandboxConfig(input: unknown, options: LoadConfigOptions = 
       keyError('platformPrivateKey', e);
     }
   }
-  return { skills, platformPrivateKey, tskPublicKey: publicKeyToBase64(platformPrivateKey), generatedKey };
+  return { skills, platformPrivateKey, tskPublicKey: publicKeyToBase64(platformPrivateKey), generatedKey, devices: devices(input.devices) };
 }
 
 /** Read, decode and validate a config file. Relative key paths resolve against its directory. */

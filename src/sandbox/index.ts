@@ -14,3 +14,4 @@ export * from './skill.js';
 export * from './platform.js';
 export * from './paycgi.js';
 export * from './server.js';
+export * from './device-link.js';

@@ -64,10 +64,17 @@ export interface Purchase {
   state: PurchaseState;
   transactionId?: string;
   tradeNo?: string;
-  /** Per-purchase status sequence number, +1 on every status change. */
+  /** Per-purchase status sequence number (starts at 1), +1 on every status or order change. */
   seq: number;
   createdAt: number;
+  /** False while no device has claimed a purchase the platform opened from an utterance without a deviceId. */
+  deviceClaimed: boolean;
+  /** The skill's answer to the resume, kept so a repeated resume returns the same answer. */
+  resumeAnswer?: ResumeOutcome;
 }
+
+/** Purchase ids: 1–64 characters of [0-9A-Za-z._-] (docs/device-protocol.md). */
+export const PURCHASE_ID_RE = /^[0-9A-Za-z._-]{1,64}$/;
 
 /** A status change of a purchase: what is pushed to the device. */
 export interface PurchaseStatus {
@@ -312,11 +319,11 @@ export class Platform extends EventEmitter<PlatformEvents> {
     skill: SkillConfig,
     charge: ChargeDirective,
     originalRequest: SkillRequestBody | undefined,
-    ctx: { mode?: DeviceMode; userId?: string; accessToken?: string; deviceId?: string },
+    ctx: { mode?: DeviceMode; userId?: string; accessToken?: string; deviceId?: string; purchaseId?: string },
   ): Purchase {
     const userId = ctx.userId ?? DEFAULT_USER;
     const p: Purchase = {
-      purchaseId: `P${randomUUID().replace(/-/g, '')}`,
+      purchaseId: ctx.purchaseId ?? `P${randomUUID().replace(/-/g, '')}`,
       skillId: skill.skillId,
       mode: ctx.mode ?? 'screen',
       user: ctx.accessToken !== undefined ? { userId, accessToken: ctx.accessToken } : { userId },
@@ -325,8 +332,9 @@ export class Platform extends EventEmitter<PlatformEvents> {
       charge,
       originalRequest,
       state: 'goods',
-      seq: 0,
+      seq: 1,
       createdAt: this.scheduler.now(),
+      deviceClaimed: ctx.deviceId !== undefined,
     };
     this.purchases.set(p.purchaseId, p);
     this.emit('purchase', structuredClone(p));
@@ -339,12 +347,20 @@ export class Platform extends EventEmitter<PlatformEvents> {
    */
   startPurchase(input: StartPurchaseInput): Purchase {
     if (input.mode !== 'screen' && input.mode !== 'screenless') throw new InvalidArgumentError('mode must be "screen" or "screenless"');
-    if (input.purchaseId !== undefined) {
-      const p = this.mustPurchase(input.purchaseId);
+    if (input.purchaseId !== undefined && this.purchases.has(input.purchaseId)) {
+      const p = this.purchases.get(input.purchaseId)!;
+      if (input.deviceId !== undefined) {
+        if (!p.deviceClaimed) {
+          p.deviceId = input.deviceId;
+          p.deviceClaimed = true;
+        } else if (p.deviceId !== input.deviceId) throw new SandboxStateError('UNKNOWN_PURCHASE', 'no such purchase');
+      }
       p.mode = input.mode;
       if (input.originalRequest !== undefined) p.deviceOriginalRequest = input.originalRequest;
       return structuredClone(p);
     }
+    if (input.purchaseId !== undefined && !PURCHASE_ID_RE.test(input.purchaseId))
+      throw new InvalidArgumentError('purchaseId must be 1–64 characters of [0-9A-Za-z._-]');
     const v = validate('chargeDirective', input.charge);
     if (!v.ok) throw new InvalidArgumentError(`charge is not a valid Charge directive: ${v.issues[0]?.path} ${v.issues[0]?.message}`);
     const orig = input.originalRequest as Record<string, unknown> | undefined;
@@ -356,7 +372,9 @@ export class Platform extends EventEmitter<PlatformEvents> {
     const origReq = (orig && typeof orig.request === 'object' ? orig.request : orig && typeof orig.type === 'string' ? orig : undefined) as
       | SkillRequestBody
       | undefined;
-    const p = this.openPurchase(skill, v.value, origReq, input);
+    const ctx: { mode: DeviceMode; userId?: string; accessToken?: string; deviceId?: string; purchaseId?: string } = { mode: input.mode };
+    for (const k of ['userId', 'accessToken', 'deviceId', 'purchaseId'] as const) if (input[k] !== undefined) ctx[k] = input[k];
+    const p = this.openPurchase(skill, v.value, origReq, ctx);
     if (input.originalRequest !== undefined) p.deviceOriginalRequest = input.originalRequest;
     return structuredClone(p);
   }
@@ -386,11 +404,15 @@ export class Platform extends EventEmitter<PlatformEvents> {
   async placeOrder(purchaseId: string): Promise<PlaceOrderOutcome> {
     const p = this.mustPurchase(purchaseId);
     if (p.state === 'already-owned') return { kind: 'already-owned' };
+    if (p.state === 'cancelled') throw new SandboxStateError('BAD_STATE', 'the purchase was cancelled');
     if (p.transactionId) {
       const o = this.book.get(p.transactionId)!;
-      return { kind: 'order', order: this.orderView(o, p.purchaseId) };
+      if (o.tradeStatus === 'NOTPAY' && o.expired) return { kind: 'order', order: this.orderView(this.book.refresh(o.transactionId), p.purchaseId) };
+      if (o.tradeStatus !== 'FAIL') return { kind: 'order', order: this.orderView(o, p.purchaseId) };
+      // The last order failed (declined, cancelled on the phone): a retry is a new order.
+      delete p.transactionId;
+      delete p.tradeNo;
     }
-    if (p.state === 'cancelled') throw new SandboxStateError('BAD_STATE', 'the purchase was cancelled');
     const inflight = this.pending.get(purchaseId);
     if (inflight) return inflight;
     const run = this.doPlaceOrder(p).finally(() => this.pending.delete(purchaseId));
@@ -431,11 +453,19 @@ export class Platform extends EventEmitter<PlatformEvents> {
     return { kind: 'already-owned' };
   }
 
-  /** A fresh payment window for the purchase's unpaid order. */
-  refreshOrder(purchaseId: string): DeviceOrderView {
+  /**
+   * A fresh payment window: an unpaid order gets a new window; a failed one
+   * (or none yet) is replaced by a new order. A paid order cannot be refreshed.
+   */
+  async refreshOrder(purchaseId: string): Promise<DeviceOrderView> {
     const p = this.mustPurchase(purchaseId);
-    if (!p.transactionId) throw new SandboxStateError('BAD_STATE', 'the purchase has no order yet');
-    return this.orderView(this.book.refresh(p.transactionId), p.purchaseId);
+    const o = p.transactionId ? this.book.get(p.transactionId) : undefined;
+    if (o?.tradeStatus === 'SUCCESS') throw new SandboxStateError('ALREADY_FINAL', 'the order is already paid');
+    if (o?.tradeStatus === 'PROCESSING') return this.orderView(o, p.purchaseId);
+    if (o?.tradeStatus === 'NOTPAY') return this.orderView(this.book.refresh(o.transactionId), p.purchaseId);
+    const placed = await this.placeOrder(purchaseId);
+    if (placed.kind !== 'order') throw new SandboxStateError('BAD_STATE', 'the user already owns the goods');
+    return placed.order;
   }
 
   /** The purchase's current status (for polls); `seq` is the latest. */
@@ -453,13 +483,15 @@ export class Platform extends EventEmitter<PlatformEvents> {
   }
 
   /** The user cancelled on the device (or in the app): an open order fails with reason `cancelled`. */
-  cancel(purchaseId: string): void {
+  cancel(purchaseId: string): boolean {
     const p = this.mustPurchase(purchaseId);
+    if (p.state === 'paid') return false;
+    p.state = 'cancelled';
     if (p.transactionId) {
       const o = this.book.get(p.transactionId)!;
       if (o.tradeStatus === 'NOTPAY' || o.tradeStatus === 'PROCESSING') this.book.fail(o.transactionId, 'cancelled');
     }
-    if (p.state !== 'paid') p.state = 'cancelled';
+    return true;
   }
 
   private onOrder(order: DingDangOrder): void {
@@ -477,7 +509,7 @@ export class Platform extends EventEmitter<PlatformEvents> {
     if (p.transactionId !== order.transactionId) return;
     if (order.tradeStatus === 'NOTPAY' && p.state === 'ordering') p.state = 'ordered';
     if (order.tradeStatus === 'SUCCESS') p.state = 'paid';
-    if (order.tradeStatus === 'FAIL') p.state = order.reason === 'cancelled' ? 'cancelled' : 'failed';
+    if (order.tradeStatus === 'FAIL' && p.state !== 'cancelled') p.state = 'failed';
     p.seq++;
     const s: PurchaseStatus = { purchaseId: p.purchaseId, tradeStatus: order.tradeStatus, seq: p.seq, order: this.orderView(order, p.purchaseId), at: this.scheduler.now() };
     if (order.reason !== undefined) s.reason = order.reason;
@@ -494,7 +526,9 @@ export class Platform extends EventEmitter<PlatformEvents> {
     let tid = target;
     if (!this.book.get(target)) {
       const p = this.mustPurchase(target);
-      if (!p.transactionId) {
+      const current = p.transactionId ? this.book.get(p.transactionId) : undefined;
+      if (!current || current.tradeStatus === 'FAIL' || current.expired) {
+        // As in the DingDang app: ordering (again) comes first.
         const placed = await this.placeOrder(p.purchaseId);
         if (placed.kind === 'already-owned') return undefined;
       }
@@ -525,6 +559,7 @@ export class Platform extends EventEmitter<PlatformEvents> {
    */
   async resume(purchaseId: string): Promise<ResumeOutcome> {
     const p = this.mustPurchase(purchaseId);
+    if (p.resumeAnswer) return structuredClone(p.resumeAnswer);
     let request: SkillRequestBody;
     if (p.state === 'already-owned') {
       if (!p.originalRequest) throw new SandboxStateError('BAD_STATE', 'no original request to re-run');
@@ -537,9 +572,13 @@ export class Platform extends EventEmitter<PlatformEvents> {
     const ctx: { userId: string; accessToken?: string; deviceId: string; mode: DeviceMode } = { userId: p.user.userId, deviceId: p.deviceId, mode: p.mode };
     if (p.user.accessToken !== undefined) ctx.accessToken = p.user.accessToken;
     const { answer } = await this.sendToSkill(p.skillId, request, ctx);
-    const out: ResumeOutcome = { directives: answer.directives };
+    // The answer to a Connections.Response may not carry Dialog.* directives (SPEC §3); the session ends.
+    const out: ResumeOutcome = {
+      directives: answer.directives.filter((d) => !String((d as { type?: unknown } | null)?.type ?? '').startsWith('Dialog.')),
+      shouldEndSession: true,
+    };
     if (answer.outputSpeech !== undefined) out.outputSpeech = answer.outputSpeech;
-    if (answer.shouldEndSession !== undefined) out.shouldEndSession = answer.shouldEndSession;
+    p.resumeAnswer = structuredClone(out);
     return out;
   }
 

@@ -13,6 +13,7 @@ import { Platform, PAY_OUTCOMES, type PayOutcome, type PlatformOptions } from '.
 import { appPage, notFoundPage, payPage } from './pages.js';
 import { tradeStatusDesc, type DingDangOrder } from './order-book.js';
 import type { SandboxConfig } from './config.js';
+import { DeviceLink, type DeviceLinkOptions } from './device-link.js';
 
 export interface SandboxOptions extends Omit<PlatformOptions, 'config' | 'baseUrl'> {
   config: SandboxConfig;
@@ -22,6 +23,8 @@ export interface SandboxOptions extends Omit<PlatformOptions, 'config' | 'baseUr
   port?: number;
   /** Max request body, bytes; default 1 MiB. */
   maxBodyBytes?: number;
+  /** The device link (docs/device-protocol.md): push repeat, socket timeouts. */
+  device?: DeviceLinkOptions;
 }
 
 export interface RouteContext {
@@ -90,6 +93,8 @@ export class Sandbox {
   readonly paycgi: PayCgi;
   readonly server: Server;
   readonly maxBodyBytes: number;
+  /** The platform end of docs/device-protocol.md (HTTP /device/v1 + WebSocket stream). */
+  readonly device: DeviceLink;
   private readonly routes: Route[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly closers: Array<() => void | Promise<void>> = [];
@@ -97,7 +102,7 @@ export class Sandbox {
   private closed = false;
 
   private constructor(readonly options: SandboxOptions) {
-    const { config, host: _h, port: _p, maxBodyBytes, ...platformOptions } = options;
+    const { config, host: _h, port: _p, maxBodyBytes, device, ...platformOptions } = options;
     this.platform = new Platform({ config, ...platformOptions });
     this.paycgi = new PayCgi(this.platform);
     this.maxBodyBytes = maxBodyBytes ?? 1024 * 1024;
@@ -110,6 +115,7 @@ export class Sandbox {
       s.on('close', () => this.sockets.delete(s));
     });
     this.installRoutes();
+    this.device = new DeviceLink(this, device);
   }
 
   /** Create and listen (127.0.0.1, port 0 by default). */
@@ -313,7 +319,7 @@ export class Sandbox {
       sendJson(res, 200, { ...pu, status: p.status(pu.purchaseId) });
     });
     api('POST', '/purchases/:id/order', async ({ res, params }) => sendJson(res, 200, await p.placeOrder(params[0]!)));
-    api('POST', '/purchases/:id/refresh', ({ res, params }) => sendJson(res, 200, p.refreshOrder(params[0]!)));
+    api('POST', '/purchases/:id/refresh', async ({ res, params }) => sendJson(res, 200, await p.refreshOrder(params[0]!)));
     api('GET', '/purchases/:id/status', ({ res, params }) => sendJson(res, 200, p.status(params[0]!)));
     api('POST', '/purchases/:id/cancel', ({ res, params }) => {
       p.cancel(params[0]!);

@@ -1,0 +1,381 @@
+/**
+ * The device-facing side of the sandbox: the platform end of
+ * docs/device-protocol.md (v1) — HTTP under `/device/v1` and the WebSocket
+ * stream at `/device/v1/stream` sharing the sandbox's HTTP server.
+ *
+ * Every 2xx reply and every push is signed with the platform key (TSK-RSA2,
+ * the platform's signing clock, so clock-skew faults reach the device).
+ * A status push goes out on every status change of a subscribed purchase and
+ * as a periodic repeat; the push faults (duplicate, delay, reorder, drop the
+ * socket) are applied here.
+ */
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DingDangPayError, InvalidArgumentError, RemoteError, TimeoutError, TransportError } from '../protocol/errors.js';
+import { randomNonce } from '../protocol/tsk.js';
+import { DEVICE_ID_RE, type DeviceConfig } from './config.js';
+import { SandboxStateError } from './errors.js';
+import type { Platform, PurchaseStatus } from './platform.js';
+import type { RouteContext, Sandbox } from './server.js';
+
+export const DEVICE_STREAM_PATH = '/device/v1/stream';
+const MAX_FRAME = 64 * 1024;
+
+export interface DeviceLinkOptions {
+  /** Repeat the current status to every subscription this often, real ms (0 = never). Default 5000. */
+  repeatStatusMs?: number;
+  /** Close sockets that have not subscribed within this many ms (code 4401). Default 10 000. */
+  authTimeoutMs?: number;
+  /** Close sockets silent for this many ms. Default 45 000. */
+  idleTimeoutMs?: number;
+  /** How long a reordered push is held when no newer one comes, real ms. Default 1000. */
+  reorderHoldMs?: number;
+}
+
+/** FAIL reasons as the speaker says them ("支付没有成功：…"). */
+const FAIL_REASON: Record<string, string> = {
+  declined: '银行卡余额不足',
+  cancelled: '用户取消了支付',
+};
+
+class DeviceHttpError extends DingDangPayError {
+  constructor(
+    readonly status: number,
+    readonly platformCode: string,
+    message: string,
+  ) {
+    super('ERR_DEVICE_HTTP', message);
+  }
+}
+
+interface Client {
+  ws: WebSocket;
+  /** purchaseId → deviceId */
+  subscriptions: Map<string, string>;
+  authTimer: (() => void) | undefined;
+  lastSeen: number;
+}
+
+export class DeviceLink {
+  readonly wss: WebSocketServer;
+  private readonly platform: Platform;
+  private readonly devices: DeviceConfig[];
+  private readonly clients = new Set<Client>();
+  private readonly held = new Map<string, { frame: string; cancel: () => void }>();
+  private readonly repeatMs: number;
+  private readonly authTimeoutMs: number;
+  private readonly idleTimeoutMs: number;
+  private readonly reorderHoldMs: number;
+  private repeatTimer: NodeJS.Timeout | undefined;
+  /** Push frames sent (after faults), for tests and the control API. */
+  pushesSent = 0;
+
+  constructor(
+    private readonly sandbox: Sandbox,
+    options: DeviceLinkOptions = {},
+  ) {
+    this.platform = sandbox.platform;
+    this.devices = sandbox.platform.config.devices ?? [];
+    this.repeatMs = options.repeatStatusMs ?? 5000;
+    this.authTimeoutMs = options.authTimeoutMs ?? 10_000;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
+    this.reorderHoldMs = options.reorderHoldMs ?? 1000;
+    this.wss = new WebSocketServer({ server: sandbox.server, path: DEVICE_STREAM_PATH, maxPayload: MAX_FRAME });
+    this.wss.on('connection', (ws) => this.onConnection(ws));
+    this.wss.on('error', () => {});
+    this.platform.on('status', (s) => this.onStatus(s));
+    sandbox.onDropSocket(() => this.dropSockets());
+    sandbox.onClose(() => this.close());
+    if (this.repeatMs > 0) {
+      this.repeatTimer = setInterval(() => this.repeatAll(), this.repeatMs);
+      this.repeatTimer.unref();
+    }
+    this.installRoutes();
+  }
+
+  /** Open device sockets right now. */
+  get connections(): number {
+    return this.clients.size;
+  }
+
+  subscribers(purchaseId: string): number {
+    let n = 0;
+    for (const c of this.clients) if (c.subscriptions.has(purchaseId)) n++;
+    return n;
+  }
+
+  /** Is this device (and token) allowed? With no devices configured, any valid deviceId is. */
+  authorize(deviceId: unknown, token: unknown): string {
+    if (typeof deviceId !== 'string' || !DEVICE_ID_RE.test(deviceId)) throw new DeviceHttpError(401, 'UNAUTHORIZED', 'unknown device');
+    if (this.devices.length === 0) return deviceId;
+    const d = this.devices.find((x) => x.deviceId === deviceId);
+    if (!d) throw new DeviceHttpError(401, 'UNAUTHORIZED', 'unknown device');
+    if (d.deviceToken !== undefined && token !== d.deviceToken) throw new DeviceHttpError(401, 'UNAUTHORIZED', 'wrong device token');
+    return deviceId;
+  }
+
+  /** The purchase if it belongs to `deviceId` (404 otherwise, never a hint). */
+  private owned(purchaseId: string | undefined, deviceId: string) {
+    const p = purchaseId === undefined ? undefined : this.platform.purchase(purchaseId);
+    if (!p || (p.deviceClaimed && p.deviceId !== deviceId)) throw new DeviceHttpError(404, 'NOT_FOUND', 'no such purchase');
+    return p;
+  }
+
+  /** The exact JSON text of a status body (docs §3.4 / §4.3). */
+  statusBody(s: PurchaseStatus, deviceId: string): string {
+    const body: Record<string, unknown> = { purchaseId: s.purchaseId, deviceId, tradeStatus: s.tradeStatus, seq: s.seq };
+    if (s.order) body.order = s.order;
+    if (s.tradeStatus === 'FAIL') body.reason = FAIL_REASON[s.reason ?? ''] ?? s.reason ?? '支付失败';
+    body.nonceStr = randomNonce();
+    return JSON.stringify(body);
+  }
+
+  private pushFrame(s: PurchaseStatus, deviceId: string): string {
+    const body = this.statusBody(s, deviceId);
+    return JSON.stringify({ type: 'push', body, authorization: this.platform.sign(body) });
+  }
+
+  // ── pushes and their faults ──────────────────────────────────────────
+
+  private onStatus(s: PurchaseStatus): void {
+    for (const c of this.clients) {
+      const deviceId = c.subscriptions.get(s.purchaseId);
+      if (deviceId !== undefined) this.deliver(c, s.purchaseId, this.pushFrame(s, deviceId));
+    }
+  }
+
+  private deliver(c: Client, purchaseId: string, frame: string): void {
+    const f = this.platform.faults.current;
+    const send = () => {
+      for (let i = 0; i <= f.duplicatePush; i++) this.send(c, frame);
+    };
+    const later = (fn: () => void) => (f.delayPushMs > 0 ? this.platform.scheduler.afterReal(f.delayPushMs, fn) : fn());
+    if (!f.reorderPush) return void later(send);
+    // Reorder: hold this push; when the next one comes, send the newer first, then the older.
+    const key = `${purchaseId}\n${this.clientKey(c)}`;
+    const held = this.held.get(key);
+    if (held) {
+      held.cancel();
+      this.held.delete(key);
+      later(() => {
+        send();
+        for (let i = 0; i <= f.duplicatePush; i++) this.send(c, held.frame);
+      });
+      return;
+    }
+    const cancel = this.platform.scheduler.afterReal(this.reorderHoldMs, () => {
+      this.held.delete(key);
+      later(send);
+    });
+    this.held.set(key, { frame, cancel });
+  }
+
+  private ids = new WeakMap<Client, number>();
+  private nextId = 0;
+  private clientKey(c: Client): number {
+    let id = this.ids.get(c);
+    if (id === undefined) this.ids.set(c, (id = ++this.nextId));
+    return id;
+  }
+
+  private send(c: Client, text: string): void {
+    if (c.ws.readyState !== c.ws.OPEN) return;
+    if (text.includes('"type":"push"')) this.pushesSent++;
+    c.ws.send(text);
+  }
+
+  private repeatAll(): void {
+    for (const c of this.clients)
+      for (const [purchaseId, deviceId] of c.subscriptions) {
+        const p = this.platform.purchase(purchaseId);
+        if (p) this.send(c, this.pushFrame(this.platform.status(purchaseId), deviceId));
+      }
+  }
+
+  /** Kill every device socket (no close handshake), like a network drop. */
+  dropSockets(): number {
+    const n = this.clients.size;
+    for (const c of this.clients) c.ws.terminate();
+    return n;
+  }
+
+  // ── WebSocket ─────────────────────────────────────────────────────────
+
+  private onConnection(ws: WebSocket): void {
+    const client: Client = { ws, subscriptions: new Map(), authTimer: undefined, lastSeen: Date.now() };
+    client.authTimer = this.platform.scheduler.afterReal(this.authTimeoutMs, () => {
+      client.authTimer = undefined;
+      if (client.subscriptions.size === 0) ws.close(4401, 'not subscribed in time');
+    });
+    const idle = setInterval(() => {
+      if (Date.now() - client.lastSeen > this.idleTimeoutMs) ws.terminate();
+    }, Math.min(this.idleTimeoutMs, 5000));
+    idle.unref();
+    this.clients.add(client);
+    ws.on('close', () => {
+      client.authTimer?.();
+      clearInterval(idle);
+      this.clients.delete(client);
+    });
+    ws.on('error', () => {});
+    ws.on('message', (data, isBinary) => {
+      client.lastSeen = Date.now();
+      if (isBinary) return void ws.close(4400, 'binary frame');
+      let frame: Record<string, unknown>;
+      try {
+        const v: unknown = JSON.parse(String(data));
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+        frame = v as Record<string, unknown>;
+      } catch {
+        return void ws.close(4400, 'bad frame');
+      }
+      this.onFrame(client, frame);
+    });
+  }
+
+  private onFrame(c: Client, frame: Record<string, unknown>): void {
+    switch (frame.type) {
+      case 'ping':
+        return this.send(c, JSON.stringify(frame.t !== undefined ? { type: 'pong', t: frame.t } : { type: 'pong' }));
+      case 'pong':
+        return;
+      case 'unsubscribe':
+        if (typeof frame.purchaseId === 'string') c.subscriptions.delete(frame.purchaseId);
+        return;
+      case 'subscribe': {
+        const id = typeof frame.id === 'string' ? frame.id : undefined;
+        const refuse = (code: string, message: string) => this.send(c, JSON.stringify({ type: 'error', ...(id !== undefined ? { id } : {}), code, message }));
+        let deviceId: string;
+        try {
+          deviceId = this.authorize(frame.deviceId, frame.deviceToken);
+        } catch (e) {
+          return refuse('UNAUTHORIZED', (e as Error).message);
+        }
+        if (typeof frame.purchaseId !== 'string') return refuse('BAD_REQUEST', 'purchaseId missing');
+        let purchaseId: string;
+        try {
+          purchaseId = this.owned(frame.purchaseId, deviceId).purchaseId;
+        } catch {
+          return refuse('NOT_FOUND', 'no such purchase');
+        }
+        c.subscriptions.set(purchaseId, deviceId);
+        c.authTimer?.();
+        c.authTimer = undefined;
+        this.send(c, JSON.stringify({ type: 'subscribed', ...(id !== undefined ? { id } : {}), purchaseId }));
+        this.send(c, this.pushFrame(this.platform.status(purchaseId), deviceId));
+        return;
+      }
+      default:
+        c.ws.close(4400, 'unknown frame type');
+    }
+  }
+
+  // ── HTTP ──────────────────────────────────────────────────────────────
+
+  private reply(res: ServerResponse, status: number, value: unknown): void {
+    const body = JSON.stringify(value);
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      authorization: this.platform.sign(body),
+      ...CORS,
+    });
+    res.end(body);
+  }
+
+  private fail(res: ServerResponse, e: unknown, route: string): void {
+    let status = 500;
+    let code = 'INTERNAL';
+    let message = 'internal error';
+    if (e instanceof DeviceHttpError) [status, code, message] = [e.status, e.platformCode, e.message];
+    else if (e instanceof InvalidArgumentError || (e instanceof DingDangPayError && e.code === 'ERR_HTTP')) [status, code, message] = [400, 'BAD_REQUEST', e.message];
+    else if (e instanceof SandboxStateError) {
+      message = e.message;
+      status = 409;
+      if (e.reason === 'UNKNOWN_PURCHASE') [status, code] = [404, 'NOT_FOUND'];
+      else if (e.reason === 'NOT_PAID') code = 'NOT_PAID';
+      else if (e.reason === 'ALREADY_FINAL') code = 'ALREADY_PAID';
+      else if (e.reason === 'EXPIRED') code = 'EXPIRED';
+      else code = 'ORDER_REFUSED';
+    } else if (e instanceof RemoteError && route === 'order') [status, code, message] = [409, 'ORDER_REFUSED', e.retMsg ?? e.message];
+    else if (e instanceof RemoteError || e instanceof TimeoutError || e instanceof TransportError || e instanceof DingDangPayError)
+      [status, code, message] = [502, 'UPSTREAM', e.message];
+    if (res.headersSent) return void res.end();
+    this.reply(res, status, { error: { code, message } });
+  }
+
+  private installRoutes(): void {
+    const sb = this.sandbox;
+    const p = this.platform;
+    sb.route('OPTIONS', /^\/device\/v1\/.*$/, ({ res }) => {
+      res.writeHead(204, {
+        ...CORS,
+        'access-control-allow-methods': 'GET, POST',
+        'access-control-allow-headers': 'content-type, x-dingdang-device-id, x-dingdang-device-token',
+        'access-control-max-age': '600',
+      });
+      res.end();
+    });
+    const route = (method: string, re: RegExp, name: string, fn: (ctx: RouteContext, deviceId: string, body: Record<string, unknown>) => Promise<void> | void) =>
+      sb.route(method, re, async (ctx) => {
+        try {
+          const deviceId = this.authorize(header(ctx.req, 'x-dingdang-device-id'), header(ctx.req, 'x-dingdang-device-token'));
+          const body = method === 'POST' ? await ctx.json() : {};
+          await fn(ctx, deviceId, body);
+        } catch (e) {
+          this.fail(ctx.res, e, name);
+        }
+      });
+    const ID = '([^/]+)';
+    route('POST', /^\/device\/v1\/purchases$/, 'start', ({ res }, deviceId, b) => {
+      if (b.mode !== 'screen' && b.mode !== 'screenless') throw new InvalidArgumentError('mode must be "screen" or "screenless"');
+      const purchaseId = b.purchaseId;
+      if (purchaseId !== undefined && typeof purchaseId !== 'string') throw new InvalidArgumentError('purchaseId must be a string');
+      const existed = typeof purchaseId === 'string' && p.purchase(purchaseId) !== undefined;
+      if (existed) this.owned(purchaseId, deviceId);
+      const input: Parameters<Platform['startPurchase']>[0] = { mode: b.mode, charge: b.charge, originalRequest: b.originalRequest, deviceId };
+      if (typeof purchaseId === 'string') input.purchaseId = purchaseId;
+      const pu = p.startPurchase(input);
+      const s = p.status(pu.purchaseId);
+      this.reply(res, existed ? 200 : 201, { purchaseId: pu.purchaseId, tradeStatus: s.tradeStatus, seq: s.seq });
+    });
+    route('POST', new RegExp(`^/device/v1/purchases/${ID}/order$`), 'order', async ({ res, params }, deviceId) => {
+      const pu = this.owned(params[0], deviceId);
+      const placed = await p.placeOrder(pu.purchaseId);
+      this.reply(res, 200, placed.kind === 'order' ? { purchaseId: pu.purchaseId, kind: 'order', order: placed.order } : { purchaseId: pu.purchaseId, kind: 'already-owned' });
+    });
+    route('POST', new RegExp(`^/device/v1/purchases/${ID}/order/refresh$`), 'refresh', async ({ res, params }, deviceId) => {
+      const pu = this.owned(params[0], deviceId);
+      this.reply(res, 200, { purchaseId: pu.purchaseId, order: await p.refreshOrder(pu.purchaseId) });
+    });
+    route('GET', new RegExp(`^/device/v1/purchases/${ID}/status$`), 'status', ({ res, params }, deviceId) => {
+      const pu = this.owned(params[0], deviceId);
+      const body = this.statusBody(p.status(pu.purchaseId), deviceId);
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', authorization: p.sign(body), ...CORS });
+      res.end(body);
+    });
+    route('POST', new RegExp(`^/device/v1/purchases/${ID}/cancel$`), 'cancel', ({ res, params }, deviceId) => {
+      const pu = this.owned(params[0], deviceId);
+      this.reply(res, 200, { purchaseId: pu.purchaseId, cancelled: p.cancel(pu.purchaseId) });
+    });
+    route('POST', new RegExp(`^/device/v1/purchases/${ID}/resume$`), 'resume', async ({ res, params }, deviceId) => {
+      const pu = this.owned(params[0], deviceId);
+      this.reply(res, 200, { purchaseId: pu.purchaseId, ...(await p.resume(pu.purchaseId)) });
+    });
+  }
+
+  close(): void {
+    if (this.repeatTimer) clearInterval(this.repeatTimer);
+    for (const h of this.held.values()) h.cancel();
+    this.held.clear();
+    for (const c of this.clients) c.ws.terminate();
+    this.wss.close();
+  }
+}
+
+const CORS = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'Authorization' };
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
