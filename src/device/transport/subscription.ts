@@ -156,7 +156,7 @@ export class Subscription {
       this.heardSincePing = true;
       this.pingOutstanding = false;
       const data = event.data;
-      this.queue = this.queue.then(() => this.handleFrame(data)).catch((e) => this.error(asTyped(e)));
+      this.queue = this.queue.then(() => this.handleFrame(data, ws)).catch((e) => this.error(asTyped(e)));
     };
     ws.onclose = () => {
       if (this.ws !== ws) return;
@@ -250,7 +250,7 @@ export class Subscription {
 
   // ---- frames --------------------------------------------------------------
 
-  private async handleFrame(data: unknown): Promise<void> {
+  private async handleFrame(data: unknown, from: WebSocketLike): Promise<void> {
     if (this.closed) return;
     const parsed = parseServerFrame(data);
     if (!parsed.ok) {
@@ -258,6 +258,9 @@ export class Subscription {
       return;
     }
     const frame = parsed.value;
+    // Control frames queued from a socket that has since been dropped mean nothing now;
+    // its pushes are still verified and may carry news.
+    if (from !== this.ws && frame.type !== 'push') return;
     switch (frame.type) {
       case 'ping':
         this.send(frame.t === undefined ? { type: 'pong' } : { type: 'pong', t: frame.t });
