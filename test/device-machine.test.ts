@@ -121,3 +121,11 @@ test('stateKey and the Mermaid diagram follow the definition', () => {
   assert.equal(CHARGE.payload.chargeInfo.items[0]!.totalFee, 200);
   assert.ok(new Coverage(purchaseMachine).report().states[1] > 0);
 });
+
+test('the committed diagram in docs/device.md is the one generated from the machine', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { DOC, committedBlock, generatedBlock } = await import('../scripts/mermaid.js');
+  const committed = committedBlock(readFileSync(DOC, 'utf8'));
+  assert.ok(committed, 'docs/device.md has the diagram markers');
+  assert.equal(committed, generatedBlock(), 'stale diagram: run node --import tsx scripts/mermaid.ts');
+});

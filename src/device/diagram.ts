@@ -69,7 +69,8 @@ export function machineToMermaid(machine: AnyStateMachine, options: MermaidOptio
     const children = Object.values(node.states) as AnyStateNode[];
     const id = nodeId(node);
     if (children.length > 0) {
-      lines.push(`${indent}state "${node.key}" as ${id} {`);
+      // Composite states: plain id (the widest-supported Mermaid form).
+      lines.push(`${indent}state ${id} {`);
       emitChildren(node, indent + '  ');
       lines.push(`${indent}}`);
     } else {
