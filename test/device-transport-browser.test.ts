@@ -1,0 +1,120 @@
+/**
+ * The device transport in a real headless Chromium: the esbuild browser
+ * bundle, loaded by a page on another origin, talks to the fake platform with
+ * the browser's own fetch (CORS, exposed Authorization header), WebSocket and
+ * WebCrypto. Verified pushes are delivered; forged and unsigned ones are not.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { build } from 'esbuild';
+import { FakePlatform } from './support/fake-platform.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SKIP = 'install chromium (apt-get install chromium) to run this';
+
+let platform: FakePlatform;
+let pageServer: Server;
+let pageUrl = '';
+
+before(async () => {
+  if (!existsSync(CHROMIUM)) return;
+  platform = await FakePlatform.start();
+  const bundle = await build({
+    entryPoints: [new URL('../src/device/transport/index.ts', import.meta.url).pathname],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  const js = bundle.outputFiles[0]!.text;
+  const html = '<!doctype html><meta charset="utf-8"><title>transport</title><p>device</p>';
+  pageServer = createServer((req, res) => {
+    if (req.url === '/transport.mjs') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
+      return void res.end(js);
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(html);
+  });
+  await new Promise<void>((r) => pageServer.listen(0, '127.0.0.1', () => r()));
+  // "localhost" is another origin than the platform's 127.0.0.1: the requests are cross-origin.
+  pageUrl = `http://localhost:${(pageServer.address() as AddressInfo).port}/`;
+});
+
+after(async () => {
+  if (pageServer) {
+    pageServer.closeAllConnections();
+    await new Promise<void>((r) => pageServer.close(() => r()));
+  }
+  if (platform) await platform.close();
+});
+
+test('the transport bundle works in headless Chromium (fetch, WebSocket, WebCrypto, CORS)', { timeout: 60_000 }, async (t) => {
+  if (!existsSync(CHROMIUM)) return t.skip(SKIP);
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage();
+    const consoleErrors: string[] = [];
+    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    // tsx (esbuild keepNames) wraps functions in __name(); the functions sent to the page need it too.
+    await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
+    await page.goto(pageUrl);
+    const p = platform.addPurchase();
+
+    const start = await page.evaluate(
+      async ({ url, key, deviceId, deviceToken, purchaseId }) => {
+        const mod = await import('/transport.mjs' as string);
+        const w = window as unknown as Record<string, unknown>;
+        const seen: string[] = [];
+        const rejected: string[] = [];
+        const transport = mod.createHttpTransport({ platformUrl: url, tskPublicKey: key, deviceId, deviceToken, silenceMs: 60_000 });
+        const status = await transport.queryStatus(purchaseId, new AbortController().signal);
+        const stop = transport.subscribe(purchaseId, {
+          onUpdate: (u: { tradeStatus: string; seq: number; source: string }) => seen.push(`${u.tradeStatus}#${u.seq}/${u.source}`),
+          onRejected: (r: { reason: string }) => rejected.push(r.reason),
+        });
+        Object.assign(w, { seen, rejected, transport, stop });
+        return { status: status.tradeStatus, subtle: typeof crypto.subtle, hasWs: typeof WebSocket };
+      },
+      { url: platform.url, key: platform.publicKeyPem, deviceId: platform.deviceId, deviceToken: platform.deviceToken!, purchaseId: p.purchaseId },
+    );
+    assert.deepEqual(start, { status: 'NOTPAY', subtle: 'object', hasWs: 'function' });
+    assert.ok(platform.requestsTo('status')[0]!.headers.origin?.startsWith('http://localhost:'), 'a cross-origin request');
+
+    await platform.waitFor(() => platform.subscribers(p.purchaseId) === 1, 10_000, 'browser subscribed');
+    const seen = () => page.evaluate(() => (window as unknown as { seen: string[] }).seen.slice());
+    const rejected = () => page.evaluate(() => (window as unknown as { rejected: string[] }).rejected.slice());
+    const until = async (check: () => Promise<boolean>, what: string) => {
+      const started = Date.now();
+      while (!(await check())) {
+        if (Date.now() - started > 10_000) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+
+    platform.push(p.purchaseId, { seq: 5, tradeStatus: 'SUCCESS' }, 'forged');
+    platform.push(p.purchaseId, { seq: 5, tradeStatus: 'SUCCESS' }, 'none');
+    platform.push(p.purchaseId, { seq: 5, tradeStatus: 'SUCCESS' }, 'other-key');
+    await until(async () => (await rejected()).length === 3, 'three rejections');
+    assert.deepEqual(await rejected(), ['bad-signature', 'unsigned', 'bad-signature']);
+
+    platform.setStatus(p.purchaseId, 'PROCESSING', { reason: undefined });
+    platform.setStatus(p.purchaseId, 'SUCCESS');
+    await until(async () => (await seen()).some((s) => s.startsWith('SUCCESS')), 'SUCCESS');
+    const delivered = await seen();
+    assert.ok(delivered.includes('PROCESSING#2/push') && delivered.includes('SUCCESS#3/push'), delivered.join(','));
+    assert.ok(!delivered.some((s) => s.includes('#5')), 'nothing forged delivered');
+
+    await page.evaluate(() => (window as unknown as { transport: { close(): void } }).transport.close());
+    await platform.waitFor(() => platform.connections === 0, 10_000, 'browser socket closed');
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await browser.close();
+  }
+});
