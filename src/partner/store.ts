@@ -65,8 +65,12 @@ export interface PartnerStore {
   claimDelivery(tradeNo: string, transactionId: string, leaseMs: number, now: number): Promise<DeliveryClaim>;
   /** Record the delivery as done (idempotent); also grants the entitlements. */
   completeDelivery(tradeNo: string, now: number): Promise<PartnerOrder>;
-  /** Give up a claim without delivering (the hook failed), so a retry can claim at once. */
-  releaseDelivery(tradeNo: string): Promise<void>;
+  /**
+   * Give up a claim without delivering (the hook failed), so a retry can claim at once.
+   * With `attempt` (the claim's), only that claim is released: a holder whose lease
+   * expired and was taken over cannot cancel the newer claim.
+   */
+  releaseDelivery(tradeNo: string, attempt?: number): Promise<void>;
   /** Entitlements: which item ids the user owns (delivered orders). */
   ownsItem(skillId: string, userToken: string, itemId: string): Promise<boolean>;
   /** Record a refund request (unique `refundTradeNo`); returns the existing one on repeat. */
