@@ -41,7 +41,7 @@ export interface Backend {
   received: Received[];
   /** Answers of /deliver, consumed in order; when empty: SUCCESS. */
   deliverPlan: DeliverBehaviour[];
-  /** Answers of /create: 'SUCCESS' (default) or an error retMsg such as ALREADY_OWNED. */
+  /** Answers of /create: 'SUCCESS' (default), 'UNSIGNED' (a SUCCESS reply without signature) or an error retMsg such as ALREADY_OWNED. */
   createPlan: string[];
   owned: Set<string>;
   of(path: string): Received[];
@@ -133,6 +133,7 @@ export async function startBackend(tskPublicKey: string): Promise<Backend> {
       const parsed = validateJson('createOrderRequest', raw);
       if (!parsed.ok) return reply({ retCode: 'FAIL', retMsg: 'invalid request' });
       const plan = b.createPlan.shift() ?? 'SUCCESS';
+      if (plan === 'UNSIGNED') return reply({ retCode: 'SUCCESS', tradeNo: `T${Date.now()}${++counter}` }, false);
       if (plan !== 'SUCCESS') return reply({ retCode: 'FAIL', retMsg: plan });
       return reply({ retCode: 'SUCCESS', tradeNo: `T${Date.now()}${++counter}` });
     }
