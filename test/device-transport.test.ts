@@ -17,6 +17,7 @@ import {
 } from '../src/device/transport/index.js';
 import type { StatusUpdate } from '../src/device/port.js';
 import { DingDangPayError, SignatureError, TimeoutError, TransportError } from '../src/protocol/errors.js';
+import fc from 'fast-check';
 
 const WS = WebSocket as unknown as WebSocketConstructor;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -80,6 +81,7 @@ function resetBehaviour(): void {
     delayMs: {},
     hang: new Set(),
     failNext: {},
+    transformReply: undefined,
   });
 }
 
@@ -403,6 +405,61 @@ describe('device transport over HTTP + WebSocket', () => {
     assert.throws(() => transport({ pollIntervalMs: -1 }), (e: unknown) => (e as DingDangPayError).code === 'ERR_INVALID_ARGUMENT');
     const badKey = transport({ tskPublicKey: 'bm90IGEga2V5' });
     await assert.rejects(badKey.ready(), (e: unknown) => (e as DingDangPayError).code === 'ERR_KEY');
+  });
+
+  test('replies are verified over their exact bytes, whatever their formatting; oversized replies are refused', async () => {
+    resetBehaviour();
+    const t = transport({ maxReplyBytes: 4096 });
+    const p = platform.addPurchase({ tradeStatus: 'FAIL', reason: '余额不足' });
+    // Pretty-printed with \u escapes and a trailing newline: not what JSON.stringify would give back.
+    platform.behaviour.transformReply = (_route, text) =>
+      JSON.stringify(JSON.parse(text), null, 3).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+    const s = await t.queryStatus(p.purchaseId, signal());
+    assert.equal(s.reason, '余额不足');
+    platform.behaviour.transformReply = (_route, text) => text.slice(0, -1) + `, "pad": "${'x'.repeat(5000)}"}`;
+    await assert.rejects(t.queryStatus(p.purchaseId, signal()), (e: unknown) => e instanceof DeviceTransportError && e.reason === 'bad-reply');
+    platform.behaviour.transformReply = () => '["not", "an", "object"]';
+    await assert.rejects(t.queryStatus(p.purchaseId, signal()), (e: unknown) => e instanceof DeviceTransportError && e.reason === 'bad-reply');
+    platform.behaviour.transformReply = (_route, text) => text.replace(/"purchaseId":"[^"]+"/, '"purchaseId":"other1"');
+    await assert.rejects(t.queryStatus(p.purchaseId, signal()), (e: unknown) => e instanceof DeviceTransportError && e.rejection === 'wrong-purchase');
+    platform.behaviour.transformReply = undefined;
+  });
+
+  test('any script of pushes: only verified ones are delivered, each seq once and in increasing order (property)', async () => {
+    resetBehaviour();
+    const t = transport();
+    const push = fc.record({
+      seq: fc.integer({ min: 0, max: 8 }),
+      tradeStatus: fc.constantFrom('NOTPAY', 'PROCESSING', 'SUCCESS', 'FAIL'),
+      mode: fc.constantFrom('valid', 'valid', 'valid', 'forged', 'none', 'other-key', 'stale'),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(push, { maxLength: 12 }), async (script) => {
+        const p = platform.addPurchase();
+        const { rec, stop } = await subscribed(t, p.purchaseId);
+        try {
+          for (const step of script) platform.push(p.purchaseId, { seq: step.seq, tradeStatus: step.tradeStatus }, step.mode as never);
+          platform.push(p.purchaseId, { seq: 1000, tradeStatus: 'SUCCESS' }); // sentinel: everything before it was handled
+          await waitUntil(() => rec.updates.some((u) => u.seq === 1000), 3000, 'sentinel');
+          let last = 1;
+          const expected = ['NOTPAY#1'];
+          let rejections = 0;
+          for (const step of script) {
+            if (step.mode !== 'valid') rejections++;
+            else if (step.seq > last) {
+              last = step.seq;
+              expected.push(`${step.tradeStatus}#${step.seq}`);
+            } else if (step.seq < last) rejections++;
+          }
+          expected.push('SUCCESS#1000');
+          assert.deepEqual(rec.statuses(), expected);
+          assert.equal(rec.rejected.length, rejections, JSON.stringify(rec.rejected));
+        } finally {
+          stop();
+        }
+      }),
+      { numRuns: 15 },
+    );
   });
 
   test('without any WebSocket the transport polls only, and says so', async () => {

@@ -100,6 +100,8 @@ export interface Behaviour {
   hang: Set<Route>;
   /** Answer the next request of a route with this error (once). */
   failNext: Partial<Record<Route, { status: number; code: string; message?: string }>>;
+  /** Rewrite a 2xx reply's text before it is signed (e.g. pretty-print it, pad it). */
+  transformReply: ((route: Route, text: string) => string) | undefined;
 }
 
 let cachedKeys: TskKeyPair | undefined;
@@ -158,6 +160,7 @@ export class FakePlatform {
     delayMs: {},
     hang: new Set(),
     failNext: {},
+    transformReply: undefined,
   };
   /** Total WebSocket connections ever accepted, and subscribe frames acknowledged. */
   connectionsAccepted = 0;
@@ -610,7 +613,8 @@ export class FakePlatform {
   /** Write a JSON reply; `reply` given as a string is sent byte-exact. 2xx replies are signed. */
   private reply(res: ServerResponse, route: Route | undefined, status: number, reply: unknown): void {
     if (res.destroyed || res.headersSent) return;
-    const text = typeof reply === 'string' ? reply : JSON.stringify(reply);
+    let text = typeof reply === 'string' ? reply : JSON.stringify(reply);
+    if (route && status >= 200 && status < 300 && this.behaviour.transformReply) text = this.behaviour.transformReply(route, text);
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
     let out = text;
     if (status >= 200 && status < 300) {
