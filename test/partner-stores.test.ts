@@ -277,6 +277,21 @@ for (const b of backends) {
       await s.releaseDelivery('NoSuchOrder3'); // unknown: a no-op
     });
 
+    it('release with the attempt number only releases that claim, not a newer one that took over', async () => {
+      const o = await s.createOrder(newOrder());
+      const first = await s.claimDelivery(o.tradeNo, 'tx-1', 100, 1_000);
+      assert.ok(first.kind === 'claimed' && first.attempt === 1);
+      const second = await s.claimDelivery(o.tradeNo, 'tx-1', 60_000, 2_000); // first holder's lease expired
+      assert.ok(second.kind === 'claimed' && second.attempt === 2);
+      await s.releaseDelivery(o.tradeNo, first.attempt); // the stale holder gives up: no effect
+      assert.equal((await s.claimDelivery(o.tradeNo, 'tx-1', 60_000, 2_001)).kind, 'in-progress');
+      await s.releaseDelivery(o.tradeNo, second.attempt);
+      const third = await s.claimDelivery(o.tradeNo, 'tx-1', 60_000, 2_002);
+      assert.ok(third.kind === 'claimed' && third.attempt === 3);
+      await assert.rejects(s.releaseDelivery(o.tradeNo, 0), isInvalid);
+      assert.equal((await s.claimDelivery(o.tradeNo, 'tx-1', 60_000, 2_003)).kind, 'in-progress', 'a bad call changed nothing');
+    });
+
     it('grants entitlements (ownsItem) only once the delivery is recorded, to that user of that skill', async () => {
       const o = await s.createOrder(newOrder({ userToken: 'u-ent', skillId: 'sk-ent' }));
       assert.equal(await s.ownsItem('sk-ent', 'u-ent', 'ep-35'), false);

@@ -46,6 +46,12 @@ export function checkClaim(tradeNo: unknown, transactionId: unknown, leaseMs: un
   checkTime(now, 'now');
 }
 
+export function checkAttempt(attempt: unknown): void {
+  if (attempt !== undefined && (typeof attempt !== 'number' || !Number.isSafeInteger(attempt) || attempt < 1)) {
+    throw new InvalidArgumentError(`attempt must be a positive integer, got ${String(attempt)}`);
+  }
+}
+
 export function checkRefundStatus(status: unknown): asserts status is RefundStatus {
   if (!REFUND_STATUSES.includes(status as RefundStatus)) throw new InvalidArgumentError(`refund status must be one of ${REFUND_STATUSES.join(', ')}`);
 }

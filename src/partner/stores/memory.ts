@@ -7,6 +7,7 @@
 import type { DeliveryClaim, NewOrder, PartnerOrder, PartnerStore, Refund } from '../store.js';
 import {
   COUNTED_REFUND_STATUSES,
+  checkAttempt,
   checkClaim,
   checkNewOrder,
   checkRefund,
@@ -96,11 +97,12 @@ export class MemoryPartnerStore implements PartnerStore {
     return copyOrder(row.order);
   }
 
-  async releaseDelivery(tradeNo: string): Promise<void> {
+  async releaseDelivery(tradeNo: string, attempt?: number): Promise<void> {
     this.#open();
     checkTradeNo(tradeNo);
+    checkAttempt(attempt);
     const row = this.#orders.get(tradeNo);
-    if (row && row.order.status === 'CREATED') row.claimUntil = null;
+    if (row && row.order.status === 'CREATED' && (attempt === undefined || row.attempts === attempt)) row.claimUntil = null;
   }
 
   async ownsItem(skillId: string, userToken: string, itemId: string): Promise<boolean> {

@@ -21,6 +21,7 @@ import { InvalidArgumentError } from '../../protocol/index.js';
 import type { DeliveryClaim, NewOrder, PartnerOrder, PartnerOrderStatus, PartnerStore, Refund } from '../store.js';
 import {
   COUNTED_REFUND_STATUSES,
+  checkAttempt,
   checkClaim,
   checkNewOrder,
   checkRefund,
@@ -270,10 +271,16 @@ export class PostgresPartnerStore implements PartnerStore {
     return toOrder(rows[0]);
   }
 
-  async releaseDelivery(tradeNo: string): Promise<void> {
+  async releaseDelivery(tradeNo: string, attempt?: number): Promise<void> {
     checkTradeNo(tradeNo);
+    checkAttempt(attempt);
     await this.#ready();
-    await this.#q('releaseDelivery', `UPDATE partner_orders SET claim_until = NULL WHERE trade_no = $1 AND status = 'CREATED'`, [tradeNo]);
+    await this.#q(
+      'releaseDelivery',
+      `UPDATE partner_orders SET claim_until = NULL
+        WHERE trade_no = $1 AND status = 'CREATED' AND ($2::integer IS NULL OR attempts = $2::integer)`,
+      [tradeNo, attempt ?? null],
+    );
   }
 
   async ownsItem(skillId: string, userToken: string, itemId: string): Promise<boolean> {

@@ -18,6 +18,7 @@ import { InvalidArgumentError } from '../../protocol/index.js';
 import type { DeliveryClaim, NewOrder, PartnerOrder, PartnerOrderStatus, PartnerStore, Refund } from '../store.js';
 import {
   COUNTED_REFUND_STATUSES,
+  checkAttempt,
   checkClaim,
   checkNewOrder,
   checkRefund,
@@ -151,7 +152,10 @@ function prepare(db: Database.Database) {
       `INSERT OR IGNORE INTO partner_entitlements (skill_id, user_token, item_id, trade_no, granted_at)
        VALUES (@skillId, @userToken, @itemId, @tradeNo, @now)`,
     ),
-    release: db.prepare(`UPDATE partner_orders SET claim_until = NULL WHERE trade_no = ? AND status = 'CREATED'`),
+    release: db.prepare<{ tradeNo: string; attempt: number | null }>(
+      `UPDATE partner_orders SET claim_until = NULL
+        WHERE trade_no = @tradeNo AND status = 'CREATED' AND (@attempt IS NULL OR attempts = @attempt)`,
+    ),
     owns: db.prepare<[string, string, string], { one: number }>(
       `SELECT 1 AS one FROM partner_entitlements e JOIN partner_orders o ON o.trade_no = e.trade_no
         WHERE e.skill_id = ? AND e.user_token = ? AND e.item_id = ? AND o.status = 'DELIVERED' LIMIT 1`,
@@ -284,11 +288,12 @@ export class SqlitePartnerStore implements PartnerStore {
     }
   }
 
-  async releaseDelivery(tradeNo: string): Promise<void> {
+  async releaseDelivery(tradeNo: string, attempt?: number): Promise<void> {
     const st = this.#ready();
     checkTradeNo(tradeNo);
+    checkAttempt(attempt);
     try {
-      st.release.run(tradeNo);
+      st.release.run({ tradeNo, attempt: attempt ?? null });
     } catch (e) {
       throw wrap(e, 'releaseDelivery');
     }
