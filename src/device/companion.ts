@@ -289,29 +289,26 @@ export class DeviceCompanion extends EventEmitter<CompanionEvents> {
     return this.purchase({ ...extra, charge, originalRequest, ...(speech !== undefined ? { speech } : {}) });
   }
 
-  /** Feed one utterance. Returns the flow intent it matched (then handled), or null: not ours, the host may handle it. */
+  /**
+   * Feed one utterance. Returns the flow intent it matched (and handled), or
+   * null when it is not ours or no purchase runs: the host routes it as usual.
+   */
   say(utterance: string): IntentMatch | null {
     const m = matchIntent(utterance);
-    if (m) this.intent(m.intent);
+    if (!m || !this.intent(m.intent)) return null;
     return m;
   }
 
   /**
    * Feed an intent: one of ours (`buy`, `cancel`, `refresh`, `status`, `help`,
    * `repeat`) or a host NLU intent name (`AMAZON.CancelIntent`, `pay.confirm`…).
-   * Returns false when the name is not a flow intent.
+   * Returns false when the name is not a flow intent or no purchase runs.
    */
   intent(name: FlowIntent | string): boolean {
     const intent = intentFromName(name);
-    if (!intent) return false;
     const r = this.running;
-    if (r && !r.finished) {
-      r.actor.send(eventForIntent(intent));
-      return true;
-    }
-    // No purchase running: repeat and help still answer.
-    if (intent === 'repeat' && this.lastSpoken) this.emit('speak', { ...this.lastSpoken, key: 'repeat' });
-    else if (intent === 'help') this.speak(helpText(this.lastKey ?? '', this.locale), 'help', this.lastKey ?? '');
+    if (!intent || !r || r.finished) return false;
+    r.actor.send(eventForIntent(intent));
     return true;
   }
 
