@@ -12,6 +12,7 @@ export const COMMANDS: Record<string, Loader> = {
   sign: async () => (await import('./commands/sign.js')).sign,
   verify: async () => (await import('./commands/verify.js')).verify,
   'example-skill': async () => (await import('./commands/example-skill.js')).exampleSkill,
+  sandbox: async () => (await import('./commands/sandbox.js')).sandbox,
 };
 
 async function help(): Promise<string> {
