@@ -1,0 +1,93 @@
+import { TransportError } from '../../protocol/errors.js';
+import { loadSandboxConfig } from '../../sandbox/config.js';
+import { Sandbox } from '../../sandbox/server.js';
+import { DEVICE_STREAM_PATH } from '../../sandbox/device-link.js';
+import { parseOptions, str, UsageError, write, type Command } from '../io.js';
+
+export const DEFAULT_SANDBOX_PORT = 8710;
+
+function number(text: string | undefined, flag: string, check: (n: number) => boolean, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`${flag} must be ${what}, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+export const sandbox: Command = {
+  summary: 'run a local DingDang platform (pay CGI, notifications, device link) on 127.0.0.1',
+  usage: `Usage: dingdang-pay sandbox --config FILE [--port N] [--time-scale F] [--pay-window S]
+
+Starts a local DingDang platform on 127.0.0.1. When it is ready it prints one
+JSON line on stdout: { "url", "tskPublicKey" (bare Base64), "port", "skills",
+"deviceStreamUrl", "controlUrl" }. Stop it with Ctrl-C (SIGINT) or SIGTERM.
+
+Config (JSON):
+  { "skills": [{ "skillId", "skillEndpoint", "skillSecret", "createOrderUrl",
+                 "deliverUrl", "refundNotifyUrl"?, "skillPublicKey",
+                 "utterances"?: [{ "intent", "samples": ["我要听{album}第{index}集"] }] }],
+    "platformPrivateKey"?, "devices"?: [{ "deviceId", "deviceToken"? }] }
+Keys are PEM text, bare Base64 or a file path (relative to the config file).
+Without platformPrivateKey a fresh key pair is generated for this run.
+
+Options:
+  --config FILE     the sandbox config (required)
+  --port N          TCP port on 127.0.0.1 (default ${DEFAULT_SANDBOX_PORT}; 0 picks a free port)
+  --time-scale F    factor for delivery retries and refund processing (default 1;
+                    0.001 runs WeChat's 15 s … 6 h schedule about 1000× faster)
+  --pay-window S    seconds a payment URL stays valid (default 300)
+  -h, --help        show this help
+
+See docs/sandbox.md for the control API (/sandbox/v1), the pay pages and faults.`,
+  async run(argv, io) {
+    const { values } = parseOptions(argv, {
+      config: { type: 'string' },
+      port: { type: 'string' },
+      'time-scale': { type: 'string' },
+      'pay-window': { type: 'string' },
+    });
+    if (values.help) return write(io.stdout, this.usage), 0;
+    const file = str(values.config);
+    if (!file) throw new UsageError('--config FILE is required');
+    const port = number(str(values.port), '--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'an integer 0–65535') ?? DEFAULT_SANDBOX_PORT;
+    const timeScale = number(str(values['time-scale']), '--time-scale', (n) => n > 0 && n <= 1000, 'a number > 0 and ≤ 1000');
+    const payWindow = number(str(values['pay-window']), '--pay-window', (n) => Number.isInteger(n) && n >= 1 && n <= 86_400, 'whole seconds 1–86400');
+    const config = loadSandboxConfig(file);
+    let sb: Sandbox;
+    try {
+      sb = await Sandbox.start({
+        config,
+        port,
+        ...(timeScale !== undefined ? { timeScale } : {}),
+        ...(payWindow !== undefined ? { payWindowMs: payWindow * 1000 } : {}),
+      });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new TransportError(`port ${port} on 127.0.0.1 is in use (try --port 0)`, { cause: e });
+      if (code === 'EACCES') throw new TransportError(`not allowed to listen on port ${port}`, { cause: e });
+      throw e;
+    }
+    const ready = {
+      url: sb.url,
+      tskPublicKey: sb.tskPublicKey,
+      port: sb.port,
+      skills: config.skills.map((s) => s.skillId),
+      deviceStreamUrl: sb.url.replace(/^http/, 'ws') + DEVICE_STREAM_PATH,
+      controlUrl: `${sb.url}/sandbox/v1`,
+      generatedKey: config.generatedKey,
+    };
+    write(io.stdout, JSON.stringify(ready));
+    write(io.stderr, `dingdang-pay sandbox: listening on ${sb.url} (Ctrl-C to stop)`);
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      const on = (s: NodeJS.Signals) => {
+        process.off('SIGINT', on);
+        process.off('SIGTERM', on);
+        resolve(s);
+      };
+      process.on('SIGINT', on);
+      process.on('SIGTERM', on);
+    });
+    await sb.close();
+    write(io.stderr, `dingdang-pay sandbox: stopped (${signal})`);
+    return 0;
+  },
+};
