@@ -339,7 +339,8 @@ export class Subscription {
     const verdict = this.gate.admit(status.seq);
     if (verdict === 'duplicate') return;
     if (verdict === 'stale') {
-      this.reject('stale-seq', `seq ${status.seq} < ${this.gate.lastSeq} (${status.tradeStatus}, ${source})`);
+      // A poll answered before a newer push overtook it is a benign race; a stale push is worth reporting.
+      if (source === 'push') this.reject('stale-seq', `seq ${status.seq} < ${this.gate.lastSeq} (${status.tradeStatus})`);
       return;
     }
     if (status.tradeStatus === 'SUCCESS') {
