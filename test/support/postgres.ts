@@ -89,11 +89,12 @@ interface RunResult {
 }
 
 /** Run a command with a hard timeout; never hangs (resolves on exit, output as collected). */
-function run(cmd: string, args: string[], timeoutMs: number): Promise<RunResult> {
+function run(cmd: string, args: string[], timeoutMs: number, cwd: string): Promise<RunResult> {
   const [c, a] = asServerUser(cmd, args);
   return new Promise((resolve) => {
     let output = '';
-    const child = spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C', LANG: 'C' } });
+    // cwd: a directory the postgres user may enter (the checkout may live in root's 0700 home)
+    const child = spawn(c, a, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C', LANG: 'C' } });
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const timer = setTimeout(() => {
@@ -147,7 +148,7 @@ function installExitHook() {
   process.on('exit', () => {
     for (const s of running) {
       const [c, a] = asServerUser(join(s.bin, 'pg_ctl'), ['-D', s.data, '-m', 'immediate', '-w', '-t', '5', 'stop']);
-      spawnSync(c, a, { stdio: 'ignore', timeout: 6000 });
+      spawnSync(c, a, { cwd: s.dir, stdio: 'ignore', timeout: 6000 });
       rmSync(s.dir, { recursive: true, force: true });
     }
   });
@@ -179,6 +180,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
     join(bin, 'initdb'),
     ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
     Math.min(left(), 30_000),
+    dir,
   );
   if (init.code !== 0) {
     cleanup();
@@ -200,7 +202,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
       '-c shared_buffers=32MB',
     ].join(' ');
     const startWait = Math.max(5, Math.min(20, Math.floor(left() / 1000) - 2));
-    const started = await run(join(bin, 'pg_ctl'), ['-D', data, '-l', log, '-w', '-t', String(startWait), '-o', opts, 'start'], (startWait + 5) * 1000);
+    const started = await run(join(bin, 'pg_ctl'), ['-D', data, '-l', log, '-w', '-t', String(startWait), '-o', opts, 'start'], (startWait + 5) * 1000, dir);
     running.add(entry);
     installExitHook();
     if (started.code === 0) {
@@ -214,7 +216,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
       lastError = started.output;
     }
     // maybe the port was taken between freePort() and the start: stop whatever runs and try another
-    await run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', '-t', '5', 'stop'], 8000);
+    await run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', '-t', '5', 'stop'], 8000, dir);
     let serverLog = '';
     try {
       serverLog = readFileSync(log, 'utf8').slice(-2000);
@@ -250,8 +252,8 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
     async stop() {
       if (stopped) return;
       stopped = true;
-      const r = await run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', '-t', '10', 'stop'], 15_000);
-      if (r.code !== 0) await run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', '-t', '5', 'stop'], 8000);
+      const r = await run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', '-t', '10', 'stop'], 15_000, dir);
+      if (r.code !== 0) await run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', '-t', '5', 'stop'], 8000, dir);
       running.delete(entry);
       cleanup();
     },
