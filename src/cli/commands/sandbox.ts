@@ -75,9 +75,8 @@ See docs/sandbox.md for the control API (/sandbox/v1), the pay pages and faults.
       controlUrl: `${sb.url}/sandbox/v1`,
       generatedKey: config.generatedKey,
     };
-    write(io.stdout, JSON.stringify(ready));
-    write(io.stderr, `dingdang-pay sandbox: listening on ${sb.url} (Ctrl-C to stop)`);
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    // Handlers first, so that a signal sent as soon as the ready line is read is caught.
+    const stopped = new Promise<NodeJS.Signals>((resolve) => {
       const on = (s: NodeJS.Signals) => {
         process.off('SIGINT', on);
         process.off('SIGTERM', on);
@@ -86,6 +85,9 @@ See docs/sandbox.md for the control API (/sandbox/v1), the pay pages and faults.
       process.on('SIGINT', on);
       process.on('SIGTERM', on);
     });
+    write(io.stdout, JSON.stringify(ready));
+    write(io.stderr, `dingdang-pay sandbox: listening on ${sb.url} (Ctrl-C to stop)`);
+    const signal = await stopped;
     await sb.close();
     write(io.stderr, `dingdang-pay sandbox: stopped (${signal})`);
     return 0;
