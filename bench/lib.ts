@@ -68,12 +68,12 @@ export function scaled(n: number, min = 1): number {
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * Run `node [nodeArgs] --import tsx <script> [args]` in a fresh process and
+ * Run `node [nodeArgs] [--import tsx] <script> [args]` in a fresh process and
  * parse the last stdout line that starts with `RESULT ` as JSON.
  */
-export function runChild<T>(script: string, args: string[] = [], nodeArgs: string[] = [], timeoutMs = 120_000): Promise<T> {
+export function runChild<T>(script: string, args: string[] = [], nodeArgs: string[] = [], timeoutMs = 120_000, tsx = true): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, ...(tsx ? ['--import', 'tsx'] : []), script, ...args], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NODE_OPTIONS: '' },

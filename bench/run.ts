@@ -12,8 +12,9 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { meets, round, type Figure, type FigureResult } from './lib.js';
 import { notifyHttpRatio, notifyRatio } from './figures/notify.js';
+import { bundleGzip, coldstart, heapGrowth } from './figures/device.js';
 
-export const FIGURES: Figure[] = [notifyRatio, notifyHttpRatio];
+export const FIGURES: Figure[] = [notifyRatio, notifyHttpRatio, bundleGzip, coldstart, heapGrowth];
 
 interface Row {
   figure: Figure;
