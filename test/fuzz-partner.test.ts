@@ -33,6 +33,7 @@ import {
   check,
   charLength,
   fuzzParams,
+  fuzzTimeout,
   garbageHeader,
   mutate,
   mutation,
@@ -215,12 +216,12 @@ describe('fuzz: partner HTTP handlers (node-http adapter, SQLite store)', () => 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('create order: signed replies, no 5xx, FAIL changes nothing', { timeout: 120_000 }, () => fuzzRoute('createOrder', 120));
-  it('delivery notification: signed replies, no 5xx, FAIL changes nothing, hook at most once per order', { timeout: 120_000 }, async () => {
+  it('create order: signed replies, no 5xx, FAIL changes nothing', { timeout: fuzzTimeout(120) }, () => fuzzRoute('createOrder', 120));
+  it('delivery notification: signed replies, no 5xx, FAIL changes nothing, hook at most once per order', { timeout: fuzzTimeout(120) }, async () => {
     await fuzzRoute('deliver', 120);
     for (const [tradeNo, n] of hookRuns) assert.equal(n, 1, `deliver hook ran ${n} times for ${tradeNo}`);
   });
-  it('refund notification: signed replies, no 5xx, FAIL changes nothing', { timeout: 120_000 }, () => fuzzRoute('refundNotify', 120));
+  it('refund notification: signed replies, no 5xx, FAIL changes nothing', { timeout: fuzzTimeout(120) }, () => fuzzRoute('refundNotify', 120));
 
   it('oversized and empty bodies get a signed FAIL and change nothing', { timeout: 60_000 }, async () => {
     await check(

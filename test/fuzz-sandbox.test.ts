@@ -20,6 +20,7 @@ import {
   charLength,
   check,
   fuzzParams,
+  fuzzTimeout,
   garbageHeader,
   mutate,
   mutation,
@@ -146,9 +147,9 @@ describe('fuzz: sandbox /paycgi endpoints', () => {
     await pair?.close();
   });
 
-  it('/paycgi/orderquery', { timeout: 120_000 }, () => fuzzCgi('orderquery', 100));
-  it('/paycgi/refund', { timeout: 120_000 }, () => fuzzCgi('refund', 100));
-  it('/paycgi/refundquery', { timeout: 120_000 }, () => fuzzCgi('refundquery', 100));
+  it('/paycgi/orderquery', { timeout: fuzzTimeout(120) }, () => fuzzCgi('orderquery', 100));
+  it('/paycgi/refund', { timeout: fuzzTimeout(120) }, () => fuzzCgi('refund', 100));
+  it('/paycgi/refundquery', { timeout: fuzzTimeout(120) }, () => fuzzCgi('refundquery', 100));
   it('the fuzzer reached both outcomes', () => {
     assert.ok(tally.SUCCESS > 0 && tally.FAIL > 0, JSON.stringify(tally));
   });
