@@ -60,7 +60,11 @@ test('relative key paths resolve against the config file directory', () => {
 test('validation names the offending field', () => {
   configError(() => parseSandboxConfig([]), '');
   configError(() => parseSandboxConfig({ skills: [] }), 'skills');
-  configError(() => parseSandboxConfig({ skills: [skill()], extra: 1 }), 'extra');
+  assert.deepEqual(parseSandboxConfig({ skills: [skill({ url: 'http://x', skilId: 'typo' })], extra: 1 }).warnings, [
+    'extra: unknown field, ignored',
+    'skills[0].url: unknown field, ignored',
+    'skills[0].skilId: unknown field, ignored',
+  ]);
   configError(() => parseSandboxConfig({ skills: [skill({ skillId: 'x'.repeat(33) })] }), 'skills[0].skillId');
   configError(() => parseSandboxConfig({ skills: [skill({ skillSecret: '' })] }), 'skills[0].skillSecret');
   configError(() => parseSandboxConfig({ skills: [skill({ deliverUrl: 'ftp://x' })] }), 'skills[0].deliverUrl');
@@ -69,7 +73,6 @@ test('validation names the offending field', () => {
   configError(() => parseSandboxConfig({ skills: [skill({ skillPublicKey: '/nonexistent/key.pem' })] }), 'skills[0].skillPublicKey');
   configError(() => parseSandboxConfig({ skills: [skill({ skillPublicKey: 'A'.repeat(64) })] }), 'skills[0].skillPublicKey');
   configError(() => parseSandboxConfig({ skills: [skill(), skill()] }), 'skills[1].skillId');
-  configError(() => parseSandboxConfig({ skills: [skill({ skilId: 'typo' })] }), 'skills[0].skilId');
   configError(() => parseSandboxConfig({ skills: [skill({ utterances: [{ intent: 'play', samples: [] }] })] }), 'skills[0].utterances[0].samples');
   configError(() => parseSandboxConfig({ skills: [skill({ utterances: [{ intent: 'play', samples: ['听{album'] }] })] }), 'skills[0].utterances[0].samples[0]');
   configError(() => parseSandboxConfig({ skills: [skill()], platformPrivateKey: pub }), 'platformPrivateKey');

@@ -73,6 +73,8 @@ export interface SandboxConfig {
   generatedKey: boolean;
   /** Known devices; empty = open sandbox (any deviceId, no token). */
   devices: DeviceConfig[];
+  /** Unknown fields that were ignored (typos?), one line each. */
+  warnings: string[];
 }
 
 const SKILL_KEYS = new Set([
@@ -166,10 +168,10 @@ function utterances(value: unknown, path: string): UtteranceSpec[] {
   });
 }
 
-function skill(value: unknown, i: number, baseDir: string): SkillConfig {
+function skill(value: unknown, i: number, baseDir: string, warnings: string[]): SkillConfig {
   const p = `skills[${i}]`;
   if (!isObject(value)) throw new SandboxConfigError(p, 'must be an object');
-  for (const k of Object.keys(value)) if (!SKILL_KEYS.has(k)) throw new SandboxConfigError(`${p}.${k}`, 'unknown field (typo?)');
+  for (const k of Object.keys(value)) if (!SKILL_KEYS.has(k)) warnings.push(`${p}.${k}: unknown field, ignored`);
   const { skillId, skillSecret, name } = value;
   if (typeof skillId !== 'string' || skillId === '') throw new SandboxConfigError(`${p}.skillId`, 'is required (a string)');
   if (Array.from(skillId).length > 32) throw new SandboxConfigError(`${p}.skillId`, 'must be at most 32 characters');
@@ -206,10 +208,11 @@ export interface LoadConfigOptions {
 export function parseSandboxConfig(input: unknown, options: LoadConfigOptions = {}): SandboxConfig {
   const baseDir = options.baseDir ?? process.cwd();
   if (!isObject(input)) throw new SandboxConfigError('', 'must be a JSON object { "skills": [...] }');
-  for (const k of Object.keys(input)) if (!TOP_KEYS.has(k)) throw new SandboxConfigError(k, 'unknown field (typo?)');
+  const warnings: string[] = [];
+  for (const k of Object.keys(input)) if (!TOP_KEYS.has(k)) warnings.push(`${k}: unknown field, ignored`);
   if (!Array.isArray(input.skills) || input.skills.length === 0)
     throw new SandboxConfigError('skills', 'must be a non-empty array of skills');
-  const skills = input.skills.map((s, i) => skill(s, i, baseDir));
+  const skills = input.skills.map((s, i) => skill(s, i, baseDir, warnings));
   const seen = new Set<string>();
   skills.forEach((s, i) => {
     if (seen.has(s.skillId)) throw new SandboxConfigError(`skills[${i}].skillId`, `duplicate skillId ${JSON.stringify(s.skillId)}`);
@@ -227,7 +230,7 @@ export function parseSandboxConfig(input: unknown, options: LoadConfigOptions = 
       keyError('platformPrivateKey', e);
     }
   }
-  return { skills, platformPrivateKey, tskPublicKey: publicKeyToBase64(platformPrivateKey), generatedKey, devices: devices(input.devices) };
+  return { skills, platformPrivateKey, tskPublicKey: publicKeyToBase64(platformPrivateKey), generatedKey, devices: devices(input.devices), warnings };
 }
 
 /** Read, decode and validate a config file. Relative key paths resolve against its directory. */

@@ -52,6 +52,7 @@ See docs/sandbox.md for the control API (/sandbox/v1), the pay pages and faults.
     const timeScale = number(str(values['time-scale']), '--time-scale', (n) => n > 0 && n <= 1000, 'a number > 0 and ≤ 1000');
     const payWindow = number(str(values['pay-window']), '--pay-window', (n) => Number.isInteger(n) && n >= 1 && n <= 86_400, 'whole seconds 1–86400');
     const config = loadSandboxConfig(file);
+    for (const w of config.warnings) write(io.stderr, `dingdang-pay sandbox: config ${w}`);
     let sb: Sandbox;
     try {
       sb = await Sandbox.start({
