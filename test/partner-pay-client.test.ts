@@ -13,7 +13,7 @@ import {
   ValidationError,
   verifyRsa2,
 } from '../src/protocol/index.js';
-import { PayClient, PayRemoteError, type PayClientOptions } from '../src/partner/index.js';
+import { MemoryPartnerStore, PayClient, PayRemoteError, RefundError, requestRefund, type PayClientOptions } from '../src/partner/index.js';
 import { platform, skill, SKILL_ID } from './partner-fixtures.js';
 
 /** A small /paycgi that plays the platform: verifies requests, keeps refunds, signs replies. */
@@ -234,5 +234,79 @@ describe('pay client', () => {
     const e = await client({ timeoutMs: 1000 }).orderQuery({ tradeNo: ORDER.tradeNo }, { signal: ac.signal }).catch((x) => x);
     assert.ok(e instanceof TimeoutError);
     assert.equal(state.hits.length, 1);
+  });
+});
+
+describe('requestRefund: store first, then the platform, same refundTradeNo on every retry', () => {
+  beforeEach(() => {
+    state.refunds.clear();
+    state.refunded = 0;
+  });
+
+  async function paidStore() {
+    const store = new MemoryPartnerStore();
+    await store.createOrder({
+      tradeNo: ORDER.tradeNo,
+      skillId: SKILL_ID,
+      userToken: 'user-1',
+      details: [{ itemId: 'ep35', quantity: 1, amount: ORDER.totalAmt }],
+      totalAmt: ORDER.totalAmt,
+      createdAt: Date.now(),
+    });
+    await store.claimDelivery(ORDER.tradeNo, ORDER.transactionId, 1000, Date.now());
+    await store.completeDelivery(ORDER.tradeNo, Date.now());
+    return store;
+  }
+
+  it('records the refund, asks the platform once, and a repeat returns the same refund', async () => {
+    const store = await paidStore();
+    const pay = client();
+    const r = await requestRefund({ store, pay }, { tradeNo: ORDER.tradeNo, refundAmt: 100, refundTradeNo: 'RQ1' });
+    assert.equal(r.status, 'PROCESSING');
+    assert.equal(r.refundTransactionId, 'RT1');
+    const again = await requestRefund({ store, pay }, { tradeNo: ORDER.tradeNo, refundAmt: 100, refundTradeNo: 'RQ1' });
+    assert.equal(again.refundTransactionId, 'RT1');
+    assert.equal(state.refunded, 100);
+    const conflict = await requestRefund({ store, pay }, { tradeNo: ORDER.tradeNo, refundAmt: 50, refundTradeNo: 'RQ1' }).catch((x) => x);
+    assert.ok(conflict instanceof RefundError);
+    assert.equal(conflict.code, 'ERR_REFUND_CONFLICT');
+  });
+
+  it('never refunds more than the order: the store refuses before the platform is asked', async () => {
+    const store = await paidStore();
+    const pay = client();
+    await requestRefund({ store, pay }, { tradeNo: ORDER.tradeNo, refundAmt: 200, refundTradeNo: 'RQ2' });
+    state.hits = [];
+    const e = await requestRefund({ store, pay }, { tradeNo: ORDER.tradeNo, refundAmt: 101, refundTradeNo: 'RQ3' }).catch((x) => x);
+    assert.equal(e.code, 'ERR_REFUND_EXCEEDS');
+    assert.equal(state.hits.length, 0);
+    assert.equal(await store.getRefund('RQ3'), undefined);
+    const over = await requestRefund({ store, pay }, { tradeNo: ORDER.tradeNo, refundAmt: 301 }).catch((x) => x);
+    assert.equal(over.code, 'ERR_INVALID_ARGUMENT');
+  });
+
+  it('after a timeout the refund stays PROCESSING; the retry with the same refundTradeNo completes it once', async () => {
+    const store = await paidStore();
+    state.modes = ['slow', 'slow'];
+    const e = await requestRefund({ store, pay: client({ timeoutMs: 100, retries: 1 }) }, { tradeNo: ORDER.tradeNo, refundAmt: 120, refundTradeNo: 'RQ4' }).catch((x) => x);
+    assert.ok(e instanceof TimeoutError);
+    assert.equal((await store.getRefund('RQ4'))?.status, 'PROCESSING');
+    const r = await requestRefund({ store, pay: client() }, { tradeNo: ORDER.tradeNo, refundAmt: 120, refundTradeNo: 'RQ4' });
+    assert.equal(r.refundTransactionId, 'RT1');
+    assert.equal(state.refunded, 120);
+    assert.ok(state.hits.every((h) => h.body.refundTradeNo === 'RQ4'));
+  });
+
+  it('a platform FAIL marks the refund FAIL (the amount is free again); unknown and unpaid orders are refused', async () => {
+    const store = await paidStore();
+    state.refunded = 250; // the platform thinks most was refunded already
+    const e = await requestRefund({ store, pay: client() }, { tradeNo: ORDER.tradeNo, refundAmt: 100, refundTradeNo: 'RQ5' }).catch((x) => x);
+    assert.ok(e instanceof PayRemoteError);
+    assert.equal((await store.getRefund('RQ5'))?.status, 'FAIL');
+    const unknown = await requestRefund({ store, pay: client() }, { tradeNo: 'Nope1', refundAmt: 1 }).catch((x) => x);
+    assert.equal(unknown.code, 'ERR_REFUND_UNKNOWN_ORDER');
+    await store.createOrder({ tradeNo: 'Unpaid1', skillId: SKILL_ID, userToken: 'u', details: [{ itemId: 'ep35', quantity: 1, amount: 200 }], totalAmt: 200, createdAt: 1 });
+    const unpaid = await requestRefund({ store, pay: client() }, { tradeNo: 'Unpaid1', refundAmt: 1 }).catch((x) => x);
+    assert.equal(unpaid.code, 'ERR_REFUND_NOT_PAID');
   });
 });

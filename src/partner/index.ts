@@ -13,3 +13,4 @@ export * from './stores/index.js';
 export * from './pay-client.js';
 export * from './adapters/node-http.js';
 export * from './adapters/fastify.js';
+export * from './refund.js';

@@ -1,0 +1,103 @@
+/**
+ * Refunds that survive crashes and retries: the refund is recorded in the
+ * store (unique `refundTradeNo`, bounded by the order total) BEFORE the
+ * platform is asked, so a retry — after a timeout, or after a restart —
+ * reuses the same `refundTradeNo` and can never refund twice.
+ *
+ *   store.saveRefund(PROCESSING)  →  pay.refund(same refundTradeNo)  →  store.updateRefund
+ */
+import {
+  DingDangPayError,
+  InvalidArgumentError,
+  isOrderNo,
+  randomNonce,
+  type Clock,
+  type Fen,
+  type OrderDetail,
+} from '../protocol/index.js';
+import type { PayClient } from './pay-client.js';
+import { PayRemoteError } from './pay-client.js';
+import type { PartnerStore, Refund } from './store.js';
+
+export type RefundErrorCode = 'ERR_REFUND_UNKNOWN_ORDER' | 'ERR_REFUND_NOT_PAID' | 'ERR_REFUND_CONFLICT';
+
+/** A refund the partner side refuses before asking the platform. */
+export class RefundError extends DingDangPayError {
+  declare readonly code: RefundErrorCode;
+  constructor(code: RefundErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+export interface RequestRefundInput {
+  tradeNo: string;
+  refundAmt: Fen;
+  /** Reuse it to retry; generated (and returned) when omitted. */
+  refundTradeNo?: string;
+  refundDesc?: string;
+  /** Default: no detail lines. */
+  refundDetails?: OrderDetail[];
+}
+
+export interface RefundDeps {
+  store: PartnerStore;
+  pay: PayClient;
+  now?: Clock;
+}
+
+/**
+ * Refund (part of) a paid order. Resolves with the stored refund (status
+ * `PROCESSING` until the platform's refund result notification or a
+ * `refundQuery` says otherwise). Errors: `RefundError` (unknown / unpaid
+ * order, `refundTradeNo` reused for another refund), `StoreError`
+ * `ERR_REFUND_EXCEEDS` (more than what is left of the order), the pay
+ * client's errors. After a `TimeoutError` / `TransportError` the refund stays
+ * `PROCESSING`: call again with the same `refundTradeNo`.
+ */
+export async function requestRefund(deps: RefundDeps, input: RequestRefundInput): Promise<Refund> {
+  if (!input || !isOrderNo(input.tradeNo)) throw new InvalidArgumentError('tradeNo must be 1–32 characters of [0-9A-Za-z]');
+  if (!Number.isSafeInteger(input.refundAmt) || input.refundAmt < 1) throw new InvalidArgumentError('refundAmt must be a positive integer number of fen');
+  const refundTradeNo = input.refundTradeNo ?? randomNonce(32);
+  if (!isOrderNo(refundTradeNo)) throw new InvalidArgumentError('refundTradeNo must be 1–32 characters of [0-9A-Za-z]');
+  const now = deps.now ?? (() => Date.now());
+
+  const order = await deps.store.getOrder(input.tradeNo);
+  if (!order) throw new RefundError('ERR_REFUND_UNKNOWN_ORDER', `no order ${input.tradeNo}`);
+  if (order.transactionId === null) throw new RefundError('ERR_REFUND_NOT_PAID', `order ${input.tradeNo} has no payment (no delivery notification yet)`);
+  if (input.refundAmt > order.totalAmt) throw new InvalidArgumentError(`refundAmt ${input.refundAmt} exceeds the order total ${order.totalAmt}`);
+
+  const existing = await deps.store.getRefund(refundTradeNo);
+  if (existing && (existing.tradeNo !== input.tradeNo || existing.refundAmt !== input.refundAmt))
+    throw new RefundError('ERR_REFUND_CONFLICT', `refundTradeNo ${refundTradeNo} already names another refund`);
+  if (existing && existing.status !== 'PROCESSING') return existing;
+
+  // Recorded first: the bound is enforced by the store, and a retry finds it.
+  const saved =
+    existing ??
+    (await deps.store.saveRefund({
+      refundTradeNo,
+      tradeNo: order.tradeNo,
+      refundAmt: input.refundAmt,
+      status: 'PROCESSING',
+      refundTransactionId: null,
+      createdAt: now(),
+    }));
+
+  try {
+    const reply = await deps.pay.refund({
+      transactionId: order.transactionId,
+      tradeNo: order.tradeNo,
+      refundTradeNo,
+      totalAmt: order.totalAmt,
+      refundAmt: input.refundAmt,
+      ...(input.refundDesc !== undefined ? { refundDesc: input.refundDesc } : {}),
+      refundDetails: input.refundDetails ?? [],
+    });
+    return (await deps.store.updateRefund(refundTradeNo, { refundTransactionId: reply.refundTransactionId })) ?? saved;
+  } catch (e) {
+    // A definite refusal frees the amount again; anything else stays PROCESSING for a retry.
+    if (e instanceof PayRemoteError && (e.reply as { retCode?: string } | undefined)?.retCode === 'FAIL')
+      await deps.store.updateRefund(refundTradeNo, { status: 'FAIL' }).catch(() => undefined);
+    throw e;
+  }
+}
