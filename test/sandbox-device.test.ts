@@ -258,3 +258,53 @@ test('the device companion transport runs a whole purchase against the sandbox',
     await pair.close();
   }
 });
+
+test('screenless: the DingDang app page orders and pays; the device gets NOTPAY+order, PROCESSING, SUCCESS', async () => {
+  const pair = await startPair({ device: { repeatStatusMs: 0 } });
+  const base = pair.sandbox.url;
+  let s: Stream | undefined;
+  try {
+    const said = await control(base, 'POST', '/say', { text: '我要听万古神帝第35集', deviceId: DEVICE, mode: 'screenless' });
+    const id = said.json.purchaseId;
+    const started = await device(base, 'POST', '/purchases', { mode: 'screenless', charge: said.json.answer.directives[0], originalRequest: said.json.request, purchaseId: id });
+    assert.equal(started.status, 200);
+    s = await openStream(base);
+    s.ws.send(JSON.stringify({ type: 'subscribe', id: 's1', purchaseId: id, deviceId: DEVICE, lastSeq: 0 }));
+    await until(() => s!.pushes.length === 1, 3000, 'initial push');
+    const app = await fetch(`${base}/app/${id}`);
+    const html = await app.text();
+    assert.equal(app.status, 200);
+    assert.match(html, /万古神帝第35集/);
+    assert.match(html, /¥2\.00/);
+    assert.match(html, /id="app-pay"/);
+    const post = await fetch(`${base}/app/${id}`, { method: 'POST', body: 'action=success', headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    assert.equal(post.status, 303);
+    await until(() => s!.pushes.some((p) => p.status.tradeStatus === 'SUCCESS'), 3000, 'SUCCESS push');
+    const seen = s.pushes.map((p) => [p.status.tradeStatus, p.status.seq, Boolean(p.status.order)]);
+    assert.deepEqual(seen, [['NOTPAY', 1, false], ['NOTPAY', 2, true], ['PROCESSING', 3, true], ['SUCCESS', 4, true]]);
+    const after = await (await fetch(`${base}/app/${id}`)).text();
+    assert.match(after, /支付成功/);
+    assert.doesNotMatch(after, /id="app-pay"/, 'no buttons once paid');
+    // the phone pay page of the same order
+    const tid = s.pushes[1].status.order.transactionId;
+    const page = await (await fetch(`${base}/pay/${tid}`)).text();
+    assert.match(page, /支付成功/);
+    assert.doesNotMatch(page, /id="pay-success"/);
+    const svg = await fetch(`${base}/pay/${tid}/qr.svg`);
+    assert.equal(svg.headers.get('content-type'), 'image/svg+xml');
+    assert.match(await svg.text(), /<svg/);
+    assert.equal((await fetch(`${base}/pay/nosuch`)).status, 404);
+    assert.equal((await fetch(`${base}/app/nosuch`)).status, 404);
+    const bad = await fetch(`${base}/pay/${tid}`, { method: 'POST', body: 'action=steal', headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    assert.equal(bad.status, 303);
+    assert.match(decodeURIComponent(bad.headers.get('location') ?? ''), /action must be/);
+    assert.equal((await control(base, 'GET', `/orders/${tid}`)).json.tradeStatus, 'SUCCESS', 'nothing changed');
+    // cancel on the app page of another purchase
+    const s2 = await control(base, 'POST', '/say', { text: '我要听万古神帝第36集', deviceId: DEVICE, mode: 'screenless', userId: 'u2' });
+    await fetch(`${base}/app/${s2.json.purchaseId}`, { method: 'POST', body: 'action=cancel', headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    assert.equal((await control(base, 'GET', `/purchases/${s2.json.purchaseId}`)).json.state, 'cancelled');
+  } finally {
+    s?.ws.terminate();
+    await pair.close();
+  }
+});
