@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
+import { build } from 'esbuild';
 import pg from 'pg';
 import type { PartnerStore } from '../src/partner/store.js';
 import { PostgresPartnerStore, SqlitePartnerStore } from '../src/partner/stores/index.js';
@@ -25,7 +26,12 @@ import type { WorkerArgs, WorkerResult } from './support/claim-worker.js';
 import { postgresSkipReason, startPostgres, type PostgresServer } from './support/postgres.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const WORKER = join(ROOT, 'test/support/claim-worker.ts');
+const WORKER_SRC = join(ROOT, 'test/support/claim-worker.ts');
+// The worker is bundled once (esbuild, real store code, pg and better-sqlite3 left external) and run
+// by plain node: a process starts in ~0.1 s instead of ~0.5 s through tsx. The bundle lives under
+// node_modules/.cache so its imports resolve to this checkout's node_modules.
+const CACHE = join(ROOT, 'node_modules/.cache/dingdang-pay-test');
+const WORKER = join(CACHE, `claim-worker-${process.pid}.mjs`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A claim-worker child process with a JSON line protocol and bounded waits. */
@@ -37,7 +43,7 @@ class Worker {
   #exited: Promise<number | null>;
 
   constructor(args: WorkerArgs) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(args)], {
+    this.child = spawn(process.execPath, [WORKER, JSON.stringify(args)], {
       cwd: ROOT,
       env: { ...process.env, NODE_OPTIONS: '' },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -148,12 +154,23 @@ interface Backend {
 
 let tmp = '';
 let n = 0;
-before(() => {
+before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'ddp-mp-'));
+  await build({
+    entryPoints: [WORKER_SRC],
+    outfile: WORKER,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['better-sqlite3', 'pg'],
+    logLevel: 'error',
+  });
 });
 after(async () => {
   for (const w of live) await w.kill();
   rmSync(tmp, { recursive: true, force: true });
+  rmSync(WORKER, { force: true });
 });
 
 const sqliteBackend: Backend = {
@@ -342,10 +359,11 @@ for (const b of [sqliteBackend, postgresBackend]) {
           assert.equal((await t.store.getOrder(id))?.status, 'CREATED');
           assert.equal(hookRuns(hookLog).length, mode === 'crash-after-hook' ? 1 : 0);
 
-          // the platform's retries, from two processes, after the lease
+          // the platform's retries, from two processes, after the lease (their own leases are long:
+          // only the dead holder's lease has to run out)
           const ws = await startWorkers([
-            workerArgs(t, { tradeNos: [id], hookLog, label: 'R1', leaseMs }),
-            workerArgs(t, { tradeNos: [id], hookLog, label: 'R2', leaseMs }),
+            workerArgs(t, { tradeNos: [id], hookLog, label: 'R1' }),
+            workerArgs(t, { tradeNos: [id], hookLog, label: 'R2' }),
           ]);
           const wait = claim.now + leaseMs + 50 - Date.now();
           if (wait > 0) await sleep(wait);
@@ -390,8 +408,8 @@ for (const b of [sqliteBackend, postgresBackend]) {
         live.delete(victim!);
 
         const ws = await startWorkers([
-          workerArgs(t, { tradeNos: orders, perOrder: 3, hookLog, label: 'R1', leaseMs }),
-          workerArgs(t, { tradeNos: [...orders].reverse(), perOrder: 3, hookLog, label: 'R2', leaseMs }),
+          workerArgs(t, { tradeNos: orders, perOrder: 3, hookLog, label: 'R1' }),
+          workerArgs(t, { tradeNos: [...orders].reverse(), perOrder: 3, hookLog, label: 'R2' }),
         ]);
         const wait = killedAt + leaseMs + 50 - Date.now();
         if (wait > 0) await sleep(wait);
@@ -402,15 +420,18 @@ for (const b of [sqliteBackend, postgresBackend]) {
         assert.deepEqual([...audit.deliveries].sort(), [...orders].sort(), 'every order recorded exactly once');
         const all = hookRuns(hookLog);
         const runs = countBy(all, (r) => r.tradeNo);
+        const retryRuns = countBy(all.filter((r) => r.label !== 'victim'), (r) => r.tradeNo);
         assert.ok(all.filter((r) => r.label === 'victim').length >= 5, 'the victim was killed mid-flight, after some deliveries');
         if (process.env.DDP_DEBUG) console.log('victim hook runs', all.filter((r) => r.label === 'victim').length, 'twice', [...runs.values()].filter((v) => v === 2).length);
         const claims = countBy(audit.claims, (x) => x);
         for (const id of orders) {
           assert.equal((await t.store.getOrder(id))?.status, 'DELIVERED');
           const ran = runs.get(id) ?? 0;
-          // the hook ran at least once, and again only for an order whose first claim died with the victim
-          assert.ok(ran >= 1 && ran <= 2, `${id}: hook ran ${ran} times`);
+          // the hook ran at least once; more often only because a claim died with the victim
+          // (each claim runs it at most once), and the retries ran it at most once
+          assert.ok(ran >= 1, `${id}: hook never ran`);
           assert.ok(ran <= (claims.get(id) ?? 0), `${id}: hook runs ≤ claims granted`);
+          assert.ok((retryRuns.get(id) ?? 0) <= 1, `${id}: the retries ran the hook at most once`);
         }
       } finally {
         await t.close();

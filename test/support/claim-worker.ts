@@ -7,6 +7,8 @@
  *
  *   node --import tsx test/support/claim-worker.ts '<json WorkerArgs>'
  *
+ * (the test bundles it with esbuild and runs the bundle with plain node, to start faster)
+ *
  * Line protocol (JSON per line): the worker prints {"ready":true} once its
  * store is open, waits for "go" on stdin, then prints its result. In the
  * crash modes it prints {"claimed":…} and then hangs until it is killed.
