@@ -97,6 +97,13 @@ function adapterSuite(name: string, start: (h: PartnerHandlers) => Promise<{ bas
       assert.deepEqual([reply.retCode, reply.retMsg], ['FAIL', 'body too large']);
     });
 
+    it('a signed empty body reaches the handler as zero bytes', async () => {
+      const req = signedRequest('');
+      const res = await post(`${base}/dingdang/deliver`, req.rawBody, { authorization: req.headers.authorization });
+      const reply = readReply(res, 'deliverNotifyReply');
+      assert.deepEqual([reply.retCode, reply.retMsg], ['FAIL', 'body is not JSON']);
+    });
+
     it('refund notify route is mounted', async () => {
       const req = signedRequest('{}');
       const res = await post(`${base}/dingdang/refund-notify`, req.rawBody, req.headers);

@@ -20,13 +20,14 @@ export { DEFAULT_PARTNER_PATHS };
 export function expressHandler(handler: PartnerHandler): [RequestHandler, RequestHandler, ErrorRequestHandler] {
   const raw = express.raw({ type: () => true, limit: handler.maxBodyBytes });
   const handle: RequestHandler = (req, res, next) => {
-    if (!Buffer.isBuffer(req.body)) {
+    const body: unknown = req.body === undefined ? Buffer.alloc(0) : req.body; // undefined: the request had no body
+    if (!Buffer.isBuffer(body)) {
       // Someone parsed the body before us (a global express.json()): the signed bytes are gone.
       const reply = handler.reject('raw body unavailable');
       res.status(reply.status).set(reply.headers).end(reply.body);
       return;
     }
-    handler({ headers: req.headers, rawBody: req.body }).then((reply) => {
+    handler({ headers: req.headers, rawBody: body }).then((reply) => {
       res.status(reply.status).set(reply.headers).end(reply.body);
     }, next);
   };
