@@ -104,11 +104,13 @@ test('the transport bundle works in headless Chromium (fetch, WebSocket, WebCryp
     await until(async () => (await rejected()).length === 3, 'three rejections');
     assert.deepEqual(await rejected(), ['bad-signature', 'unsigned', 'bad-signature']);
 
-    platform.setStatus(p.purchaseId, 'PROCESSING', { reason: undefined });
-    platform.setStatus(p.purchaseId, 'SUCCESS');
+    // Seqs 10 and 11 exist only in these pushes (the platform's state stays at seq 1): only the socket can deliver them.
+    platform.push(p.purchaseId, { seq: 10, tradeStatus: 'PROCESSING' });
+    platform.push(p.purchaseId, { seq: 10, tradeStatus: 'PROCESSING' });
+    platform.push(p.purchaseId, { seq: 11, tradeStatus: 'SUCCESS' });
     await until(async () => (await seen()).some((s) => s.startsWith('SUCCESS')), 'SUCCESS');
     const delivered = await seen();
-    assert.ok(delivered.includes('PROCESSING#2/push') && delivered.includes('SUCCESS#3/push'), delivered.join(','));
+    assert.deepEqual(delivered.slice(-2), ['PROCESSING#10/push', 'SUCCESS#11/push']);
     assert.ok(!delivered.some((s) => s.includes('#5')), 'nothing forged delivered');
 
     await page.evaluate(() => (window as unknown as { transport: { close(): void } }).transport.close());

@@ -22,8 +22,9 @@ test('createNodeTransport subscribes over ws and delivers a verified push', asyn
     const seen: string[] = [];
     const stop = t.subscribe(p.purchaseId, { onUpdate: (u) => void seen.push(`${u.tradeStatus}/${u.source}`) });
     await waitUntil(() => platform.subscribers(p.purchaseId) === 1, 3000, 'subscribed over ws');
-    platform.setStatus(p.purchaseId, 'PROCESSING');
-    await waitUntil(() => seen.includes('PROCESSING/push'), 3000, 'pushed PROCESSING');
+    // seq 10 exists only in this push (the platform's own state stays at seq 1): only the socket can deliver it.
+    platform.push(p.purchaseId, { seq: 10, tradeStatus: 'PROCESSING' });
+    await waitUntil(() => seen.includes('PROCESSING/push'), 5000, 'pushed PROCESSING');
     stop();
     await waitUntil(() => platform.connections === 0, 3000, 'socket closed');
   } finally {
