@@ -394,6 +394,37 @@ describe('delivery notification', () => {
     assert.equal((await s.store.getOrder(tradeNo))?.status, 'DELIVERED');
   });
 
+  it('a stale holder whose hook fails after a takeover does not cancel the newer claim', async () => {
+    let now = Date.now();
+    const attempts: number[] = [];
+    const s = setup({
+      now: () => now,
+      leaseMs: 1_000,
+      inProgressWaitMs: 0,
+      deliver: async (ctx) => {
+        attempts.push(ctx.attempt);
+        if (ctx.attempt === 1) {
+          await new Promise((r) => setTimeout(r, 60));
+          throw new Error('late failure');
+        }
+        await new Promise((r) => setTimeout(r, 120));
+      },
+    });
+    const tradeNo = await paidOrder(s);
+    const signedAt = now;
+    const at = (body: object) => s.h.deliver(signedRequest(JSON.stringify(body), { at: signedAt })).then((r) => readReply(r, 'deliverNotifyReply'));
+    const a = at(deliverBody(tradeNo));
+    await new Promise((r) => setTimeout(r, 20));
+    now += 1_100; // A's lease expired: A is presumed dead
+    const b = at(deliverBody(tradeNo)); // takes over: attempt 2
+    const ra = await a;
+    assert.deepEqual([ra.retCode, ra.retMsg], ['FAIL', 'delivery failed']); // A released only its own attempt 1
+    const c = await at(deliverBody(tradeNo));
+    assert.deepEqual([c.retCode, c.retMsg], ['FAIL', 'delivery in progress']); // B's claim is still live
+    assert.equal((await b).retCode, 'SUCCESS');
+    assert.deepEqual(attempts, [1, 2]);
+  });
+
   it('replayed delivery notification → FAIL and nothing changed', async () => {
     const s = setup();
     const tradeNo = await paidOrder(s);

@@ -96,7 +96,7 @@ export async function handleDeliver(ctx: PartnerContext, n: DeliverNotifyRequest
         });
       } catch (e) {
         if (e instanceof RefusedError && e.retMsg === 'delivery timed out') throw e; // hook may still run: keep the lease
-        await ctx.store.releaseDelivery(n.tradeNo).catch(() => undefined);
+        await ctx.store.releaseDelivery(n.tradeNo, claim.attempt).catch(() => undefined);
         if (e instanceof RefusedError) throw e;
         throw new RefusedError('delivery failed', `deliver hook threw: ${(e as Error)?.message ?? String(e)}`);
       }
