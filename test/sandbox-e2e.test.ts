@@ -1,0 +1,169 @@
+/**
+ * The sandbox with the real example audiobook skill (a child process on the
+ * partner kit, SQLite) and the device companion's transport: flow A (screen,
+ * phone pay page), flow B (screenless, DingDang app page), flow C (resume
+ * plays), already-owned, all through real HTTP and WebSockets.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { parseSandboxConfig } from '../src/sandbox/config.js';
+import { Sandbox } from '../src/sandbox/server.js';
+import { createNodeTransport } from '../src/device/node.js';
+import type { StatusUpdate } from '../src/device/port.js';
+import { control, platformKeys, until } from './sandbox-support.js';
+import { deferred } from './helpers.js';
+
+const BIN = new URL('../bin/dingdang-pay.js', import.meta.url).pathname;
+const DEVICE = 'spk-e2e';
+
+let child: ChildProcess | undefined;
+let sandbox: Sandbox;
+let base: string;
+let configWarnings: string[] = [];
+
+before(async () => {
+  child = spawn(process.execPath, [BIN, 'example-skill', '--port', '0'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const first = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`example-skill not ready: ${err}`)), 20_000);
+    createInterface({ input: child!.stdout! }).once('line', (l) => {
+      clearTimeout(t);
+      resolve(l);
+    });
+    child!.once('exit', (code) => reject(new Error(`example-skill exited ${code}: ${err}`)));
+  });
+  const record = JSON.parse(first);
+  const config = parseSandboxConfig({ skills: [record], platformPrivateKey: platformKeys().privateKeyPem });
+  configWarnings = config.warnings;
+  sandbox = await Sandbox.start({ config, timeScale: 0.001, processingMs: 50, device: { repeatStatusMs: 1000 } });
+  base = sandbox.url;
+  // The skill learns the platform key and pay CGI base from a line on its stdin.
+  child.stdin!.write(JSON.stringify({ tskPublicKey: sandbox.tskPublicKey, payBaseUrl: base }) + '\n');
+  await new Promise((r) => setTimeout(r, 200));
+});
+
+after(async () => {
+  await sandbox?.close();
+  if (child && child.exitCode === null) {
+    const exited = new Promise((r) => child!.once('exit', r));
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child!.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  }
+});
+
+function transport() {
+  return createNodeTransport({ platformUrl: base, tskPublicKey: sandbox.tskPublicKey, deviceId: DEVICE, pollIntervalMs: 500 });
+}
+
+async function watch(t: ReturnType<typeof transport>, purchaseId: string) {
+  const updates: StatusUpdate[] = [];
+  const paid = deferred<void>();
+  const stop = t.subscribe(purchaseId, {
+    onUpdate: (u) => {
+      updates.push(u);
+      if (u.tradeStatus === 'SUCCESS') paid.resolve();
+    },
+  });
+  await until(() => sandbox.device.subscribers(purchaseId) >= 1, 3000, 'subscribed');
+  const success = Promise.race([paid.promise, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('no SUCCESS update')), 8000))]);
+  success.catch(() => {});
+  return { updates, stop, success };
+}
+
+const form = (url: string, action: string) =>
+  fetch(url, { method: 'POST', body: `action=${action}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+
+test('the example skill record is a valid sandbox skill (its extra url is ignored)', () => {
+  assert.deepEqual(configWarnings, ['skills[0].url: unknown field, ignored']);
+});
+
+test('flow A + C: screen speaker, phone pays, signed pushes, delivery, resume plays', async () => {
+  const t = transport();
+  try {
+    const said = await control(base, 'POST', '/say', { text: '我要听万古神帝第35集', userId: 'alice', deviceId: DEVICE });
+    assert.equal(said.status, 200, JSON.stringify(said.json));
+    assert.equal(said.json.answer.outputSpeech, '这是付费内容，需要购买才能播放哦');
+    const charge = said.json.answer.directives[0];
+    assert.equal(charge.payload.chargeInfo.items[0].totalFee, 200);
+    const signal = AbortSignal.timeout(8000);
+    const { purchaseId } = await t.startPurchase({ mode: 'screen', charge, originalRequest: said.json.request, purchaseId: said.json.purchaseId }, signal);
+    const w = await watch(t, purchaseId);
+    const placed = await t.placeOrder(purchaseId, signal);
+    assert.equal(placed.kind, 'order');
+    if (placed.kind !== 'order') return;
+    assert.equal(placed.order.totalAmt, 200);
+    assert.equal((await form(placed.order.payUrl, 'success')).status, 303);
+    await w.success;
+    assert.deepEqual(
+      w.updates.filter((u) => u.source === 'push').map((u) => u.tradeStatus).filter((s, i, a) => s !== a[i - 1]),
+      ['NOTPAY', 'PROCESSING', 'SUCCESS'],
+    );
+    const n = await until(async () => {
+      const x = (await control(base, 'GET', '/notifications')).json.notifications.find((y: any) => y.transactionId === placed.order.transactionId);
+      return x?.state === 'delivered' ? x : undefined;
+    }, 5000, 'delivered');
+    assert.equal(n.attempts, 1, 'the partner kit answered SUCCESS to the signed notification');
+    const resumed = await t.resume(purchaseId, AbortSignal.timeout(8000));
+    assert.equal((resumed.directives[0] as any).type, 'AudioPlayer.Play');
+    assert.equal(resumed.shouldEndSession, true);
+    const again = await control(base, 'POST', '/say', { text: '我要听万古神帝第35集', userId: 'alice', deviceId: DEVICE });
+    assert.equal(again.json.answer.directives[0].type, 'AudioPlayer.Play', 'alice owns episode 35 now');
+    assert.equal(again.json.purchaseId, undefined);
+    w.stop();
+  } finally {
+    t.close();
+  }
+});
+
+test('flow B: screenless speaker, the DingDang app orders and pays', async () => {
+  const t = transport();
+  try {
+    const said = await control(base, 'POST', '/say', { text: '播放万古神帝第36集', userId: 'bob', deviceId: DEVICE, mode: 'screenless' });
+    const charge = said.json.answer.directives[0];
+    const signal = AbortSignal.timeout(8000);
+    const { purchaseId } = await t.startPurchase({ mode: 'screenless', charge, originalRequest: said.json.request, purchaseId: said.json.purchaseId }, signal);
+    const w = await watch(t, purchaseId);
+    assert.match(await (await fetch(`${base}/app/${purchaseId}`)).text(), /万古神帝/);
+    assert.equal((await form(`${base}/app/${purchaseId}`, 'success')).status, 303);
+    await w.success;
+    const withOrder = w.updates.find((u) => u.order);
+    assert.ok(withOrder, 'the order reached the speaker');
+    const resumed = await t.resume(purchaseId, signal);
+    assert.equal((resumed.directives[0] as any).type, 'AudioPlayer.Play');
+    w.stop();
+  } finally {
+    t.close();
+  }
+});
+
+test('already owned: a second purchase of owned goods goes straight to the resume; a failed payment can be retried', async () => {
+  const t = transport();
+  try {
+    const one = await control(base, 'POST', '/say', { text: '我要听万古神帝第37集', userId: 'carol', deviceId: DEVICE });
+    const two = await control(base, 'POST', '/say', { text: '我要听万古神帝第37集', userId: 'carol', deviceId: DEVICE });
+    const signal = AbortSignal.timeout(8000);
+    for (const s of [one, two]) await t.startPurchase({ mode: 'screen', charge: s.json.answer.directives[0], originalRequest: s.json.request, purchaseId: s.json.purchaseId }, signal);
+    const p1 = await t.placeOrder(one.json.purchaseId, signal);
+    assert.equal(p1.kind, 'order');
+    if (p1.kind !== 'order') return;
+    // first attempt declined, the retry is a new order that succeeds
+    assert.equal((await control(base, 'POST', `/orders/${p1.order.transactionId}/pay`, { outcome: 'fail' })).json.tradeStatus, 'FAIL');
+    const retry = await t.placeOrder(one.json.purchaseId, signal);
+    assert.equal(retry.kind, 'order');
+    if (retry.kind !== 'order') return;
+    assert.notEqual(retry.order.transactionId, p1.order.transactionId);
+    assert.equal((await control(base, 'POST', `/orders/${retry.order.transactionId}/pay`, { outcome: 'success' })).json.tradeStatus, 'SUCCESS');
+    await until(async () => (await control(base, 'GET', '/notifications')).json.notifications.some((x: any) => x.transactionId === retry.order.transactionId && x.state === 'delivered'), 5000, 'delivered');
+    const p2 = await t.placeOrder(two.json.purchaseId, signal);
+    assert.equal(p2.kind, 'already-owned');
+    const resumed = await t.resume(two.json.purchaseId, signal);
+    assert.equal((resumed.directives[0] as any).type, 'AudioPlayer.Play');
+  } finally {
+    t.close();
+  }
+});
