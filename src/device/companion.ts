@@ -412,11 +412,12 @@ export class DeviceCompanion extends EventEmitter<CompanionEvents> {
         }),
       );
     }
-    if (key !== run.key || ctx.order !== run.orderRef) {
+    const orderRef = ctx.order ? `${ctx.order.payUrl}|${ctx.order.expiresAt}|${ctx.order.totalAmt}` : undefined;
+    if (key !== run.key || orderRef !== run.orderRef) {
       const previous = run.key;
       const changed = key !== run.key;
       run.key = key;
-      run.orderRef = ctx.order;
+      run.orderRef = orderRef;
       this.lastKey = key;
       if (changed) this.emit('state', { state: key, previous, purchaseId: ctx.purchaseId, tradeStatus: ctx.tradeStatus });
       this.emit('render', renderView(key, ctx, this.locale));
