@@ -168,6 +168,23 @@ for (const b of backends) {
       assert.equal((await s.getOrder(o.tradeNo))?.details[0]?.amount, 200);
     });
 
+    it('keeps odd but valid data exactly: unicode, NUL and nesting in extra detail fields, a long userToken', async () => {
+      const details = [
+        { itemId: '万古神帝-35', quantity: 3, amount: 0, note: 'a\u0000b "q" \\ 😀', nested: { z: 1, a: [true, null] } },
+      ];
+      const o = newOrder({ details, totalAmt: 0, userToken: 'u'.repeat(2000) });
+      await s.createOrder(o);
+      const got = await s.getOrder(o.tradeNo);
+      assert.deepEqual(got?.details, details);
+      assert.equal(got?.userToken.length, 2000);
+      await s.claimDelivery(o.tradeNo, 'tx-u', 1000, 1);
+      await s.completeDelivery(o.tradeNo, 2);
+      assert.equal(await s.ownsItem(o.skillId, o.userToken, '万古神帝-35'), true);
+      // NUL in a field the store indexes is refused alike by every store
+      await assert.rejects(s.createOrder(newOrder({ userToken: 'a\u0000b' })), isInvalid);
+      await assert.rejects(s.ownsItem('skill-abc', 'user-1', 'x\u0000'), isInvalid);
+    });
+
     it('refuses a duplicate tradeNo with ERR_DUPLICATE and keeps the first order', async () => {
       const o = newOrder();
       await s.createOrder(o);

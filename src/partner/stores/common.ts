@@ -7,15 +7,19 @@ import type { OrderDetail, RefundStatus } from '../../protocol/index.js';
 import type { NewOrder, PartnerOrder, Refund } from '../store.js';
 
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
+/** Non-empty, bounded, and without NUL (PostgreSQL text cannot hold it; all stores refuse it alike). */
+const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max && !v.includes('\u0000');
 
 export function checkTradeNo(tradeNo: unknown, what = 'tradeNo'): asserts tradeNo is string {
   if (!isOrderNo(tradeNo)) throw new InvalidArgumentError(`${what} must be 1–32 characters of [0-9A-Za-z], got ${JSON.stringify(tradeNo)}`);
 }
 
-export function checkText(value: unknown, what: string, max = 256): asserts value is string {
-  if (!isText(value, max)) throw new InvalidArgumentError(`${what} must be a non-empty string of at most ${max} characters`);
+export function checkText(value: unknown, what: string, max = 1024): asserts value is string {
+  if (!isText(value, max)) throw new InvalidArgumentError(`${what} must be a non-empty string of at most ${max} characters, without NUL`);
 }
+
+/** userToken has no length limit in the seed: allow long opaque tokens. */
+export const USER_TOKEN_MAX = 8192;
 
 export function checkTime(value: unknown, what: string): asserts value is number {
   if (!isTime(value)) throw new InvalidArgumentError(`${what} must be a non-negative integer (ms), got ${String(value)}`);
@@ -25,7 +29,7 @@ export function checkNewOrder(order: NewOrder): void {
   if (order === null || typeof order !== 'object') throw new InvalidArgumentError('order must be an object');
   checkTradeNo(order.tradeNo);
   checkText(order.skillId, 'skillId');
-  checkText(order.userToken, 'userToken');
+  checkText(order.userToken, 'userToken', USER_TOKEN_MAX);
   if (!isFen(order.totalAmt)) throw new InvalidArgumentError('totalAmt must be a non-negative integer number of fen');
   checkTime(order.createdAt, 'createdAt');
   if (!Array.isArray(order.details) || order.details.length === 0) throw new InvalidArgumentError('details must be a non-empty array');

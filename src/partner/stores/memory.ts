@@ -17,6 +17,7 @@ import {
   checkTradeNo,
   copyOrder,
   itemIdsOf,
+  USER_TOKEN_MAX,
 } from './common.js';
 import { StoreError } from './errors.js';
 
@@ -108,7 +109,7 @@ export class MemoryPartnerStore implements PartnerStore {
   async ownsItem(skillId: string, userToken: string, itemId: string): Promise<boolean> {
     this.#open();
     checkText(skillId, 'skillId');
-    checkText(userToken, 'userToken');
+    checkText(userToken, 'userToken', USER_TOKEN_MAX);
     checkText(itemId, 'itemId');
     return (this.#entitlements.get(entKey(skillId, userToken, itemId))?.size ?? 0) > 0;
   }

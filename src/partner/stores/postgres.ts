@@ -8,7 +8,8 @@
  *   then re-checks the WHERE clause on the new row version, so exactly one
  *   caller gets the row back, whichever process it runs in.
  * * `completeDelivery` marks the order delivered and grants its
- *   entitlements in one statement (`WITH done AS (UPDATE …) INSERT …`).
+ *   entitlements in one statement (`WITH done AS (UPDATE …) INSERT …`;
+ *   the item ids come from the order's details, read first: they never change).
  * * Refunds lock their order row (`SELECT … FOR UPDATE`) in a transaction,
  *   so the sum of refunds never passes `totalAmt` under concurrency.
  * * `init()` creates the schema under a transaction-level advisory lock, so
@@ -29,6 +30,8 @@ import {
   checkText,
   checkTime,
   checkTradeNo,
+  itemIdsOf,
+  USER_TOKEN_MAX,
 } from './common.js';
 import { StoreError } from './errors.js';
 
@@ -56,7 +59,7 @@ CREATE TABLE IF NOT EXISTS partner_orders (
   trade_no       text    PRIMARY KEY,
   skill_id       text    NOT NULL,
   user_token     text    NOT NULL,
-  details        jsonb   NOT NULL,
+  details        json    NOT NULL,  -- json, not jsonb: kept exactly as given (key order, NUL escapes in extra fields)
   total_amt      bigint  NOT NULL CHECK (total_amt >= 0),
   status         text    NOT NULL DEFAULT 'CREATED' CHECK (status IN ('CREATED', 'DELIVERED')),
   transaction_id text,
@@ -204,7 +207,7 @@ export class PostgresPartnerStore implements PartnerStore {
     try {
       const { rows } = await this.pool.query<OrderRow>(
         `INSERT INTO partner_orders (trade_no, skill_id, user_token, details, total_amt, created_at)
-         VALUES ($1, $2, $3, $4::jsonb, $5, $6) RETURNING *`,
+         VALUES ($1, $2, $3, $4::json, $5, $6) RETURNING *`,
         [order.tradeNo, order.skillId, order.userToken, JSON.stringify(order.details), order.totalAmt, order.createdAt],
       );
       return toOrder(rows[0]!);
@@ -250,6 +253,10 @@ export class PostgresPartnerStore implements PartnerStore {
     checkTradeNo(tradeNo);
     checkTime(now, 'now');
     await this.#ready();
+    // details never change after createOrder, so the item ids can be read first
+    const current = await this.#q<OrderRow>('completeDelivery', 'SELECT * FROM partner_orders WHERE trade_no = $1', [tradeNo]);
+    if (!current[0]) throw new StoreError('ERR_NOT_FOUND', `no order ${tradeNo}`);
+    if (current[0].status === 'DELIVERED') return toOrder(current[0]);
     const done = await this.#q<OrderRow>(
       'completeDelivery',
       `WITH done AS (
@@ -258,17 +265,17 @@ export class PostgresPartnerStore implements PartnerStore {
           RETURNING *
        ), granted AS (
          INSERT INTO partner_entitlements (skill_id, user_token, item_id, trade_no, granted_at)
-         SELECT DISTINCT d.skill_id, d.user_token, e.item ->> 'itemId', d.trade_no, $2
-           FROM done d CROSS JOIN LATERAL jsonb_array_elements(d.details) AS e(item)
+         SELECT d.skill_id, d.user_token, i.item_id, d.trade_no, $2
+           FROM done d CROSS JOIN unnest($3::text[]) AS i(item_id)
          ON CONFLICT DO NOTHING
        )
        SELECT * FROM done`,
-      [tradeNo, now],
+      [tradeNo, now, itemIdsOf(current[0].details)],
     );
     if (done[0]) return toOrder(done[0]);
+    // someone else recorded it in between
     const rows = await this.#q<OrderRow>('completeDelivery', 'SELECT * FROM partner_orders WHERE trade_no = $1', [tradeNo]);
-    if (!rows[0]) throw new StoreError('ERR_NOT_FOUND', `no order ${tradeNo}`);
-    return toOrder(rows[0]);
+    return toOrder(rows[0]!);
   }
 
   async releaseDelivery(tradeNo: string, attempt?: number): Promise<void> {
@@ -285,7 +292,7 @@ export class PostgresPartnerStore implements PartnerStore {
 
   async ownsItem(skillId: string, userToken: string, itemId: string): Promise<boolean> {
     checkText(skillId, 'skillId');
-    checkText(userToken, 'userToken');
+    checkText(userToken, 'userToken', USER_TOKEN_MAX);
     checkText(itemId, 'itemId');
     await this.#ready();
     const rows = await this.#q<{ owns: boolean }>(

@@ -27,6 +27,7 @@ import {
   checkTime,
   checkTradeNo,
   itemIdsOf,
+  USER_TOKEN_MAX,
 } from './common.js';
 import { StoreError } from './errors.js';
 
@@ -302,7 +303,7 @@ export class SqlitePartnerStore implements PartnerStore {
   async ownsItem(skillId: string, userToken: string, itemId: string): Promise<boolean> {
     const st = this.#ready();
     checkText(skillId, 'skillId');
-    checkText(userToken, 'userToken');
+    checkText(userToken, 'userToken', USER_TOKEN_MAX);
     checkText(itemId, 'itemId');
     try {
       return st.owns.get(skillId, userToken, itemId) !== undefined;
