@@ -82,6 +82,7 @@ function resetBehaviour(): void {
     hang: new Set(),
     failNext: {},
     transformReply: undefined,
+    chunked: false,
   });
 }
 
@@ -417,6 +418,11 @@ describe('device transport over HTTP + WebSocket', () => {
     assert.equal(s.reason, '余额不足');
     platform.behaviour.transformReply = (_route, text) => text.slice(0, -1) + `, "pad": "${'x'.repeat(5000)}"}`;
     await assert.rejects(t.queryStatus(p.purchaseId, signal()), (e: unknown) => e instanceof DeviceTransportError && e.reason === 'bad-reply');
+    platform.behaviour.chunked = true; // no content-length: the limit holds while reading
+    await assert.rejects(t.queryStatus(p.purchaseId, signal()), (e: unknown) => e instanceof DeviceTransportError && /exceeds 4096/.test(e.message));
+    platform.behaviour.transformReply = undefined;
+    assert.equal((await t.queryStatus(p.purchaseId, signal())).tradeStatus, 'FAIL', 'chunked replies verify');
+    platform.behaviour.chunked = false;
     platform.behaviour.transformReply = () => '["not", "an", "object"]';
     await assert.rejects(t.queryStatus(p.purchaseId, signal()), (e: unknown) => e instanceof DeviceTransportError && e.reason === 'bad-reply');
     platform.behaviour.transformReply = (_route, text) => text.replace(/"purchaseId":"[^"]+"/, '"purchaseId":"other1"');

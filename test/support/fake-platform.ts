@@ -102,6 +102,8 @@ export interface Behaviour {
   failNext: Partial<Record<Route, { status: number; code: string; message?: string }>>;
   /** Rewrite a 2xx reply's text before it is signed (e.g. pretty-print it, pad it). */
   transformReply: ((route: Route, text: string) => string) | undefined;
+  /** Send replies chunked (no content-length), in 1 KiB pieces. */
+  chunked: boolean;
 }
 
 let cachedKeys: TskKeyPair | undefined;
@@ -161,6 +163,7 @@ export class FakePlatform {
     hang: new Set(),
     failNext: {},
     transformReply: undefined,
+    chunked: false,
   };
   /** Total WebSocket connections ever accepted, and subscribe frames acknowledged. */
   connectionsAccepted = 0;
@@ -621,6 +624,12 @@ export class FakePlatform {
       const signed = this.sign(text, route ? this.behaviour.signReplies : 'valid');
       out = signed.body;
       if (signed.authorization !== undefined) headers.authorization = signed.authorization;
+    }
+    if (this.behaviour.chunked) {
+      res.writeHead(status, headers);
+      const bytes = Buffer.from(out);
+      for (let i = 0; i < bytes.length; i += 1024) res.write(bytes.subarray(i, i + 1024));
+      return void res.end();
     }
     res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(out)) });
     res.end(out);

@@ -105,7 +105,7 @@ export class HttpClient {
         controller.abort();
         throw new DeviceTransportError('bad-reply', `${what}: reply of ${declared} bytes exceeds ${maxReplyBytes}`);
       }
-      raw = new Uint8Array(await res.arrayBuffer());
+      raw = await readBounded(res, maxReplyBytes, what);
     } catch (e) {
       if (e instanceof DeviceTransportError) throw e;
       throw failed(e);
@@ -135,4 +135,35 @@ export class HttpClient {
       throw new DeviceTransportError('bad-reply', `${what}: reply is not a JSON object`, { rejection: 'malformed' });
     return { raw, json: json as Record<string, unknown>, text };
   }
+}
+
+/** Read a reply body, giving up (without buffering the rest) once it exceeds `max` bytes. */
+async function readBounded(res: Response, max: number, what: string): Promise<Uint8Array> {
+  const tooBig = () => new DeviceTransportError('bad-reply', `${what}: reply exceeds ${max} bytes`);
+  const body = res.body;
+  if (!body || typeof body.getReader !== 'function') {
+    const all = new Uint8Array(await res.arrayBuffer());
+    if (all.length > max) throw tooBig();
+    return all;
+  }
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      void reader.cancel().catch(() => {});
+      throw tooBig();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
