@@ -356,6 +356,30 @@ describe('device transport over HTTP + WebSocket', () => {
     stop();
   });
 
+  test('a refused subscribe is reported and retried with growing, jittered backoff; pushes resume once accepted', async () => {
+    resetBehaviour();
+    platform.behaviour.refuseSubscribe = 'UNAUTHORIZED';
+    const t = transport({ reconnect: { initialMs: 40, maxMs: 320, random: () => 0.5 } });
+    const p = platform.addPurchase();
+    const rec = recorder();
+    const first = platform.connectionTimes.length;
+    const stop = t.subscribe(p.purchaseId, rec.listener);
+    await waitUntil(() => platform.connectionTimes.length >= first + 5, 5000, 'five attempts');
+    const times = platform.connectionTimes.slice(first, first + 5);
+    const gaps = times.slice(1).map((x, i) => x - times[i]!);
+    // Nominal 40, 80, 160, 320 ms at 75 % (random 0.5): 30, 60, 120, 240 ms plus connect time.
+    [30, 60, 120, 240].forEach((min, i) => assert.ok(gaps[i]! >= min - 5, `gap ${i} = ${gaps[i]} ms, expected >= ${min}`));
+    assert.ok(gaps[3]! > gaps[0]!, `backoff grows: ${gaps.join(', ')}`);
+    const refused = rec.errors.find((e) => e instanceof PlatformError);
+    assert.ok(refused instanceof PlatformError && refused.platformCode === 'UNAUTHORIZED' && refused.status === 401);
+    assert.equal(platform.subscribers(p.purchaseId), 0);
+    platform.behaviour.refuseSubscribe = undefined;
+    await waitUntil(() => rec.connection.at(-1) === 'open', 3000, 'accepted at last');
+    platform.push(p.purchaseId, { seq: 10, tradeStatus: 'PROCESSING' });
+    await waitUntil(() => rec.updates.some((u) => u.seq === 10 && u.source === 'push'), 3000, 'push after acceptance');
+    stop();
+  });
+
   test('platform errors, unsigned and forged replies become typed errors', async () => {
     resetBehaviour();
     const t = transport();

@@ -167,6 +167,8 @@ export class FakePlatform {
   };
   /** Total WebSocket connections ever accepted, and subscribe frames acknowledged. */
   connectionsAccepted = 0;
+  /** When each WebSocket connection was accepted (epoch ms). */
+  readonly connectionTimes: number[] = [];
   subscribesAcked = 0;
   now: () => number;
 
@@ -379,6 +381,7 @@ export class FakePlatform {
 
   private onConnection(ws: WebSocket): void {
     this.connectionsAccepted++;
+    this.connectionTimes.push(Date.now());
     const client: Client = { ws, subscriptions: new Set(), authTimer: undefined };
     client.authTimer = setTimeout(() => {
       client.authTimer = undefined;
