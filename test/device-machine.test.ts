@@ -45,10 +45,14 @@ test('duplicate, stale and foreign updates change nothing; SUCCESS is final', as
     h.sendBack!({ type: 'STATUS', update: { purchaseId, tradeStatus: tradeStatus as 'NOTPAY', seq, source: 'push' } });
   status('PROCESSING', 2);
   assert.equal(stateKey(h.snapshot.value), 'paying.confirming');
+  const before = h.snapshot;
   status('NOTPAY', 1); // out of order
+  assert.equal(stateKey(h.snapshot.value), 'paying.confirming');
+  assert.equal(h.snapshot.context.lastSeq, 2);
   status('PROCESSING', 2); // duplicate
   assert.equal(stateKey(h.snapshot.value), 'paying.confirming');
   assert.equal(h.snapshot.context.lastSeq, 2);
+  assert.equal(h.snapshot, before, 'stale and duplicate updates left the very same snapshot');
   status('SUCCESS', 9, 'OTHER'); // another purchase
   assert.equal(h.snapshot.context.paid, false);
   assert.equal(stateKey(h.snapshot.value), 'paying.confirming');
