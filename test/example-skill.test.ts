@@ -5,9 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   randomNonce,
   RET_MSG_ALREADY_OWNED,
+  signedJsonHeaders,
   signHmac,
   validate,
   validateJson,
@@ -231,6 +234,59 @@ describe('example audiobook skill (dingdang-pay example-skill)', () => {
       assert.equal((await askSkill(r, 'u3', playIntent())).json.response.directives[0].type, 'AudioPlayer.Play');
     } finally {
       await stop(child);
+    }
+  });
+
+  it('a Charge response that beats the delivery: confirmed by an order query, delivered once, content played', async () => {
+    // A tiny /paycgi/orderquery playing the platform: NOTPAY first, then SUCCESS.
+    let status = 'NOTPAY';
+    const queries: Record<string, unknown>[] = [];
+    const paycgi = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (d) => (raw += d));
+      req.on('end', () => {
+        const q = JSON.parse(raw) as Record<string, unknown>;
+        queries.push(q);
+        const body = JSON.stringify({
+          retCode: 'SUCCESS',
+          skillId: q.skillId,
+          transactionId: 'DD000000009',
+          tradeNo: q.tradeNo,
+          totalAmt: 200,
+          tradeStatus: status,
+          tradeStatusDesc: status === 'SUCCESS' ? '支付成功' : '未支付',
+        });
+        res.writeHead(200, signedJsonHeaders(body, platform.privateKey)).end(body);
+      });
+    });
+    await new Promise<void>((r) => paycgi.listen(0, '127.0.0.1', r));
+    const payBaseUrl = `http://127.0.0.1:${(paycgi.address() as AddressInfo).port}`;
+    const { child, record: r, stderr } = await start(['--tsk-public-key', platform.publicKeyBase64, '--pay-base-url', payBaseUrl]);
+    try {
+      const charge = chargeOf((await askSkill(r, 'u9', playIntent('万古神帝', '40'))).json);
+      const { created } = await buy(r, charge, 'DD000000009');
+      assert.equal(created.retCode, 'SUCCESS');
+      const chargeResponse = { type: 'Connections.Response', name: 'Charge', payload: { dingdangOrderId: 'DD000000009', partnerOrderId: created.tradeNo } };
+      const notYet = await askSkill(r, 'u9', chargeResponse);
+      assert.match(notYet.json.response.outputSpeech, /确认中/);
+      assert.deepEqual(notYet.json.response.directives, []);
+      status = 'SUCCESS';
+      const paid = await askSkill(r, 'u9', chargeResponse);
+      assert.equal(paid.json.response.directives[0].type, 'AudioPlayer.Play');
+      assert.ok(queries.length >= 2 && queries.every((q) => q.tradeNo === created.tradeNo));
+      // The platform's own notification arrives later: SUCCESS, no second delivery.
+      const late = await platformCall(
+        r,
+        r.deliverUrl,
+        { skillId: r.skillId, userToken: 'u9', transactionId: 'DD000000009', tradeNo: created.tradeNo, totalAmt: 200, nonceStr: randomNonce() },
+        'deliverNotifyReply',
+      );
+      assert.equal(late.retCode, 'SUCCESS');
+      assert.equal(stderr().split('\n').filter((l) => l.includes(`deliver ${created.tradeNo}`)).length, 1);
+    } finally {
+      await stop(child);
+      paycgi.closeAllConnections();
+      await new Promise((res) => paycgi.close(res));
     }
   });
 });
