@@ -504,3 +504,24 @@ test('several purchases in a row on one companion leave no listeners, timers or 
     companion.stop();
   }
 });
+
+test('en-US: English prompts, views and intents through the same flow', async () => {
+  const { fake, companion, t } = setup({ locale: 'en-US' });
+  try {
+    const done = companion.purchase({ charge: CHARGE, speech: 'This episode is paid content', originalRequest: ORIGINAL });
+    await t.until('goods');
+    assert.equal(t.speech.at(-1)!.text, 'This episode is paid content. 相声第2集, 2 yuan. Say "buy" to order, or "cancel".');
+    assert.equal(companion.say('yes, buy it')?.intent, 'buy');
+    await t.until('paying.awaitingScan');
+    assert.equal(t.views.at(-1)!.title, 'Scan with WeChat to pay');
+    assert.match(t.speech.at(-1)!.text, /^Scan the code on the screen with WeChat to pay 2 yuan, within 1 minute/);
+    assert.equal(companion.say('is it paid')?.intent, 'status');
+    assert.equal(t.speech.at(-1)!.text, 'No payment yet; let me check again.');
+    fake.push('P1', 'SUCCESS');
+    assert.equal((await done).outcome, 'done');
+    assert.ok(t.speech.some((s) => s.text === 'Payment received. Continuing now.'));
+    assertClean(companion, fake);
+  } finally {
+    companion.stop();
+  }
+});

@@ -28,6 +28,10 @@ const cases: Array<[string, string | null]> = [
   ['不用了谢谢', 'cancel'],
   ['退出', 'cancel'],
   ['cancel', 'cancel'],
+  ['不确定', 'cancel'],
+  ['先别付', 'cancel'],
+  ['不下单', 'cancel'],
+  ['不好', null],
   // refresh
   ['二维码过期了', 'refresh'],
   ['二维码失效了', 'refresh'],
