@@ -525,3 +525,24 @@ test('en-US: English prompts, views and intents through the same flow', async ()
     companion.stop();
   }
 });
+
+test('the next purchase may start from inside the end handler', async () => {
+  const { fake, companion } = setup();
+  try {
+    let second: Promise<PurchaseResult> | undefined;
+    companion.once('end', () => {
+      second = companion.purchase({ charge: CHARGE, originalRequest: 2 });
+    });
+    const first = companion.purchase({ charge: CHARGE, originalRequest: 1 });
+    companion.cancel(); // while starting
+    assert.equal((await first).outcome, 'cancelled');
+    assert.ok(second, 'started from the handler');
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(companion.state, 'goods');
+    companion.say('取消');
+    assert.equal((await second).outcome, 'cancelled');
+    assertClean(companion, fake);
+  } finally {
+    companion.stop();
+  }
+});
