@@ -39,9 +39,15 @@ async function runUntilReady(args: string[], signal: NodeJS.Signals) {
   const child = spawn(process.execPath, [BIN, 'sandbox', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // Bounded: the child is killed if it neither gets ready nor stops in time.
   const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
-  try {
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(killer);
+      resolve(code);
+    }),
+  );
+  {
     const lines = createInterface({ input: child.stdout });
     const first = await new Promise<string>((resolve, reject) => {
       lines.once('line', resolve);
@@ -49,8 +55,6 @@ async function runUntilReady(args: string[], signal: NodeJS.Signals) {
     });
     const ready = JSON.parse(first);
     return { ready, stop: async () => (child.kill(signal), { code: await exited, stderr }) };
-  } finally {
-    clearTimeout(killer);
   }
 }
 

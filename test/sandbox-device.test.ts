@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { verifyRsa2 } from '../src/protocol/tsk-node.js';
 import { createNodeTransport } from '../src/device/node.js';
 import type { StatusUpdate } from '../src/device/port.js';
-import { control, startPair, until } from './sandbox-support.js';
+import { control, startPair, until, within } from './sandbox-support.js';
 import { deferred } from './helpers.js';
 
 const DEVICE = 'spk-test-1';
@@ -243,7 +243,7 @@ test('the device companion transport runs a whole purchase against the sandbox',
     assert.match(await page.text(), /扫码支付/);
     const form = await fetch(placed.order.payUrl, { method: 'POST', body: 'action=success', headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
     assert.equal(form.status, 303);
-    await Promise.race([paid.promise, new Promise((_, rej) => setTimeout(() => rej(new Error('no SUCCESS update')), 5000))]);
+    await within(paid.promise, 5000, 'a SUCCESS update');
     assert.ok(updates.some((u) => u.tradeStatus === 'SUCCESS' && u.source === 'push'));
     const seqs = updates.map((u) => u.seq);
     assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'updates arrive in seq order');

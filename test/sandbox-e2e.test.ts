@@ -12,7 +12,7 @@ import { parseSandboxConfig } from '../src/sandbox/config.js';
 import { Sandbox } from '../src/sandbox/server.js';
 import { createNodeTransport } from '../src/device/node.js';
 import type { StatusUpdate } from '../src/device/port.js';
-import { control, platformKeys, until } from './sandbox-support.js';
+import { control, platformKeys, until, within } from './sandbox-support.js';
 import { deferred } from './helpers.js';
 
 const BIN = new URL('../bin/dingdang-pay.js', import.meta.url).pathname;
@@ -70,9 +70,7 @@ async function watch(t: ReturnType<typeof transport>, purchaseId: string) {
     },
   });
   await until(() => sandbox.device.subscribers(purchaseId) >= 1, 3000, 'subscribed');
-  const success = Promise.race([paid.promise, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('no SUCCESS update')), 8000))]);
-  success.catch(() => {});
-  return { updates, stop, success };
+  return { updates, stop, success: () => within(paid.promise, 8000, 'a SUCCESS update') };
 }
 
 const form = (url: string, action: string) =>
@@ -98,7 +96,7 @@ test('flow A + C: screen speaker, phone pays, signed pushes, delivery, resume pl
     if (placed.kind !== 'order') return;
     assert.equal(placed.order.totalAmt, 200);
     assert.equal((await form(placed.order.payUrl, 'success')).status, 303);
-    await w.success;
+    await w.success();
     assert.deepEqual(
       w.updates.filter((u) => u.source === 'push').map((u) => u.tradeStatus).filter((s, i, a) => s !== a[i - 1]),
       ['NOTPAY', 'PROCESSING', 'SUCCESS'],
@@ -130,7 +128,7 @@ test('flow B: screenless speaker, the DingDang app orders and pays', async () =>
     const w = await watch(t, purchaseId);
     assert.match(await (await fetch(`${base}/app/${purchaseId}`)).text(), /万古神帝/);
     assert.equal((await form(`${base}/app/${purchaseId}`, 'success')).status, 303);
-    await w.success;
+    await w.success();
     const withOrder = w.updates.find((u) => u.order);
     assert.ok(withOrder, 'the order reached the speaker');
     const resumed = await t.resume(purchaseId, signal);

@@ -69,7 +69,9 @@ export async function startBackend(tskPublicKey: string): Promise<Backend> {
     owned: new Set(),
     of: (path) => received.filter((r) => r.path === path),
     close: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await closed;
     },
   };
   const server: Server = createServer(async (req, res) => {
@@ -243,4 +245,13 @@ export async function control(base: string, method: string, path: string, body?:
   }
   const res = await fetch(`${base}/sandbox/v1${path}`, init);
   return { status: res.status, json: await res.json() };
+}
+
+/** Resolve with `p`, or reject after `ms` (the timer is cleared either way). */
+export function within<T>(p: Promise<T>, ms: number, what = 'promise'): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
 }
