@@ -297,7 +297,7 @@ describe('delivery notification', () => {
     });
     const tradeNo = await paidOrder(s);
     const first = deliver(s, deliverBody(tradeNo));
-    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 500 && calls === 0; i++) await new Promise((r) => setTimeout(r, 5)); // the first holds the claim
     const dup = await deliver(s, deliverBody(tradeNo));
     assert.deepEqual([dup.retCode, dup.retMsg], ['FAIL', 'delivery in progress']);
     release();
@@ -407,14 +407,14 @@ describe('delivery notification', () => {
           await new Promise((r) => setTimeout(r, 60));
           throw new Error('late failure');
         }
-        await new Promise((r) => setTimeout(r, 120));
+        await new Promise((r) => setTimeout(r, 400));
       },
     });
     const tradeNo = await paidOrder(s);
     const signedAt = now;
     const at = (body: object) => s.h.deliver(signedRequest(JSON.stringify(body), { at: signedAt })).then((r) => readReply(r, 'deliverNotifyReply'));
     const a = at(deliverBody(tradeNo));
-    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 500 && attempts.length === 0; i++) await new Promise((r) => setTimeout(r, 5)); // A holds the claim
     now += 1_100; // A's lease expired: A is presumed dead
     const b = at(deliverBody(tradeNo)); // takes over: attempt 2
     const ra = await a;

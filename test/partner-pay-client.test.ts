@@ -51,7 +51,7 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   if (!v.ok) state.bad.push(`signature ${v.reason}`);
   if (!guard.check(String(body.nonceStr))) state.bad.push('replayed nonce');
   state.hits.push({ path: req.url!, body });
-  if (mode === 'slow') return void setTimeout(() => res.writeHead(200).end('{}'), 500);
+  if (mode === 'slow') return void setTimeout(() => res.writeHead(200).end('{}'), 1500);
   if (mode === 'fail503') return void res.writeHead(503).end('busy');
   if (req.url === '/paycgi/orderquery') {
     const kind = validateJson('orderQueryRequest', raw);
@@ -168,7 +168,7 @@ describe('pay client', () => {
 
   it('retries a query after 503 and a timeout, with a fresh nonce each time', async () => {
     state.modes = ['fail503', 'slow'];
-    const r = await client({ timeoutMs: 150 }).orderQuery({ transactionId: ORDER.transactionId });
+    const r = await client({ timeoutMs: 700 }).orderQuery({ transactionId: ORDER.transactionId });
     assert.equal(r.tradeNo, ORDER.tradeNo);
     assert.equal(state.hits.length, 3);
     assert.equal(new Set(state.hits.map((h) => h.body.nonceStr)).size, 3);
@@ -230,8 +230,13 @@ describe('pay client', () => {
   it('an aborted call stops at once', async () => {
     state.modes = ['slow', 'slow', 'slow'];
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 50);
-    const e = await client({ timeoutMs: 1000 }).orderQuery({ tradeNo: ORDER.tradeNo }, { signal: ac.signal }).catch((x) => x);
+    const pending = client({ timeoutMs: 5000 }).orderQuery({ tradeNo: ORDER.tradeNo }, { signal: ac.signal }).catch((x) => x);
+    const deadline = Date.now() + 5000;
+    while (state.hits.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const t0 = Date.now();
+    ac.abort(); // while the server sits on the first attempt
+    const e = await pending;
+    assert.ok(Date.now() - t0 < 1000, 'stopped at once');
     assert.ok(e instanceof TimeoutError);
     assert.equal(state.hits.length, 1);
   });
