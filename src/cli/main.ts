@@ -13,6 +13,7 @@ export const COMMANDS: Record<string, Loader> = {
   verify: async () => (await import('./commands/verify.js')).verify,
   'example-skill': async () => (await import('./commands/example-skill.js')).exampleSkill,
   sandbox: async () => (await import('./commands/sandbox.js')).sandbox,
+  demo: async () => (await import('./commands/demo.js')).demo,
 };
 
 async function help(): Promise<string> {
