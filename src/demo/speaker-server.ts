@@ -1,0 +1,145 @@
+/**
+ * The screen speaker's web server (127.0.0.1): the page, its script, and
+ * `POST /api/say`, which forwards what the user typed to the platform
+ * (`POST {platform}/sandbox/v1/say`, with this speaker's deviceId) and
+ * returns the skill's answer. Everything about payment happens in the page:
+ * the device companion there talks to the platform directly (another origin:
+ * CORS per docs/device-protocol.md).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { speakerBundle } from './bundle.js';
+import { speakerPage } from './page.js';
+import type { SayReply } from './host.js';
+
+export interface SpeakerServerOptions {
+  platformUrl: string;
+  tskPublicKey: string;
+  deviceId?: string;
+  port?: number;
+  host?: string;
+  example?: string;
+}
+
+export interface SpeakerServer {
+  url: string;
+  port: number;
+  deviceId: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_DEVICE_ID = 'demo-speaker';
+export const EXAMPLE_UTTERANCE = '我要听万古神帝第35集';
+
+function readBody(req: IncomingMessage, limit = 16 * 1024): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new Error('body too large'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function json(res: ServerResponse, status: number, value: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(value));
+}
+
+/** Ask the platform to route an utterance for `deviceId`; the reply trimmed to what a speaker needs. */
+export async function platformSay(platformUrl: string, text: string, deviceId: string, mode: 'screen' | 'screenless'): Promise<SayReply> {
+  const res = await fetch(`${platformUrl}/sandbox/v1/say`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ text, deviceId, mode }),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const body = (await res.json()) as {
+    matched?: boolean;
+    answer?: { outputSpeech?: string; directives?: unknown[]; shouldEndSession?: boolean };
+    purchaseId?: string;
+    request?: unknown;
+    error?: { message?: string };
+  };
+  if (!res.ok) throw new Error(body.error?.message ?? `platform answered HTTP ${res.status}`);
+  const reply: SayReply = { matched: body.matched === true };
+  if (body.answer) {
+    const a: NonNullable<SayReply['answer']> = { directives: Array.isArray(body.answer.directives) ? body.answer.directives : [] };
+    if (typeof body.answer.outputSpeech === 'string') a.outputSpeech = body.answer.outputSpeech;
+    if (typeof body.answer.shouldEndSession === 'boolean') a.shouldEndSession = body.answer.shouldEndSession;
+    reply.answer = a;
+  }
+  if (typeof body.purchaseId === 'string') reply.purchaseId = body.purchaseId;
+  if (body.request !== undefined) reply.request = body.request;
+  return reply;
+}
+
+export async function startSpeakerServer(options: SpeakerServerOptions): Promise<SpeakerServer> {
+  const deviceId = options.deviceId ?? DEFAULT_DEVICE_ID;
+  const example = options.example ?? EXAMPLE_UTTERANCE;
+  const js = await speakerBundle();
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://speaker');
+    if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(
+        speakerPage({ platformUrl: options.platformUrl, tskPublicKey: options.tskPublicKey, deviceId, sayUrl: '/api/say', example }),
+      );
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/speaker.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(js);
+      return;
+    }
+    if (url.pathname === '/api/say') {
+      if (req.method !== 'POST') return json(res, 405, { error: { message: 'POST only' } });
+      void (async () => {
+        let text: unknown;
+        try {
+          text = (JSON.parse(await readBody(req)) as { text?: unknown }).text;
+        } catch {
+          return json(res, 400, { error: { message: 'body must be JSON { "text": "…" }' } });
+        }
+        if (typeof text !== 'string' || text.trim() === '' || text.length > 200) return json(res, 400, { error: { message: 'text must be 1–200 characters' } });
+        try {
+          json(res, 200, await platformSay(options.platformUrl, text, deviceId, 'screen'));
+        } catch (e) {
+          json(res, 502, { error: { message: (e as Error).message } });
+        }
+      })();
+      return;
+    }
+    if (url.pathname === '/favicon.ico') return void res.writeHead(204).end();
+    json(res, 404, { error: { message: `no route ${url.pathname.slice(0, 80)}` } });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    port,
+    deviceId,
+    close: async () => {
+      const done = new Promise<void>((r) => server.close(() => r()));
+      for (const s of sockets) s.destroy();
+      await done;
+    },
+  };
+}
