@@ -216,6 +216,21 @@ describe('every request is verified; bad input → signed FAIL, nothing changed'
     assert.deepEqual(writes, []);
   });
 
+  it('a shared (async) replay guard refuses a replay sent to another instance', async () => {
+    const seen = new Set<string>();
+    const shared = { check: async (nonce: string) => (seen.has(nonce) ? false : (seen.add(nonce), true)) };
+    const store = new MemoryPartnerStore();
+    const one = setup({ store, nonceGuard: shared });
+    const two = setup({ store, nonceGuard: shared });
+    const req = signedRequest(body());
+    assert.equal(readReply(await one.h.createOrder(req), 'createOrderReply').retCode, 'SUCCESS');
+    const replay = readReply(await two.h.createOrder(req), 'createOrderReply');
+    assert.deepEqual([replay.retCode, replay.retMsg], ['FAIL', 'signature: replay']);
+    // without the shared guard, the other instance would have accepted it
+    const three = setup({ store });
+    assert.equal(readReply(await three.h.createOrder(req), 'createOrderReply').retCode, 'SUCCESS');
+  });
+
   it('oversized body is refused before any parsing', async () => {
     const { h, writes } = setup({ maxBodyBytes: 1024 });
     const big = JSON.stringify(createOrderBody({ padding: 'x'.repeat(2000) }));
@@ -478,5 +493,27 @@ describe('options', () => {
     assert.throws(() => setup({ tskPublicKey: 'not a key' }), { code: 'ERR_KEY' });
     assert.throws(() => setup({ maxBodyBytes: -1 }), { code: 'ERR_INVALID_ARGUMENT' });
     assert.throws(() => catalogFrom([{ itemId: 'a', price: 1.5 }]), { code: 'ERR_INVALID_ARGUMENT' });
+  });
+});
+
+describe('layering', () => {
+  it('src/partner imports neither device nor sandbox code', async () => {
+    const { readdirSync, readFileSync, statSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dir = new URL('../src/partner/', import.meta.url).pathname;
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const f of readdirSync(d)) {
+        const p = join(d, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (p.endsWith('.ts')) files.push(p);
+      }
+    };
+    walk(dir);
+    assert.ok(files.length > 5);
+    for (const f of files) {
+      const imports = [...readFileSync(f, 'utf8').matchAll(/from\s+'([^']+)'/g)].map((m) => m[1]!);
+      for (const i of imports) assert.ok(!/\/(device|sandbox|cli|demo)\//.test(i + '/') || !i.startsWith('.'), `${f} imports ${i}`);
+    }
   });
 });

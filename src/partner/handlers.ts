@@ -90,8 +90,13 @@ export interface PartnerOptions {
   maxBodyBytes?: number;
   /** Signature window either way; default 3 minutes. */
   toleranceMs?: number;
-  /** Replay guard; default a fresh `NonceGuard` per handler set (one process). */
-  nonceGuard?: NonceGuard;
+  /**
+   * Replay guard for `nonceStr`: `check(nonce)` is false for a nonce already
+   * seen inside the window. Default a fresh `NonceGuard` per handler set (one
+   * process); give a shared one (may be async, e.g. a database table with a
+   * unique key) when several backend instances must refuse each other's replays.
+   */
+  nonceGuard?: ReplayGuard;
   /** Clock (epoch ms); default `Date.now`. */
   now?: Clock;
   /** How long a delivery claim is held before another attempt may take it over; default 60 s. */
@@ -104,6 +109,10 @@ export interface PartnerOptions {
   newTradeNo?: () => string;
   /** Told about every refused request and internal error (for logs). Never throws into the reply path. */
   onError?: (error: unknown, info: { kind: MessageKind; retMsg: string }) => void;
+}
+
+export interface ReplayGuard {
+  check(nonce: string): boolean | Promise<boolean>;
 }
 
 export interface PartnerHandlers {
@@ -125,7 +134,7 @@ export interface PartnerContext {
   onRefund: RefundHook | undefined;
   maxBodyBytes: number;
   toleranceMs: number;
-  nonceGuard: NonceGuard;
+  nonceGuard: ReplayGuard;
   now: Clock;
   leaseMs: number;
   inProgressWaitMs: number;
@@ -203,15 +212,18 @@ export function failReply(ctx: PartnerContext, retMsg: string): PartnerResponse 
 }
 
 /** Size, signature, validation and replay checks; throws RefusedError / SignatureError / ValidationError. */
-export function verifyRequest<K extends MessageKind>(ctx: PartnerContext, kind: K, request: PartnerRequest): MessageTypes[K] {
+export async function verifyRequest<K extends MessageKind>(ctx: PartnerContext, kind: K, request: PartnerRequest): Promise<MessageTypes[K]> {
   const raw = request?.rawBody;
   if (!(raw instanceof Uint8Array)) throw new RefusedError('no body');
   if (raw.length > ctx.maxBodyBytes) throw new RefusedError('body too large', `body has ${raw.length} bytes, limit ${ctx.maxBodyBytes}`);
+  // Signature (raw bytes, window), then decoding and validation; the nonce last, so a bad message uses none up.
   const message = constructMessage(kind, raw, header(request.headers ?? {}, 'authorization'), ctx.tskPublicKey, {
     now: ctx.now,
     toleranceMs: ctx.toleranceMs,
-    nonceGuard: ctx.nonceGuard,
   });
+  const nonce = (message as { nonceStr?: unknown }).nonceStr;
+  if (typeof nonce === 'string' && !(await ctx.nonceGuard.check(nonce)))
+    throw new SignatureError('replay', 'nonceStr was already used inside the signature window');
   const skillId = (message as { skillId?: unknown }).skillId;
   if (typeof skillId === 'string' && !ctx.skillIds.has(skillId)) throw new RefusedError('unknown skillId');
   return message;
@@ -230,7 +242,7 @@ export function makeHandler<K extends MessageKind>(
 ): PartnerHandler {
   const handle = async (request: PartnerRequest): Promise<PartnerResponse> => {
     try {
-      const message = verifyRequest(ctx, kind, request);
+      const message = await verifyRequest(ctx, kind, request);
       return signedReply(ctx, await run(message));
     } catch (e) {
       const retMsg = retMsgOf(e);
