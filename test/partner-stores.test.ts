@@ -63,19 +63,20 @@ backends.push({
   });
 }
 
+// One throwaway PostgreSQL server for this whole file (started on first use, stopped after all tests).
+let pgServer: Promise<PostgresServer> | undefined;
+const postgres = () => (pgServer ??= startPostgres());
+after(async () => {
+  const s = await pgServer?.catch(() => undefined);
+  await s?.stop();
+});
+
 {
-  let server: PostgresServer | undefined;
   backends.push({
     name: 'postgres',
     skip: postgresSkipReason(),
-    async setup() {
-      server = await startPostgres();
-    },
-    async teardown() {
-      await server?.stop();
-    },
     async fresh() {
-      const url = await server!.createDatabase();
+      const url = await (await postgres()).createDatabase();
       const store = new PostgresPartnerStore({ connectionString: url, poolSize: 5 });
       await store.init();
       return {
@@ -485,10 +486,7 @@ describe('SqlitePartnerStore specifics', () => {
 describe('PostgresPartnerStore specifics', { skip: postgresSkipReason() }, () => {
   let server: PostgresServer;
   before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
+    server = await postgres();
   });
 
   it('lets several instances init a fresh database at once (advisory lock), then share it', async () => {
