@@ -544,7 +544,6 @@ export class Platform extends EventEmitter<PlatformEvents> {
       case 'success':
       case 'fail': {
         this.book.scan(tid);
-        await this.scheduler.sleep(0);
         if (this.processingMs > 0) await new Promise<void>((r) => this.scheduler.afterReal(this.processingMs, r));
         if (this.scheduler.isClosed) return this.book.get(tid);
         return outcome === 'success' ? this.book.pay(tid) : this.book.fail(tid, 'declined');
