@@ -72,6 +72,18 @@ describe('create order', () => {
     assert.notEqual(again.tradeNo, reply.tradeNo);
   });
 
+  it('a tradeNo that collides in the store is replaced by a fresh one; a broken generator is an internal error', async () => {
+    const ids = ['Same1', 'Same1', 'Same1', 'Other2'];
+    const { h, store } = setup({ newTradeNo: () => ids.shift() ?? 'Never' });
+    assert.equal((await createOrder(h)).tradeNo, 'Same1');
+    assert.equal((await createOrder(h, { userToken: 'user-2' })).tradeNo, 'Other2');
+    assert.equal((await store.getOrder('Other2'))?.userToken, 'user-2');
+    const bad = setup({ newTradeNo: () => 'has-dash' });
+    const r = await createOrder(bad.h);
+    assert.deepEqual([r.retCode, r.retMsg], ['FAIL', 'internal error']);
+    assert.deepEqual(bad.writes, []);
+  });
+
   it('accepts odd spacing, Chinese text and unknown fields in the raw body', async () => {
     const { h } = setup();
     const body = `{ "skillId" : "${SKILL_ID}",\n  "userToken":"用户-一", "备注": "万古神帝 第35集",\t"details":[ {"itemId":"ep35","quantity":1,"amount":200,"extra":true} ],"totalAmt":200,"nonceStr":"n1abc" }`;
