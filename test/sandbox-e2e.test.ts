@@ -165,3 +165,27 @@ test('already owned: a second purchase of owned goods goes straight to the resum
     t.close();
   }
 });
+
+test('late delivery: the resume reaches the skill first; it confirms with /paycgi/orderquery and plays; the late notification is answered SUCCESS', async () => {
+  await control(base, 'POST', '/faults', { delayDeliveryMs: 1500 });
+  const t = transport();
+  try {
+    const said = await control(base, 'POST', '/say', { text: '我要听万古神帝第40集', userId: 'dave', deviceId: DEVICE });
+    const signal = AbortSignal.timeout(8000);
+    const { purchaseId } = await t.startPurchase({ mode: 'screen', charge: said.json.answer.directives[0], originalRequest: said.json.request, purchaseId: said.json.purchaseId }, signal);
+    const placed = await t.placeOrder(purchaseId, signal);
+    if (placed.kind !== 'order') throw new Error('expected an order');
+    assert.equal((await control(base, 'POST', `/orders/${placed.order.transactionId}/pay`, { outcome: 'success' })).json.tradeStatus, 'SUCCESS');
+    const calls = () => control(base, 'GET', '/calls').then((r) => r.json.calls.filter((c: any) => c.kind === 'deliver' && JSON.parse(c.body).transactionId === placed.order.transactionId));
+    assert.equal((await calls()).length, 0, 'no delivery yet');
+    const resumed = await t.resume(purchaseId, signal);
+    assert.equal((resumed.directives[0] as any).type, 'AudioPlayer.Play', 'the skill asked the platform and delivered itself');
+    await until(async () => (await calls()).length === 1, 5000, 'the late delivery notification');
+    const [late] = await calls();
+    assert.equal(late.outcome, 'ok');
+    assert.equal(late.retCode, 'SUCCESS', 'a repeat of a handled delivery is answered SUCCESS');
+  } finally {
+    await control(base, 'DELETE', '/faults');
+    t.close();
+  }
+});

@@ -27,6 +27,8 @@ export interface FaultSettings {
   duplicateDelivery?: number;
   /** After delivery succeeded, one more copy is sent after this many real ms. */
   lateDeliveryMs?: number;
+  /** The first delivery attempt is held back this many real ms (the resume can reach the skill first). */
+  delayDeliveryMs?: number;
   /** The skill backend times out or answers FAIL. */
   partner?: PartnerFault | null;
   /** Offset (ms, ±) applied to the platform's signing clock. */
@@ -41,6 +43,7 @@ export interface FaultState {
   reorderPush: boolean;
   duplicateDelivery: number;
   lateDeliveryMs: number;
+  delayDeliveryMs: number;
   partner: (PartnerFault & { remaining: number }) | null;
   clockSkewMs: number;
   alreadyOwned: boolean;
@@ -52,6 +55,7 @@ const ZERO: FaultState = {
   reorderPush: false,
   duplicateDelivery: 0,
   lateDeliveryMs: 0,
+  delayDeliveryMs: 0,
   partner: null,
   clockSkewMs: 0,
   alreadyOwned: false,
@@ -90,7 +94,8 @@ export class Faults {
           next.delayPushMs = count(k, v, 600_000);
           break;
         case 'lateDeliveryMs':
-          next.lateDeliveryMs = count(k, v, 86_400_000);
+        case 'delayDeliveryMs':
+          next[k] = count(k, v, 86_400_000);
           break;
         case 'clockSkewMs':
           if (typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) > 86_400_000) throw new InvalidArgumentError('clockSkewMs must be an integer of at most ±1 day');

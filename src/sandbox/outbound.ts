@@ -230,7 +230,9 @@ export class Notifier {
     this.states.set(key, state);
     const faults = this.o.faults.current;
     for (let i = 0; i < faults.duplicateDelivery; i++) void this.copy(skill, 'deliver', () => deliverBody(order), 'duplicate');
-    void this.run(state, skill, skill.deliverUrl, 'deliver', () => deliverBody(order), faults.lateDeliveryMs);
+    const start = () => void this.run(state, skill, skill.deliverUrl, 'deliver', () => deliverBody(order), faults.lateDeliveryMs);
+    if (faults.delayDeliveryMs > 0) this.o.scheduler.afterReal(faults.delayDeliveryMs, start);
+    else start();
     return { ...state };
   }
 
