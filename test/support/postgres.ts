@@ -154,6 +154,25 @@ function installExitHook() {
   });
 }
 
+/**
+ * A detached shell that waits for this test process to disappear (even by
+ * SIGKILL, when no exit hook runs) and then stops the server and deletes its
+ * directory. stop() kills it (by its pid) once the server is stopped normally.
+ */
+function startWatchdog(bin: string, data: string, dir: string): number | undefined {
+  const [c, a] = asServerUser(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', '-t', '5', 'stop']);
+  const stop = [c, ...a].map(shq).join(' ');
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ${stop} >/dev/null 2>&1; rm -rf ${shq(dir)}`;
+  try {
+    const child = spawn('/bin/sh', ['-c', script], { cwd: dir, detached: true, stdio: 'ignore' });
+    child.on('error', () => {});
+    child.unref();
+    return child.pid;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface StartOptions {
   /** Upper bound for initdb + start (ms). Default 45000. */
   timeoutMs?: number;
@@ -230,6 +249,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
   }
 
   const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+  const watchdog = startWatchdog(bin, data, dir);
   let stopped = false;
   let dbSeq = 0;
   return {
@@ -256,6 +276,11 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
       if (r.code !== 0) await run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', '-t', '5', 'stop'], 8000, dir);
       running.delete(entry);
       cleanup();
+      if (watchdog !== undefined) {
+        try {
+          process.kill(watchdog, 'SIGKILL');
+        } catch {}
+      }
     },
   };
 }
