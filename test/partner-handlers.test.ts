@@ -376,7 +376,36 @@ describe('delivery notification', () => {
     assert.equal((await s.store.getOrder(tradeNo))?.status, 'DELIVERED');
   });
 
-  it('a hook that hangs times out with FAIL and keeps the lease; after the lease a retry takes over', async () => {
+  it('a slow hook times out with FAIL and keeps the claim; its late success is still recorded (no second run)', async () => {
+    let now = Date.now();
+    const attempts: number[] = [];
+    let aborted = false;
+    const s = setup({
+      now: () => now,
+      deliverTimeoutMs: 50,
+      inProgressWaitMs: 0,
+      leaseMs: 10_000,
+      deliver: async (ctx) => {
+        attempts.push(ctx.attempt);
+        ctx.signal.addEventListener('abort', () => (aborted = true));
+        await new Promise((r) => setTimeout(r, 200));
+      },
+    });
+    const tradeNo = await paidOrder(s);
+    const r1 = await deliver(s, deliverBody(tradeNo));
+    assert.deepEqual([r1.retCode, r1.retMsg], ['FAIL', 'delivery timed out']);
+    assert.equal(aborted, true);
+    const r2 = await deliver(s, deliverBody(tradeNo));
+    assert.deepEqual([r2.retCode, r2.retMsg], ['FAIL', 'delivery in progress']);
+    for (let i = 0; i < 200 && (await s.store.getOrder(tradeNo))?.status !== 'DELIVERED'; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal((await s.store.getOrder(tradeNo))?.status, 'DELIVERED');
+    now += 11_000;
+    const r3 = await s.h.deliver(signedRequest(JSON.stringify(deliverBody(tradeNo)), { at: now }));
+    assert.equal(readReply(r3, 'deliverNotifyReply').retCode, 'SUCCESS');
+    assert.deepEqual(attempts, [1]);
+  });
+
+  it('a hook that hangs for good: after the lease a retry takes over with the same key', async () => {
     let now = Date.now();
     const attempts: number[] = [];
     const s = setup({
@@ -386,17 +415,14 @@ describe('delivery notification', () => {
       leaseMs: 10_000,
       deliver: async (ctx) => {
         attempts.push(ctx.attempt);
-        if (ctx.attempt === 1) await new Promise((r) => setTimeout(r, 200));
+        if (ctx.attempt === 1) await new Promise(() => undefined); // never settles
       },
     });
     const tradeNo = await paidOrder(s);
-    const r1 = await deliver(s, deliverBody(tradeNo));
-    assert.deepEqual([r1.retCode, r1.retMsg], ['FAIL', 'delivery timed out']);
-    const r2 = await deliver(s, deliverBody(tradeNo));
-    assert.deepEqual([r2.retCode, r2.retMsg], ['FAIL', 'delivery in progress']);
+    assert.equal((await deliver(s, deliverBody(tradeNo))).retMsg, 'delivery timed out');
     now += 11_000; // lease expired: the first holder is presumed dead
-    const r3 = await s.h.deliver(signedRequest(JSON.stringify(deliverBody(tradeNo)), { at: now }));
-    assert.equal(readReply(r3, 'deliverNotifyReply').retCode, 'SUCCESS');
+    const r = await s.h.deliver(signedRequest(JSON.stringify(deliverBody(tradeNo)), { at: now }));
+    assert.equal(readReply(r, 'deliverNotifyReply').retCode, 'SUCCESS');
     assert.deepEqual(attempts, [1, 2]);
   });
 

@@ -46,17 +46,35 @@ function checkAgainstOrder(order: PartnerOrder, n: DeliverNotifyRequest): void {
   if (order.transactionId !== null && order.transactionId !== n.transactionId) throw new RefusedError('transactionId mismatch');
 }
 
+/**
+ * Run the hook with a time limit. When the limit passes first, the reply is
+ * FAIL at once, the hook's `signal` is aborted, and the claim is kept: if the
+ * hook still finishes, its success is recorded then (its failure releases the
+ * claim), so a slow hook does not cause a second run once the platform retries.
+ */
 async function runHook(ctx: PartnerContext, dc: Omit<DeliverContext, 'signal'>): Promise<void> {
   const ac = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut = false;
+  const hook = Promise.resolve().then(() => ctx.deliver({ ...dc, signal: ac.signal }));
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      timedOut = true;
       ac.abort(new Error('deliver hook timed out'));
       reject(new RefusedError('delivery timed out'));
     }, ctx.deliverTimeoutMs);
   });
   try {
-    await Promise.race([Promise.resolve().then(() => ctx.deliver({ ...dc, signal: ac.signal })), timeout]);
+    await Promise.race([hook, timeout]);
+  } catch (e) {
+    if (timedOut) {
+      const tradeNo = dc.order.tradeNo;
+      hook.then(
+        () => ctx.store.completeDelivery(tradeNo, ctx.now()),
+        () => ctx.store.releaseDelivery(tradeNo, dc.attempt),
+      ).catch(() => undefined);
+    }
+    throw e;
   } finally {
     clearTimeout(timer);
   }
