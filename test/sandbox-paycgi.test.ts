@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { formatTskDatetime } from '../src/protocol/tsk.js';
 import { generateTskKeyPair, signHmac } from '../src/protocol/tsk-node.js';
 import { validate } from '../src/protocol/validate.js';
-import { control, nonce, postSigned, SKILL_ID, startPair, until } from './sandbox-support.js';
+import { control, nonce, postSigned, SKILL_ID, startPair, until, within } from './sandbox-support.js';
 
 let pair: Awaited<ReturnType<typeof startPair>>;
 let base: string;
@@ -226,4 +226,33 @@ test('clock skew fault: replies are signed with the skewed platform clock', asyn
   }
   const r2 = await postSigned(cgi('orderquery'), { skillId: SKILL_ID, transactionId: o.transactionId, nonceStr: nonce() });
   assert.equal(r2.verified, true);
+});
+
+test('every pay-CGI request is logged with its answer (GET /sandbox/v1/inbound) and streamed (/sandbox/v1/events)', async () => {
+  const ac = new AbortController();
+  const events = await fetch(`${base}/sandbox/v1/events`, { signal: ac.signal });
+  assert.equal(events.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+  const reader = events.body!.getReader();
+  let text = '';
+  const o = await order(false);
+  const r = await postSigned(cgi('orderquery'), { skillId: SKILL_ID, tradeNo: o.tradeNo, nonceStr: nonce() });
+  assert.equal(r.json.retCode, 'SUCCESS');
+  await postSigned(cgi('refund'), { skillId: SKILL_ID, tradeNo: o.tradeNo, nonceStr: nonce() });
+  const log = (await control(base, 'GET', '/inbound')).json.inbound.slice(-2);
+  assert.deepEqual(log.map((x: any) => [x.kind, x.skillId, x.retCode, x.retMsg]), [
+    ['orderquery', SKILL_ID, 'SUCCESS', undefined],
+    ['refund', SKILL_ID, 'FAIL', 'refundTradeNo missing'],
+  ]);
+  try {
+    await until(async () => {
+      const { value } = await within(reader.read(), 3000, 'an event');
+      text += new TextDecoder().decode(value);
+      return /event: inbound\ndata: .*"retCode":"FAIL"/.test(text);
+    }, 5000, 'inbound events');
+    assert.match(text, /event: purchase\n/);
+    assert.match(text, /event: call\ndata: .*"kind":"createOrder"/);
+    assert.match(text, /event: status\ndata: .*"tradeStatus":"NOTPAY"/);
+  } finally {
+    ac.abort();
+  }
 });

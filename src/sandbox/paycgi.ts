@@ -88,6 +88,22 @@ export class PayCgi {
 
   /** Handle one request: raw body bytes and its Authorization header. Never throws for bad input. */
   handle(kind: PayCgiKind, raw: Uint8Array, authorization: string | undefined): PayCgiResult {
+    const out = this.process(kind, raw, authorization);
+    const text = new TextDecoder().decode(raw.subarray(0, 4096));
+    let skillId: unknown;
+    try {
+      skillId = (JSON.parse(new TextDecoder().decode(raw)) as { skillId?: unknown } | null)?.skillId;
+    } catch {
+      skillId = undefined;
+    }
+    const rec: Parameters<Platform['recordInbound']>[0] = { kind, at: this.platform.scheduler.now(), body: text, retCode: String(out.reply.retCode) };
+    if (typeof skillId === 'string') rec.skillId = skillId.slice(0, 64);
+    if (typeof out.reply.retMsg === 'string') rec.retMsg = out.reply.retMsg;
+    this.platform.recordInbound(rec);
+    return out;
+  }
+
+  private process(kind: PayCgiKind, raw: Uint8Array, authorization: string | undefined): PayCgiResult {
     // Which skill? Read skillId before verifying, then verify with that skill's key.
     let decoded: unknown;
     try {

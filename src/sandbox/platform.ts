@@ -88,10 +88,22 @@ export interface PurchaseStatus {
   at: number;
 }
 
+/** One request the skill backend made to the pay CGI, and the platform's answer. */
+export interface InboundRecord {
+  kind: 'orderquery' | 'refund' | 'refundquery';
+  at: number;
+  skillId?: string;
+  /** The request body (first 4 KiB). */
+  body: string;
+  retCode: string;
+  retMsg?: string;
+}
+
 export interface PlatformEvents {
   status: [PurchaseStatus];
   purchase: [Purchase];
   call: [CallRecord];
+  inbound: [InboundRecord];
 }
 
 export interface PlatformOptions {
@@ -169,6 +181,7 @@ export class Platform extends EventEmitter<PlatformEvents> {
 
   constructor(options: PlatformOptions) {
     super();
+    this.setMaxListeners(200);
     this.config = options.config;
     for (const s of options.config.skills) this.skills.set(s.skillId, s);
     const now = options.now ?? Date.now;
@@ -231,6 +244,20 @@ export class Platform extends EventEmitter<PlatformEvents> {
     this.calls.push(c);
     if (this.calls.length > 1000) this.calls.shift();
     this.emit('call', c);
+  }
+
+  private readonly inbound: InboundRecord[] = [];
+
+  /** Record a pay-CGI request (called by the pay CGI). */
+  recordInbound(r: InboundRecord): void {
+    this.inbound.push(r);
+    if (this.inbound.length > 1000) this.inbound.shift();
+    this.emit('inbound', r);
+  }
+
+  /** Pay-CGI requests so far (newest last, at most 1000). */
+  inboundLog(): InboundRecord[] {
+    return this.inbound.map((r) => ({ ...r }));
   }
 
   /** Outbound calls so far (newest last, at most 1000). */

@@ -267,6 +267,21 @@ export class Sandbox {
     api('GET', '/refunds', ({ res }) => sendJson(res, 200, { refunds: p.book.listRefunds() }));
     api('GET', '/notifications', ({ res }) => sendJson(res, 200, { notifications: p.notifier.list() }));
     api('GET', '/calls', ({ res }) => sendJson(res, 200, { calls: p.callLog() }));
+    api('GET', '/inbound', ({ res }) => sendJson(res, 200, { inbound: p.inboundLog() }));
+    // Server-Sent Events: every status change, purchase, outbound call and pay-CGI request, live.
+    api('GET', '/events', ({ req, res }) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
+      res.write(': dingdang-pay sandbox events\n\n');
+      const send = (event: string) => (data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      const handlers = { status: send('status'), purchase: send('purchase'), call: send('call'), inbound: send('inbound') } as const;
+      for (const [e, h] of Object.entries(handlers)) p.on(e as 'status', h);
+      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      keepAlive.unref();
+      req.on('close', () => {
+        clearInterval(keepAlive);
+        for (const [e, h] of Object.entries(handlers)) p.off(e as 'status', h);
+      });
+    });
     api('GET', '/faults', ({ res }) => sendJson(res, 200, p.faults.current));
     api('POST', '/faults', async ({ res, json }) => {
       const body = await json();
