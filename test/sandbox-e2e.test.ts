@@ -167,7 +167,8 @@ test('already owned: a second purchase of owned goods goes straight to the resum
 });
 
 test('late delivery: the resume reaches the skill first; it confirms with /paycgi/orderquery and plays; the late notification is answered SUCCESS', async () => {
-  await control(base, 'POST', '/faults', { delayDeliveryMs: 1500 });
+  // The example skill waits 3 s for the delivery before it asks the platform; the delivery comes after 4 s.
+  await control(base, 'POST', '/faults', { delayDeliveryMs: 4000 });
   const t = transport();
   try {
     const said = await control(base, 'POST', '/say', { text: '我要听万古神帝第40集', userId: 'dave', deviceId: DEVICE });
@@ -180,6 +181,9 @@ test('late delivery: the resume reaches the skill first; it confirms with /paycg
     assert.equal((await calls()).length, 0, 'no delivery yet');
     const resumed = await t.resume(purchaseId, signal);
     assert.equal((resumed.directives[0] as any).type, 'AudioPlayer.Play', 'the skill asked the platform and delivered itself');
+    const asked = (await control(base, 'GET', '/inbound')).json.inbound.filter((x: any) => x.kind === 'orderquery' && JSON.parse(x.body).tradeNo === placed.order.tradeNo);
+    assert.equal(asked.length, 1, 'the skill confirmed the payment with /paycgi/orderquery');
+    assert.equal(asked[0].retCode, 'SUCCESS', 'its signed request was accepted');
     await until(async () => (await calls()).length === 1, 5000, 'the late delivery notification');
     const [late] = await calls();
     assert.equal(late.outcome, 'ok');
