@@ -289,4 +289,32 @@ describe('example audiobook skill (dingdang-pay example-skill)', () => {
       await new Promise((res) => paycgi.close(res));
     }
   });
+
+  it('usage and start-up errors exit cleanly with a stable code', async () => {
+    const { execFile } = await import('node:child_process');
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile(process.execPath, [join(root, 'bin/dingdang-pay.js'), 'example-skill', ...args], { timeout: 20_000, env: { ...process.env, NODE_OPTIONS: '' } }, (e, _o, stderr) =>
+          resolve({ code: e ? ((e as { code?: number }).code ?? null) : 0, stderr }),
+        );
+      });
+    const port = await run(['--port', 'abc']);
+    assert.equal(port.code, 2);
+    assert.match(port.stderr, /--port must be/);
+    const key = await run(['--tsk-public-key', 'not-a-key']);
+    assert.equal(key.code, 2);
+    const db = await run(['--db', join(tmp, 'no', 'such', 'dir', 'x.db')]);
+    assert.equal(db.code, 1);
+    assert.match(db.stderr, /ERR_STORE/);
+    assert.doesNotMatch(db.stderr, /\n\s+at /, 'no stack trace');
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    try {
+      const inUse = await run(['--port', String((busy.address() as AddressInfo).port)]);
+      assert.equal(inUse.code, 1);
+      assert.match(inUse.stderr, /in use/);
+    } finally {
+      await new Promise((r) => busy.close(r));
+    }
+  });
 });

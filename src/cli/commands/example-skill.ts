@@ -96,6 +96,8 @@ Options:
     const privFile = str(values['skill-private-key']);
 
     const { startAudiobookSkill } = await loadExample();
+    // The example runs from the TypeScript sources: its errors are not instances of this
+    // build's DingDangPayError, so carry their stable code over for a clean message.
     const server = await startAudiobookSkill({
       port,
       host: str(values.host) ?? '127.0.0.1',
@@ -106,6 +108,11 @@ Options:
       ...(str(values['skill-secret']) !== undefined ? { skillSecret: str(values['skill-secret'])! } : {}),
       ...(privFile !== undefined ? { skillPrivateKey: readFileSync(privFile, 'utf8') } : {}),
       log: (line) => write(io.stderr, line),
+    }).catch((e: unknown) => {
+      const code = (e as { code?: unknown })?.code;
+      if (code === 'EADDRINUSE') throw new DingDangPayError('ERR_TRANSPORT', `port ${port} is in use (try --port 0)`);
+      if (typeof code === 'string' && code.startsWith('ERR_')) throw new DingDangPayError(code, (e as Error).message);
+      throw e;
     });
     write(io.stdout, JSON.stringify(server.record));
     if (!server.platformConfigured) write(io.stderr, '[audiobook] waiting for {"tskPublicKey": …} on stdin; pay routes answer FAIL until then');
