@@ -345,3 +345,32 @@ test('payment outcomes and the resume: Connections.Response Charge, HMAC-signed,
     await pair.close();
   }
 });
+
+test("the partner kit's PayClient against the sandbox: orderquery, partial refunds, repeat, refundquery, FAIL as PayRemoteError", async () => {
+  const { PayClient, PayRemoteError } = await import('../src/partner/pay-client.js');
+  const { SKILL_PRIVATE } = await import('./sandbox-support.js');
+  const pair = await startPair({ timeScale: 0.001, refundDelayMs: 100_000 });
+  const base = pair.sandbox.url;
+  try {
+    const client = new PayClient({ skillId: SKILL_ID, skillPrivateKey: SKILL_PRIVATE, tskPublicKey: pair.sandbox.tskPublicKey, baseUrl: base, retries: 0 });
+    const said = await purchase(base);
+    const o = (await control(base, 'POST', `/purchases/${said.purchaseId}/order`)).json.order;
+    assert.equal((await client.orderQuery({ tradeNo: o.tradeNo })).tradeStatus, 'NOTPAY');
+    await assert.rejects(client.refund({ transactionId: o.transactionId, totalAmt: 200, refundAmt: 50, refundDetails: [] }), (e: unknown) => e instanceof PayRemoteError && e.retMsg === 'order not paid');
+    await control(base, 'POST', `/orders/${o.transactionId}/pay`, { outcome: 'success' });
+    const q = await client.orderQuery({ transactionId: o.transactionId });
+    assert.deepEqual([q.tradeStatus, q.tradeNo, q.totalAmt], ['SUCCESS', o.tradeNo, 200]);
+    const r1 = await client.refund({ tradeNo: o.tradeNo, refundTradeNo: 'PC1', totalAmt: 200, refundAmt: 150, refundDetails: [{ itemId: 'ep35', quantity: 1, amount: 150 }] });
+    const again = await client.refund({ tradeNo: o.tradeNo, refundTradeNo: 'PC1', totalAmt: 200, refundAmt: 150, refundDetails: [{ itemId: 'ep35', quantity: 1, amount: 150 }] });
+    assert.equal(again.refundTransactionId, r1.refundTransactionId);
+    await assert.rejects(client.refund({ tradeNo: o.tradeNo, refundTradeNo: 'PC2', totalAmt: 200, refundAmt: 51, refundDetails: [] }), (e: unknown) => e instanceof PayRemoteError && e.retMsg === 'refundAmt exceeds paid amount');
+    assert.equal((await client.refundQuery({ refundTradeNo: 'PC1' })).refundStatus, 'PROCESSING');
+    const done = await until(async () => {
+      const x = await client.refundQuery({ refundTransactionId: r1.refundTransactionId });
+      return x.refundStatus === 'SUCCESS' ? x : undefined;
+    }, 3000, 'refund SUCCESS');
+    assert.equal(done.refundAmt, 150);
+  } finally {
+    await pair.close();
+  }
+});
