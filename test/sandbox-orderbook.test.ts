@@ -99,3 +99,67 @@ test('refunds: only paid, bounded by what was paid, repeat returns the existing 
     scheduler.close();
   }
 });
+
+test('property: random operation sequences keep the book consistent; refused operations change nothing', async () => {
+  const fc = (await import('fast-check')).default;
+  const op = fc.oneof(
+    fc.record({ k: fc.constant('create' as const), amt: fc.integer({ min: 0, max: 500 }) }),
+    fc.record({ k: fc.constantFrom('scan' as const, 'pay' as const, 'fail' as const, 'expire' as const, 'refresh' as const), i: fc.nat(5) }),
+    fc.record({ k: fc.constant('refund' as const), i: fc.nat(5), amt: fc.integer({ min: -5, max: 300 }), no: fc.constantFrom('R1', 'R2', 'R3', 'R4'), total: fc.boolean() }),
+    fc.record({ k: fc.constant('finish' as const), i: fc.nat(5), ok: fc.boolean() }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { minLength: 1, maxLength: 40 }), (ops) => {
+      const scheduler = new Scheduler({ timeScale: 1 });
+      const b = new OrderBook({ scheduler, payUrl: (t) => `http://x/pay/${t}`, refundDelayMs: 1e9 });
+      const paidEver = new Set<string>();
+      try {
+        for (const o of ops) {
+          const orders = b.list();
+          const before = JSON.stringify([b.list(), b.listRefunds()]);
+          const pick = 'i' in o ? orders[o.i % Math.max(1, orders.length)] : undefined;
+          try {
+            switch (o.k) {
+              case 'create':
+                b.createOrder({ skillId: 'sk', tradeNo: `T${orders.length}`, userToken: 'u', details: [{ itemId: 'a', quantity: 1, amount: o.amt }], totalAmt: o.amt });
+                break;
+              case 'scan':
+              case 'pay':
+              case 'expire':
+              case 'refresh':
+                if (pick) b[o.k](pick.transactionId);
+                break;
+              case 'fail':
+                if (pick) b.fail(pick.transactionId, 'declined');
+                break;
+              case 'refund':
+                if (pick) b.refund({ skillId: 'sk', transactionId: pick.transactionId, refundTradeNo: o.no, totalAmt: o.total ? pick.totalAmt : pick.totalAmt + 1, refundAmt: o.amt, refundDetails: [] });
+                break;
+              case 'finish': {
+                const rs = b.listRefunds();
+                const r = rs[o.i % Math.max(1, rs.length)];
+                if (r) b.finishRefund(r.refundTransactionId, o.ok ? 'SUCCESS' : 'FAIL');
+                break;
+              }
+            }
+          } catch (e) {
+            if (!(e instanceof SandboxStateError) && (e as { code?: string }).code !== 'ERR_INVALID_ARGUMENT') throw e;
+            assert.equal(JSON.stringify([b.list(), b.listRefunds()]), before, `refused ${o.k} changed nothing`);
+          }
+          for (const x of b.list()) {
+            if (paidEver.has(x.transactionId)) assert.equal(x.tradeStatus, 'SUCCESS', 'SUCCESS is final');
+            if (x.tradeStatus === 'SUCCESS') paidEver.add(x.transactionId);
+            const live = b.listRefunds().filter((r) => r.transactionId === x.transactionId && r.refundStatus !== 'FAIL');
+            assert.equal(x.refundedAmt, live.reduce((s, r) => s + r.refundAmt, 0));
+            assert.ok(x.refundedAmt <= x.totalAmt, 'refunds never exceed what was paid');
+            if (live.length > 0) assert.equal(x.tradeStatus, 'SUCCESS', 'only paid orders have refunds');
+          }
+        }
+      } finally {
+        b.close();
+        scheduler.close();
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
