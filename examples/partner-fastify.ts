@@ -7,7 +7,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import Fastify from 'fastify';
-import { catalogFrom, createPartnerHandlers, fastifyPartnerPlugin, SqlitePartnerStore } from '../src/partner/index.js';
+import { catalogFrom, createPartnerHandlers, SqlitePartnerStore } from '../src/partner/index.js';
+import { fastifyPartnerPlugin } from '../src/partner/adapters/fastify.js'; // dingdang-pay/partner/fastify
 
 const key = (name: string) => {
   const v = process.env[name];

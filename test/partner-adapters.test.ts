@@ -8,12 +8,12 @@ import { randomNonce } from '../src/protocol/index.js';
 import {
   catalogFrom,
   createPartnerHandlers,
-  fastifyPartnerPlugin,
   MemoryPartnerStore,
   partnerRequestListener,
   type PartnerHandlers,
 } from '../src/partner/index.js';
 import { expressPartnerRouter } from '../src/partner/adapters/express.js';
+import { fastifyPartnerPlugin } from '../src/partner/adapters/fastify.js';
 import { CATALOG, deliverBody, readReply, signedRequest, SKILL_ID, platform, skill } from './partner-fixtures.js';
 
 function makeHandlers() {

@@ -10,7 +10,7 @@
  * await app.register(fastifyPartnerPlugin, { handlers, prefix: '/pay' });
  * ```
  *
- * Needs no runtime import of fastify (types only).
+ * `dingdang-pay/partner/fastify`. Needs no runtime import of fastify (types only).
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { PartnerHandler, PartnerHandlers, PartnerResponse } from '../handlers.js';
