@@ -31,15 +31,19 @@ function lines(order: { details: Array<{ itemId: string; quantity: number; amoun
 
 const POLL = (statusUrl: string) => `
 var s=document.getElementById('status'),c=document.getElementById('countdown'),exp=Number(c&&c.dataset.expires);
-function tick(){if(!c)return;var left=Math.max(0,Math.round((exp-Date.now())/1000));c.textContent=left>0?('剩余 '+Math.floor(left/60)+':'+String(left%60).padStart(2,'0')):'已过期';}
+function tick(){if(!c)return;if(s&&s.dataset.status!=='NOTPAY'){c.style.display='none';return;}var left=Math.max(0,Math.round((exp-Date.now())/1000));c.textContent=left>0?('剩余 '+Math.floor(left/60)+':'+String(left%60).padStart(2,'0')):'已过期';}
 setInterval(tick,1000);tick();
 setInterval(function(){fetch(${JSON.stringify(statusUrl)}).then(function(r){return r.json()}).then(function(o){
  if(o&&o.tradeStatus){s.textContent=o.tradeStatusDesc||o.tradeStatus;s.dataset.status=o.tradeStatus;if(o.expiresAt){exp=o.expiresAt;}}
  var f=document.getElementById('actions');if(f&&o&&o.tradeStatus!=='NOTPAY')f.style.display='none';}).catch(function(){})},1000);`;
 
-/** WeChat's payment page for a scanned QR code. */
-export function payPage(order: DingDangOrder, skillName: string, message?: string): string {
+/** WeChat's payment page for a scanned QR code. Item names come from the purchase's Charge when known. */
+export function payPage(order: DingDangOrder, skillName: string, message?: string, purchase?: Purchase): string {
   const open = order.tradeStatus === 'NOTPAY' && !order.expired;
+  const info = purchase?.charge.payload.chargeInfo;
+  const items = info
+    ? info.items.map((i) => `<li>${escapeHtml(i.itemName)} × ${i.count} — ${formatFen(i.totalFee)}</li>`).join('')
+    : lines(order);
   const actions = open
     ? `<form id="actions" method="post" action="/pay/${encodeURIComponent(order.transactionId)}">
 <button class="pay" name="action" value="success" id="pay-success">扫码支付 · Scan &amp; pay</button>
@@ -49,9 +53,9 @@ export function payPage(order: DingDangOrder, skillName: string, message?: strin
   return page(
     `支付 ${order.transactionId}`,
     `<div class="card"><div class="muted">微信支付 (sandbox) · ${escapeHtml(skillName)}</div>
-<div class="amt" id="amount">${formatFen(order.totalAmt)}</div><ul>${lines(order)}</ul>
+${info ? `<h1>${escapeHtml(info.name)}</h1>` : ''}<div class="amt" id="amount">${formatFen(order.totalAmt)}</div><ul>${items}</ul>
 <div>状态 Status: <b id="status" data-status="${order.tradeStatus}">${escapeHtml(tradeStatusDesc(order))}</b></div>
-<div id="countdown" class="muted" data-expires="${order.expiresAt}"></div>
+<div id="countdown" class="muted" data-expires="${order.expiresAt}"${open ? '' : ' style="display:none"'}></div>
 ${message ? `<p id="message">${escapeHtml(message)}</p>` : ''}
 <div class="muted">订单 ${escapeHtml(order.transactionId)} · 商户单号 ${escapeHtml(order.tradeNo)}</div></div>${actions}`,
     POLL(`/sandbox/v1/orders/${encodeURIComponent(order.transactionId)}`),

@@ -361,7 +361,8 @@ export class Sandbox {
     this.route('GET', /^\/pay\/([^/]+)$/, ({ res, params, url }) => {
       const o = p.book.get(params[0]!);
       if (!o) return html(res, 404, notFoundPage(`order ${params[0]}`));
-      html(res, 200, payPage(o, p.skill(o.skillId)?.name ?? o.skillId, url.searchParams.get('m') ?? undefined));
+      const pu = o.purchaseId !== undefined ? p.purchase(o.purchaseId) : undefined;
+      html(res, 200, payPage(o, p.skill(o.skillId)?.name ?? o.skillId, url.searchParams.get('m') ?? undefined, pu));
     });
     this.route('GET', /^\/pay\/([^/]+)\/qr\.svg$/, async ({ res, params }) => {
       const o = p.book.get(params[0]!);
