@@ -1,0 +1,55 @@
+/**
+ * The sandbox's phone pages in real headless Chromium: the WeChat pay page
+ * (countdown, buttons, live status by polling) and the DingDang app page.
+ * Skips when Chromium is missing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { control, startPair } from './sandbox-support.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SKIP = 'install chromium (apt-get install chromium) to run this';
+
+test('pay page and app page in headless Chromium', async (t) => {
+  if (!existsSync(CHROMIUM)) return t.skip(SKIP);
+  const { chromium } = await import('playwright-core');
+  const pair = await startPair({ payWindowMs: 120_000, processingMs: 300 });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'], timeout: 20_000 });
+  const base = pair.sandbox.url;
+  try {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(5000);
+    // 1. the user scans and pays with the button
+    const said = await control(base, 'POST', '/say', { text: '我要听万古神帝第35集' });
+    const o = (await control(base, 'POST', `/purchases/${said.json.purchaseId}/order`)).json.order;
+    await page.goto(o.payUrl);
+    assert.equal(await page.textContent('h1'), '万古神帝第35集');
+    assert.equal(await page.textContent('#amount'), '¥2.00');
+    await page.waitForFunction(() => /剩余 [12]:\d\d/.test(document.getElementById('countdown')?.textContent ?? ''));
+    await page.click('#pay-success');
+    await page.waitForFunction(() => document.getElementById('status')?.dataset.status === 'SUCCESS');
+    assert.equal(await page.isVisible('#pay-success'), false);
+    assert.equal((await control(base, 'GET', `/orders/${o.transactionId}`)).json.tradeStatus, 'SUCCESS');
+
+    // 2. a page left open follows a payment made elsewhere (its script polls)
+    const s2 = await control(base, 'POST', '/say', { text: '我要听万古神帝第36集', userId: 'u2' });
+    const o2 = (await control(base, 'POST', `/purchases/${s2.json.purchaseId}/order`)).json.order;
+    await page.goto(o2.payUrl);
+    await control(base, 'POST', `/orders/${o2.transactionId}/pay`, { outcome: 'fail' });
+    await page.waitForFunction(() => document.getElementById('status')?.dataset.status === 'FAIL');
+    assert.equal(await page.isVisible('#actions'), false, 'buttons hidden once final');
+
+    // 3. the DingDang app of a screenless purchase
+    const s3 = await control(base, 'POST', '/say', { text: '我要听万古神帝第37集', userId: 'u3', mode: 'screenless' });
+    await page.goto(`${base}/app/${s3.json.purchaseId}`);
+    assert.equal(await page.textContent('h1'), '万古神帝第37集');
+    await page.click('#app-pay');
+    await page.waitForFunction(() => document.getElementById('status')?.dataset.status === 'SUCCESS');
+    const p3 = (await control(base, 'GET', `/purchases/${s3.json.purchaseId}`)).json;
+    assert.equal(p3.state, 'paid');
+  } finally {
+    await browser.close();
+    await pair.close();
+  }
+});
