@@ -34,4 +34,7 @@ app.use(express.json()); // the rest of your app
 app.get('/owns/:user/:item', async (req, res) => {
   res.json({ owns: await store.ownsItem(process.env.SKILL_ID ?? 'mySkill', req.params.user, req.params.item) });
 });
-const server = app.listen(Number(process.env.PORT ?? 8080), () => console.log('partner backend on', server.address()));
+const server = app.listen(Number(process.env.PORT ?? 8080), () => {
+  const { port } = server.address() as import('node:net').AddressInfo;
+  console.log(`partner backend listening on http://127.0.0.1:${port}`);
+});

@@ -28,7 +28,8 @@ const handlers = createPartnerHandlers({
   deliver: async ({ order, idempotencyKey }) => console.log('deliver', idempotencyKey, order.userToken),
 });
 
-const app = Fastify({ logger: true });
+const app = Fastify({ logger: process.env.LOG === '1' });
 await app.register(fastifyPartnerPlugin, { handlers }); // add { prefix: '/pay' } to move the routes
 app.addHook('onClose', () => store.close());
-await app.listen({ port: Number(process.env.PORT ?? 8080), host: '0.0.0.0' });
+const address = await app.listen({ port: Number(process.env.PORT ?? 8080), host: '127.0.0.1' });
+console.log(`partner backend listening on ${address}`);

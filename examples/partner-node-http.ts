@@ -34,4 +34,7 @@ const handlers = createPartnerHandlers({
 });
 
 const server = createServer(partnerRequestListener(handlers));
-server.listen(Number(process.env.PORT ?? 8080), () => console.log('partner backend on', server.address()));
+server.listen(Number(process.env.PORT ?? 8080), () => {
+  const { port } = server.address() as import('node:net').AddressInfo;
+  console.log(`partner backend listening on http://127.0.0.1:${port}`);
+});
