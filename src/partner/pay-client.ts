@@ -195,7 +195,7 @@ export class PayClient {
       nonceStr: randomNonce(),
     }), options);
     this.sameOrder('refund', input, reply);
-    if (reply.refundTradeNo !== refundTradeNo || reply.refundAmt !== input.refundAmt)
+    if (reply.refundTradeNo !== refundTradeNo || reply.refundAmt !== input.refundAmt || reply.totalAmt !== input.totalAmt)
       throw new PayRemoteError('refund', 'refund reply names another refund', undefined, reply);
     return reply as RefundResult;
   }
