@@ -100,6 +100,11 @@ test('device HTTP: signed replies, ownership, errors, CORS', async () => {
     assert.equal(pre.status, 204);
     assert.match(pre.headers.get('access-control-allow-headers') ?? '', /x-dingdang-device-id/);
     assert.match(placed.headers.get('access-control-expose-headers') ?? '', /Authorization/i);
+    // the control API is open to pages on other origins too
+    const pre2 = await fetch(`${base}/sandbox/v1/say`, { method: 'OPTIONS' });
+    assert.equal(pre2.status, 204);
+    assert.equal(pre2.headers.get('access-control-allow-origin'), '*');
+    assert.equal((await fetch(`${base}/sandbox/v1/info`)).headers.get('access-control-allow-origin'), '*');
   } finally {
     await pair.close();
   }

@@ -48,6 +48,15 @@ test('pay page and app page in headless Chromium', async (t) => {
     await page.waitForFunction(() => document.getElementById('status')?.dataset.status === 'SUCCESS');
     const p3 = (await control(base, 'GET', `/purchases/${s3.json.purchaseId}`)).json;
     assert.equal(p3.state, 'paid');
+
+    // 4. the dashboard at / lists the purchases with links to their pages
+    await page.goto(`${base}/`);
+    const items = await page.$$eval('#purchases li', (lis) => lis.map((li) => li.textContent ?? ''));
+    assert.equal(items.length, 3);
+    assert.match(items[0]!, /万古神帝第37集 · screenless · paid/);
+    assert.match(items[2]!, /万古神帝第35集 · screen · paid · seq \d+/);
+    await page.click(`a[href="/pay/${o2.transactionId}"]`);
+    await page.waitForFunction(() => document.getElementById('status')?.dataset.status === 'FAIL');
   } finally {
     await browser.close();
     await pair.close();

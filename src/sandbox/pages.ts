@@ -89,3 +89,34 @@ ${message ? `<p id="message">${escapeHtml(message)}</p>` : ''}</div>${actions}`,
 export function notFoundPage(what: string): string {
   return page('not found', `<div class="card"><h1>未找到</h1><p>${escapeHtml(what)}</p></div>`);
 }
+
+/** `GET /` in a browser: purchases with links to their pages, refreshed every 2 s. */
+export function dashboardPage(
+  url: string,
+  tskPublicKey: string,
+  purchases: Purchase[],
+  orders: Map<string, DingDangOrder>,
+  faults: object,
+): string {
+  const rows = purchases
+    .slice()
+    .reverse()
+    .map((p) => {
+      const o = p.transactionId ? orders.get(p.transactionId) : undefined;
+      const link = o
+        ? `<a href="/pay/${encodeURIComponent(o.transactionId)}">${escapeHtml(o.transactionId)}</a> · ${escapeHtml(tradeStatusDesc(o))}`
+        : p.mode === 'screenless'
+          ? `<a href="/app/${encodeURIComponent(p.purchaseId)}">叮当APP</a>`
+          : '—';
+      return `<li><b>${escapeHtml(p.charge.payload.chargeInfo.name)}</b> · ${escapeHtml(p.mode)} · ${escapeHtml(p.state)} · seq ${p.seq}<br>${link}</li>`;
+    })
+    .join('');
+  return page(
+    'dingdang-pay sandbox',
+    `<div class="card"><h1>dingdang-pay sandbox</h1><div class="muted">${escapeHtml(url)} · control API <a href="/sandbox/v1/info">/sandbox/v1</a> · docs/sandbox.md</div>
+<p class="muted" style="word-break:break-all">TSKPublicKey ${escapeHtml(tskPublicKey)}</p></div>
+<div class="card"><h1>Purchases</h1><ul id="purchases">${rows || '<li class="muted">none yet</li>'}</ul></div>
+<div class="card"><h1>Faults</h1><pre id="faults">${escapeHtml(JSON.stringify(faults, null, 1))}</pre></div>`,
+    'setTimeout(function(){location.reload()},2000);',
+  );
+}

@@ -10,7 +10,7 @@ import { DingDangPayError, InvalidArgumentError, RemoteError, TimeoutError, Tran
 import { SandboxStateError } from './errors.js';
 import { PayCgi, type PayCgiKind } from './paycgi.js';
 import { Platform, PAY_OUTCOMES, type PayOutcome, type PlatformOptions } from './platform.js';
-import { appPage, notFoundPage, payPage } from './pages.js';
+import { appPage, dashboardPage, notFoundPage, payPage } from './pages.js';
 import { tradeStatusDesc, type DingDangOrder } from './order-book.js';
 import type { SandboxConfig } from './config.js';
 import { DeviceLink, type DeviceLinkOptions } from './device-link.js';
@@ -164,6 +164,18 @@ export class Sandbox {
       url = new URL(req.url ?? '/', 'http://sandbox');
     } catch {
       return sendJson(res, 400, { error: { code: 'ERR_HTTP', message: 'bad URL' } });
+    }
+    // The control API is for local scripts and pages on any origin (e.g. a speaker page served elsewhere).
+    if (url.pathname.startsWith('/sandbox/v1/')) {
+      res.setHeader('access-control-allow-origin', '*');
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, {
+          'access-control-allow-methods': 'GET, POST, DELETE',
+          'access-control-allow-headers': 'content-type',
+          'access-control-max-age': '600',
+        });
+        return void res.end();
+      }
     }
     let bodyPromise: Promise<Buffer> | undefined;
     const body = () => (bodyPromise ??= readBody(req, this.maxBodyBytes));
@@ -408,9 +420,12 @@ export class Sandbox {
       res.writeHead(303, { location: `/app/${encodeURIComponent(id)}?m=${encodeURIComponent(message)}` });
       res.end();
     });
-    this.route('GET', /^\/$/, ({ res }) =>
-      sendJson(res, 200, { name: 'dingdang-pay sandbox', url: this.url, tskPublicKey: this.tskPublicKey, docs: 'docs/sandbox.md' }),
-    );
+    this.route('GET', /^\/$/, ({ req, res }) => {
+      if (!/text\/html/.test(req.headers.accept ?? ''))
+        return sendJson(res, 200, { name: 'dingdang-pay sandbox', url: this.url, tskPublicKey: this.tskPublicKey, docs: 'docs/sandbox.md' });
+      const orders = new Map(p.book.list().map((o) => [o.transactionId, o]));
+      html(res, 200, dashboardPage(this.url, this.tskPublicKey, p.purchaseList(), orders, p.faults.current));
+    });
   }
 
   private readonly dropHandlers: Array<() => number> = [];
