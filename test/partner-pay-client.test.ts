@@ -17,7 +17,7 @@ import { MemoryPartnerStore, PayClient, PayRemoteError, RefundError, requestRefu
 import { platform, skill, SKILL_ID } from './partner-fixtures.js';
 
 /** A small /paycgi that plays the platform: verifies requests, keeps refunds, signs replies. */
-type Mode = 'ok' | 'forged' | 'slow' | 'fail503' | 'drop' | 'unsigned' | 'tamper';
+type Mode = 'ok' | 'forged' | 'slow' | 'fail503' | 'drop' | 'unsigned' | 'tamper' | 'otherRefund';
 const state = {
   modes: [] as Mode[],
   hits: [] as { path: string; body: Record<string, unknown> }[],
@@ -72,7 +72,8 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
       state.refunds.set(no, r);
     }
     if (mode === 'drop') return void req.socket.destroy();
-    return reply(res, { retCode: 'SUCCESS', skillId: SKILL_ID, ...ORDER, refundTransactionId: r.refundTransactionId, refundTradeNo: no, refundAmt: r.refundAmt }, mode);
+    const named = mode === 'otherRefund' ? 'SomeoneElse' : no;
+    return reply(res, { retCode: 'SUCCESS', skillId: SKILL_ID, ...ORDER, refundTransactionId: r.refundTransactionId, refundTradeNo: named, refundAmt: r.refundAmt }, mode);
   }
   if (req.url === '/paycgi/refundquery') {
     const entry = [...state.refunds.entries()].find(([no, r]) => no === body.refundTradeNo || r.refundTransactionId === body.refundTransactionId);
@@ -219,6 +220,16 @@ describe('pay client', () => {
     assert.ok(remote instanceof PayRemoteError, String(remote));
     assert.equal(remote.retMsg, 'refund exceeds paid amount');
     assert.equal(remote.operation, 'refund');
+  });
+
+  it('a signed reply about another refund or order is refused (PayRemoteError), not trusted', async () => {
+    state.modes = ['otherRefund'];
+    const e = await client().refund(refundInput({ refundTradeNo: 'RF7', refundAmt: 10 })).catch((x) => x);
+    assert.ok(e instanceof PayRemoteError, String(e));
+    assert.match(e.message, /another refund/);
+    const q = await client().orderQuery({ tradeNo: ORDER.tradeNo, transactionId: 'DDwrong' }).catch((x) => x);
+    assert.ok(q instanceof PayRemoteError, String(q));
+    assert.match(q.message, /another transactionId/);
   });
 
   it('connection refused → TransportError after the retries', async () => {
