@@ -49,6 +49,10 @@ test('utterance → HMAC-signed IntentRequest in the SPEC §3 envelope; Charge o
     assert.equal(pair.backend.of('/skill').length, 1, 'an unmatched utterance reaches no skill');
     const bad = await control(pair.sandbox.url, 'POST', '/say', { text: '' });
     assert.equal(bad.status, 400);
+    const invalid = await control(pair.sandbox.url, 'POST', '/say', { text: '我要听坏账第1集' });
+    assert.equal(invalid.status, 502, 'an invalid Charge from the skill is an upstream error');
+    assert.match(invalid.json.error.message, /invalid Charge directive/);
+    assert.equal((await control(pair.sandbox.url, 'GET', '/purchases')).json.purchases.length, 1, 'no purchase from it');
   } finally {
     await pair.close();
   }

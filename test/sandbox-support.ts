@@ -117,7 +117,8 @@ export async function startBackend(tskPublicKey: string): Promise<Backend> {
                   payload: {
                     chargeInfo: {
                       name: `${request.intent.slots.album?.value ?? ''}第${request.intent.slots.index?.value ?? ''}集`,
-                      items: [{ itemId: `ep${request.intent.slots.index?.value ?? '1'}`, itemName: '单集', price: 100, count: 2, totalFee: 200 }],
+                      // album "坏账" makes an invalid line (totalFee ≠ price × count)
+                      items: [{ itemId: `ep${request.intent.slots.index?.value ?? '1'}`, itemName: '单集', price: 100, count: 2, totalFee: request.intent.slots.album?.value === '坏账' ? 199 : 200 }],
                     },
                   },
                 },

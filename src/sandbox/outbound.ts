@@ -10,6 +10,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import {
+  RemoteError,
   SignatureError,
   TimeoutError,
   TransportError,
@@ -144,7 +145,10 @@ export function createOrderRequestFrom(skillId: string, userToken: string, charg
   const details = charge.payload.chargeInfo.items.map((i) => ({ itemId: i.itemId, quantity: i.count, amount: i.totalFee }));
   const body: CreateOrderRequest = { skillId, userToken, details, totalAmt: sumFen(details.map((d) => d.amount)), nonceStr: randomNonce() };
   const v = validate('createOrderRequest', body);
-  if (!v.ok) throw new ValidationError(v.issues, 'createOrderRequest');
+  if (!v.ok) {
+    const e = new ValidationError(v.issues, 'createOrderRequest');
+    throw new RemoteError(`the Charge directive does not make a valid create order: ${e.message}`, e.retMsg);
+  }
   return body;
 }
 

@@ -12,7 +12,7 @@
  * into anchored patterns; skills that declare none get the audiobook's.
  */
 import { randomUUID } from 'node:crypto';
-import { TimeoutError, TransportError, ValidationError } from '../protocol/errors.js';
+import { RemoteError, TimeoutError, TransportError, ValidationError } from '../protocol/errors.js';
 import type { ChargeDirective, ChargeResponseEvent } from '../protocol/types.js';
 import { validate } from '../protocol/validate.js';
 import { signHmac } from '../protocol/tsk-node.js';
@@ -258,7 +258,10 @@ export function parseSkillAnswer(decoded: unknown): SkillAnswer {
     const o = d as Record<string, unknown> | null;
     if (o && o.type === 'Connections.SendRequest' && o.name === 'Charge') {
       const v = validate('chargeDirective', d);
-      if (!v.ok) throw new ValidationError(v.issues, 'Charge directive');
+      if (!v.ok) {
+        const e = new ValidationError(v.issues, 'Charge directive');
+        throw new RemoteError(`the skill answered an invalid Charge directive: ${e.message}`, e.retMsg);
+      }
       answer.charge = v.value;
       break;
     }
