@@ -378,3 +378,23 @@ test("the partner kit's PayClient against the sandbox: orderquery, partial refun
     await pair.close();
   }
 });
+
+test('closing the sandbox aborts calls in flight and stops retries', async () => {
+  const pair = await startPair({ callTimeoutMs: 20_000, retryScheduleMs: [10, 10] });
+  const base = pair.sandbox.url;
+  try {
+    pair.backend.deliverPlan.push('hang');
+    const said = await purchase(base);
+    const o = (await control(base, 'POST', `/purchases/${said.purchaseId}/order`)).json.order;
+    await control(base, 'POST', `/orders/${o.transactionId}/pay`, { outcome: 'success' });
+    await until(() => pair.backend.of('/deliver').length === 1, 3000, 'the hanging delivery');
+    const t0 = Date.now();
+    await pair.sandbox.close();
+    await until(() => pair.backend.hungUp === 1, 2000, 'the platform hung up');
+    assert.ok(Date.now() - t0 < 2000, 'no 20 s wait for the call timeout');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(pair.backend.of('/deliver').length, 1, 'no retry after close');
+  } finally {
+    await pair.close();
+  }
+});

@@ -44,6 +44,8 @@ export interface Backend {
   /** Answers of /create: 'SUCCESS' (default), 'UNSIGNED' (a SUCCESS reply without signature) or an error retMsg such as ALREADY_OWNED. */
   createPlan: string[];
   owned: Set<string>;
+  /** How many unanswered ('hang') requests the platform gave up on (closed its connection). */
+  hungUp: number;
   of(path: string): Received[];
   close(): Promise<void>;
 }
@@ -67,6 +69,7 @@ export async function startBackend(tskPublicKey: string): Promise<Backend> {
     deliverPlan: [],
     createPlan: [],
     owned: new Set(),
+    hungUp: 0,
     of: (path) => received.filter((r) => r.path === path),
     close: async () => {
       const closed = new Promise<void>((r) => server.close(() => r()));
@@ -142,7 +145,7 @@ export async function startBackend(tskPublicKey: string): Promise<Backend> {
     }
     if (path === '/deliver') {
       const plan = b.deliverPlan.shift() ?? 'SUCCESS';
-      if (plan === 'hang') return; // never answers: the platform times out
+      if (plan === 'hang') return void res.on('close', () => b.hungUp++); // never answers: the platform times out
       if (plan === 'http500') {
         res.writeHead(500);
         return res.end('oops');

@@ -71,7 +71,17 @@ export interface OutboundOptions {
   faults: Faults;
   /** Per-call timeout, real ms; default 5000. */
   timeoutMs?: number;
+  /** Aborts every call in flight (the sandbox closing). */
+  signal?: AbortSignal;
   record: (call: CallRecord) => void;
+}
+
+/** The call's timeout, combined with the sandbox's close signal when given. */
+export function callSignal(timeoutMs: number, closing?: AbortSignal): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  if (!closing) return timeout;
+  const any = (AbortSignal as { any?: (signals: AbortSignal[]) => AbortSignal }).any;
+  return any ? any([timeout, closing]) : timeout;
 }
 
 type ReplyKind = 'createOrderReply' | 'deliverNotifyReply' | 'refundNotifyReply';
@@ -119,7 +129,7 @@ async function send<R>(o: OutboundOptions, skill: SkillConfig, url: string, raw:
       method: 'POST',
       headers: { 'content-type': 'application/json; charset=utf-8', authorization },
       body: raw,
-      signal: AbortSignal.timeout(o.timeoutMs ?? 5000),
+      signal: callSignal(o.timeoutMs ?? 5000, o.signal),
     });
   } catch (e) {
     const name = (e as Error).name;

@@ -178,6 +178,7 @@ export class Platform extends EventEmitter<PlatformEvents> {
   private readonly purchases = new Map<string, Purchase>();
   private readonly calls: CallRecord[] = [];
   private baseUrl: string;
+  private readonly closing = new AbortController();
 
   constructor(options: PlatformOptions) {
     super();
@@ -236,6 +237,7 @@ export class Platform extends EventEmitter<PlatformEvents> {
       now: () => this.scheduler.now(),
       faults: this.faults,
       timeoutMs: this.callTimeoutMs,
+      signal: this.closing.signal,
       record: (c) => this.record(c),
     };
   }
@@ -307,6 +309,7 @@ export class Platform extends EventEmitter<PlatformEvents> {
       signingNow: this.signingNow,
       now: () => this.scheduler.now(),
       timeoutMs: this.callTimeoutMs,
+      signal: this.closing.signal,
       record: (c) => this.record(fault ? { ...c, fault } : c),
     });
     if (fault === 'timeout') throw new RemoteError(`injected fault: skill ${skill.skillId} timed out`);
@@ -609,6 +612,7 @@ export class Platform extends EventEmitter<PlatformEvents> {
   }
 
   close(): void {
+    this.closing.abort();
     this.notifier.close();
     this.book.close();
     this.scheduler.close();

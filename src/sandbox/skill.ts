@@ -17,7 +17,7 @@ import type { ChargeDirective, ChargeResponseEvent } from '../protocol/types.js'
 import { validate } from '../protocol/validate.js';
 import { signHmac } from '../protocol/tsk-node.js';
 import type { SkillConfig, UtteranceSpec } from './config.js';
-import type { CallRecord } from './outbound.js';
+import { callSignal, type CallRecord } from './outbound.js';
 
 /** The audiobook example's utterances, built in. */
 export const AUDIOBOOK_UTTERANCES: readonly UtteranceSpec[] = [
@@ -270,6 +270,8 @@ export function parseSkillAnswer(decoded: unknown): SkillAnswer {
 }
 
 export interface SkillCallOptions {
+  /** Aborts the call (the sandbox closing). */
+  signal?: AbortSignal;
   signingNow: () => number;
   now: () => number;
   timeoutMs?: number;
@@ -288,7 +290,7 @@ export async function callSkill(skill: SkillConfig, envelope: SkillEnvelope, o: 
         method: 'POST',
         headers: { 'content-type': 'application/json; charset=utf-8', authorization: signHmac(raw, skill.skillSecret, { now: o.signingNow }) },
         body: raw,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: callSignal(timeoutMs, o.signal),
       });
     } catch (e) {
       const name = (e as Error).name;
