@@ -193,3 +193,36 @@ test('late delivery: the resume reaches the skill first; it confirms with /paycg
     t.close();
   }
 });
+
+test('the device companion (statechart) buys and resumes through the sandbox: screen and screenless', async () => {
+  const { DeviceCompanion } = await import('../src/device/node.js');
+  for (const mode of ['screen', 'screenless'] as const) {
+    const companion = new DeviceCompanion({ platformUrl: base, tskPublicKey: sandbox.tskPublicKey, deviceId: DEVICE, mode, pollIntervalMs: 500, countdownMs: 0 });
+    const spoken: string[] = [];
+    const states: string[] = [];
+    companion.on('speak', ({ text }) => spoken.push(text));
+    companion.on('state', ({ state }) => states.push(state));
+    try {
+      const episodeNo = mode === 'screen' ? 41 : 42;
+      const said = await control(base, 'POST', '/say', { text: `我要听万古神帝第${episodeNo}集`, userId: `erin-${mode}`, deviceId: DEVICE, mode });
+      const running = companion.purchase({ charge: said.json.answer.directives[0], speech: said.json.answer.outputSpeech, originalRequest: said.json.request, purchaseId: said.json.purchaseId });
+      const result = within(running, 15_000, `${mode} purchase`);
+      if (mode === 'screen') {
+        await until(() => states.includes('goods'), 5000, 'goods shown');
+        assert.ok(companion.say('购买'), 'the companion takes "购买"');
+        await until(() => states.some((s) => s.startsWith('paying')), 5000, 'pay page');
+        const order = (await control(base, 'GET', `/purchases/${said.json.purchaseId}`)).json;
+        assert.equal((await form(`${base}/pay/${order.transactionId}`, 'success')).status, 303);
+      } else {
+        await until(() => states.some((s) => s.startsWith('app')), 5000, 'app prompt');
+        assert.equal((await form(`${base}/app/${said.json.purchaseId}`, 'success')).status, 303);
+      }
+      const r = await result;
+      assert.equal(r.paid, true, `${mode}: paid (verified push or poll)`);
+      assert.equal((r.resume?.directives[0] as any)?.type, 'AudioPlayer.Play', `${mode}: the resume plays`);
+      assert.ok(spoken.length > 0);
+    } finally {
+      companion.stop();
+    }
+  }
+});
