@@ -14,6 +14,7 @@ export const COMMANDS: Record<string, Loader> = {
   'example-skill': async () => (await import('./commands/example-skill.js')).exampleSkill,
   sandbox: async () => (await import('./commands/sandbox.js')).sandbox,
   demo: async () => (await import('./commands/demo.js')).demo,
+  simulate: async () => (await import('./commands/simulate.js')).simulate,
 };
 
 async function help(): Promise<string> {
