@@ -82,9 +82,11 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
   ) {
     super();
     const onSpeak = (e: { text: string }) => this.emit('speak', { text: e.text, from: 'device' });
-    const onResume = (e: { directives: unknown[] }) => {
-      for (const p of playInfos(e.directives)) this.emit('play', { ...p, resumed: true });
-    };
+    // After every other listener of the resume: the player starts once the purchase is over.
+    const onResume = (e: { directives: unknown[] }) =>
+      queueMicrotask(() => {
+        for (const p of playInfos(e.directives)) this.emit('play', { ...p, resumed: true });
+      });
     companion.on('speak', onSpeak);
     companion.on('resume', onResume);
     this.offs.push(
