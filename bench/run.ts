@@ -13,8 +13,9 @@ import { cpus } from 'node:os';
 import { meets, round, type Figure, type FigureResult } from './lib.js';
 import { notifyHttpRatio, notifyRatio } from './figures/notify.js';
 import { bundleGzip, coldstart, heapGrowth } from './figures/device.js';
+import { latencyPush, latencyRecover } from './figures/latency.js';
 
-export const FIGURES: Figure[] = [notifyRatio, notifyHttpRatio, bundleGzip, coldstart, heapGrowth];
+export const FIGURES: Figure[] = [notifyRatio, notifyHttpRatio, latencyPush, latencyRecover, bundleGzip, coldstart, heapGrowth];
 
 interface Row {
   figure: Figure;

@@ -1,0 +1,35 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomNonce } from '../../src/protocol/index.js';
+import { SqlitePartnerStore } from '../../src/partner/index.js';
+import { CATALOG, deliverBody, platform, skill, SKILL_ID } from '../../test/partner-fixtures.js';
+import { killWorker, SignedClient, startWorker } from '../../test/support/bench-partner-procs.js';
+const dir = mkdtempSync(join(tmpdir(), 'probe-'));
+const file = join(dir, 'p.db');
+const store = new SqlitePartnerStore(file);
+await store.init();
+const tradeNos = Array.from({ length: 100 }, () => 'C' + randomNonce(20));
+for (const tradeNo of tradeNos) await store.createOrder({ tradeNo, skillId: SKILL_ID, userToken: 'user-1', details: [{ itemId: 'ep35', quantity: 1, amount: 200 }], totalAmt: 200, createdAt: Date.now() });
+const w = await startWorker({ kind: 'sqlite', target: file, skillId: SKILL_ID, tskPublicKey: platform.publicKeyBase64, skillPrivateKey: skill.privateKeyPem, catalog: CATALOG.map(({ itemId, price }) => ({ itemId, price })), hookLog: join(dir, 'h'), effectsDir: join(dir, 'e'), leaseMs: 30000 });
+const c = new SignedClient(platform.privateKey, skill.publicKey);
+const t = Date.now();
+for (const tradeNo of tradeNos) await c.post(`${w.base}/dingdang/deliver`, deliverBody(tradeNo));
+console.log('sqlite worker deliver sequential ms/op', (Date.now() - t) / 100);
+c.close(); await killWorker(w.child); await store.close();
+{
+  const http = await import('node:http');
+  const { createPartnerHandlers, partnerRequestListener, catalogFrom } = await import('../../src/partner/index.js');
+  const store2 = new SqlitePartnerStore(join(dir, 'q.db'));
+  await store2.init();
+  const ts = Array.from({ length: 100 }, () => 'C' + randomNonce(20));
+  for (const tradeNo of ts) await store2.createOrder({ tradeNo, skillId: SKILL_ID, userToken: 'user-1', details: [{ itemId: 'ep35', quantity: 1, amount: 200 }], totalAmt: 200, createdAt: Date.now() });
+  const h = createPartnerHandlers({ skillId: SKILL_ID, tskPublicKey: platform.publicKey, skillPrivateKey: skill.privateKey, store: store2, catalog: catalogFrom(CATALOG), deliver: () => {} });
+  const srv = http.createServer(partnerRequestListener(h));
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const c2 = new SignedClient(platform.privateKey, skill.publicKey);
+  const t2 = Date.now();
+  for (const tradeNo of ts) await c2.post(`http://127.0.0.1:${(srv.address() as any).port}/dingdang/deliver`, deliverBody(tradeNo));
+  console.log('in-process server, same client, ms/op', (Date.now() - t2) / 100);
+  c2.close(); srv.close(); await store2.close();
+}
