@@ -336,6 +336,41 @@ for (const b of [sqliteBackend, postgresBackend]) {
       }
     });
 
+    it('two processes racing refunds of the same orders never refund more than paid; a shared refundTradeNo is one refund', async () => {
+      const t = await b.target();
+      try {
+        const orders = await createOrders(t.store, 10); // 100 fen each
+        const hookLog = join(tmp, `hooks-${n++}.log`);
+        const results = await runToEnd(
+          await startWorkers([
+            workerArgs(t, { tradeNos: orders, perOrder: 8, hookLog, label: 'A', mode: 'refund', refundAmt: 30 }),
+            workerArgs(t, { tradeNos: orders, perOrder: 8, hookLog, label: 'B', mode: 'refund', refundAmt: 30 }),
+          ]),
+        );
+        for (const r of results) assert.deepEqual(r.errors, []);
+        // a refundTradeNo both processes got back is the same refund (same createdAt)
+        const [a, b2] = [results[0]!.refunds!, results[1]!.refunds!];
+        for (const id of Object.keys(a)) if (id in b2) assert.equal(a[id], b2[id], `${id} is one refund`);
+        for (const [i, id] of orders.entries()) {
+          let sum = 0;
+          let count = 0;
+          for (let k = 0; k < 8; k++) {
+            for (const rid of k % 2 === 0 ? [`S${i}x${k}`] : [`A${i}x${k}`, `B${i}x${k}`]) {
+              const r = await t.store.getRefund(rid);
+              if (!r) continue;
+              assert.equal(r.tradeNo, id);
+              sum += r.refundAmt;
+              count++;
+            }
+          }
+          assert.equal(count, 3, `${id}: three refunds of 30 fit into 100 fen`);
+          assert.equal(sum, 90);
+        }
+      } finally {
+        await t.close();
+      }
+    });
+
     for (const mode of ['crash-after-hook', 'crash-before-hook'] as const) {
       it(`a process SIGKILLed between claim and record (${mode}) → retries after the lease → exactly one recorded delivery`, async () => {
         const t = await b.target();

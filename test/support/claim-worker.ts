@@ -31,8 +31,12 @@ export interface WorkerArgs {
   /**
    * normal: claim → hook → complete for every notification;
    * crash-before-hook / crash-after-hook: claim the first order, maybe run the hook, report, then hang (to be SIGKILLed).
+   * refund: for every order, perOrder refunds of `refundAmt` fen race against the other process; half
+   *   of them use refundTradeNos shared by every process (`S<order>x<k>`), half this process's own.
    */
-  mode: 'normal' | 'crash-before-hook' | 'crash-after-hook';
+  mode: 'normal' | 'crash-before-hook' | 'crash-after-hook' | 'refund';
+  /** Refund mode: the amount of every refund. */
+  refundAmt?: number;
   /** Each notification arrives after a random delay of 0..jitterMs (normal mode). */
   jitterMs: number;
   label: string;
@@ -46,6 +50,9 @@ export interface WorkerResult {
   /** deliveredAt values returned by completeDelivery, per tradeNo. */
   delivered: Record<string, number[]>;
   errors: string[];
+  /** Refund mode: refunds saved (or returned) per refundTradeNo, with their createdAt; refusals by code. */
+  refunds?: Record<string, number>;
+  refused?: Record<string, number>;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs;
@@ -76,6 +83,43 @@ async function main() {
   const startAt = Number(go.split(' ')[1] ?? 0) || Date.now();
   const untilStart = startAt - Date.now();
   if (untilStart > 0) await sleep(untilStart);
+
+  if (args.mode === 'refund') {
+    const refunds: Record<string, number> = {};
+    const refused: Record<string, number> = {};
+    const errors: string[] = [];
+    const jobs: Promise<void>[] = [];
+    args.tradeNos.forEach((tradeNo, o) => {
+      for (let k = 0; k < args.perOrder; k++) {
+        const refundTradeNo = k % 2 === 0 ? `S${o}x${k}` : `${args.label}${o}x${k}`;
+        jobs.push(
+          (async () => {
+            await sleep(Math.floor(Math.random() * args.jitterMs));
+            try {
+              const r = await store.saveRefund({
+                refundTradeNo,
+                tradeNo,
+                refundAmt: args.refundAmt ?? 30,
+                status: 'PROCESSING',
+                refundTransactionId: null,
+                createdAt: Date.now(),
+              });
+              refunds[r.refundTradeNo] = r.createdAt;
+            } catch (e) {
+              const code = (e as { code?: string }).code ?? 'unknown';
+              if (code === 'ERR_REFUND_EXCEEDS') refused[refundTradeNo] = 1;
+              else errors.push(String(e));
+            }
+          })(),
+        );
+      }
+    });
+    await Promise.all(jobs);
+    await store.close();
+    const outcomes = { claimed: 0, 'already-delivered': 0, 'in-progress': 0, 'unknown-order': 0 };
+    say({ done: true, label: args.label, pid: process.pid, outcomes, delivered: {}, errors, refunds, refused } satisfies WorkerResult);
+    process.exit(0);
+  }
 
   if (args.mode !== 'normal') {
     const tradeNo = args.tradeNos[0]!;
