@@ -92,7 +92,8 @@ Options:
       stack = await startDemoStack({
         ...(sandboxPort !== undefined ? { sandboxPort } : {}),
         ...(db !== undefined ? { dbFile: resolve(db) } : {}),
-        sandbox: { ...(payWindowMs !== undefined ? { payWindowMs } : {}), timeScale: 0.01 },
+        // 1.5 s between "scanned" and the result, so a person sees the speaker's "confirm on your phone" step.
+        sandbox: { ...(payWindowMs !== undefined ? { payWindowMs } : {}), timeScale: 0.01, processingMs: 1500 },
         log: (line) => write(io.stderr, line),
       });
       if (mode === 'screen') {
