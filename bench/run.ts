@@ -14,8 +14,9 @@ import { meets, round, type Figure, type FigureResult } from './lib.js';
 import { notifyHttpRatio, notifyRatio } from './figures/notify.js';
 import { bundleGzip, coldstart, heapGrowth } from './figures/device.js';
 import { latencyPush, latencyRecover } from './figures/latency.js';
+import { fanout } from './figures/fanout.js';
 
-export const FIGURES: Figure[] = [notifyRatio, notifyHttpRatio, latencyPush, latencyRecover, bundleGzip, coldstart, heapGrowth];
+export const FIGURES: Figure[] = [notifyRatio, notifyHttpRatio, latencyPush, latencyRecover, fanout, bundleGzip, coldstart, heapGrowth];
 
 interface Row {
   figure: Figure;
