@@ -70,9 +70,12 @@ export const coldstart: Figure = {
     try {
       const file = join(dir, 'device.min.mjs');
       writeFileSync(file, (await deviceBundle()).code);
+      const empty = join(dir, 'empty.mjs');
+      writeFileSync(empty, 'export {};\n');
       const runs = scaled(9, 3);
       const totals: number[] = [];
       const imports: number[] = [];
+      const baselines: number[] = [];
       for (let i = 0; i < runs; i++) {
         const r = await runChild<{ importMs: number; totalMs: number; view: string }>(
           join(repoRoot, 'bench/children/coldstart.mjs'),
@@ -84,8 +87,19 @@ export const coldstart: Figure = {
         if (r.view !== 'goods') throw new Error(`first render was ${r.view}`);
         totals.push(r.totalMs);
         imports.push(r.importMs);
+        const b = await runChild<{ importMs: number }>(join(repoRoot, 'bench/children/coldstart-empty.mjs'), [empty], [], 30_000, false);
+        baselines.push(b.importMs);
       }
-      return { value: round(median(totals)), notes: { runs, 'import ms (median)': round(median(imports)), 'max ms': round(Math.max(...totals)) } };
+      return {
+        value: round(median(totals)),
+        notes: {
+          runs,
+          'import ms': round(median(imports)),
+          'first render after import ms': round(median(totals) - median(imports)),
+          'baseline: empty-module import ms': round(median(baselines)),
+          'max ms': round(Math.max(...totals)),
+        },
+      };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
