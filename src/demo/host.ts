@@ -144,7 +144,9 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
     if (this.companion.busy && this.current) {
       const previous = this.current;
       this.companion.cancel();
-      await Promise.race([previous, new Promise((r) => setTimeout(r, 6000))]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([previous, new Promise((r) => (timer = setTimeout(r, 6000)))]);
+      clearTimeout(timer);
     }
     try {
       const run = this.companion.purchaseFromResponse(answer, reply.request, reply.purchaseId !== undefined ? { purchaseId: reply.purchaseId } : {});
