@@ -166,3 +166,43 @@ test('a malformed script is a usage error (exit 2) naming the step', { timeout: 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--config: the script runs against a sandbox configured with another skill backend (here the example, run on its own)', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddp-simulate-'));
+  const { generateTskKeyPair } = await import('../src/protocol/tsk-node.js');
+  const { loadExampleSkill } = await import('../src/demo/stack.js');
+  const platform = generateTskKeyPair();
+  const { startAudiobookSkill } = await loadExampleSkill();
+  const skill = await startAudiobookSkill({ tskPublicKey: platform.publicKeyBase64, dbFile: join(dir, 'skill.sqlite'), log: () => {} });
+  try {
+    const { url: _url, ...record } = skill.record;
+    const config = join(dir, 'sandbox.json');
+    writeFileSync(config, JSON.stringify({ skills: [record], platformPrivateKey: platform.privateKeyPem }));
+    const file = join(dir, 'script.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        steps: [
+          { say: '我要听斗破苍穹第6集' },
+          { expect: 'goods' },
+          { expectSpeech: '斗破苍穹 第6集，1元5角' },
+          { say: '确认购买' },
+          { expect: 'qr' },
+          { pay: 'success' },
+          { expect: 'paid' },
+          { expect: 'resumed' },
+          { expectSpeech: '开始播放斗破苍穹第6集' },
+          { expect: 'delivered' },
+        ],
+      }),
+    );
+    const run = await simulate(['--script', file, '--config', config]);
+    assert.equal(run.code, 0, `${run.stderr}\n${run.events.filter((e) => e.type === 'fail').map((e) => JSON.stringify(e)).join('\n')}`);
+    assert.deepEqual(run.events[0]!.skills, [record.skillId]);
+    assert.equal(run.events.filter((e) => e.type === 'deliver-hook').length, 0, 'the hook count is only for the built-in example');
+    assert.ok(run.events.some((e) => e.type === 'delivered'));
+  } finally {
+    await skill.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
