@@ -19,6 +19,8 @@ const say = (v: unknown) => process.stdout.write(JSON.stringify(v) + '\n');
 const transports: HttpTransport[] = [];
 const orders: Array<[string, string]> = [];
 const t1 = new Map<string, number>();
+let closes = 0;
+let pushed = 0;
 
 const charge = {
   ...BENCH_CHARGE,
@@ -39,12 +41,17 @@ async function lane(): Promise<void> {
     await new Promise<void>((resolve) => {
       transport.subscribe(purchaseId, {
         onUpdate: (u) => {
+          // First arrival of each result by any path (a push, or a re-query after a reconnect).
           const k = `${u.purchaseId}\n${u.tradeStatus}`;
-          if (u.source === 'push' && !t1.has(k)) t1.set(k, epoch());
+          if (!t1.has(k)) {
+            t1.set(k, epoch());
+            if (u.source === 'push') pushed++;
+          }
           if (u.tradeStatus === 'NOTPAY') resolve();
         },
         onConnection: (s) => {
           if (s === 'open') resolve();
+          if (s === 'closed') closes++;
         },
       });
     });
@@ -56,7 +63,7 @@ say({ ready: true, sockets: transports.length, orders, setupMs: performance.now(
 
 for await (const line of createInterface({ input: process.stdin })) {
   const msg = JSON.parse(line) as { cmd: string };
-  if (msg.cmd === 'report') say({ t1: [...t1.entries()].map(([k, v]) => [...k.split('\n'), v]) });
+  if (msg.cmd === 'report') say({ t1: [...t1.entries()].map(([k, v]) => [...k.split('\n'), v]), closes, pushed });
   if (msg.cmd === 'exit') break;
 }
 for (const t of transports) t.close();

@@ -1,6 +1,6 @@
 /**
- * Child of `fanout-p99`: the sandbox platform (with the sandbox tests' skill
- * backend) on 127.0.0.1. Line protocol on stdin/stdout (JSON per line):
+ * Child of `fanout-p99`: the sandbox platform on 127.0.0.1 (its skill
+ * backend runs in another process). Line protocol on stdin/stdout (JSON per line):
  *   out {"ready":true,"url":…,"tskPublicKey":…,"signMs":…}
  *   in  {"cmd":"run","rate":R,"seconds":S,"orders":[[purchaseId, transactionId], …]}
  *       → emits R results per second (PROCESSING then SUCCESS of each order, in turn)
@@ -9,14 +9,21 @@
  */
 import { createInterface } from 'node:readline';
 import { sign } from 'node:crypto';
-import { startPair } from '../../test/sandbox-support.js';
+import { loadPrivateKey } from '../../src/protocol/index.js';
+import { parseSandboxConfig } from '../../src/sandbox/config.js';
+import { Sandbox } from '../../src/sandbox/server.js';
+import { skillInput } from '../../test/sandbox-support.js';
 
+// argv: skill backend URL (another process), platform private key PEM
+const [backendUrl, platformPem] = process.argv.slice(2);
 const epoch = () => performance.timeOrigin + performance.now();
-const pair = await startPair({ timeScale: 1, processingMs: 0, callTimeoutMs: 10_000, device: { repeatStatusMs: 0, authTimeoutMs: 60_000, idleTimeoutMs: 600_000 } });
+const config = parseSandboxConfig({ skills: [skillInput(backendUrl!)], platformPrivateKey: platformPem! });
+const sandbox = await Sandbox.start({ config, timeScale: 1, processingMs: 0, callTimeoutMs: 10_000, device: { repeatStatusMs: 0, authTimeoutMs: 60_000, idleTimeoutMs: 600_000 } });
+const pair = { sandbox, close: () => sandbox.close() };
 const book = pair.sandbox.platform.book;
 
-// Baseline: how many RSA-2048 signatures per second this process makes alone.
-const key = pair.keys.privateKey;
+// Baseline: how long one RSA-2048 signature takes in this process alone.
+const key = loadPrivateKey(platformPem!);
 const body = Buffer.from('{"purchaseId":"P1","deviceId":"spk-1","tradeStatus":"SUCCESS","seq":4,"nonceStr":"abcdefghijklmnopqrstuvwxyz012345"}20260101T000000Z');
 for (let i = 0; i < 20; i++) sign('sha256', body, key);
 const t = performance.now();

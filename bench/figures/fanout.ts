@@ -8,7 +8,7 @@
  * processes), counted from the result's ARRIVAL (its due time at the asked
  * rate), so a platform that falls behind shows it; the p99 from the moment
  * the platform marked the status is in the notes too. The SUCCESS results also make the platform notify the skill
- * backend (in the platform process), as it would.
+ * backend (its own process), as it would.
  *
  * The RSA signing bounds the rate (baseline measured in the platform process:
  * ms per signature), so lower rates are probed too and the highest rate held
@@ -18,6 +18,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
+import { generateTskKeyPair } from '../../src/protocol/index.js';
 import { percentile, repoRoot, round, scaled, type Figure } from '../lib.js';
 
 interface Child {
@@ -26,8 +27,8 @@ interface Child {
   send(v: unknown): void;
 }
 
-function child(script: string, args: string[]): Child {
-  const proc = spawn(process.execPath, ['--max-old-space-size=4096', '--import', 'tsx', join(repoRoot, script), ...args], {
+function child(script: string, args: string[], nodeArgs: string[] = []): Child {
+  const proc = spawn(process.execPath, ['--max-old-space-size=4096', ...nodeArgs, '--import', 'tsx', join(repoRoot, script), ...args], {
     cwd: repoRoot,
     env: { ...process.env, NODE_OPTIONS: '' },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -91,13 +92,19 @@ export const fanout: Figure = {
       { rate: 250, seconds: 4 },
     ].map((p) => ({ ...p, seconds: p.seconds * Math.min(1, scaled(100, 10) / 100) }));
     const ordersNeeded = plan.reduce((a, p) => a + Math.ceil((p.rate * p.seconds) / 2), 0);
-    const platform = child('bench/children/fanout-platform.ts', []);
+    const keys = generateTskKeyPair();
+    const backend = child('bench/children/fanout-backend.ts', [keys.publicKeyBase64]);
+    const { url: backendUrl } = (await backend.next(60_000)) as { url: string };
+    // BENCH_FANOUT_PROFILE=DIR writes a CPU profile of the platform process (see bench/README.md).
+    const prof = process.env.BENCH_FANOUT_PROFILE;
+    const platform = child('bench/children/fanout-platform.ts', [backendUrl, keys.privateKeyPem], prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []);
     let devices: Child | undefined;
     try {
       const ready = (await platform.next(60_000)) as { url: string; tskPublicKey: string; signMs: number };
       devices = child('bench/children/fanout-devices.ts', [ready.url, ready.tskPublicKey, String(ordersNeeded)]);
       const dev = (await devices.next(600_000)) as { sockets: number; orders: Array<[string, string]>; setupMs: number };
       let offset = 0;
+      let closes = 0;
       const runs: RunStats[] = [];
       for (const p of plan) {
         const count = Math.ceil((p.rate * p.seconds) / 2);
@@ -106,7 +113,8 @@ export const fanout: Figure = {
         platform.send({ cmd: 'run', rate: p.rate, seconds: p.seconds, orders });
         const ran = (await platform.next(120_000 + p.seconds * 1000)) as { emitted: number; ms: number; t0: Array<[string, string, number, number]> };
         devices.send({ cmd: 'report' });
-        const rep = (await devices.next(60_000)) as { t1: Array<[string, string, number]> };
+        const rep = (await devices.next(60_000)) as { t1: Array<[string, string, number]>; closes: number; pushed: number };
+        closes = rep.closes;
         const t1 = new Map(rep.t1.map(([id, st, t]) => [`${id}\n${st}`, t]));
         const lat: number[] = []; // from the result's arrival (due time at the asked rate): includes queueing in the platform
         const fromMark: number[] = []; // from the moment the platform marked the status
@@ -135,13 +143,15 @@ export const fanout: Figure = {
           'rate held /s': best ? best.rate : `< ${runs.at(-1)!.rate}`,
           runs: runs.map((r) => `${r.rate}/s→${round(r.achieved)}/s p99 ${round(r.p99)} ms (from mark ${round(r.p99Mark)}) deliv ${round(r.delivered * 100)}%`).join('; '),
           'sign ms (platform process)': round(ready.signMs),
+          'device socket closes': closes,
         },
       };
     } finally {
       devices?.send({ cmd: 'exit' });
       platform.send({ cmd: 'exit' });
-      await new Promise((r) => setTimeout(r, 500));
-      for (const c of [devices, platform]) if (c && c.proc.exitCode === null) c.proc.kill('SIGKILL');
+      await new Promise((r) => setTimeout(r, prof ? 5000 : 500));
+      backend.proc.stdin.end();
+      for (const c of [devices, platform, backend]) if (c && c.proc.exitCode === null) c.proc.kill('SIGKILL');
     }
   },
 };
