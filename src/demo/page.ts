@@ -79,6 +79,7 @@ export function speakerPage(config: SpeakerPageConfig): string {
       <div id="speech" aria-live="polite"><b>叮当</b><span id="speech-text">你好，试试说：${esc(config.example)}</span></div>
     </div>
     <div id="actions"></div>
+    <label class="hint"><input type="checkbox" id="aloud"> 朗读 · speak aloud (browser speech synthesis)</label>
   </section>
   <section class="panel">
     <h2>你说 · What you say</h2>

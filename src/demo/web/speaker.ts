@@ -216,8 +216,11 @@ scan.addEventListener('click', () => {
   log('event', '手机扫码，打开支付页');
   phone.src = url;
 });
-document.addEventListener('keydown', (e) => {
-  if (e.key === 'F2') speakAloud = !speakAloud;
+const aloud = $<HTMLInputElement>('aloud');
+if (!('speechSynthesis' in window)) aloud.disabled = true;
+aloud.addEventListener('change', () => {
+  speakAloud = aloud.checked;
+  if (!speakAloud && 'speechSynthesis' in window) speechSynthesis.cancel();
 });
 window.addEventListener('pagehide', () => host.stop());
 (window as unknown as { speaker: unknown }).speaker = { host, companion, hear };
