@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { generateTskKeyPair, signRsa2, verifyHmac, verifyRsa2, type TskKeyPair } from '../src/protocol/tsk-node.js';
+import { generateTskKeyPair, loadPrivateKey, loadPublicKey, signRsa2, verifyHmac, verifyRsa2, type TskKeyPair } from '../src/protocol/tsk-node.js';
 import { validateJson } from '../src/protocol/validate.js';
 import { randomNonce } from '../src/protocol/tsk.js';
 import { parseSandboxConfig, type SkillConfigInput } from '../src/sandbox/config.js';
@@ -60,7 +60,10 @@ function readAll(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** The example audiobook's behaviour, minimal: episode 35 costs 200 fen. */
-export async function startBackend(tskPublicKey: string): Promise<Backend> {
+export async function startBackend(tskPublicKeyText: string): Promise<Backend> {
+  // Keys parsed once: the backend answers thousands of calls in the chaos suites.
+  const tskPublicKey = loadPublicKey(tskPublicKeyText);
+  const skillKey = loadPrivateKey(SKILL_PRIVATE);
   const received: Received[] = [];
   let counter = 0;
   const b: Backend = {
@@ -94,7 +97,7 @@ export async function startBackend(tskPublicKey: string): Promise<Backend> {
     const reply = (value: unknown, sign = true) => {
       const text = JSON.stringify(value);
       const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (sign) headers.authorization = signRsa2(text, SKILL_PRIVATE);
+      if (sign) headers.authorization = signRsa2(text, skillKey);
       res.writeHead(200, headers);
       res.end(text);
     };
