@@ -108,8 +108,10 @@ export class Sandbox {
     this.maxBodyBytes = maxBodyBytes ?? 1024 * 1024;
     this.server = createServer((req, res) => void this.dispatch(req, res));
     this.server.requestTimeout = 30_000;
-    this.server.headersTimeout = 10_000;
-    this.server.keepAliveTimeout = 2_000;
+    this.server.headersTimeout = 15_000;
+    // Longer than clients' idle timeout (undici: 4 s), so the client always closes an idle
+    // keep-alive connection first: no request is ever sent on a socket the server is closing.
+    this.server.keepAliveTimeout = 10_000;
     this.server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
