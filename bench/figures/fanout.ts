@@ -102,7 +102,7 @@ export const fanout: Figure = {
     try {
       const ready = (await platform.next(60_000)) as { url: string; tskPublicKey: string; signMs: number };
       devices = child('bench/children/fanout-devices.ts', [ready.url, ready.tskPublicKey, String(ordersNeeded)]);
-      const dev = (await devices.next(600_000)) as { sockets: number; orders: Array<[string, string]>; setupMs: number };
+      const dev = (await devices.next(600_000)) as { sockets: number; orders: Array<[string, string]>; setupMs: number; setupRetries: number };
       let offset = 0;
       let closes = 0;
       const runs: RunStats[] = [];
@@ -140,6 +140,7 @@ export const fanout: Figure = {
         notes: {
           sockets: dev.sockets,
           'setup s': round(dev.setupMs / 1000),
+          'setup retries': dev.setupRetries,
           'rate held /s': best ? best.rate : `< ${runs.at(-1)!.rate}`,
           runs: runs.map((r) => `${r.rate}/s→${round(r.achieved)}/s p99 ${round(r.p99)} ms (from mark ${round(r.p99Mark)}) deliv ${round(r.delivered * 100)}%`).join('; '),
           'sign ms (platform process)': round(ready.signMs),
