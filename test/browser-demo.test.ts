@@ -62,7 +62,7 @@ function stopDemo(child: ChildProcess): Promise<number | null> {
   });
 }
 
-test('the demo page: a whole screen purchase in headless Chromium, a screenshot per step', { timeout: 90_000 }, async (t) => {
+test('the demo page: a whole screen purchase in headless Chromium, a screenshot per step', { timeout: 150_000 }, async (t) => {
   if (!existsSync(CHROMIUM)) return t.skip(SKIP);
   const { chromium } = await import('playwright-core');
   rmSync(artifacts, { recursive: true, force: true });
@@ -88,7 +88,9 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     const errors: string[] = [];
+    const consoleLines: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     const corsReplies: Array<{ url: string; allowOrigin: string | null; exposed: string | null }> = [];
     page.on('response', async (r) => {
       if (r.url().startsWith(`${demo.sandbox}/device/v1/`) && r.request().method() !== 'OPTIONS') {
@@ -107,15 +109,19 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
     const screen = page.locator('#screen');
     const speech = page.locator('#speech-text');
 
-    await page.goto(demo.url);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+    await page.goto(demo.url, { timeout: 30_000 });
+    try {
+      await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 30_000 });
+    } catch (e) {
+      throw new Error(`the speaker page did not start: ${(e as Error).message}\npage errors: ${errors.join('\n')}\nconsole: ${consoleLines.join('\n')}\n${demo.output()}`);
+    }
     assert.equal(await screen.getAttribute('data-kind'), 'idle');
     await shot('idle');
 
     // 1. The user asks for a paid episode: the skill answers with a Charge, the goods show.
     await page.fill('#utterance', '我要听万古神帝第35集');
     await page.click('#say-button');
-    await page.waitForSelector('#screen[data-kind="goods"]', { timeout: 15_000 });
+    await page.waitForSelector('#screen[data-kind="goods"]', { timeout: 30_000 });
     assert.match(await screen.innerText(), /万古神帝 第35集/);
     assert.match(await screen.innerText(), /¥2\.00/);
     assert.match(await speech.innerText(), /这是付费内容.*说“购买”下单/);
@@ -124,7 +130,7 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
     // 2. The user says 买: the order is placed, the QR code and the countdown show.
     await page.fill('#utterance', '买');
     await page.press('#utterance', 'Enter');
-    await page.waitForSelector('#screen[data-kind="pay"] #qr', { timeout: 15_000 });
+    await page.waitForSelector('#screen[data-kind="pay"] #qr', { timeout: 30_000 });
     const payUrl = await page.getAttribute('#qr', 'data-pay-url');
     assert.ok(payUrl?.startsWith(`${demo.sandbox}/pay/DD`), `pay URL ${payUrl}`);
     assert.match((await page.getAttribute('#qr', 'src')) ?? '', /^data:image\/svg\+xml;base64,/);
@@ -137,21 +143,21 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
     // 3. The phone scans the QR code: the sandbox's WeChat pay page, in the phone panel.
     await page.click('#scan');
     const phone = page.frameLocator('#phone-frame');
-    await phone.locator('#pay-success').waitFor({ timeout: 10_000 });
+    await phone.locator('#pay-success').waitFor({ timeout: 20_000 });
     assert.match(await phone.locator('#amount').innerText(), /¥2\.00/);
     await shot('phone-pay-page');
 
     // 4. Pay: the speaker shows "scanned, confirm on the phone" (PROCESSING), then paid, then the resume.
     await phone.locator('#pay-success').click();
-    await page.waitForSelector('#screen[data-state="paying.confirming"]', { timeout: 10_000 });
+    await page.waitForSelector('#screen[data-state="paying.confirming"]', { timeout: 20_000 });
     assert.match(await page.locator('#phase').innerText(), /已扫码/);
     await shot('processing');
-    await page.waitForSelector('#now-playing', { timeout: 15_000 });
+    await page.waitForSelector('#now-playing', { timeout: 30_000 });
     assert.match(await page.locator('#now-playing-title').innerText(), /万古神帝 第35集/);
     assert.match(await speech.innerText(), /购买成功，开始播放万古神帝第35集/);
     const audioSrc = await page.getAttribute('#now-playing audio', 'src');
     assert.match(audioSrc ?? '', /\/audio\/wgsd035\.wav\?t=/);
-    await phone.locator('#status[data-status="SUCCESS"]').waitFor({ timeout: 10_000 });
+    await phone.locator('#status[data-status="SUCCESS"]').waitFor({ timeout: 20_000 });
     await shot('now-playing');
 
     // The dialog log holds the whole story, in order.
@@ -179,7 +185,7 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
     // 5. Asking again: already owned, the skill plays at once (no purchase).
     await page.fill('#utterance', '我要听万古神帝第35集');
     await page.click('#say-button');
-    await page.locator('#log li.skill', { hasText: '开始播放万古神帝第35集' }).waitFor({ timeout: 10_000 });
+    await page.locator('#log li.skill', { hasText: '开始播放万古神帝第35集' }).waitFor({ timeout: 20_000 });
     assert.equal(await screen.getAttribute('data-kind'), 'playing');
     await shot('owned-plays-at-once');
     assert.deepEqual(errors, [], 'no page errors');

@@ -2,7 +2,7 @@
  * The screen speaker page's script: src/demo/web/speaker.ts (the device
  * companion, the host, the DOM) bundled for the browser with esbuild, in
  * memory, when the demo starts. esbuild is a dev dependency, present after
- * `npm ci` in a checkout; from dist/ the TypeScript sources in src/ are used.
+ * `npm ci` in a checkout.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,13 +10,16 @@ import { DemoError } from './stack.js';
 
 let cached: Promise<string> | undefined;
 
-/** The page script entry, TypeScript source preferred (dist/demo → ../../src/demo). */
+/**
+ * The page script entry next to this module: web/speaker.ts when running from
+ * src/, the compiled web/speaker.js when running from dist/ (the same build as
+ * the page's HTML, so the two always match); the source as a last resort.
+ */
 export function speakerEntry(): string {
   const here = import.meta.url;
   const candidates = [
-    new URL('./web/speaker.ts', here),
+    new URL(here.endsWith('.ts') ? './web/speaker.ts' : './web/speaker.js', here),
     new URL('../../src/demo/web/speaker.ts', here),
-    new URL('./web/speaker.js', here),
   ];
   for (const c of candidates) if (existsSync(c)) return fileURLToPath(c);
   throw new DemoError('the speaker page source (src/demo/web/speaker.ts) is missing');
