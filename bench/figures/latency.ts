@@ -1,8 +1,8 @@
 /**
  * latency-push-p99 and latency-recover-p99: the sandbox platform and a device
  * companion (the real HTTP + WebSocket transport, default options) in one
- * process over loopback; the skill backend of the sandbox tests answers the
- * platform's create-order and delivery calls.
+ * process over loopback; the sandbox tests' skill backend answers the
+ * platform's create-order and delivery calls from a child process.
  *
  * push: the order is scanned (PROCESSING reached the device), then t0 = the
  * sandbox marks it paid (`book.pay`), t1 = the companion emits the render of
@@ -13,11 +13,50 @@
 import { DeviceCompanion } from '../../src/device/companion.js';
 import { createNodeTransport } from '../../src/device/node.js';
 import type { ScreenView } from '../../src/device/render.js';
-import { startPair } from '../../test/sandbox-support.js';
-import { median, nowMs, percentile, round, scaled, type Figure, type FigureResult } from '../lib.js';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { generateTskKeyPair } from '../../src/protocol/index.js';
+import { parseSandboxConfig } from '../../src/sandbox/config.js';
+import { Sandbox } from '../../src/sandbox/server.js';
+import { skillInput } from '../../test/sandbox-support.js';
+import { median, nowMs, percentile, repoRoot, round, scaled, type Figure, type FigureResult } from '../lib.js';
 import { BENCH_CHARGE } from '../support/lean-transport.js';
 
-type Pair = Awaited<ReturnType<typeof startPair>>;
+interface Pair {
+  sandbox: Sandbox;
+  close(): Promise<void>;
+}
+
+/**
+ * The sandbox in this process; its skill backend (create order, delivery) in
+ * a child process (bench/children/fanout-backend.ts), so the partner's crypto
+ * does not share the event loop with the path being measured.
+ */
+async function startPair(): Promise<Pair> {
+  const keys = generateTskKeyPair();
+  const backend = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'bench/children/fanout-backend.ts'), keys.publicKeyBase64], {
+    cwd: repoRoot,
+    env: { ...process.env, NODE_OPTIONS: '' },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('skill backend not ready in 30 s')), 30_000);
+    createInterface({ input: backend.stdout }).once('line', (l) => (clearTimeout(t), resolve(l)));
+    backend.once('exit', () => reject(new Error('skill backend exited')));
+  });
+  const { url } = JSON.parse(line) as { url: string };
+  const config = parseSandboxConfig({ skills: [skillInput(url)], platformPrivateKey: keys.privateKeyPem });
+  const sandbox = await Sandbox.start({ config, timeScale: 1, processingMs: 0, device: { repeatStatusMs: 0 } });
+  return {
+    sandbox,
+    async close() {
+      await sandbox.close();
+      backend.stdin.end();
+      backend.kill('SIGKILL');
+    },
+  };
+}
 
 function waitFor<T>(register: (done: (v: T) => void) => () => void, ms: number, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -108,7 +147,7 @@ export const latencyPush: Figure = {
   target: 15,
   what: 'sandbox marks the order paid → the companion renders the paid state (signed WS push, WebCrypto verify), loopback, one process',
   async run() {
-    const pair = await startPair({ timeScale: 1, processingMs: 0, device: { repeatStatusMs: 0 } });
+    const pair = await startPair();
     try {
       const book = pair.sandbox.platform.book;
       const n = scaled(200, 20);
@@ -135,7 +174,7 @@ export const latencyRecover: Figure = {
   target: 3000,
   what: 'device socket killed, order paid while offline → paid render via reconnect + re-query or polling (transport defaults)',
   async run() {
-    const pair = await startPair({ timeScale: 1, processingMs: 0, device: { repeatStatusMs: 0 } });
+    const pair = await startPair();
     try {
       const book = pair.sandbox.platform.book;
       const n = scaled(40, 8);
