@@ -86,7 +86,11 @@ function setActions(actions: TouchTarget[]): void {
   );
 }
 
+let shownPayUrl: string | undefined;
 function setPhone(payUrl: string | undefined): void {
+  // A new order (retry) has a new payment URL: the phone must scan the new code.
+  if (payUrl !== undefined && payUrl !== shownPayUrl && phone.src !== 'about:blank' && phone.src !== '') phone.src = 'about:blank';
+  if (payUrl !== undefined) shownPayUrl = payUrl;
   scan.disabled = payUrl === undefined;
   scan.dataset.url = payUrl ?? '';
   if (payUrl) {
