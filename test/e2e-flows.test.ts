@@ -96,7 +96,7 @@ async function assertResumedAndDeliveredOnce(sp: Speaker, result: PurchaseResult
   assert.equal(directives[0]!.type, 'AudioPlayer.Play');
   assert.equal(directives[0]!.audioItem.stream.token, itemId);
   assert.equal(result.resume?.outputSpeech, `购买成功，开始播放万古神帝第${Number(itemId.slice(4))}集`);
-  await until(() => sp.plays.length > 0, 2000, 'the host to start playing');
+  await until(() => sp.plays.length > 0, 5000, 'the host to start playing');
   assert.equal(sp.plays[0]!.resumed, true);
   const audio = await fetch(sp.plays[0]!.url!, { signal: AbortSignal.timeout(5000) });
   assert.equal(audio.status, 200);
@@ -107,7 +107,7 @@ async function assertResumedAndDeliveredOnce(sp: Speaker, result: PurchaseResult
   const tradeNo = purchase.tradeNo as string;
   await until(
     async () => (await control('GET', '/notifications')).notifications.some((n: any) => n.transactionId === purchase.transactionId && n.state === 'delivered'),
-    5000,
+    10_000,
     'the delivery notification to be acknowledged',
   );
   await new Promise((r) => setTimeout(r, 300)); // duplicates have landed
@@ -124,13 +124,13 @@ test('flow A + C: screen speaker — goods, QR, WeChat pay page, pushed result, 
     const heard = await sp.host.hear('我要听万古神帝第35集');
     assert.deepEqual(heard, { handledBy: 'platform', purchase: true });
     const run = sp.host.purchase!;
-    await until(() => sp.companion.state === 'goods', 5000, 'goods');
+    await until(() => sp.companion.state === 'goods', 10_000, 'goods');
     assert.match(sp.speech.join('|'), /这是付费内容，需要购买才能播放哦。万古神帝 第35集，2元。/);
     const view = sp.companion.view();
     assert.equal(view?.kind, 'goods');
     // "买" goes to the running purchase, not to the platform.
     assert.deepEqual(await sp.host.hear('买'), { handledBy: 'device', intent: 'buy' });
-    await until(() => sp.companion.state === 'paying.awaitingScan', 5000, 'the QR code');
+    await until(() => sp.companion.state === 'paying.awaitingScan', 10_000, 'the QR code');
     const pay = sp.companion.view();
     assert.equal(pay?.kind, 'pay');
     if (pay?.kind !== 'pay') return;
@@ -164,7 +164,7 @@ test('flow B + C: screenless speaker — goods pushed to the DingDang app, order
     await sp.host.hear('播放万古神帝第36集');
     const run = sp.host.purchase!;
     assert.ok(run, 'a purchase started');
-    await until(() => sp.companion.state === 'app.pushed', 5000, 'the app prompt');
+    await until(() => sp.companion.state === 'app.pushed', 10_000, 'the app prompt');
     assert.match(sp.speech.join('|'), /已将商品信息推送到叮当APP/);
     const purchaseId = sp.companion.context!.purchaseId!;
     // The user opens the DingDang app page, orders and pays.
@@ -178,7 +178,7 @@ test('flow B + C: screenless speaker — goods pushed to the DingDang app, order
     assert.equal(directives[0]!.audioItem.stream.token, 'wgsd036');
     assert.equal(result.resume!.outputSpeech, '购买成功，开始播放万古神帝第36集');
     const purchase = await control('GET', `/purchases/${purchaseId}`);
-    await until(() => stack.deliveryCount(purchase.tradeNo) === 1, 5000, 'the delivery');
+    await until(() => stack.deliveryCount(purchase.tradeNo) === 1, 10_000, 'the delivery');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(stack.deliveryCount(purchase.tradeNo), 1);
     assert.match(sp.speech.at(-1)!, /开始播放万古神帝第36集/);
@@ -192,9 +192,9 @@ test('flow C on its own: the resume is idempotent and re-runs the original inten
   try {
     await sp.host.hear('我要听万古神帝第37集');
     const run = sp.host.purchase!;
-    await until(() => sp.companion.state === 'goods', 5000, 'goods');
+    await until(() => sp.companion.state === 'goods', 10_000, 'goods');
     sp.host.touch('buy');
-    await until(() => sp.companion.state === 'paying.awaitingScan', 5000, 'the QR code');
+    await until(() => sp.companion.state === 'paying.awaitingScan', 10_000, 'the QR code');
     const view = sp.companion.view();
     assert.equal(view?.kind, 'pay');
     if (view?.kind !== 'pay') return;
