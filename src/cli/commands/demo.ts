@@ -41,7 +41,7 @@ async function listenSpeaker(stack: DemoStack, wanted: number | undefined): Prom
 
 export const demo: Command = {
   summary: 'the whole purchase on one machine: sandbox + example audiobook skill + a speaker (browser or terminal)',
-  usage: `Usage: dingdang-pay demo [--mode screen|screenless] [--port N] [--sandbox-port N] [--db FILE]
+  usage: `Usage: dingdang-pay demo [--mode screen|screenless] [--port N] [--sandbox-port N] [--db FILE] [--pay-window S]
 
 Starts, on embedded defaults (SQLite, nothing to set up):
   * the example audiobook skill backend (partner kit, SQLite),
