@@ -268,6 +268,32 @@ test('a payment that succeeds while cancelling is honoured, not lost', async () 
   }
 });
 
+test('cancel on the QR screen: the platform\'s FAIL push for the cancelled order ends as cancelled, not as a failed payment', async () => {
+  const { fake, companion, t } = setup({ delays: { CANCEL_TIMEOUT: 300 } });
+  try {
+    fake.script('cancel', { hang: true });
+    const done = companion.purchase({ charge: CHARGE, originalRequest: ORIGINAL });
+    await t.until('goods');
+    companion.touch('buy');
+    await t.until('paying.awaitingScan');
+    assert.equal(companion.say('取消')?.intent, 'cancel');
+    assert.equal(companion.state, 'cancelling');
+    fake.push('P1', 'FAIL', { reason: '用户取消了支付' });
+    assert.equal(companion.state, 'cancelling', 'the FAIL push does not turn the cancel into a payment failure');
+    fake.push('P1', 'NOTPAY');
+    assert.equal(companion.state, 'cancelling');
+    companion.cancel();
+    const r = await Promise.race([done, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('no end')), 5000))]);
+    assert.equal(r.outcome, 'cancelled');
+    assert.equal(r.paid, false);
+    assert.ok(!t.states.includes('payFailed'), t.states.join(' → '));
+    assert.doesNotMatch(t.said(), /支付没有成功/);
+    assertClean(companion, fake);
+  } finally {
+    companion.stop();
+  }
+});
+
 test('expired payment window: offered a fresh code by voice, new QR, then paid', async () => {
   const { fake, companion, t } = setup();
   try {

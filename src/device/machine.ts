@@ -451,7 +451,16 @@ export const purchaseMachine = setup({
           after: { VERIFY_TIMEOUT: '#purchase.unresolved' },
         },
         cancelling: {
-          on: { CANCEL: {} },
+          // The platform answers a cancel with a FAIL push for the order: that
+          // is the cancel confirming itself, not a failed payment. Only a
+          // SUCCESS (the user paid before the cancel landed) still counts.
+          on: {
+            CANCEL: {},
+            STATUS: [
+              { guard: and(['isFresh', 'isSuccess']), target: '#purchase.paid', actions: ['applyStatus', 'markPaid'] },
+              { guard: 'isFresh', actions: 'applyStatus' },
+            ],
+          },
           invoke: {
             src: 'cancelPurchase',
             input: ({ context }) => ({ purchaseId: context.purchaseId ?? '' }),
