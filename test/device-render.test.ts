@@ -111,6 +111,8 @@ test('views for goods, progress, results and resumed content', () => {
   assert.deepEqual(goods.actions, ['buy', 'cancel']);
   assert.equal(renderView('ordering', base).kind, 'progress');
   assert.equal(renderView('app.pushed', { ...base, mode: 'screenless' }).title, '请在叮当APP中完成支付');
+  assert.equal(renderView('refreshing', base).title, '正在获取新的二维码…');
+  assert.equal(renderView('refreshing', { ...base, mode: 'screenless' }).title, '正在重新发送到叮当APP…', 'no QR talk on a screenless speaker');
   const failed = renderView('payFailed', { ...base, failReason: '余额不足' });
   assert.equal(failed.kind === 'result' && failed.outcome, 'failed');
   assert.equal(failed.kind === 'result' && failed.detail, '余额不足');

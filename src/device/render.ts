@@ -173,6 +173,7 @@ const LABELS = {
     pay: '微信扫码支付',
     confirming: '已扫码，请在手机上确认支付',
     refreshing: '正在获取新的二维码…',
+    refreshingApp: '正在重新发送到叮当APP…',
     app: '请在叮当APP中完成支付',
     verifying: '正在确认支付结果…',
     cancelling: '正在取消…',
@@ -196,6 +197,7 @@ const LABELS = {
     pay: 'Scan with WeChat to pay',
     confirming: 'Scanned: confirm on your phone',
     refreshing: 'Getting a new code…',
+    refreshingApp: 'Sending to the DingDang app again…',
     app: 'Pay in the DingDang app',
     verifying: 'Checking the payment…',
     cancelling: 'Cancelling…',
@@ -267,7 +269,7 @@ export function renderView(state: string, ctx: RenderContext, locale: Locale = '
       };
     }
     case 'refreshing':
-      return progress(L.refreshing, say('refreshing'));
+      return progress(ctx.mode === 'screen' ? L.refreshing : L.refreshingApp, say('refreshing'));
     case 'app.pushed':
       return progress(L.app, say('app'));
     case 'app.ordered':
