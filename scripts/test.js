@@ -2,7 +2,12 @@
 // `npm test`: build (the CLI tests run the real bin), then run every
 // test/**/*.test.ts with node's test runner through tsx, print the spec
 // report, and close with one line "N passed, N failed, N skipped".
+//
+// Two phases: the ordinary suites two at a time, then the heavy ones (chaos,
+// multi-process, browser, fuzz) one at a time, so that a 2-core machine is
+// not asked to run two load tests against each other.
 // With DINGDANG_NO_SKIP=1 (set by .ci/run) any skipped test fails the run.
+// `npm test -- name` runs only the files whose path contains `name`.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -30,38 +35,50 @@ function collect(dir) {
 const filter = process.argv.slice(2);
 let files = collect(join(root, 'test'));
 if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
+const HEAVY = /(^|\/)(chaos-|fuzz-|browser-)|multiprocess|-processes/;
+const phases = [
+  { name: 'suites', files: files.filter((f) => !HEAVY.test(f)), concurrency: 2 },
+  { name: 'heavy suites, one at a time', files: files.filter((f) => HEAVY.test(f)), concurrency: 1 },
+].filter((p) => p.files.length > 0);
 
 const tmp = mkdtempSync(join(tmpdir(), 'ddp-test-'));
-const tap = join(tmp, 'report.tap');
-const run = spawnSync(
-  process.execPath,
-  [
-    '--import',
-    'tsx',
-    '--test',
-    '--test-concurrency=2',
-    '--test-reporter=spec',
-    '--test-reporter-destination=stdout',
-    '--test-reporter=tap',
-    `--test-reporter-destination=${tap}`,
-    ...files,
-  ],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_OPTIONS: '' } },
-);
-let text = '';
-try {
-  text = readFileSync(tap, 'utf8');
-} catch {}
+const totals = { pass: 0, fail: 0, skipped: 0 };
+const skipLines = [];
+let status = 0;
+for (const [i, phase] of phases.entries()) {
+  console.log(`\n== ${phase.name}: ${phase.files.length} files ==`);
+  const tap = join(tmp, `report-${i}.tap`);
+  const run = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      `--test-concurrency=${phase.concurrency}`,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tap}`,
+      ...phase.files,
+    ],
+    { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_OPTIONS: '' } },
+  );
+  let text = '';
+  try {
+    text = readFileSync(tap, 'utf8');
+  } catch {}
+  const count = (k) => Number((text.match(new RegExp(`^# ${k} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
+  totals.pass += count('pass');
+  totals.fail += count('fail') + count('cancelled');
+  totals.skipped += count('skipped') + count('todo');
+  skipLines.push(...text.split('\n').filter((l) => /# SKIP/.test(l)));
+  if (run.status !== 0) status = run.status ?? 1;
+}
 rmSync(tmp, { recursive: true, force: true });
-const count = (k) => Number((text.match(new RegExp(`^# ${k} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
-const passed = count('pass');
-const failed = count('fail') + count('cancelled');
-const skipped = count('skipped') + count('todo');
-const skipLines = text.split('\n').filter((l) => /# SKIP/.test(l));
-if (skipped && process.env.DINGDANG_NO_SKIP === '1') {
+if (totals.skipped && process.env.DINGDANG_NO_SKIP === '1') {
   console.log('\nSkipped tests are not allowed here (DINGDANG_NO_SKIP=1):');
   for (const l of skipLines) console.log('  ' + l.trim());
 }
-console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
-const bad = run.status !== 0 || failed > 0 || passed === 0 || (skipped > 0 && process.env.DINGDANG_NO_SKIP === '1');
+console.log(`\n${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
+const bad = status !== 0 || totals.fail > 0 || totals.pass === 0 || (totals.skipped > 0 && process.env.DINGDANG_NO_SKIP === '1');
 process.exit(bad ? 1 : 0);
