@@ -10,7 +10,9 @@
  * Measured: the real delivery handler (`createPartnerHandlers().deliver`):
  * TSK-RSA2 verify over the raw bytes, JSON + wire validation, nonce guard,
  * order checks, claim + complete in a real SQLite file (WAL,
- * synchronous=FULL), the deliver hook (a no-op), a signed reply. Each call
+ * synchronous=FULL) in os.tmpdir(), the deliver hook (a no-op), a signed
+ * reply. The same is measured again with the file on /dev/shm (tmpfs, no
+ * fsync) and reported in the notes, to separate the disk from the code. Each call
  * delivers a fresh order (created beforehand, outside the timing); the
  * platform's request signing is done beforehand too.
  *
@@ -18,7 +20,7 @@
  * nothing beyond the crypto). Median of the per-round ratios.
  */
 import { sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -55,10 +57,10 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function rig(): Promise<Rig> {
+export async function rig(base = tmpdir()): Promise<Rig> {
   const platform = generateTskKeyPair();
   const skill = generateTskKeyPair();
-  const dir = mkdtempSync(join(tmpdir(), 'ddp-bench-notify-'));
+  const dir = mkdtempSync(join(base, 'ddp-bench-notify-'));
   const store = new SqlitePartnerStore(join(dir, 'partner.db'));
   await store.init();
   const r: Rig = {
@@ -162,6 +164,11 @@ async function ratioRun(send: Send, r: Rig, opts: { rounds: number; perRound: nu
   };
 }
 
+/** /dev/shm when it exists and the default temp dir is elsewhere: the same run without the disk's fsync. */
+function tmpfsDir(): string | undefined {
+  return existsSync('/dev/shm') && !tmpdir().startsWith('/dev/shm') ? '/dev/shm' : undefined;
+}
+
 function decode(body: Uint8Array): { retCode: string } {
   return JSON.parse(Buffer.from(body).toString('utf8')) as { retCode: string };
 }
@@ -173,19 +180,28 @@ export const notifyRatio: Figure = {
   target: 0.85,
   what: 'bare RSA verify+sign time ÷ in-process delivery handler time (verify, validate, SQLite record, signed reply)',
   async run() {
-    const r = await rig();
-    try {
-      const res = await ratioRun(async (q) => decode((await r.handlers.deliver(q)).body), r, {
-        rounds: scaled(15, 3),
-        perRound: scaled(100, 10),
-        warmup: 50,
-      });
-      const count = (r.store.db.prepare(`SELECT count(*) AS n FROM partner_orders WHERE status = 'DELIVERED'`).get() as { n: number }).n;
-      if (count !== r.delivered) throw new Error(`store has ${count} deliveries, hook ran ${r.delivered} times`);
-      return res;
-    } finally {
-      await r.close();
+    const once = async (base?: string) => {
+      const r = await rig(base);
+      try {
+        const res = await ratioRun(async (q) => decode((await r.handlers.deliver(q)).body), r, {
+          rounds: scaled(15, 3),
+          perRound: scaled(100, 10),
+          warmup: 50,
+        });
+        const count = (r.store.db.prepare(`SELECT count(*) AS n FROM partner_orders WHERE status = 'DELIVERED'`).get() as { n: number }).n;
+        if (count !== r.delivered) throw new Error(`store has ${count} deliveries, hook ran ${r.delivered} times`);
+        return res;
+      } finally {
+        await r.close();
+      }
+    };
+    const res = await once();
+    const shm = tmpfsDir();
+    if (shm) {
+      const mem = await once(shm);
+      res.notes = { ...res.notes, 'ratio with the SQLite file on tmpfs (no fsync)': mem.value, 'tmpfs handler ms/op': mem.notes?.['handler ms/op'] ?? '?' };
     }
+    return res;
   },
 };
 
@@ -196,32 +212,42 @@ export const notifyHttpRatio: Figure = {
   target: 0.6,
   what: 'bare RSA verify+sign time ÷ delivery over loopback HTTP (node-http adapter, keep-alive client in the same process)',
   async run() {
-    const r = await rig();
-    const server = http.createServer(partnerRequestListener(r.handlers));
-    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
-    const port = (server.address() as AddressInfo).port;
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const send: Send = (q) =>
-      new Promise((resolve, reject) => {
-        const req = http.request(
-          { host: '127.0.0.1', port, path: '/dingdang/deliver', method: 'POST', agent, headers: { ...q.headers, 'content-length': q.rawBody.length } as http.OutgoingHttpHeaders, timeout: 10_000 },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => (res.statusCode === 200 ? resolve(decode(Buffer.concat(chunks))) : reject(new Error(`HTTP ${res.statusCode}`))));
-            res.on('error', reject);
-          },
-        );
-        req.on('timeout', () => req.destroy(new Error('request timed out')));
-        req.on('error', reject);
-        req.end(q.rawBody);
-      });
-    try {
-      return await ratioRun(send, r, { rounds: scaled(15, 3), perRound: scaled(100, 10), warmup: 50 });
-    } finally {
-      agent.destroy();
-      await new Promise<void>((res) => server.close(() => res()));
-      await r.close();
+    const res = await httpOnce();
+    const shm = tmpfsDir();
+    if (shm) {
+      const mem = await httpOnce(shm);
+      res.notes = { ...res.notes, 'ratio with the SQLite file on tmpfs (no fsync)': mem.value, 'tmpfs handler ms/op': mem.notes?.['handler ms/op'] ?? '?' };
     }
+    return res;
   },
 };
+
+async function httpOnce(base?: string): Promise<FigureResult> {
+  const r = await rig(base);
+  const server = http.createServer(partnerRequestListener(r.handlers));
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const port = (server.address() as AddressInfo).port;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const send: Send = (q) =>
+    new Promise((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port, path: '/dingdang/deliver', method: 'POST', agent, headers: { ...q.headers, 'content-length': q.rawBody.length } as http.OutgoingHttpHeaders, timeout: 10_000 },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => (res.statusCode === 200 ? resolve(decode(Buffer.concat(chunks))) : reject(new Error(`HTTP ${res.statusCode}`))));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('request timed out')));
+      req.on('error', reject);
+      req.end(q.rawBody);
+    });
+  try {
+    return await ratioRun(send, r, { rounds: scaled(15, 3), perRound: scaled(100, 10), warmup: 50 });
+  } finally {
+    agent.destroy();
+    await new Promise<void>((res) => server.close(() => res()));
+    await r.close();
+  }
+}
