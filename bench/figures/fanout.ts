@@ -11,7 +11,8 @@
  * backend (its own process), as it would.
  *
  * The RSA signing bounds the rate (baseline measured in the platform process:
- * ms per signature), so lower rates are probed too and the highest rate held
+ * ms per signature), so 250/s and 500/s are run first (4 s each, ascending)
+ * and the highest rate held
  * (≥ 95 % of the asked rate emitted, ≥ 99.9 % delivered, p99 ≤ 100 ms) is
  * reported.
  */
@@ -87,9 +88,10 @@ export const fanout: Figure = {
   what: '5,000+ device sockets on the sandbox, results at 1,000/s for 10 s (signed pushes): push latency p99; the highest rate held is in the notes',
   async run() {
     const plan = [
-      { rate: 1000, seconds: 10 },
-      { rate: 500, seconds: 4 },
+      // Ascending, so an overload (and the reconnect storm it causes) cannot spoil the lower rates.
       { rate: 250, seconds: 4 },
+      { rate: 500, seconds: 4 },
+      { rate: 1000, seconds: 10 },
     ].map((p) => ({ ...p, seconds: p.seconds * Math.min(1, scaled(100, 10) / 100) }));
     const ordersNeeded = plan.reduce((a, p) => a + Math.ceil((p.rate * p.seconds) / 2), 0);
     const keys = generateTskKeyPair();
@@ -131,17 +133,16 @@ export const fanout: Figure = {
         const held = achieved >= 0.95 * p.rate && delivered >= 0.999 && p99 <= 100;
         runs.push({ rate: p.rate, seconds: p.seconds, achieved, delivered, emitted: ran.emitted, p99, p50: lat.length ? percentile(lat, 50) : NaN, held, p99Mark: fromMark.length ? percentile(fromMark, 99) : NaN });
         process.stderr.write(`  fanout ${p.rate}/s: achieved ${round(achieved)}/s, delivered ${round(delivered * 100)} %, p50 ${round(runs.at(-1)!.p50)} ms, p99 ${round(p99)} ms (from mark ${round(runs.at(-1)!.p99Mark)} ms)\n`);
-        if (held) break; // lower rates would be held too
       }
-      const first = runs[0]!;
-      const best = runs.find((r) => r.held);
+      const headline = runs.find((r) => r.rate === 1000) ?? runs.at(-1)!;
+      const best = [...runs].reverse().find((r) => r.held);
       return {
-        value: round(first.p99),
+        value: round(headline.p99),
         notes: {
           sockets: dev.sockets,
           'setup s': round(dev.setupMs / 1000),
           'setup retries': dev.setupRetries,
-          'rate held /s': best ? best.rate : `< ${runs.at(-1)!.rate}`,
+          'rate held /s': best ? best.rate : `< ${runs[0]!.rate}`,
           runs: runs.map((r) => `${r.rate}/s→${round(r.achieved)}/s p99 ${round(r.p99)} ms (from mark ${round(r.p99Mark)}) deliv ${round(r.delivered * 100)}%`).join('; '),
           'sign ms (platform process)': round(ready.signMs),
           'device socket closes': closes,
