@@ -21,6 +21,7 @@ import {
   signHmac,
   signingContent,
   signRsa2,
+  signRsa2Async,
   ValidationError,
   verifyHmac,
   verifyHmacWebCrypto,
@@ -118,6 +119,19 @@ describe('TSK signatures: known answers (openssl-computed)', () => {
       assert.equal(verifyHmac(v.body, upper, SECRET, { now: at(v.datetime) }).ok, true, 'uppercase hex accepted');
     });
   }
+
+  it('signRsa2Async gives the same header as signRsa2 (thread pool), and rejects a bad key', async () => {
+    for (const v of [V1, V2]) {
+      assert.equal(await signRsa2Async(v.body, PRIV, { datetime: v.datetime }), `TSK-RSA2 Datetime=${v.datetime}, Signature=${v.rsa}`);
+      assert.equal(await signRsa2Async(Buffer.from(v.body), loadPrivateKey(PRIV_PKCS1), { datetime: v.datetime }), signRsa2(v.body, PRIV, { datetime: v.datetime }));
+    }
+    const many = await Promise.all(Array.from({ length: 8 }, (_, i) => signRsa2Async(`{"i":${i}}`, PRIV, { datetime: V2.datetime })));
+    many.forEach((h, i) => assert.equal(h, signRsa2(`{"i":${i}}`, PRIV, { datetime: V2.datetime })));
+    const now = at(V2.datetime) + 500;
+    const h = await signRsa2Async(V2.body, PRIV, { now: () => now });
+    assert.equal(h, `TSK-RSA2 Datetime=${V2.datetime}, Signature=${V2.rsa}`, 'datetime from the signing clock');
+    assert.throws(() => signRsa2Async(V2.body, PUB_PEM), KeyError);
+  });
 
   it('signs the raw bytes, not a re-serialised object', () => {
     const spaced = '{ "skillId" : "s1", "transactionId":"T123","nonceStr":"abc" }';

@@ -158,6 +158,24 @@ export function signRsa2(rawBody: Uint8Array | string, privateKey: KeyInput, opt
   return formatAuthorization({ algorithm: TSK_RSA2, datetime, signature: rsa2Signature(rawBody, datetime, privateKey) });
 }
 
+/**
+ * `signRsa2` off the main thread: the RSA operation runs in libuv's thread
+ * pool (node:crypto's callback form), so several signatures proceed in
+ * parallel with the event loop. Same output bytes as `signRsa2` for the same
+ * datetime; the datetime is taken when called, not when the signature is done.
+ */
+export function signRsa2Async(rawBody: Uint8Array | string, privateKey: KeyInput, options: SignOptions = {}): Promise<string> {
+  const datetime = stampOf(options);
+  const key = loadPrivateKey(privateKey);
+  const content = signingContent(rawBody, datetime);
+  return new Promise((resolve, reject) => {
+    cryptoSign('sha256', content, key, (err, sig) => {
+      if (err) reject(new KeyError(`RSA signing failed: ${err.message}`, { cause: err }));
+      else resolve(formatAuthorization({ algorithm: TSK_RSA2, datetime, signature: sig.toString('base64') }));
+    });
+  });
+}
+
 /** Sign raw body bytes with TSK-HMAC-SHA256-BASIC; returns the `Authorization` header value. */
 export function signHmac(rawBody: Uint8Array | string, secret: string | Uint8Array, options: SignOptions = {}): string {
   const datetime = stampOf(options);
