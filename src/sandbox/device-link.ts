@@ -15,6 +15,7 @@ import { DingDangPayError, InvalidArgumentError, RemoteError, TimeoutError, Tran
 import { randomNonce } from '../protocol/tsk.js';
 import { DEVICE_ID_RE, type DeviceConfig } from './config.js';
 import { SandboxStateError } from './errors.js';
+import type { PushFaults } from './faults.js';
 import type { Platform, PurchaseStatus } from './platform.js';
 import type { RouteContext, Sandbox } from './server.js';
 
@@ -54,6 +55,21 @@ interface Client {
   subscriptions: Map<string, string>;
   authTimer: (() => void) | undefined;
   lastSeen: number;
+  /**
+   * Signed pushes in the order they were asked for (signatures finish in the
+   * thread pool in any order): a push leaves only when every earlier one has,
+   * so `seq` order per purchase holds. Unsigned frames (pong, subscribed,
+   * error) do not wait here.
+   */
+  outbox: OutboxSlot[];
+}
+
+interface OutboxSlot {
+  purchaseId: string;
+  /** Push faults in force when it was asked for; null: sent as is (repeats, the push after `subscribed`). */
+  faults: PushFaults | null;
+  /** The frame once signed; null when signing failed (skipped). */
+  frame: string | null | undefined;
 }
 
 export class DeviceLink {
@@ -61,6 +77,8 @@ export class DeviceLink {
   private readonly platform: Platform;
   private readonly devices: DeviceConfig[];
   private readonly clients = new Set<Client>();
+  /** purchaseId → its subscribed clients (→ deviceId): a status change finds them without a scan. */
+  private readonly subs = new Map<string, Map<Client, string>>();
   private readonly held = new Map<string, { frame: string; cancel: () => void }>();
   private readonly repeatMs: number;
   private readonly authTimeoutMs: number;
@@ -99,9 +117,7 @@ export class DeviceLink {
   }
 
   subscribers(purchaseId: string): number {
-    let n = 0;
-    for (const c of this.clients) if (c.subscriptions.has(purchaseId)) n++;
-    return n;
+    return this.subs.get(purchaseId)?.size ?? 0;
   }
 
   /** Is this device (and token) allowed? With no devices configured, any valid deviceId is. */
@@ -130,24 +146,57 @@ export class DeviceLink {
     return JSON.stringify(body);
   }
 
-  private pushFrame(s: PurchaseStatus, deviceId: string): string {
+  /** A signed push frame (signature in the thread pool; the datetime is taken now). */
+  private async pushFrame(s: PurchaseStatus, deviceId: string): Promise<string> {
     const body = this.statusBody(s, deviceId);
-    return JSON.stringify({ type: 'push', body, authorization: this.platform.sign(body) });
+    const authorization = await this.platform.signAsync(body);
+    return JSON.stringify({ type: 'push', body, authorization });
   }
 
   // ── pushes and their faults ──────────────────────────────────────────
 
   private onStatus(s: PurchaseStatus): void {
-    for (const c of this.clients) {
-      const deviceId = c.subscriptions.get(s.purchaseId);
-      if (deviceId !== undefined) this.deliver(c, s.purchaseId, this.pushFrame(s, deviceId));
+    const subs = this.subs.get(s.purchaseId);
+    if (!subs || subs.size === 0) return;
+    // One body and one signature per device subscribed to this purchase (the body names the device).
+    const frames = new Map<string, Promise<string>>();
+    const faults = this.platform.faults.pushFaults;
+    for (const [c, deviceId] of subs) {
+      let frame = frames.get(deviceId);
+      if (!frame) frames.set(deviceId, (frame = this.pushFrame(s, deviceId)));
+      this.enqueue(c, s.purchaseId, frame, faults);
     }
   }
 
-  private deliver(c: Client, purchaseId: string, frame: string): void {
-    const f = this.platform.faults.current;
+  /** Queue a push for `c` behind its earlier pushes; faults are those in force when the status changed. */
+  private enqueue(c: Client, purchaseId: string, frame: Promise<string>, faults: PushFaults | null): void {
+    const slot: OutboxSlot = { purchaseId, faults, frame: undefined };
+    c.outbox.push(slot);
+    frame.then(
+      (text) => {
+        slot.frame = text;
+        this.flush(c);
+      },
+      () => {
+        slot.frame = null;
+        this.flush(c);
+      },
+    );
+  }
+
+  private flush(c: Client): void {
+    while (c.outbox.length > 0 && c.outbox[0]!.frame !== undefined) {
+      const slot = c.outbox.shift()!;
+      const frame = slot.frame;
+      if (frame === null || frame === undefined || !this.clients.has(c)) continue;
+      if (slot.faults) this.deliver(c, slot.purchaseId, frame, slot.faults);
+      else this.send(c, frame, true);
+    }
+  }
+
+  private deliver(c: Client, purchaseId: string, frame: string, f: PushFaults): void {
     const send = () => {
-      for (let i = 0; i <= f.duplicatePush; i++) this.send(c, frame);
+      for (let i = 0; i <= f.duplicatePush; i++) this.send(c, frame, true);
     };
     const later = (fn: () => void) => (f.delayPushMs > 0 ? this.platform.scheduler.afterReal(f.delayPushMs, fn) : fn());
     if (!f.reorderPush) return void later(send);
@@ -159,7 +208,7 @@ export class DeviceLink {
       this.held.delete(key);
       later(() => {
         send();
-        for (let i = 0; i <= f.duplicatePush; i++) this.send(c, held.frame);
+        for (let i = 0; i <= f.duplicatePush; i++) this.send(c, held.frame, true);
       });
       return;
     }
@@ -170,6 +219,13 @@ export class DeviceLink {
     this.held.set(key, { frame, cancel });
   }
 
+  private unindex(c: Client, purchaseId: string): void {
+    const subs = this.subs.get(purchaseId);
+    if (!subs) return;
+    subs.delete(c);
+    if (subs.size === 0) this.subs.delete(purchaseId);
+  }
+
   private ids = new WeakMap<Client, number>();
   private nextId = 0;
   private clientKey(c: Client): number {
@@ -178,9 +234,9 @@ export class DeviceLink {
     return id;
   }
 
-  private send(c: Client, text: string): void {
+  private send(c: Client, text: string, push = false): void {
     if (c.ws.readyState !== c.ws.OPEN) return;
-    if (text.includes('"type":"push"')) this.pushesSent++;
+    if (push) this.pushesSent++;
     c.ws.send(text);
   }
 
@@ -188,7 +244,7 @@ export class DeviceLink {
     for (const c of this.clients)
       for (const [purchaseId, deviceId] of c.subscriptions) {
         const p = this.platform.purchase(purchaseId);
-        if (p) this.send(c, this.pushFrame(this.platform.status(purchaseId), deviceId));
+        if (p) this.enqueue(c, purchaseId, this.pushFrame(this.platform.status(purchaseId), deviceId), null);
       }
   }
 
@@ -202,7 +258,7 @@ export class DeviceLink {
   // ── WebSocket ─────────────────────────────────────────────────────────
 
   private onConnection(ws: WebSocket): void {
-    const client: Client = { ws, subscriptions: new Map(), authTimer: undefined, lastSeen: Date.now() };
+    const client: Client = { ws, subscriptions: new Map(), authTimer: undefined, lastSeen: Date.now(), outbox: [] };
     client.authTimer = this.platform.scheduler.afterReal(this.authTimeoutMs, () => {
       client.authTimer = undefined;
       if (client.subscriptions.size === 0) ws.close(4401, 'not subscribed in time');
@@ -216,6 +272,8 @@ export class DeviceLink {
       client.authTimer?.();
       clearInterval(idle);
       this.clients.delete(client);
+      for (const purchaseId of client.subscriptions.keys()) this.unindex(client, purchaseId);
+      client.outbox.length = 0;
     });
     ws.on('error', () => {});
     ws.on('message', (data, isBinary) => {
@@ -240,7 +298,7 @@ export class DeviceLink {
       case 'pong':
         return;
       case 'unsubscribe':
-        if (typeof frame.purchaseId === 'string') c.subscriptions.delete(frame.purchaseId);
+        if (typeof frame.purchaseId === 'string' && c.subscriptions.delete(frame.purchaseId)) this.unindex(c, frame.purchaseId);
         return;
       case 'subscribe': {
         const id = typeof frame.id === 'string' ? frame.id : undefined;
@@ -259,10 +317,15 @@ export class DeviceLink {
           return refuse('NOT_FOUND', 'no such purchase');
         }
         c.subscriptions.set(purchaseId, deviceId);
+        if (this.clients.has(c)) {
+          let subs = this.subs.get(purchaseId);
+          if (!subs) this.subs.set(purchaseId, (subs = new Map()));
+          subs.set(c, deviceId);
+        }
         c.authTimer?.();
         c.authTimer = undefined;
         this.send(c, JSON.stringify({ type: 'subscribed', ...(id !== undefined ? { id } : {}), purchaseId }));
-        this.send(c, this.pushFrame(this.platform.status(purchaseId), deviceId));
+        this.enqueue(c, purchaseId, this.pushFrame(this.platform.status(purchaseId), deviceId), null);
         return;
       }
       default:
@@ -272,18 +335,19 @@ export class DeviceLink {
 
   // ── HTTP ──────────────────────────────────────────────────────────────
 
-  private reply(res: ServerResponse, status: number, value: unknown): void {
-    const body = JSON.stringify(value);
-    res.writeHead(status, {
-      'content-type': 'application/json; charset=utf-8',
-      'cache-control': 'no-store',
-      authorization: this.platform.sign(body),
-      ...CORS,
-    });
+  /** A signed JSON reply; the signature is made in the thread pool. */
+  private async reply(res: ServerResponse, status: number, value: unknown): Promise<void> {
+    return this.replyRaw(res, status, JSON.stringify(value));
+  }
+
+  private async replyRaw(res: ServerResponse, status: number, body: string): Promise<void> {
+    const authorization = await this.platform.signAsync(body);
+    if (res.headersSent || res.destroyed) return void res.end();
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', authorization, ...CORS });
     res.end(body);
   }
 
-  private fail(res: ServerResponse, e: unknown, route: string): void {
+  private async fail(res: ServerResponse, e: unknown, route: string): Promise<void> {
     let status = 500;
     let code = 'INTERNAL';
     let message = 'internal error';
@@ -301,7 +365,12 @@ export class DeviceLink {
     else if (e instanceof RemoteError || e instanceof TimeoutError || e instanceof TransportError || e instanceof DingDangPayError)
       [status, code, message] = [502, 'UPSTREAM', e.message];
     if (res.headersSent) return void res.end();
-    this.reply(res, status, { error: { code, message } });
+    try {
+      await this.reply(res, status, { error: { code, message } });
+    } catch {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    }
   }
 
   private installRoutes(): void {
@@ -323,7 +392,7 @@ export class DeviceLink {
           const body = method === 'POST' ? await ctx.json() : {};
           await fn(ctx, deviceId, body);
         } catch (e) {
-          this.fail(ctx.res, e, name);
+          await this.fail(ctx.res, e, name);
         }
       });
     const ID = '([^/]+)';
@@ -337,30 +406,28 @@ export class DeviceLink {
       if (typeof purchaseId === 'string') input.purchaseId = purchaseId;
       const pu = p.startPurchase(input);
       const s = p.status(pu.purchaseId);
-      this.reply(res, existed ? 200 : 201, { purchaseId: pu.purchaseId, tradeStatus: s.tradeStatus, seq: s.seq });
+      return this.reply(res, existed ? 200 : 201, { purchaseId: pu.purchaseId, tradeStatus: s.tradeStatus, seq: s.seq });
     });
     route('POST', new RegExp(`^/device/v1/purchases/${ID}/order$`), 'order', async ({ res, params }, deviceId) => {
       const pu = this.owned(params[0], deviceId);
       const placed = await p.placeOrder(pu.purchaseId);
-      this.reply(res, 200, placed.kind === 'order' ? { purchaseId: pu.purchaseId, kind: 'order', order: placed.order } : { purchaseId: pu.purchaseId, kind: 'already-owned' });
+      return this.reply(res, 200, placed.kind === 'order' ? { purchaseId: pu.purchaseId, kind: 'order', order: placed.order } : { purchaseId: pu.purchaseId, kind: 'already-owned' });
     });
     route('POST', new RegExp(`^/device/v1/purchases/${ID}/order/refresh$`), 'refresh', async ({ res, params }, deviceId) => {
       const pu = this.owned(params[0], deviceId);
-      this.reply(res, 200, { purchaseId: pu.purchaseId, order: await p.refreshOrder(pu.purchaseId) });
+      return this.reply(res, 200, { purchaseId: pu.purchaseId, order: await p.refreshOrder(pu.purchaseId) });
     });
     route('GET', new RegExp(`^/device/v1/purchases/${ID}/status$`), 'status', ({ res, params }, deviceId) => {
       const pu = this.owned(params[0], deviceId);
-      const body = this.statusBody(p.status(pu.purchaseId), deviceId);
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', authorization: p.sign(body), ...CORS });
-      res.end(body);
+      return this.replyRaw(res, 200, this.statusBody(p.status(pu.purchaseId), deviceId));
     });
     route('POST', new RegExp(`^/device/v1/purchases/${ID}/cancel$`), 'cancel', ({ res, params }, deviceId) => {
       const pu = this.owned(params[0], deviceId);
-      this.reply(res, 200, { purchaseId: pu.purchaseId, cancelled: p.cancel(pu.purchaseId) });
+      return this.reply(res, 200, { purchaseId: pu.purchaseId, cancelled: p.cancel(pu.purchaseId) });
     });
     route('POST', new RegExp(`^/device/v1/purchases/${ID}/resume$`), 'resume', async ({ res, params }, deviceId) => {
       const pu = this.owned(params[0], deviceId);
-      this.reply(res, 200, { purchaseId: pu.purchaseId, ...(await p.resume(pu.purchaseId)) });
+      return this.reply(res, 200, { purchaseId: pu.purchaseId, ...(await p.resume(pu.purchaseId)) });
     });
   }
 

@@ -70,11 +70,24 @@ function count(name: string, v: unknown, max: number): number {
   return v;
 }
 
+export type PushFaults = Pick<FaultState, 'duplicatePush' | 'delayPushMs' | 'reorderPush'>;
+
 export class Faults {
   private state: FaultState = { ...ZERO };
 
   get current(): FaultState {
     return structuredClone(this.state);
+  }
+
+  /** The injected signing-clock skew, without copying the state (hot path: every signature). */
+  get clockSkewMs(): number {
+    return this.state.clockSkewMs;
+  }
+
+  /** The push faults now, without copying the whole state (hot path: every push). */
+  get pushFaults(): PushFaults {
+    const s = this.state;
+    return { duplicatePush: s.duplicatePush, delayPushMs: s.delayPushMs, reorderPush: s.reorderPush };
   }
 
   /** Merge settings (validated: a bad value changes nothing). */

@@ -26,7 +26,7 @@ import type {
   RefundNotifyRequest,
 } from '../protocol/types.js';
 import { validate, validateJson } from '../protocol/validate.js';
-import { signRsa2, verifyRsa2 } from '../protocol/tsk-node.js';
+import { signRsa2Async, verifyRsa2 } from '../protocol/tsk-node.js';
 import { randomNonce } from '../protocol/tsk.js';
 import { sumFen } from '../protocol/money.js';
 import type { SkillConfig } from './config.js';
@@ -122,7 +122,8 @@ export async function postSigned<R extends AckReply>(
 }
 
 async function send<R>(o: OutboundOptions, skill: SkillConfig, url: string, raw: string, replyKind: ReplyKind): Promise<R> {
-  const authorization = signRsa2(raw, o.platformKey, { now: o.signingNow });
+  // In the thread pool: the event loop keeps serving devices meanwhile.
+  const authorization = await signRsa2Async(raw, o.platformKey, { now: o.signingNow });
   let res: Response;
   try {
     res = await fetch(url, {

@@ -12,7 +12,7 @@ import { InvalidArgumentError, RemoteError } from '../protocol/errors.js';
 import type { ChargeDirective, TradeStatus } from '../protocol/types.js';
 import { RET_MSG_ALREADY_OWNED } from '../protocol/types.js';
 import { validate } from '../protocol/validate.js';
-import { signRsa2 } from '../protocol/tsk-node.js';
+import { signRsa2, signRsa2Async } from '../protocol/tsk-node.js';
 import type { Fen } from '../protocol/money.js';
 import type { SandboxConfig, SkillConfig } from './config.js';
 import { SandboxStateError } from './errors.js';
@@ -223,11 +223,20 @@ export class Platform extends EventEmitter<PlatformEvents> {
   }
 
   /** The platform's signing clock: now + injected skew. */
-  signingNow = (): number => this.scheduler.now() + this.faults.current.clockSkewMs;
+  signingNow = (): number => this.scheduler.now() + this.faults.clockSkewMs;
 
   /** Sign bytes the platform sends (pay replies, pushes) with TSK-RSA2. */
   sign(raw: string | Uint8Array): string {
     return signRsa2(raw, this.config.platformPrivateKey, { now: this.signingNow });
+  }
+
+  /**
+   * `sign` in libuv's thread pool (same header bytes; the datetime is taken
+   * now, from the signing clock): several signatures run in parallel with the
+   * event loop, on every core.
+   */
+  signAsync(raw: string | Uint8Array): Promise<string> {
+    return signRsa2Async(raw, this.config.platformPrivateKey, { now: this.signingNow });
   }
 
   outbound(): OutboundOptions {
