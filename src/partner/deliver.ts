@@ -17,7 +17,8 @@
  *   that honours its key delivers exactly once.
  */
 import type { AckReply, DeliverNotifyRequest } from '../protocol/index.js';
-import type { PartnerOrder } from './store.js';
+import type { CheckedDeliveryClaim, PartnerOrder } from './store.js';
+import { USER_TOKEN_MAX } from './stores/common.js';
 import type { PartnerContext } from './handlers.js';
 import { RefusedError } from './handlers.js';
 
@@ -46,59 +47,90 @@ function checkAgainstOrder(order: PartnerOrder, n: DeliverNotifyRequest): void {
   if (order.transactionId !== null && order.transactionId !== n.transactionId) throw new RefusedError('transactionId mismatch');
 }
 
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+
+/** The expectation can only match a stored order when it is storable (else the old read-and-check path answers). */
+const storable = (n: DeliverNotifyRequest): boolean => n.userToken.length <= USER_TOKEN_MAX && !n.userToken.includes('\u0000');
+
 /**
  * Run the hook with a time limit. When the limit passes first, the reply is
  * FAIL at once, the hook's `signal` is aborted, and the claim is kept: if the
  * hook still finishes, its success is recorded then (its failure releases the
  * claim), so a slow hook does not cause a second run once the platform retries.
+ *
+ * Cheap for a synchronous hook: the AbortController is made only when the hook
+ * reads `signal` (or the limit passes), the timer only when the hook returns a
+ * promise, and then it is cleared as soon as the promise settles.
  */
-async function runHook(ctx: PartnerContext, dc: Omit<DeliverContext, 'signal'>): Promise<void> {
-  const ac = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let timedOut = false;
-  const hook = Promise.resolve().then(() => ctx.deliver({ ...dc, signal: ac.signal }));
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      ac.abort(new Error('deliver hook timed out'));
+function runHook(ctx: PartnerContext, order: PartnerOrder, transactionId: string, attempt: number): void | Promise<void> {
+  let ac: AbortController | undefined;
+  const dc: DeliverContext = {
+    order,
+    transactionId,
+    idempotencyKey: order.tradeNo,
+    attempt,
+    get signal() {
+      return (ac ??= new AbortController()).signal;
+    },
+  };
+  const result = ctx.deliver(dc);
+  if (!isThenable(result)) return;
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      (ac ??= new AbortController()).abort(new Error('deliver hook timed out'));
+      const tradeNo = order.tradeNo;
+      Promise.resolve(result)
+        .then(
+          () => ctx.store.completeDelivery(tradeNo, ctx.now()),
+          () => ctx.store.releaseDelivery(tradeNo, attempt),
+        )
+        .catch(() => undefined);
       reject(new RefusedError('delivery timed out'));
     }, ctx.deliverTimeoutMs);
+    result.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
   });
-  try {
-    await Promise.race([hook, timeout]);
-  } catch (e) {
-    if (timedOut) {
-      const tradeNo = dc.order.tradeNo;
-      hook.then(
-        () => ctx.store.completeDelivery(tradeNo, ctx.now()),
-        () => ctx.store.releaseDelivery(tradeNo, dc.attempt),
-      ).catch(() => undefined);
-    }
-    throw e;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export async function handleDeliver(ctx: PartnerContext, n: DeliverNotifyRequest): Promise<AckReply> {
-  const order = await ctx.store.getOrder(n.tradeNo);
-  if (!order) throw new RefusedError('unknown tradeNo');
-  checkAgainstOrder(order, n);
-  if (order.status === 'DELIVERED') return { retCode: 'SUCCESS' };
-
-  const claim = await ctx.store.claimDelivery(n.tradeNo, n.transactionId, ctx.leaseMs, ctx.now());
+  const store = ctx.store;
+  let claim: CheckedDeliveryClaim;
+  if (store.claimDeliveryChecked && storable(n)) {
+    // One round trip: the store checks the order against the notification and claims it, or changes nothing.
+    const expect = { skillId: n.skillId, userToken: n.userToken, totalAmt: n.totalAmt };
+    claim = await store.claimDeliveryChecked(n.tradeNo, n.transactionId, expect, ctx.leaseMs, ctx.now());
+  } else {
+    const order = await store.getOrder(n.tradeNo);
+    if (!order) throw new RefusedError('unknown tradeNo');
+    checkAgainstOrder(order, n);
+    if (order.status === 'DELIVERED') return { retCode: 'SUCCESS' };
+    claim = await store.claimDelivery(n.tradeNo, n.transactionId, ctx.leaseMs, ctx.now());
+  }
   switch (claim.kind) {
     case 'unknown-order':
       throw new RefusedError('unknown tradeNo');
+    case 'mismatch':
+      checkAgainstOrder(claim.order, n);
+      throw new RefusedError('order mismatch');
     case 'already-delivered':
       checkAgainstOrder(claim.order, n);
       return { retCode: 'SUCCESS' };
     case 'in-progress': {
+      checkAgainstOrder(claim.order, n);
       // Another request (here or in another process) is delivering: give it a moment.
       const until = Date.now() + ctx.inProgressWaitMs;
       while (Date.now() < until) {
         await sleep(Math.min(50, ctx.inProgressWaitMs));
-        const o = await ctx.store.getOrder(n.tradeNo);
+        const o = await store.getOrder(n.tradeNo);
         if (o?.status === 'DELIVERED') return { retCode: 'SUCCESS' };
       }
       throw new RefusedError('delivery in progress');
@@ -106,20 +138,16 @@ export async function handleDeliver(ctx: PartnerContext, n: DeliverNotifyRequest
     case 'claimed': {
       try {
         checkAgainstOrder(claim.order, n);
-        await runHook(ctx, {
-          order: claim.order,
-          transactionId: n.transactionId,
-          idempotencyKey: n.tradeNo,
-          attempt: claim.attempt,
-        });
+        const running = runHook(ctx, claim.order, n.transactionId, claim.attempt);
+        if (running) await running;
       } catch (e) {
         if (e instanceof RefusedError && e.retMsg === 'delivery timed out') throw e; // hook may still run: keep the lease
-        await ctx.store.releaseDelivery(n.tradeNo, claim.attempt).catch(() => undefined);
+        await store.releaseDelivery(n.tradeNo, claim.attempt).catch(() => undefined);
         if (e instanceof RefusedError) throw e;
         throw new RefusedError('delivery failed', `deliver hook threw: ${(e as Error)?.message ?? String(e)}`);
       }
       try {
-        await ctx.store.completeDelivery(n.tradeNo, ctx.now());
+        await store.completeDelivery(n.tradeNo, ctx.now());
       } catch (e) {
         // Keep the claim: the lease expires and a retry re-runs the (idempotent) hook.
         throw new RefusedError('could not record delivery', `completeDelivery failed: ${(e as Error)?.message ?? String(e)}`);

@@ -156,6 +156,9 @@ export class RefusedError extends DingDangPayError {
 
 function header(headers: PartnerRequest['headers'], name: string): string | undefined {
   const want = name.toLowerCase();
+  // Node (and most frameworks) hand over lower-case names: answer without scanning.
+  const direct = headers[want];
+  if (typeof direct === 'string') return direct;
   for (const [k, v] of Object.entries(headers)) {
     if (k.toLowerCase() !== want) continue;
     if (Array.isArray(v)) return v.length === 1 ? v[0] : undefined; // several Authorization headers: malformed

@@ -41,6 +41,20 @@ export type DeliveryClaim =
   | { kind: 'in-progress'; order: PartnerOrder }
   | { kind: 'unknown-order' };
 
+/** What a delivery notification says about its order; checked by `claimDeliveryChecked`. */
+export interface DeliveryExpectation {
+  skillId: string;
+  userToken: string;
+  totalAmt: Fen;
+}
+
+/**
+ * Result of `claimDeliveryChecked`: a `DeliveryClaim`, or `mismatch` when the
+ * stored order differs from the notification (skillId, userToken, totalAmt, or
+ * a recorded transactionId): then nothing was written.
+ */
+export type CheckedDeliveryClaim = DeliveryClaim | { kind: 'mismatch'; order: PartnerOrder };
+
 export interface Refund {
   refundTradeNo: string;
   tradeNo: string;
@@ -63,6 +77,21 @@ export interface PartnerStore {
    * is at-least-once with key `tradeNo` and the record is exactly-once.
    */
   claimDelivery(tradeNo: string, transactionId: string, leaseMs: number, now: number): Promise<DeliveryClaim>;
+  /**
+   * Optional, for one round trip per delivery: `claimDelivery` that first
+   * compares the order with the notification (`expect`, and a recorded
+   * `transactionId` with `transactionId`) and answers `mismatch` without writing
+   * anything when they differ, in any status. The delivery handler uses it when
+   * present; otherwise it reads the order (`getOrder`) and checks it before
+   * `claimDelivery`. All built-in stores implement it.
+   */
+  claimDeliveryChecked?(
+    tradeNo: string,
+    transactionId: string,
+    expect: DeliveryExpectation,
+    leaseMs: number,
+    now: number,
+  ): Promise<CheckedDeliveryClaim>;
   /** Record the delivery as done (idempotent); also grants the entitlements. */
   completeDelivery(tradeNo: string, now: number): Promise<PartnerOrder>;
   /**

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, REFUND_STATUSES, isFen, isOrderNo } from '../../protocol/index.js';
 import type { OrderDetail, RefundStatus } from '../../protocol/index.js';
-import type { NewOrder, PartnerOrder, Refund } from '../store.js';
+import type { DeliveryExpectation, NewOrder, PartnerOrder, Refund } from '../store.js';
 
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 /** Non-empty, bounded, and without NUL (PostgreSQL text cannot hold it; all stores refuse it alike). */
@@ -88,4 +88,26 @@ export const COUNTED_REFUND_STATUSES: readonly RefundStatus[] = ['PROCESSING', '
 
 export function copyOrder(o: PartnerOrder): PartnerOrder {
   return { ...o, details: structuredClone(o.details) };
+}
+
+export function checkExpectation(expect: unknown): asserts expect is DeliveryExpectation {
+  if (expect === null || typeof expect !== 'object') throw new InvalidArgumentError('expect must be an object');
+  const e = expect as Partial<DeliveryExpectation>;
+  checkText(e.skillId, 'expect.skillId');
+  checkText(e.userToken, 'expect.userToken', USER_TOKEN_MAX);
+  if (!isFen(e.totalAmt)) throw new InvalidArgumentError('expect.totalAmt must be a non-negative integer number of fen');
+}
+
+/** Does the stored order match what the notification says? (A recorded transactionId must be the notification's.) */
+export function orderMatches(
+  order: { skillId: string; userToken: string; totalAmt: number; transactionId: string | null },
+  transactionId: string,
+  expect: DeliveryExpectation,
+): boolean {
+  return (
+    order.skillId === expect.skillId &&
+    order.userToken === expect.userToken &&
+    order.totalAmt === expect.totalAmt &&
+    (order.transactionId === null || order.transactionId === transactionId)
+  );
 }

@@ -4,11 +4,12 @@
  * has exactly the semantics of the SQLite and PostgreSQL stores (same
  * contract suite). Nothing survives the process.
  */
-import type { DeliveryClaim, NewOrder, PartnerOrder, PartnerStore, Refund } from '../store.js';
+import type { CheckedDeliveryClaim, DeliveryClaim, DeliveryExpectation, NewOrder, PartnerOrder, PartnerStore, Refund } from '../store.js';
 import {
   COUNTED_REFUND_STATUSES,
   checkAttempt,
   checkClaim,
+  checkExpectation,
   checkNewOrder,
   checkRefund,
   checkRefundPatch,
@@ -17,6 +18,7 @@ import {
   checkTradeNo,
   copyOrder,
   itemIdsOf,
+  orderMatches,
   USER_TOKEN_MAX,
 } from './common.js';
 import { StoreError } from './errors.js';
@@ -68,8 +70,26 @@ export class MemoryPartnerStore implements PartnerStore {
   async claimDelivery(tradeNo: string, transactionId: string, leaseMs: number, now: number): Promise<DeliveryClaim> {
     this.#open();
     checkClaim(tradeNo, transactionId, leaseMs, now);
+    return this.#claim(tradeNo, transactionId, leaseMs, now, undefined) as DeliveryClaim;
+  }
+
+  async claimDeliveryChecked(
+    tradeNo: string,
+    transactionId: string,
+    expect: DeliveryExpectation,
+    leaseMs: number,
+    now: number,
+  ): Promise<CheckedDeliveryClaim> {
+    this.#open();
+    checkClaim(tradeNo, transactionId, leaseMs, now);
+    checkExpectation(expect);
+    return this.#claim(tradeNo, transactionId, leaseMs, now, expect);
+  }
+
+  #claim(tradeNo: string, transactionId: string, leaseMs: number, now: number, expect: DeliveryExpectation | undefined): CheckedDeliveryClaim {
     const row = this.#orders.get(tradeNo);
     if (!row) return { kind: 'unknown-order' };
+    if (expect && !orderMatches(row.order, transactionId, expect)) return { kind: 'mismatch', order: copyOrder(row.order) };
     if (row.order.status === 'DELIVERED') return { kind: 'already-delivered', order: copyOrder(row.order) };
     if (row.claimUntil !== null && row.claimUntil > now) return { kind: 'in-progress', order: copyOrder(row.order) };
     row.claimUntil = now + leaseMs;

@@ -19,11 +19,12 @@
 import pg from 'pg';
 import type { OrderDetail, RefundStatus } from '../../protocol/index.js';
 import { InvalidArgumentError } from '../../protocol/index.js';
-import type { DeliveryClaim, NewOrder, PartnerOrder, PartnerOrderStatus, PartnerStore, Refund } from '../store.js';
+import type { CheckedDeliveryClaim, DeliveryClaim, DeliveryExpectation, NewOrder, PartnerOrder, PartnerOrderStatus, PartnerStore, Refund } from '../store.js';
 import {
   COUNTED_REFUND_STATUSES,
   checkAttempt,
   checkClaim,
+  checkExpectation,
   checkNewOrder,
   checkRefund,
   checkRefundPatch,
@@ -31,6 +32,7 @@ import {
   checkTime,
   checkTradeNo,
   itemIdsOf,
+  orderMatches,
   USER_TOKEN_MAX,
 } from './common.js';
 import { StoreError } from './errors.js';
@@ -227,23 +229,55 @@ export class PostgresPartnerStore implements PartnerStore {
   async claimDelivery(tradeNo: string, transactionId: string, leaseMs: number, now: number): Promise<DeliveryClaim> {
     checkClaim(tradeNo, transactionId, leaseMs, now);
     await this.#ready();
+    return (await this.#claim(tradeNo, transactionId, leaseMs, now, undefined)) as DeliveryClaim;
+  }
+
+  async claimDeliveryChecked(
+    tradeNo: string,
+    transactionId: string,
+    expect: DeliveryExpectation,
+    leaseMs: number,
+    now: number,
+  ): Promise<CheckedDeliveryClaim> {
+    checkClaim(tradeNo, transactionId, leaseMs, now);
+    checkExpectation(expect);
+    await this.#ready();
+    return this.#claim(tradeNo, transactionId, leaseMs, now, expect);
+  }
+
+  async #claim(
+    tradeNo: string,
+    transactionId: string,
+    leaseMs: number,
+    now: number,
+    expect: DeliveryExpectation | undefined,
+  ): Promise<CheckedDeliveryClaim> {
     // Each round is one atomic statement; the loop only re-runs it when the
     // row became claimable (a release) between the UPDATE and the SELECT.
-    for (let round = 0; round < 3; round++) {
-      const claimed = await this.#q<OrderRow>(
-        'claimDelivery',
-        `UPDATE partner_orders
+    // With `expect`, the UPDATE also requires the order to match, so a
+    // mismatching notification writes nothing.
+    const sql = expect
+      ? `UPDATE partner_orders
             SET claim_until = $3, attempts = attempts + 1, transaction_id = COALESCE(transaction_id, $2)
           WHERE trade_no = $1 AND status = 'CREATED' AND (claim_until IS NULL OR claim_until <= $4)
-          RETURNING *`,
-        [tradeNo, transactionId, now + leaseMs, now],
-      );
+            AND skill_id = $5 AND user_token = $6 AND total_amt = $7 AND (transaction_id IS NULL OR transaction_id = $2)
+          RETURNING *`
+      : `UPDATE partner_orders
+            SET claim_until = $3, attempts = attempts + 1, transaction_id = COALESCE(transaction_id, $2)
+          WHERE trade_no = $1 AND status = 'CREATED' AND (claim_until IS NULL OR claim_until <= $4)
+          RETURNING *`;
+    const params: unknown[] = [tradeNo, transactionId, now + leaseMs, now];
+    if (expect) params.push(expect.skillId, expect.userToken, expect.totalAmt);
+    for (let round = 0; round < 3; round++) {
+      const claimed = await this.#q<OrderRow>('claimDelivery', sql, params);
       if (claimed[0]) return { kind: 'claimed', order: toOrder(claimed[0]), attempt: claimed[0].attempts };
       const rows = await this.#q<OrderRow>('claimDelivery', 'SELECT * FROM partner_orders WHERE trade_no = $1', [tradeNo]);
       const row = rows[0];
       if (!row) return { kind: 'unknown-order' };
-      if (row.status === 'DELIVERED') return { kind: 'already-delivered', order: toOrder(row) };
-      if (row.claim_until !== null && Number(row.claim_until) > now) return { kind: 'in-progress', order: toOrder(row) };
+      const order = toOrder(row);
+      if (expect && !orderMatches(order, transactionId, expect)) return { kind: 'mismatch', order };
+      if (row.status === 'DELIVERED') return { kind: 'already-delivered', order };
+      if (row.claim_until !== null && Number(row.claim_until) > now) return { kind: 'in-progress', order };
     }
     const rows = await this.#q<OrderRow>('claimDelivery', 'SELECT * FROM partner_orders WHERE trade_no = $1', [tradeNo]);
     return rows[0] ? { kind: 'in-progress', order: toOrder(rows[0]) } : { kind: 'unknown-order' };

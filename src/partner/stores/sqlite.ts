@@ -2,8 +2,9 @@
  * SQLite PartnerStore (better-sqlite3 12): the embedded default, one file,
  * safe for several processes on the same machine sharing that file.
  *
- * * WAL journal, `busy_timeout` (default 5 s), `synchronous = FULL`,
- *   foreign keys on.
+ * * WAL journal, `busy_timeout` (default 5 s), foreign keys on,
+ *   `synchronous = FULL` for every acknowledged commit by default (option
+ *   `synchronous: 'normal'` trades power-loss durability for speed).
  * * Exactly-once: every state change runs in a `BEGIN IMMEDIATE`
  *   transaction (the database write lock, shared by every process on the
  *   file) and is itself a conditional `UPDATE … WHERE status = 'CREATED' AND
@@ -15,11 +16,12 @@
 import Database from 'better-sqlite3';
 import type { OrderDetail, RefundStatus } from '../../protocol/index.js';
 import { InvalidArgumentError } from '../../protocol/index.js';
-import type { DeliveryClaim, NewOrder, PartnerOrder, PartnerOrderStatus, PartnerStore, Refund } from '../store.js';
+import type { CheckedDeliveryClaim, DeliveryClaim, DeliveryExpectation, NewOrder, PartnerOrder, PartnerOrderStatus, PartnerStore, Refund } from '../store.js';
 import {
   COUNTED_REFUND_STATUSES,
   checkAttempt,
   checkClaim,
+  checkExpectation,
   checkNewOrder,
   checkRefund,
   checkRefundPatch,
@@ -27,6 +29,7 @@ import {
   checkTime,
   checkTradeNo,
   itemIdsOf,
+  orderMatches,
   USER_TOKEN_MAX,
 } from './common.js';
 import { StoreError } from './errors.js';
@@ -38,7 +41,26 @@ export interface SqliteStoreOptions {
   database?: Database.Database;
   /** How long a write waits for another writer (ms). Default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * Durability of commits (the database is always in WAL mode). Default `'full'`.
+   *
+   * * `'full'`: every commit that is acknowledged to the platform (an order
+   *   created, a delivery recorded, a refund stored) is synced to disk
+   *   (`synchronous = FULL`) before the reply, so it survives an OS crash or a
+   *   power loss. The delivery claim and its release, which need not survive
+   *   one (the hook is idempotent by key), are committed without their own
+   *   sync: one fsync per delivery instead of two.
+   * * `'normal'`: `synchronous = NORMAL` for everything: no fsync per commit
+   *   (only at WAL checkpoints). Safe against process crashes (SIGKILL,
+   *   exceptions: nothing acknowledged is lost), but an OS crash or power loss
+   *   can roll back the last commits, including ones already acknowledged
+   *   (an order the platform has, a delivery record and its entitlements).
+   *   See docs/partner-stores.md.
+   */
+  synchronous?: SqliteSynchronous;
 }
+
+export type SqliteSynchronous = 'full' | 'normal';
 
 /** Schema version stored in `PRAGMA user_version`. */
 export const SQLITE_SCHEMA_VERSION = 1;
@@ -144,6 +166,18 @@ function prepare(db: Database.Database) {
         WHERE trade_no = @tradeNo AND status = 'CREATED' AND (claim_until IS NULL OR claim_until <= @now)
         RETURNING *`,
     ),
+    /** The claim, only when the order matches the notification (else no row changes). */
+    claimChecked: db.prepare<
+      { tradeNo: string; transactionId: string; until: number; now: number; skillId: string; userToken: string; totalAmt: number },
+      OrderRow
+    >(
+      `UPDATE partner_orders
+          SET claim_until = @until, attempts = attempts + 1, transaction_id = COALESCE(transaction_id, @transactionId)
+        WHERE trade_no = @tradeNo AND status = 'CREATED' AND (claim_until IS NULL OR claim_until <= @now)
+          AND skill_id = @skillId AND user_token = @userToken AND total_amt = @totalAmt
+          AND (transaction_id IS NULL OR transaction_id = @transactionId)
+        RETURNING *`,
+    ),
     complete: db.prepare<{ tradeNo: string; now: number }, OrderRow>(
       `UPDATE partner_orders SET status = 'DELIVERED', delivered_at = @now, claim_until = NULL
         WHERE trade_no = @tradeNo AND status = 'CREATED'
@@ -178,17 +212,64 @@ function prepare(db: Database.Database) {
   };
 }
 
+type ClaimArgs = [st: Statements, tradeNo: string, transactionId: string, leaseMs: number, now: number, expect: DeliveryExpectation | undefined];
+
+/** The conditional UPDATE alone: the claimed row, or undefined when it changed nothing. */
+function claimRow(...[st, tradeNo, transactionId, leaseMs, now, expect]: ClaimArgs): OrderRow | undefined {
+  const until = now + leaseMs;
+  return expect
+    ? st.claimChecked.get({ tradeNo, transactionId, until, now, skillId: expect.skillId, userToken: expect.userToken, totalAmt: expect.totalAmt })
+    : st.claim.get({ tradeNo, transactionId, until, now });
+}
+
+function claimBody(...args: ClaimArgs): CheckedDeliveryClaim {
+  const [st, tradeNo, transactionId, , , expect] = args;
+  const claimed = claimRow(...args);
+  if (claimed) return { kind: 'claimed', order: toOrder(claimed), attempt: claimed.attempts };
+  const row = st.getOrder.get(tradeNo);
+  if (!row) return { kind: 'unknown-order' };
+  const order = toOrder(row);
+  if (expect && !orderMatches(order, transactionId, expect)) return { kind: 'mismatch', order };
+  return order.status === 'DELIVERED' ? { kind: 'already-delivered', order } : { kind: 'in-progress', order };
+}
+
+function completeBody(st: Statements, tradeNo: string, now: number): PartnerOrder {
+  const done = st.complete.get({ tradeNo, now });
+  if (done) {
+    const order = toOrder(done);
+    for (const itemId of itemIdsOf(order.details)) {
+      st.grant.run({ skillId: order.skillId, userToken: order.userToken, itemId, tradeNo, now });
+    }
+    return order;
+  }
+  const row = st.getOrder.get(tradeNo);
+  if (!row) throw new StoreError('ERR_NOT_FOUND', `no order ${tradeNo}`);
+  return toOrder(row);
+}
+
+interface Transactions {
+  claim: Database.Transaction<typeof claimBody>;
+  complete: Database.Transaction<typeof completeBody>;
+}
+
 export class SqlitePartnerStore implements PartnerStore {
   readonly kind = 'sqlite';
   readonly db: Database.Database;
   readonly #owned: boolean;
   #st: Statements | undefined;
+  /** Transaction wrappers, made once with the statements. */
+  #tx: Transactions | undefined;
+  /** Commit durability (see `SqliteStoreOptions.synchronous`). */
+  readonly synchronous: SqliteSynchronous;
   #closed = false;
 
   constructor(options: SqliteStoreOptions | string) {
     const o: SqliteStoreOptions = typeof options === 'string' ? { filename: options } : (options ?? {});
     const busy = o.busyTimeoutMs ?? 5000;
     if (!Number.isSafeInteger(busy) || busy < 0) throw new InvalidArgumentError('busyTimeoutMs must be a non-negative integer');
+    const sync = o.synchronous ?? 'full';
+    if (sync !== 'full' && sync !== 'normal') throw new InvalidArgumentError(`synchronous must be 'full' or 'normal', got ${String(sync)}`);
+    this.synchronous = sync;
     if (o.database) {
       this.db = o.database;
       this.#owned = false;
@@ -204,7 +285,7 @@ export class SqlitePartnerStore implements PartnerStore {
     try {
       this.db.pragma(`busy_timeout = ${busy}`);
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
+      this.db.pragma(sync === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
       this.db.pragma('foreign_keys = ON');
     } catch (e) {
       if (this.#owned) this.db.close();
@@ -251,17 +332,54 @@ export class SqlitePartnerStore implements PartnerStore {
   async claimDelivery(tradeNo: string, transactionId: string, leaseMs: number, now: number): Promise<DeliveryClaim> {
     const st = this.#ready();
     checkClaim(tradeNo, transactionId, leaseMs, now);
-    const tx = this.db.transaction((): DeliveryClaim => {
-      const claimed = st.claim.get({ tradeNo, transactionId, until: now + leaseMs, now });
-      if (claimed) return { kind: 'claimed', order: toOrder(claimed), attempt: claimed.attempts };
-      const row = st.getOrder.get(tradeNo);
-      if (!row) return { kind: 'unknown-order' };
-      return row.status === 'DELIVERED' ? { kind: 'already-delivered', order: toOrder(row) } : { kind: 'in-progress', order: toOrder(row) };
-    });
     try {
-      return tx.immediate();
+      return this.#undurable(() => this.#tx!.claim.immediate(st, tradeNo, transactionId, leaseMs, now, undefined)) as DeliveryClaim;
     } catch (e) {
       throw wrap(e, 'claimDelivery');
+    }
+  }
+
+  async claimDeliveryChecked(
+    tradeNo: string,
+    transactionId: string,
+    expect: DeliveryExpectation,
+    leaseMs: number,
+    now: number,
+  ): Promise<CheckedDeliveryClaim> {
+    const st = this.#ready();
+    checkClaim(tradeNo, transactionId, leaseMs, now);
+    checkExpectation(expect);
+    try {
+      return this.#undurable(() => {
+        // Fast path: the UPDATE on its own is one implicit write transaction (it takes the
+        // write lock up front, like BEGIN IMMEDIATE). Only when it changed nothing does the
+        // explicit transaction run (the UPDATE again, then a read of why), as for claimDelivery.
+        const claimed = claimRow(st, tradeNo, transactionId, leaseMs, now, expect);
+        if (claimed) return { kind: 'claimed', order: toOrder(claimed), attempt: claimed.attempts };
+        return this.#tx!.claim.immediate(st, tradeNo, transactionId, leaseMs, now, expect);
+      });
+    } catch (e) {
+      throw wrap(e, 'claimDelivery');
+    }
+  }
+
+  /**
+   * Runs a commit that need not survive a power loss with `synchronous =
+   * NORMAL` when the store is in `'full'` mode: a delivery claim or its
+   * release. Losing one to an OS crash only means the (idempotent) deliver
+   * hook runs again with the same key, exactly as after a process crash; the
+   * next synced commit (the delivery record) makes it durable anyway, since
+   * the WAL is written and synced in order.
+   */
+  #undurable<T>(run: () => T): T {
+    if (this.synchronous !== 'full') return run();
+    // Not prepared statements: a PRAGMA takes effect when it is compiled, so
+    // cached ones would not switch reliably. exec() compiles and runs each time.
+    this.db.exec('PRAGMA synchronous = NORMAL');
+    try {
+      return run();
+    } finally {
+      this.db.exec('PRAGMA synchronous = FULL');
     }
   }
 
@@ -269,21 +387,8 @@ export class SqlitePartnerStore implements PartnerStore {
     const st = this.#ready();
     checkTradeNo(tradeNo);
     checkTime(now, 'now');
-    const tx = this.db.transaction((): PartnerOrder => {
-      const done = st.complete.get({ tradeNo, now });
-      if (done) {
-        const order = toOrder(done);
-        for (const itemId of itemIdsOf(order.details)) {
-          st.grant.run({ skillId: order.skillId, userToken: order.userToken, itemId, tradeNo, now });
-        }
-        return order;
-      }
-      const row = st.getOrder.get(tradeNo);
-      if (!row) throw new StoreError('ERR_NOT_FOUND', `no order ${tradeNo}`);
-      return toOrder(row);
-    });
     try {
-      return tx.immediate();
+      return this.#tx!.complete.immediate(st, tradeNo, now);
     } catch (e) {
       throw wrap(e, 'completeDelivery');
     }
@@ -294,7 +399,7 @@ export class SqlitePartnerStore implements PartnerStore {
     checkTradeNo(tradeNo);
     checkAttempt(attempt);
     try {
-      st.release.run({ tradeNo, attempt: attempt ?? null });
+      this.#undurable(() => st.release.run({ tradeNo, attempt: attempt ?? null }));
     } catch (e) {
       throw wrap(e, 'releaseDelivery');
     }
@@ -414,7 +519,9 @@ export class SqlitePartnerStore implements PartnerStore {
           if (version < SQLITE_SCHEMA_VERSION) this.db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
         })
         .immediate();
-      this.#st = prepare(this.db);
+      const st = prepare(this.db);
+      this.#tx = { claim: this.db.transaction(claimBody), complete: this.db.transaction(completeBody) };
+      this.#st = st;
     } catch (e) {
       throw wrap(e, 'init');
     }
