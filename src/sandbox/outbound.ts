@@ -9,6 +9,8 @@
  * duplicates and late copies on demand.
  */
 import type { KeyObject } from 'node:crypto';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import {
   RemoteError,
   SignatureError,
@@ -121,30 +123,75 @@ export async function postSigned<R extends AckReply>(
   }
 }
 
+// node:http with keep-alive instead of fetch: a fraction of the CPU per call (fetch's web streams and
+// abort signals cost ≈ 0.4 ms per call, measured under fanout-p99). Free sockets are unref'd by Node.
+const httpAgent = new HttpAgent({ keepAlive: true, maxFreeSockets: 64 });
+const httpsAgent = new HttpsAgent({ keepAlive: true, maxFreeSockets: 64 });
+
+class CallTimeout extends Error {}
+
+/** POST `raw`; the reply's status, headers and bytes. Timeout and the close signal abort the call. */
+function post(url: string, headers: Record<string, string>, raw: string, timeoutMs: number, closing?: AbortSignal): Promise<{ status: number; headers: IncomingHttpHeaders; bytes: Uint8Array; stage: 'reply' }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const body = Buffer.from(raw);
+    const https = u.protocol === 'https:';
+    let stage: 'connect' | 'reply' = 'connect';
+    let done = false;
+    const finish = (err: Error | undefined, value?: { status: number; headers: IncomingHttpHeaders; bytes: Uint8Array; stage: 'reply' }) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      closing?.removeEventListener('abort', onClose);
+      if (err) {
+        (err as { stage?: string }).stage ??= stage;
+        reject(err);
+      } else resolve(value!);
+    };
+    const req = (https ? httpsRequest : httpRequest)(u, {
+      method: 'POST',
+      agent: https ? httpsAgent : httpAgent,
+      headers: { ...headers, 'content-length': String(body.length) },
+    });
+    const timer = setTimeout(() => {
+      finish(new CallTimeout('timeout'));
+      req.destroy();
+    }, timeoutMs);
+    const onClose = () => {
+      finish(new CallTimeout('closing'));
+      req.destroy();
+    };
+    if (closing?.aborted) return onClose();
+    closing?.addEventListener('abort', onClose, { once: true });
+    req.on('error', (e) => finish(e));
+    req.on('response', (res) => {
+      stage = 'reply';
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', (e) => finish(e));
+      res.on('aborted', () => finish(new Error('aborted')));
+      res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, bytes: new Uint8Array(Buffer.concat(chunks)), stage: 'reply' }));
+    });
+    req.end(body);
+  });
+}
+
 async function send<R>(o: OutboundOptions, skill: SkillConfig, url: string, raw: string, replyKind: ReplyKind): Promise<R> {
   // In the thread pool: the event loop keeps serving devices meanwhile.
   const authorization = await signRsa2Async(raw, o.platformKey, { now: o.signingNow });
-  let res: Response;
+  const timeoutMs = o.timeoutMs ?? 5000;
+  let res: Awaited<ReturnType<typeof post>>;
   try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json; charset=utf-8', authorization },
-      body: raw,
-      signal: callSignal(o.timeoutMs ?? 5000, o.signal),
-    });
+    res = await post(url, { 'content-type': 'application/json; charset=utf-8', authorization }, raw, timeoutMs, o.signal);
   } catch (e) {
-    const name = (e as Error).name;
-    if (name === 'TimeoutError' || name === 'AbortError') throw new TimeoutError(`no reply from ${url} within ${o.timeoutMs ?? 5000} ms`);
+    if (e instanceof CallTimeout) throw new TimeoutError(`no reply from ${url} within ${timeoutMs} ms`);
+    if ((e as { stage?: string }).stage === 'reply') throw new TransportError(`reply of ${url} broke off: ${(e as Error).message}`, { cause: e });
     throw new TransportError(`cannot reach ${url}: ${(e as Error).message}`, { cause: e });
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await res.arrayBuffer());
-  } catch (e) {
-    throw new TransportError(`reply of ${url} broke off: ${(e as Error).message}`, { cause: e });
-  }
+  const bytes = res.bytes;
   if (res.status < 200 || res.status > 299) throw new TransportError(`${url} answered HTTP ${res.status}`);
-  const v = verifyRsa2(bytes, res.headers.get('authorization'), skill.skillPublicKey, { now: o.now });
+  const auth = res.headers.authorization;
+  const v = verifyRsa2(bytes, auth ?? null, skill.skillPublicKey, { now: o.now });
   if (!v.ok) throw new SignatureError(v.reason, `reply of ${url}: ${v.message}`);
   const parsed = validateJson(replyKind, bytes);
   if (!parsed.ok) throw new ValidationError(parsed.issues, replyKind);
