@@ -41,7 +41,10 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<RawRes
         resolve({ ok: false, reason: 'too-large' });
       }
     });
-    req.on('end', () => resolve(over ? { ok: false, reason: 'too-large' } : { ok: true, body: Buffer.concat(chunks) }));
+    // One chunk (the usual small notification) is handed over as is, without a copy.
+    req.on('end', () =>
+      resolve(over ? { ok: false, reason: 'too-large' } : { ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }),
+    );
     req.on('error', () => resolve({ ok: false, reason: 'aborted' }));
     req.on('aborted', () => resolve({ ok: false, reason: 'aborted' }));
   });

@@ -28,7 +28,6 @@ import {
   checkText,
   checkTime,
   checkTradeNo,
-  itemIdsOf,
   orderMatches,
   USER_TOKEN_MAX,
 } from './common.js';
@@ -96,6 +95,15 @@ CREATE TABLE IF NOT EXISTS partner_refunds (
   created_at            INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS partner_refunds_trade_no ON partner_refunds (trade_no);
+-- Recording a delivery grants the order's items in the same statement (so
+-- completeDelivery is one UPDATE, atomic with its entitlements).
+CREATE TRIGGER IF NOT EXISTS partner_orders_grant AFTER UPDATE OF status ON partner_orders
+  WHEN OLD.status = 'CREATED' AND NEW.status = 'DELIVERED'
+BEGIN
+  INSERT OR IGNORE INTO partner_entitlements (skill_id, user_token, item_id, trade_no, granted_at)
+  SELECT NEW.skill_id, NEW.user_token, json_extract(d.value, '$.itemId'), NEW.trade_no, NEW.delivered_at
+    FROM json_each(NEW.details) AS d;
+END;
 `;
 
 interface OrderRow {
@@ -183,10 +191,6 @@ function prepare(db: Database.Database) {
         WHERE trade_no = @tradeNo AND status = 'CREATED'
         RETURNING *`,
     ),
-    grant: db.prepare(
-      `INSERT OR IGNORE INTO partner_entitlements (skill_id, user_token, item_id, trade_no, granted_at)
-       VALUES (@skillId, @userToken, @itemId, @tradeNo, @now)`,
-    ),
     release: db.prepare<{ tradeNo: string; attempt: number | null }>(
       `UPDATE partner_orders SET claim_until = NULL
         WHERE trade_no = @tradeNo AND status = 'CREATED' AND (@attempt IS NULL OR attempts = @attempt)`,
@@ -233,15 +237,10 @@ function claimBody(...args: ClaimArgs): CheckedDeliveryClaim {
   return order.status === 'DELIVERED' ? { kind: 'already-delivered', order } : { kind: 'in-progress', order };
 }
 
+/** One statement (an implicit write transaction); the trigger grants the items. */
 function completeBody(st: Statements, tradeNo: string, now: number): PartnerOrder {
   const done = st.complete.get({ tradeNo, now });
-  if (done) {
-    const order = toOrder(done);
-    for (const itemId of itemIdsOf(order.details)) {
-      st.grant.run({ skillId: order.skillId, userToken: order.userToken, itemId, tradeNo, now });
-    }
-    return order;
-  }
+  if (done) return toOrder(done);
   const row = st.getOrder.get(tradeNo);
   if (!row) throw new StoreError('ERR_NOT_FOUND', `no order ${tradeNo}`);
   return toOrder(row);
@@ -249,7 +248,6 @@ function completeBody(st: Statements, tradeNo: string, now: number): PartnerOrde
 
 interface Transactions {
   claim: Database.Transaction<typeof claimBody>;
-  complete: Database.Transaction<typeof completeBody>;
 }
 
 export class SqlitePartnerStore implements PartnerStore {
@@ -388,7 +386,7 @@ export class SqlitePartnerStore implements PartnerStore {
     checkTradeNo(tradeNo);
     checkTime(now, 'now');
     try {
-      return this.#tx!.complete.immediate(st, tradeNo, now);
+      return completeBody(st, tradeNo, now);
     } catch (e) {
       throw wrap(e, 'completeDelivery');
     }
@@ -520,7 +518,7 @@ export class SqlitePartnerStore implements PartnerStore {
         })
         .immediate();
       const st = prepare(this.db);
-      this.#tx = { claim: this.db.transaction(claimBody), complete: this.db.transaction(completeBody) };
+      this.#tx = { claim: this.db.transaction(claimBody) };
       this.#st = st;
     } catch (e) {
       throw wrap(e, 'init');
