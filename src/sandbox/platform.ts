@@ -12,7 +12,8 @@ import { InvalidArgumentError, RemoteError } from '../protocol/errors.js';
 import type { ChargeDirective, TradeStatus } from '../protocol/types.js';
 import { RET_MSG_ALREADY_OWNED } from '../protocol/types.js';
 import { validate } from '../protocol/validate.js';
-import { signRsa2, signRsa2Async } from '../protocol/tsk-node.js';
+import { signRsa2 } from '../protocol/tsk-node.js';
+import { Signer } from './signer.js';
 import type { Fen } from '../protocol/money.js';
 import type { SandboxConfig, SkillConfig } from './config.js';
 import { SandboxStateError } from './errors.js';
@@ -179,6 +180,8 @@ export class Platform extends EventEmitter<PlatformEvents> {
   private readonly calls: CallRecord[] = [];
   private baseUrl: string;
   private readonly closing = new AbortController();
+  /** RSA signing in the thread pool, device work first (see signer.ts). */
+  readonly signer: Signer;
 
   constructor(options: PlatformOptions) {
     super();
@@ -188,6 +191,7 @@ export class Platform extends EventEmitter<PlatformEvents> {
     const now = options.now ?? Date.now;
     this.scheduler = new Scheduler({ timeScale: options.timeScale ?? 1, now });
     this.baseUrl = options.baseUrl ?? 'http://127.0.0.1';
+    this.signer = new Signer(this.config.platformPrivateKey, () => this.signingNow());
     this.processingMs = options.processingMs ?? 300;
     this.callTimeoutMs = options.callTimeoutMs ?? 5000;
     this.book = new OrderBook({
@@ -236,13 +240,14 @@ export class Platform extends EventEmitter<PlatformEvents> {
    * event loop, on every core.
    */
   signAsync(raw: string | Uint8Array): Promise<string> {
-    return signRsa2Async(raw, this.config.platformPrivateKey, { now: this.signingNow });
+    return this.signer.sign(raw, 'device');
   }
 
   outbound(): OutboundOptions {
     return {
       platformKey: this.config.platformPrivateKey,
       signingNow: this.signingNow,
+      sign: (raw) => this.signer.sign(raw, 'backend'),
       now: () => this.scheduler.now(),
       faults: this.faults,
       timeoutMs: this.callTimeoutMs,
