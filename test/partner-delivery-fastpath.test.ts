@@ -204,6 +204,50 @@ describe('delivery handler on the fast path', () => {
     assert.equal(delivered.length, 1);
   });
 
+  it('SUCCESS is answered only once completeDelivery resolved (the reply is signed meanwhile); a failed record answers FAIL', async () => {
+    const inner = new MemoryPartnerStore();
+    let gate: { release: () => void; fail: (e: Error) => void } | undefined;
+    const store = new Proxy(inner, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        if (prop !== 'completeDelivery' || typeof v !== 'function') return typeof v === 'function' ? v.bind(target) : v;
+        return (...args: [string, number]) =>
+          new Promise((resolve, reject) => {
+            gate = {
+              release: () => resolve((v as typeof inner.completeDelivery).apply(target, args)),
+              fail: reject,
+            };
+          });
+      },
+    }) as PartnerStore;
+    const { h, delivered } = handlers(store);
+    const o = await inner.createOrder(order({ totalAmt: 200, details: [{ itemId: 'ep35', quantity: 1, amount: 200 }] }));
+    let answered = false;
+    const pending = h.deliver(signedRequest(JSON.stringify(deliverBody(o.tradeNo)))).then((r) => ((answered = true), r));
+    const until = Date.now() + 2_000;
+    while (!gate && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(answered, false, 'no answer before the record');
+    assert.equal(delivered.length, 1);
+    gate!.release();
+    assert.equal(readReply(await pending, 'deliverNotifyReply').retCode, 'SUCCESS');
+    assert.equal((await inner.getOrder(o.tradeNo))?.status, 'DELIVERED');
+
+    const o2 = await inner.createOrder(order({ totalAmt: 200, details: [{ itemId: 'ep35', quantity: 1, amount: 200 }] }));
+    gate = undefined;
+    const failing = h.deliver(signedRequest(JSON.stringify(deliverBody(o2.tradeNo))));
+    while (!gate && Date.now() < until + 2_000) await new Promise((r) => setTimeout(r, 5));
+    gate!.fail(new Error('disk full'));
+    assert.deepEqual(readReply(await failing, 'deliverNotifyReply'), { retCode: 'FAIL', retMsg: 'could not record delivery' });
+    assert.equal((await inner.getOrder(o2.tradeNo))?.status, 'CREATED');
+    // the claim is kept (its lease runs): a retry now is "in progress", not a second hook run
+    assert.deepEqual(readReply(await h.deliver(signedRequest(JSON.stringify(deliverBody(o2.tradeNo)))), 'deliverNotifyReply'), {
+      retCode: 'FAIL',
+      retMsg: 'delivery in progress',
+    });
+    assert.equal(delivered.length, 2);
+  });
+
   it('an async hook past deliverTimeoutMs: FAIL, its signal aborted, the claim kept and recorded when it finishes', async () => {
     const store = new MemoryPartnerStore();
     let seen: DeliverContext | undefined;

@@ -101,7 +101,34 @@ function runHook(ctx: PartnerContext, order: PartnerOrder, transactionId: string
   });
 }
 
+/**
+ * A SUCCESS that may be sent only once `recorded` resolves (the delivery
+ * record is committed and durable). The HTTP handler signs the reply
+ * meanwhile, so the store's commit (SQLite: the fsync of the WAL in the
+ * thread pool; PostgreSQL: the round trip) overlaps the RSA signature; if
+ * `recorded` rejects, the answer is a FAIL instead.
+ */
+export class PendingAck {
+  constructor(
+    readonly reply: AckReply,
+    readonly recorded: Promise<void>,
+  ) {
+    recorded.catch(() => undefined); // always awaited by the caller; never an unhandled rejection meanwhile
+  }
+}
+
+/** Handle a delivery notification (already verified and validated); resolves once the answer is final. */
 export async function handleDeliver(ctx: PartnerContext, n: DeliverNotifyRequest): Promise<AckReply> {
+  const out = await deliverOutcome(ctx, n);
+  if (out instanceof PendingAck) {
+    await out.recorded;
+    return out.reply;
+  }
+  return out;
+}
+
+/** `handleDeliver`, but the last step (recording the delivery) may still be running: see `PendingAck`. */
+export async function deliverOutcome(ctx: PartnerContext, n: DeliverNotifyRequest): Promise<AckReply | PendingAck> {
   const store = ctx.store;
   let claim: CheckedDeliveryClaim;
   if (store.claimDeliveryChecked && storable(n)) {
@@ -146,13 +173,14 @@ export async function handleDeliver(ctx: PartnerContext, n: DeliverNotifyRequest
         if (e instanceof RefusedError) throw e;
         throw new RefusedError('delivery failed', `deliver hook threw: ${(e as Error)?.message ?? String(e)}`);
       }
-      try {
-        await store.completeDelivery(n.tradeNo, ctx.now());
-      } catch (e) {
-        // Keep the claim: the lease expires and a retry re-runs the (idempotent) hook.
-        throw new RefusedError('could not record delivery', `completeDelivery failed: ${(e as Error)?.message ?? String(e)}`);
-      }
-      return { retCode: 'SUCCESS' };
+      // If recording fails, keep the claim: the lease expires and a retry re-runs the (idempotent) hook.
+      const recorded = store.completeDelivery(n.tradeNo, ctx.now()).then(
+        () => undefined,
+        (e: unknown) => {
+          throw new RefusedError('could not record delivery', `completeDelivery failed: ${(e as Error)?.message ?? String(e)}`);
+        },
+      );
+      return new PendingAck({ retCode: 'SUCCESS' }, recorded);
     }
   }
 }

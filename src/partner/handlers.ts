@@ -36,7 +36,7 @@ import {
 } from '../protocol/index.js';
 import type { PartnerStore, Refund } from './store.js';
 import { handleCreateOrder, type CatalogHook, type UserHook } from './create-order.js';
-import { handleDeliver, type DeliverHook } from './deliver.js';
+import { deliverOutcome, PendingAck, type DeliverHook } from './deliver.js';
 
 /** What every adapter hands to a handler. Header names may have any case. */
 export interface PartnerRequest {
@@ -241,12 +241,19 @@ function retMsgOf(e: unknown): string {
 export function makeHandler<K extends MessageKind>(
   ctx: PartnerContext,
   kind: K,
-  run: (message: MessageTypes[K]) => Promise<AckReply | CreateOrderReply>,
+  run: (message: MessageTypes[K]) => Promise<AckReply | CreateOrderReply | PendingAck>,
 ): PartnerHandler {
   const handle = async (request: PartnerRequest): Promise<PartnerResponse> => {
     try {
       const message = await verifyRequest(ctx, kind, request);
-      return signedReply(ctx, await run(message));
+      const out = await run(message);
+      if (out instanceof PendingAck) {
+        // Sign while the store makes the record durable; answer only once it is.
+        const response = signedReply(ctx, out.reply);
+        await out.recorded;
+        return response;
+      }
+      return signedReply(ctx, out);
     } catch (e) {
       const retMsg = retMsgOf(e);
       try {
@@ -308,7 +315,7 @@ export function createPartnerHandlers(options: PartnerOptions): PartnerHandlers 
   return {
     context: ctx,
     createOrder: makeHandler(ctx, 'createOrderRequest', (m) => handleCreateOrder(ctx, m)),
-    deliver: makeHandler(ctx, 'deliverNotifyRequest', (m) => handleDeliver(ctx, m)),
+    deliver: makeHandler(ctx, 'deliverNotifyRequest', (m) => deliverOutcome(ctx, m)),
     refundNotify: makeHandler(ctx, 'refundNotifyRequest', (m) => handleRefundNotify(ctx, m)),
   };
 }

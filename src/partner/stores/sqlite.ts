@@ -13,6 +13,7 @@
  * * better-sqlite3 is synchronous: a call blocks the event loop for the
  *   statement (and for up to `busyTimeoutMs` while another process writes).
  */
+import { open, type FileHandle } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import type { OrderDetail, RefundStatus } from '../../protocol/index.js';
 import { InvalidArgumentError } from '../../protocol/index.js';
@@ -257,6 +258,9 @@ export class SqlitePartnerStore implements PartnerStore {
   #st: Statements | undefined;
   /** Transaction wrappers, made once with the statements. */
   #tx: Transactions | undefined;
+  /** The WAL file when the database is a file in WAL mode (then `'full'` syncs it after a NORMAL commit). */
+  #walPath: string | undefined;
+  #walHandle: Promise<FileHandle> | undefined;
   /** Commit durability (see `SqliteStoreOptions.synchronous`). */
   readonly synchronous: SqliteSynchronous;
   #closed = false;
@@ -385,11 +389,46 @@ export class SqlitePartnerStore implements PartnerStore {
     const st = this.#ready();
     checkTradeNo(tradeNo);
     checkTime(now, 'now');
+    if (this.synchronous === 'full' && this.#walPath) {
+      // Commit at NORMAL (no fsync on the event loop), then fsync the WAL in the
+      // thread pool: the promise resolves only once the record is on disk, as
+      // with synchronous = FULL, but the caller can sign its reply meanwhile.
+      let order: PartnerOrder;
+      try {
+        order = this.#undurable(() => completeBody(st, tradeNo, now));
+      } catch (e) {
+        throw wrap(e, 'completeDelivery');
+      }
+      try {
+        await this.#syncWal(this.#walPath);
+      } catch (e) {
+        throw wrap(e, 'completeDelivery (fsync of the WAL)');
+      }
+      return order;
+    }
     try {
       return completeBody(st, tradeNo, now);
     } catch (e) {
       throw wrap(e, 'completeDelivery');
     }
+  }
+
+  /**
+   * fsync the WAL file: together with a commit made at NORMAL this is exactly
+   * what synchronous = FULL does at commit. The file stays the same inode while
+   * this connection is open (SQLite only deletes it when the last connection
+   * closes; a WAL reset rewrites it in place, and only after a checkpoint has
+   * synced the frames into the database file).
+   */
+  async #syncWal(path: string): Promise<void> {
+    let handle = this.#walHandle;
+    if (!handle) {
+      handle = this.#walHandle = open(path, 'r');
+      handle.catch(() => {
+        if (this.#walHandle === handle) this.#walHandle = undefined;
+      });
+    }
+    await (await handle).sync();
   }
 
   async releaseDelivery(tradeNo: string, attempt?: number): Promise<void> {
@@ -493,6 +532,9 @@ export class SqlitePartnerStore implements PartnerStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    const wal = this.#walHandle;
+    this.#walHandle = undefined;
+    if (wal) await wal.then((h) => h.close()).catch(() => undefined);
     if (this.#owned) this.db.close();
   }
 
@@ -518,6 +560,9 @@ export class SqlitePartnerStore implements PartnerStore {
         })
         .immediate();
       const st = prepare(this.db);
+      const mode = String(this.db.pragma('journal_mode', { simple: true })).toLowerCase();
+      const main = (this.db.pragma('database_list') as { name: string; file: string }[]).find((d) => d.name === 'main');
+      this.#walPath = mode === 'wal' && main?.file ? `${main.file}-wal` : undefined;
       this.#tx = { claim: this.db.transaction(claimBody) };
       this.#st = st;
     } catch (e) {
