@@ -17,7 +17,7 @@ import {
 } from '../src/partner/index.js';
 import { CATALOG, createOrderBody, deliverBody, platform, readReply, signedRequest, skill, SKILL_ID } from './partner-fixtures.js';
 
-const MUTATORS = ['createOrder', 'claimDelivery', 'completeDelivery', 'releaseDelivery', 'saveRefund', 'updateRefund'] as const;
+const MUTATORS = ['createOrder', 'claimDelivery', 'claimDeliveryChecked', 'completeDelivery', 'releaseDelivery', 'saveRefund', 'updateRefund'] as const;
 
 /** A real memory store whose mutating calls are counted. */
 function tracked() {
@@ -337,6 +337,7 @@ describe('delivery notification', () => {
     const s = setup({ skillId: [SKILL_ID, 'otherSkill'] });
     const tradeNo = await paidOrder(s);
     const writesBefore = s.writes.length;
+    const orderBefore = await s.store.getOrder(tradeNo);
     const amt = await deliver(s, deliverBody(tradeNo, { totalAmt: 1 }));
     assert.deepEqual([amt.retCode, amt.retMsg], ['FAIL', 'totalAmt mismatch']);
     const sk = await deliver(s, deliverBody(tradeNo, { skillId: 'otherSkill' }));
@@ -346,7 +347,10 @@ describe('delivery notification', () => {
     const unknown = await deliver(s, deliverBody('NoSuchOrder1'));
     assert.deepEqual([unknown.retCode, unknown.retMsg], ['FAIL', 'unknown tradeNo']);
     assert.equal(s.delivered.length, 0);
-    assert.equal(s.writes.length, writesBefore);
+    // the checked claim compares inside the store and writes nothing on a mismatch:
+    // no other mutator ran, and the stored order is exactly as before
+    assert.deepEqual(s.writes.slice(writesBefore).filter((w) => w !== 'claimDeliveryChecked'), []);
+    assert.deepEqual(await s.store.getOrder(tradeNo), orderBefore);
     assert.equal((await s.store.getOrder(tradeNo))?.status, 'CREATED');
     // the real notification still works, and then a different transactionId is refused
     assert.equal((await deliver(s, deliverBody(tradeNo))).retCode, 'SUCCESS');
