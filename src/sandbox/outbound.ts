@@ -132,21 +132,44 @@ const httpsAgent = new HttpsAgent({ keepAlive: true, maxFreeSockets: 256 });
 
 class CallTimeout extends Error {}
 
-/** POST `raw`; the reply's status, headers and bytes. Timeout and the close signal abort the call. */
-function post(url: string, headers: Record<string, string>, raw: string, timeoutMs: number, closing?: AbortSignal): Promise<{ status: number; headers: IncomingHttpHeaders; bytes: Uint8Array; stage: 'reply' }> {
+interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  bytes: Uint8Array;
+}
+
+/**
+ * POST `raw`; the reply's status, headers and bytes. Timeout and the close
+ * signal abort the call. A kept-alive socket the server had already closed
+ * (it fails before any reply: the request was never read) is retried on
+ * another socket, as Node's documentation advises (`request.reusedSocket`).
+ */
+async function post(url: string, headers: Record<string, string>, raw: string, timeoutMs: number, closing?: AbortSignal): Promise<Reply> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt(url, headers, raw, Math.max(1, deadline - Date.now()), closing);
+    } catch (e) {
+      if (i >= 3 || !(e as { staleSocket?: boolean }).staleSocket) throw e;
+    }
+  }
+}
+
+function attempt(url: string, headers: Record<string, string>, raw: string, timeoutMs: number, closing?: AbortSignal): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const body = Buffer.from(raw);
     const https = u.protocol === 'https:';
     let stage: 'connect' | 'reply' = 'connect';
     let done = false;
-    const finish = (err: Error | undefined, value?: { status: number; headers: IncomingHttpHeaders; bytes: Uint8Array; stage: 'reply' }) => {
+    const finish = (err: Error | undefined, value?: Reply) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       closing?.removeEventListener('abort', onClose);
       if (err) {
         (err as { stage?: string }).stage ??= stage;
+        if (stage === 'connect' && req.reusedSocket && !(err instanceof CallTimeout)) (err as { staleSocket?: boolean }).staleSocket = true;
         reject(err);
       } else resolve(value!);
     };
@@ -172,7 +195,7 @@ function post(url: string, headers: Record<string, string>, raw: string, timeout
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', (e) => finish(e));
       res.on('aborted', () => finish(new Error('aborted')));
-      res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, bytes: new Uint8Array(Buffer.concat(chunks)), stage: 'reply' }));
+      res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, bytes: new Uint8Array(Buffer.concat(chunks)) }));
     });
     req.end(body);
   });
@@ -182,7 +205,7 @@ async function send<R>(o: OutboundOptions, skill: SkillConfig, url: string, raw:
   // In the thread pool: the event loop keeps serving devices meanwhile.
   const authorization = await (o.sign ? o.sign(raw) : signRsa2Async(raw, o.platformKey, { now: o.signingNow }));
   const timeoutMs = o.timeoutMs ?? 5000;
-  let res: Awaited<ReturnType<typeof post>>;
+  let res: Reply;
   try {
     res = await post(url, { 'content-type': 'application/json; charset=utf-8', authorization }, raw, timeoutMs, o.signal);
   } catch (e) {
