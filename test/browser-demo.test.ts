@@ -12,9 +12,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP as SKIP, hasChromium } from './support/chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SKIP = 'install chromium (apt-get install chromium) to run this';
 const root = new URL('..', import.meta.url).pathname;
 const artifacts = join(root, 'test-artifacts', 'browser-demo');
 
@@ -63,7 +62,7 @@ function stopDemo(child: ChildProcess): Promise<number | null> {
 }
 
 test('the demo page: a whole screen purchase in headless Chromium, a screenshot per step', { timeout: 150_000 }, async (t) => {
-  if (!existsSync(CHROMIUM)) return t.skip(SKIP);
+  if (!hasChromium()) return t.skip(SKIP);
   const { chromium } = await import('playwright-core');
   rmSync(artifacts, { recursive: true, force: true });
   mkdirSync(artifacts, { recursive: true });
@@ -73,16 +72,7 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1400, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
   });
   let exitCode: number | null = null;
   try {

@@ -6,21 +6,19 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
 import { FakePlatform } from './support/fake-platform.js';
+import { CHROMIUM_SKIP as SKIP, hasChromium, launchChromium } from './support/chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SKIP = 'install chromium (apt-get install chromium) to run this';
 
 let platform: FakePlatform;
 let pageServer: Server;
 let pageUrl = '';
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) return;
+  if (!hasChromium()) return;
   platform = await FakePlatform.start();
   const bundle = await build({
     entryPoints: [new URL('../src/device/transport/index.ts', import.meta.url).pathname],
@@ -55,9 +53,8 @@ after(async () => {
 });
 
 test('the transport bundle works in headless Chromium (fetch, WebSocket, WebCrypto, CORS)', { timeout: 60_000 }, async (t) => {
-  if (!existsSync(CHROMIUM)) return t.skip(SKIP);
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  if (!hasChromium()) return t.skip(SKIP);
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const consoleErrors: string[] = [];

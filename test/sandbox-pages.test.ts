@@ -5,17 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { control, startPair } from './sandbox-support.js';
+import { CHROMIUM_SKIP as SKIP, hasChromium, launchChromium } from './support/chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SKIP = 'install chromium (apt-get install chromium) to run this';
 
 test('pay page and app page in headless Chromium', async (t) => {
-  if (!existsSync(CHROMIUM)) return t.skip(SKIP);
-  const { chromium } = await import('playwright-core');
+  if (!hasChromium()) return t.skip(SKIP);
   const pair = await startPair({ payWindowMs: 120_000, processingMs: 300 });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'], timeout: 20_000 });
+  const browser = await launchChromium();
   const base = pair.sandbox.url;
   try {
     const page = await browser.newPage();
