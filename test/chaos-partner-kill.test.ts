@@ -16,7 +16,7 @@ import { SqlitePartnerStore } from '../src/partner/index.js';
 import { parseSandboxConfig } from '../src/sandbox/config.js';
 import { Sandbox } from '../src/sandbox/server.js';
 import { control, platformKeys, SKILL_ID, SKILL_PRIVATE, skillInput, startBackend, type Backend } from './sandbox-support.js';
-import { hookRuns, killWorker, liveWorkers, sleep, startForwarder, startWorker } from './support/bench-partner-procs.js';
+import { hookRuns, killWorker, liveWorkers, sleep, startForwarder, startWorker } from './support/partner-procs.js';
 
 const until = async <T>(what: string, ms: number, check: () => T | Promise<T>): Promise<NonNullable<T>> => {
   const end = Date.now() + ms;

@@ -16,7 +16,7 @@ import { randomNonce } from '../src/protocol/index.js';
 import { PostgresPartnerStore } from '../src/partner/index.js';
 import { CATALOG, deliverBody, platform, skill, SKILL_ID } from './partner-fixtures.js';
 import { postgresSkipReason, startPostgres, type PostgresServer } from './support/postgres.js';
-import { hookRuns, killWorker, liveWorkers, pool, SignedClient, sleep, startWorker } from './support/bench-partner-procs.js';
+import { hookRuns, killWorker, liveWorkers, pool, SignedClient, sleep, startWorker } from './support/partner-procs.js';
 
 const ORDERS = Number(process.env.CHAOS_ORDERS ?? 1000);
 const DUPLICATES = Number(process.env.CHAOS_DUPLICATES ?? 10);

@@ -10,65 +10,25 @@
  *   idempotency key, the idempotent effect happens once, the record once.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { randomNonce, validateJson, verifyRsa2, type MessageKind } from '../src/protocol/index.js';
 import { PostgresPartnerStore, SqlitePartnerStore, type PartnerStore } from '../src/partner/index.js';
 import { CATALOG, createOrderBody, deliverBody, platform, signedRequest, skill, SKILL_ID } from './partner-fixtures.js';
 import { postgresSkipReason, startPostgres, type PostgresServer } from './support/postgres.js';
 import type { HttpWorkerArgs } from './support/partner-http-worker.js';
-
-const ROOT = new URL('..', import.meta.url).pathname;
-const WORKER = join(ROOT, 'test/support/partner-http-worker.ts');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { hookRuns, killWorker, liveWorkers, sleep, startWorker } from './support/partner-procs.js';
 
 let tmp = '';
-const live = new Set<ChildProcessWithoutNullStreams>();
 before(() => {
   tmp = mkdtempSync(join(tmpdir(), 'ddp-deliv-'));
 });
 after(async () => {
-  for (const c of live) await kill(c);
+  for (const c of liveWorkers) await killWorker(c);
   rmSync(tmp, { recursive: true, force: true });
 });
-
-async function kill(c: ChildProcessWithoutNullStreams): Promise<void> {
-  live.delete(c);
-  if (c.exitCode !== null || c.signalCode !== null) return;
-  const exited = new Promise((r) => c.once('exit', r));
-  c.kill('SIGKILL');
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
-  clearTimeout(timer);
-}
-
-async function startWorker(args: HttpWorkerArgs): Promise<{ child: ChildProcessWithoutNullStreams; base: string; exited: Promise<unknown> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(args)], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: '' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  live.add(child);
-  let err = '';
-  child.stderr.on('data', (d) => (err += d));
-  const exited = new Promise((r) => child.once('exit', r));
-  const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`worker not ready in 20 s: ${err}`)), 20_000);
-    createInterface({ input: child.stdout }).once('line', (l) => {
-      clearTimeout(t);
-      resolve((JSON.parse(l) as { ready: number }).ready);
-    });
-    void exited.then(() => {
-      clearTimeout(t);
-      reject(new Error(`worker exited: ${err}`));
-    });
-  });
-  return { child, base: `http://127.0.0.1:${port}`, exited };
-}
 
 async function send<K extends MessageKind>(base: string, path: string, message: object, kind: K) {
   const req = signedRequest(JSON.stringify(message));
@@ -96,14 +56,6 @@ async function deliverUntilSuccess(base: string, tradeNo: string): Promise<strin
   }
   throw new Error(`no SUCCESS: ${seen.join(', ')}`);
 }
-
-const hookRuns = (file: string) =>
-  existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as { tradeNo: string; attempt: number; pid: number })
-    : [];
 
 interface Backend {
   name: 'sqlite' | 'postgres';
@@ -186,8 +138,8 @@ for (const b of backends) {
           await store.close();
         }
       } finally {
-        await kill(w1.child);
-        await kill(w2.child);
+        await killWorker(w1.child);
+        await killWorker(w2.child);
       }
     });
 
@@ -234,8 +186,8 @@ for (const b of backends) {
           await store.close();
         }
       } finally {
-        await kill(doomed.child);
-        await kill(survivor.child);
+        await killWorker(doomed.child);
+        await killWorker(survivor.child);
       }
     });
   });

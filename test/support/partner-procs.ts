@@ -1,5 +1,5 @@
 /**
- * For the chaos suites: start / kill partner backend processes
+ * For the multi-process and chaos suites: start / kill partner backend processes
  * (test/support/partner-http-worker.ts, the real handlers behind the
  * node-http adapter), a keep-alive signed-delivery client, a bounded worker
  * pool, and a TCP forwarder whose target can be switched (a backend that is
