@@ -6,48 +6,22 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { build } from 'esbuild';
 import { FakePlatform } from './support/fake-platform.js';
 import { CHARGE } from './support/statechart.js';
-import { CHROMIUM_SKIP as SKIP, hasChromium, launchChromium } from './support/chromium.js';
+import { CHROMIUM_SKIP as SKIP, hasChromium, launchChromium, serveBundlePage, type BundlePage } from './support/chromium.js';
 
 
 let platform: FakePlatform;
-let pageServer: Server;
-let pageUrl = '';
+let site: BundlePage | undefined;
 
 before(async () => {
   if (!hasChromium()) return;
   platform = await FakePlatform.start();
-  const bundle = await build({
-    entryPoints: [new URL('../src/device/index.ts', import.meta.url).pathname],
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
-  const js = bundle.outputFiles[0]!.text;
-  pageServer = createServer((req, res) => {
-    if (req.url === '/device.mjs') {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
-      return void res.end(js);
-    }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><meta charset="utf-8"><title>speaker</title><div id="screen"></div>');
-  });
-  await new Promise<void>((r) => pageServer.listen(0, '127.0.0.1', () => r()));
-  pageUrl = `http://localhost:${(pageServer.address() as AddressInfo).port}/`;
+  site = await serveBundlePage('src/device/index.ts', '/device.mjs', '<!doctype html><meta charset="utf-8"><title>speaker</title><div id="screen"></div>');
 });
 
 after(async () => {
-  if (pageServer) {
-    pageServer.closeAllConnections();
-    await new Promise<void>((r) => pageServer.close(() => r()));
-  }
+  if (site) await site.close();
   if (platform) await platform.close();
 });
 
@@ -59,7 +33,7 @@ test('a screen purchase runs in headless Chromium from the browser bundle', { ti
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
-    await page.goto(pageUrl);
+    await page.goto(site!.url);
 
     await page.evaluate(
       async ({ url, key, deviceId, deviceToken, charge }) => {

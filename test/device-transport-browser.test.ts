@@ -6,49 +6,21 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { build } from 'esbuild';
 import { FakePlatform } from './support/fake-platform.js';
-import { CHROMIUM_SKIP as SKIP, hasChromium, launchChromium } from './support/chromium.js';
+import { CHROMIUM_SKIP as SKIP, hasChromium, launchChromium, serveBundlePage, type BundlePage } from './support/chromium.js';
 
 
 let platform: FakePlatform;
-let pageServer: Server;
-let pageUrl = '';
+let site: BundlePage | undefined;
 
 before(async () => {
   if (!hasChromium()) return;
   platform = await FakePlatform.start();
-  const bundle = await build({
-    entryPoints: [new URL('../src/device/transport/index.ts', import.meta.url).pathname],
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
-  const js = bundle.outputFiles[0]!.text;
-  const html = '<!doctype html><meta charset="utf-8"><title>transport</title><p>device</p>';
-  pageServer = createServer((req, res) => {
-    if (req.url === '/transport.mjs') {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
-      return void res.end(js);
-    }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(html);
-  });
-  await new Promise<void>((r) => pageServer.listen(0, '127.0.0.1', () => r()));
-  // "localhost" is another origin than the platform's 127.0.0.1: the requests are cross-origin.
-  pageUrl = `http://localhost:${(pageServer.address() as AddressInfo).port}/`;
+  site = await serveBundlePage('src/device/transport/index.ts', '/transport.mjs', '<!doctype html><meta charset="utf-8"><title>transport</title><p>device</p>');
 });
 
 after(async () => {
-  if (pageServer) {
-    pageServer.closeAllConnections();
-    await new Promise<void>((r) => pageServer.close(() => r()));
-  }
+  if (site) await site.close();
   if (platform) await platform.close();
 });
 
@@ -61,7 +33,7 @@ test('the transport bundle works in headless Chromium (fetch, WebSocket, WebCryp
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
     // tsx (esbuild keepNames) wraps functions in __name(); the functions sent to the page need it too.
     await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
-    await page.goto(pageUrl);
+    await page.goto(site!.url);
     const p = platform.addPurchase();
 
     const start = await page.evaluate(

@@ -26,3 +26,45 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
   const { chromium } = await import('playwright-core');
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000, ...options });
 }
+
+export interface BundlePage {
+  /** The page's URL, on `localhost` so that requests to a platform on 127.0.0.1 are cross-origin. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serve `html` at `/` and the esbuild browser bundle of `entry` (a path from
+ * the repository root, e.g. `src/device/index.ts`) at `modulePath`.
+ */
+export async function serveBundlePage(entry: string, modulePath: string, html: string): Promise<BundlePage> {
+  const { build } = await import('esbuild');
+  const bundle = await build({
+    entryPoints: [new URL(`../../${entry}`, import.meta.url).pathname],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  const js = bundle.outputFiles[0]!.text;
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
+    if (req.url === modulePath) {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
+      return void res.end(js);
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(html);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://localhost:${port}/`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
