@@ -61,6 +61,19 @@ export interface RefundRecord {
   finishedAt?: number;
 }
 
+/** The fields of a refund that the refund reply, the refund query reply and the refund notification share. */
+export function refundWireFields(r: RefundRecord) {
+  return {
+    skillId: r.skillId,
+    transactionId: r.transactionId,
+    tradeNo: r.tradeNo,
+    refundTransactionId: r.refundTransactionId,
+    refundTradeNo: r.refundTradeNo,
+    totalAmt: r.totalAmt,
+    refundAmt: r.refundAmt,
+  };
+}
+
 export interface NewOrder {
   skillId: string;
   tradeNo: string;

@@ -35,7 +35,7 @@ import type { SkillConfig } from './config.js';
 import type { Faults, PartnerCall } from './faults.js';
 import type { Scheduler } from './scheduler.js';
 import type { DingDangOrder, RefundRecord } from './order-book.js';
-import { REFUND_STATUS_DESC } from './order-book.js';
+import { REFUND_STATUS_DESC, refundWireFields } from './order-book.js';
 
 /** WeChat Pay's notification schedule: 15s 15s 30s 3m 10m 20m 30m 30m 30m 60m 3h 3h 3h 6h 6h. */
 export const WECHAT_RETRY_SCHEDULE_MS: readonly number[] = [
@@ -253,13 +253,7 @@ export function deliverBody(order: DingDangOrder): DeliverNotifyRequest {
 
 export function refundNotifyBody(r: RefundRecord): RefundNotifyRequest {
   return {
-    skillId: r.skillId,
-    transactionId: r.transactionId,
-    tradeNo: r.tradeNo,
-    refundTransactionId: r.refundTransactionId,
-    refundTradeNo: r.refundTradeNo,
-    totalAmt: r.totalAmt,
-    refundAmt: r.refundAmt,
+    ...refundWireFields(r),
     refundStatus: r.refundStatus,
     refundStatusDesc: REFUND_STATUS_DESC[r.refundStatus],
     nonceStr: randomNonce(),

@@ -15,7 +15,7 @@ import { validate, validateJson } from '../protocol/validate.js';
 import { verifyRsa2 } from '../protocol/tsk-node.js';
 import { NonceGuard } from '../protocol/tsk.js';
 import { SandboxStateError, type OrderBookReason } from './errors.js';
-import { REFUND_STATUS_DESC, tradeStatusDesc, type RefundRecord } from './order-book.js';
+import { REFUND_STATUS_DESC, refundWireFields, tradeStatusDesc } from './order-book.js';
 import type { Platform } from './platform.js';
 
 export type PayCgiKind = 'orderquery' | 'refund' | 'refundquery';
@@ -43,18 +43,6 @@ const STATE_MSG: Record<OrderBookReason, string> = {
   ORDER_MISMATCH: 'ids name different orders',
   BAD_STATE: 'bad state',
 };
-
-function refundFields(r: RefundRecord): Omit<RefundReply, 'retCode'> {
-  return {
-    skillId: r.skillId,
-    transactionId: r.transactionId,
-    tradeNo: r.tradeNo,
-    refundTransactionId: r.refundTransactionId,
-    refundTradeNo: r.refundTradeNo,
-    totalAmt: r.totalAmt,
-    refundAmt: r.refundAmt,
-  };
-}
 
 export class PayCgi {
   /** One replay guard per skill (nonces are the partner's). */
@@ -181,7 +169,7 @@ export class PayCgi {
     if (msg.tradeNo !== undefined) input.tradeNo = msg.tradeNo;
     if (msg.refundDesc !== undefined) input.refundDesc = msg.refundDesc;
     const { refund } = this.platform.book.refund(input);
-    const reply: RefundReply = { retCode: 'SUCCESS', ...refundFields(refund) };
+    const reply: RefundReply = { retCode: 'SUCCESS', ...refundWireFields(refund) };
     return this.checked('refundReply', reply);
   }
 
@@ -189,7 +177,7 @@ export class PayCgi {
     const r = this.platform.book.findRefund(skillId, { refundTransactionId: msg.refundTransactionId, refundTradeNo: msg.refundTradeNo });
     const reply: RefundQueryReply = {
       retCode: 'SUCCESS',
-      ...refundFields(r),
+      ...refundWireFields(r),
       refundStatus: r.refundStatus,
       refundStatusDesc: REFUND_STATUS_DESC[r.refundStatus],
     };
