@@ -8,24 +8,15 @@
  *
  * Used by `dingdang-pay demo`, `dingdang-pay simulate` and the end-to-end tests.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DingDangPayError } from '../protocol/errors.js';
 import { loadSandboxConfig, parseSandboxConfig, type SandboxConfig } from '../sandbox/config.js';
 import { Sandbox, type SandboxOptions } from '../sandbox/server.js';
 
-/** What the demo uses of examples/audiobook-skill/server.ts (outside src/, so loaded at run time). */
-export interface ExampleSkillRecord {
-  url: string;
-  skillId: string;
-  skillSecret: string;
-  skillPublicKey: string;
-  skillEndpoint: string;
-  createOrderUrl: string;
-  deliverUrl: string;
-  refundNotifyUrl: string;
-}
+export type { SkillRecord as ExampleSkillRecord } from './example-skill/server.js';
+import type { SkillRecord as ExampleSkillRecord } from './example-skill/server.js';
 
 export interface DeliveryInfo {
   tradeNo: string;
@@ -34,40 +25,15 @@ export interface DeliveryInfo {
   attempt: number;
 }
 
-interface ExampleServer {
-  record: ExampleSkillRecord;
-  readonly platformConfigured: boolean;
-  configurePlatform(config: { tskPublicKey?: string; payBaseUrl?: string }): void;
-  close(): Promise<void>;
-}
-
-interface ExampleModule {
-  startAudiobookSkill(options: {
-    port?: number;
-    host?: string;
-    dbFile?: string;
-    tskPublicKey?: string;
-    payBaseUrl?: string;
-    onDeliver?: (info: DeliveryInfo) => void;
-    log?: (line: string) => void;
-  }): Promise<ExampleServer>;
-}
-
 export class DemoError extends DingDangPayError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_DEMO', message, options);
   }
 }
 
-/** examples/audiobook-skill/server.ts; from dist/ it is TypeScript loaded through tsx. */
-export async function loadExampleSkill(): Promise<ExampleModule> {
-  const url = new URL('../../examples/audiobook-skill/server.ts', import.meta.url);
-  if (!existsSync(url)) throw new DemoError(`the example skill is not here (${url.pathname}); run from a checkout of dingdang-pay`);
-  if (!import.meta.url.endsWith('.ts')) {
-    const { register } = await import('tsx/esm/api');
-    register();
-  }
-  return (await import(url.href)) as ExampleModule;
+/** The example audiobook skill (part of the package since 2026-12-01; it used to live in examples/). */
+export async function loadExampleSkill(): Promise<typeof import('./example-skill/server.js')> {
+  return import('./example-skill/server.js');
 }
 
 export interface DemoStackOptions {

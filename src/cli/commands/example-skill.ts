@@ -4,37 +4,6 @@ import { DingDangPayError } from '../../protocol/errors.js';
 import { loadPublicKey } from '../../protocol/tsk-node.js';
 import { parseOptions, str, UsageError, write, type Command } from '../io.js';
 
-/** What this command uses of examples/audiobook-skill/server.ts (outside src, so not imported statically). */
-interface ExampleModule {
-  startAudiobookSkill(options: {
-    port?: number;
-    host?: string;
-    dbFile?: string;
-    tskPublicKey?: string;
-    payBaseUrl?: string;
-    skillId?: string;
-    skillSecret?: string;
-    skillPrivateKey?: string;
-    log?: (line: string) => void;
-  }): Promise<{
-    record: Record<string, string>;
-    readonly platformConfigured: boolean;
-    configurePlatform(config: { tskPublicKey?: string; payBaseUrl?: string }): void;
-    close(): Promise<void>;
-  }>;
-}
-
-/** The example lives in examples/audiobook-skill (TypeScript); from dist it is loaded through tsx. */
-async function loadExample(): Promise<ExampleModule> {
-  const url = new URL('../../../examples/audiobook-skill/server.ts', import.meta.url);
-  if (!existsSync(url)) throw new DingDangPayError('ERR_NOT_FOUND', `the example skill is not here (${url.pathname}); run from a checkout of dingdang-pay`);
-  if (/\/dist\//.test(import.meta.url)) {
-    const { register } = await import('tsx/esm/api');
-    register();
-  }
-  return (await import(url.href)) as ExampleModule;
-}
-
 function keyArg(value: string, flag: string): string {
   const text = existsSync(value) ? readFileSync(value, 'utf8') : value;
   try {
@@ -95,9 +64,7 @@ Options:
     if (payBaseUrl !== undefined && !/^https?:\/\//.test(payBaseUrl)) throw new UsageError('--pay-base-url must be an http(s) URL');
     const privFile = str(values['skill-private-key']);
 
-    const { startAudiobookSkill } = await loadExample();
-    // The example runs from the TypeScript sources: its errors are not instances of this
-    // build's DingDangPayError, so carry their stable code over for a clean message.
+    const { startAudiobookSkill } = await import('../../demo/example-skill/server.js');
     const server = await startAudiobookSkill({
       port,
       host: str(values.host) ?? '127.0.0.1',

@@ -19,8 +19,8 @@ import {
   verifyHmac,
   type ChargeDirective,
   type Clock,
-} from '../../src/protocol/index.js';
-import type { PartnerStore } from '../../src/partner/index.js';
+} from '../../protocol/index.js';
+import type { PartnerStore } from '../../partner/index.js';
 import { episode, episodeByItemId, findAlbum, type Episode } from './catalog.js';
 
 export const PAID_SPEECH = '这是付费内容，需要购买才能播放哦';

@@ -2,7 +2,7 @@
  * The audiobook shop's own price list: the partner's truth for create order
  * (a platform amount is never trusted alone) and for the Charge directive.
  */
-import type { CatalogItem } from '../../src/partner/index.js';
+import type { CatalogItem } from '../../partner/index.js';
 
 export interface Album {
   /** Short id used in item ids and audio URLs. */

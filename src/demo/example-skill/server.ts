@@ -24,7 +24,7 @@ import {
   publicKeyToBase64,
   signedJsonHeaders,
   type KeyInput,
-} from '../../src/protocol/index.js';
+} from '../../protocol/index.js';
 import {
   createPartnerHandlers,
   DEFAULT_PARTNER_PATHS,
@@ -36,7 +36,7 @@ import {
   writePartnerResponse,
   type PartnerHandler,
   type PartnerHandlers,
-} from '../../src/partner/index.js';
+} from '../../partner/index.js';
 import { audiobookCatalog, episodeByItemId } from './catalog.js';
 import { audioToken, createAudiobookSkill } from './skill.js';
 
