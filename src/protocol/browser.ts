@@ -6,6 +6,7 @@
 export * from './errors.js';
 export * from './money.js';
 export * from './types.js';
+export * from './skill-types.js';
 export * from './validate.js';
 export * from './tsk.js';
 export * from './tsk-webcrypto.js';
