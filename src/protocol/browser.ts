@@ -7,6 +7,7 @@ export * from './errors.js';
 export * from './money.js';
 export * from './types.js';
 export * from './skill-types.js';
+export * from './skill-check.js';
 export * from './validate.js';
 export * from './tsk.js';
 export * from './tsk-webcrypto.js';
