@@ -39,6 +39,7 @@
  *   (LaunchRequest, Display.ElementSelected) must carry `updatedIntent`.
  * * One Charge per answer.
  */
+import { formatTskDatetime, parseTskDatetime } from './tsk.js';
 import { validate } from './validate.js';
 import {
   CONFIRMATION_STATUSES,
@@ -605,12 +606,12 @@ export function checkSkillRequest(value: unknown): SkillRequestCheck {
 
 /** `20170720T193559Z`: the compact basic form the platform writes in `request.timestamp` and signatures. */
 export function compactTimestamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return formatTskDatetime(ms);
 }
 
-/** Milliseconds of a compact (or ISO-8601) timestamp; NaN when unreadable. */
+/** Milliseconds of a compact (or ISO-8601) `request.timestamp`; NaN when unreadable. */
 export function parseSkillTimestamp(text: string): number {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
-  if (m) return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  const compact = parseTskDatetime(text);
+  if (compact !== undefined) return compact;
   return /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : NaN;
 }
