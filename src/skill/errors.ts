@@ -49,11 +49,19 @@ export class SkillResponseError extends DingDangPayError {
   /** JSON path of the offending field, e.g. `response.directives[0].playlist[1].stream.url`. */
   readonly path: string;
   readonly reason: string;
-  constructor(retCode: SkillRetCode, path: string, reason: string) {
+  /** Every problem the platform's check found (the first is this error's). */
+  readonly violations: ReadonlyArray<{ code: SkillRetCode; path: string; reason: string }>;
+  constructor(retCode: SkillRetCode, path: string, reason: string, violations?: ReadonlyArray<{ code: SkillRetCode; path: string; reason: string }>) {
     super(codeOfRetCode(retCode), `${path || 'response'}: ${reason} (platform code ${retCode})`);
     this.retCode = retCode;
     this.path = path;
     this.reason = reason;
+    this.violations = violations ?? [{ code: retCode, path, reason }];
+  }
+
+  /** The same error with `prefix.` in front of its path (a helper's local path inside the answer). */
+  at(prefix: string): SkillResponseError {
+    return new SkillResponseError(this.retCode, this.path ? `${prefix}.${this.path}` : prefix, this.reason);
   }
 }
 

@@ -61,17 +61,18 @@ export interface PlaylistItemInput {
 }
 
 /**
- * One `AudioPlayer.Play` playlist item. A `pay: true` item carries no
- * `stream.url` at all (the prose: its url is empty; the kit writes none
- * rather than `""`), and giving one is refused with 200502.
+ * One `AudioPlayer.Play` playlist item. A `pay: true` item carries
+ * `stream.url: ""`: the prose says its url is empty, the published schema
+ * requires the field; an empty string satisfies both readings. Giving a
+ * paid item a url is refused (100501).
  */
 export function playlistItem(input: PlaylistItemInput, path = 'playlistItem'): PlaylistItem {
   if (!input || typeof input !== 'object') throw new SkillResponseError(SKILL_RET_CODES.MISSING_FIELD, path, 'a playlist item is required');
   const token = requireText(input.token, `${path}.stream.token`);
-  const stream: PlaylistItem['stream'] = { token };
+  const stream: PlaylistItem['stream'] = { url: '', token };
   if (input.pay === true) {
     if (input.url !== undefined && input.url !== '')
-      throw new SkillResponseError(SKILL_RET_CODES.FIELD_NOT_ALLOWED, `${path}.stream.url`, 'a pay: true item must not carry a stream url');
+      throw new SkillResponseError(SKILL_RET_CODES.INVALID_RESPONSE, `${path}.stream.url`, 'an item with pay: true must have an empty url');
   } else {
     if (input.url === undefined || input.url === '') throw new SkillResponseError(SKILL_RET_CODES.MISSING_FIELD, `${path}.stream.url`, 'a playable item needs a stream url');
     stream.url = requireHttpUrl(input.url, `${path}.stream.url`);
@@ -79,7 +80,7 @@ export function playlistItem(input: PlaylistItemInput, path = 'playlistItem'): P
   const info: NonNullable<PlaylistItem['info']> = { title: requireText(input.title, `${path}.info.title`) };
   if (input.subtitle !== undefined) info.subtitle = String(input.subtitle);
   if (input.art !== undefined) info.art = imageOf(input.art, `${path}.info.art`);
-  const item: PlaylistItem = { stream, info };
+  const item: PlaylistItem = { stream: { url: stream.url, token: stream.token }, info };
   if (input.pay === true) item.pay = true;
   return item;
 }
@@ -124,17 +125,19 @@ export class ResponseBuilder {
 
   /** The speech (PlainText; DingDang has no SSML). Replaces earlier speech. */
   speak(text: string): this {
-    if (typeof text !== 'string') this.refuse(SKILL_RET_CODES.MISSING_FIELD, 'response.outputSpeech.text', 'speech must be a string');
+    if (typeof text !== 'string') this.refuse(SKILL_RET_CODES.INVALID_RESPONSE, 'response.outputSpeech.text', 'speech must be a string');
     this.speech = text;
     return this;
   }
 
-  /** Keep the session open (`shouldEndSession: false`): the mic opens again after the speech. */
+  /**
+   * Keep the session open (`shouldEndSession: false`): the mic opens again
+   * after the speech. Refused on SessionEndedRequest (200502). In the answer
+   * to Connections.Response the platform ends the session anyway.
+   */
   keepSession(): this {
     if (this.requestType === 'SessionEndedRequest')
       this.refuse(SKILL_RET_CODES.FIELD_NOT_ALLOWED, 'response.shouldEndSession', 'the answer to SessionEndedRequest must end the session');
-    if (this.requestType === 'Connections.Response')
-      this.refuse(SKILL_RET_CODES.FIELD_NOT_ALLOWED, 'response.shouldEndSession', 'the session ends after a Charge (Connections.Response)');
     this.endSessionFlag = false;
     return this;
   }
@@ -155,78 +158,99 @@ export class ResponseBuilder {
   /** End the session (the default). */
   endSession(): this {
     this.endSessionFlag = true;
-    if (this.directives.some((d) => d.type === 'Dialog.ElicitSlot')) this.directives = this.directives.filter((d) => d.type !== 'Dialog.ElicitSlot');
     return this;
   }
 
-  private put(directive: SkillDirective): this {
+  /**
+   * Add (or replace) the directive of `type`, built by `build`. Errors of the
+   * build get the directive's place in the answer as path prefix.
+   */
+  private put(type: SkillDirectiveType, build: () => SkillDirective): this {
+    const existing = this.directives.findIndex((d) => d.type === type);
+    const index = existing >= 0 ? existing : this.directives.length;
+    const at = `response.directives[${index}]`;
     const allowed = ALLOWED_DIRECTIVES[this.requestType ?? ''];
-    if (allowed && !allowed.includes(directive.type))
-      this.refuse(SKILL_RET_CODES.DIRECTIVE_NOT_ALLOWED, 'response.directives', `${directive.type} is not allowed in the answer to ${this.requestType}`);
-    const i = this.directives.findIndex((d) => d.type === directive.type);
-    if (i >= 0) this.directives[i] = directive;
+    if (allowed && !allowed.includes(type)) this.refuse(SKILL_RET_CODES.DIRECTIVE_NOT_ALLOWED, `${at}.type`, `${type} is not allowed in the answer to ${this.requestType}`);
+    let directive: SkillDirective;
+    try {
+      directive = build();
+    } catch (e) {
+      throw e instanceof SkillResponseError ? e.at(at) : e;
+    }
+    if (existing >= 0) this.directives[existing] = directive;
     else this.directives.push(directive);
     return this;
   }
 
   /** `AudioPlayer.Play` with a playlist (items from `playlistItem(...)` or their inputs). */
   play(items: Array<PlaylistItem | PlaylistItemInput> | PlaylistItem | PlaylistItemInput): this {
-    const list = Array.isArray(items) ? items : [items];
-    if (list.length === 0) this.refuse(SKILL_RET_CODES.MISSING_FIELD, 'response.directives.playlist', 'a playlist needs at least one item');
-    const playlist = list.map((item, i) => {
-      const path = `playlist[${i}]`;
-      if (item && typeof item === 'object' && 'stream' in item) {
-        const p = item as PlaylistItem;
-        return playlistItem({ token: p.stream?.token, url: p.stream?.url, title: p.info?.title ?? '', subtitle: p.info?.subtitle, art: p.info?.art, pay: p.pay }, path);
+    return this.put('AudioPlayer.Play', () => {
+      const list = Array.isArray(items) ? items : [items];
+      if (list.length === 0) this.refuse(SKILL_RET_CODES.INVALID_RESPONSE, 'playlist', 'a playlist needs at least one item');
+      const playlist = list.map((item, i) => {
+        const path = `playlist[${i}]`;
+        if (item && typeof item === 'object' && 'stream' in item) {
+          const p = item as PlaylistItem;
+          return playlistItem({ token: p.stream?.token, url: p.stream?.url, title: p.info?.title ?? '', subtitle: p.info?.subtitle, art: p.info?.art, pay: p.pay }, path);
+        }
+        return playlistItem(item as PlaylistItemInput, path);
+      });
+      const tokens = new Set<string>();
+      for (const [i, p] of playlist.entries()) {
+        if (tokens.has(p.stream.token)) this.refuse(SKILL_RET_CODES.INVALID_RESPONSE, `playlist[${i}].stream.token`, `token "${p.stream.token}" is used twice in the playlist`);
+        tokens.add(p.stream.token);
       }
-      return playlistItem(item as PlaylistItemInput, path);
+      return { type: 'AudioPlayer.Play', playlist } satisfies AudioPlayerPlayDirective;
     });
-    const tokens = new Set<string>();
-    for (const [i, p] of playlist.entries()) {
-      if (tokens.has(p.stream.token)) this.refuse(SKILL_RET_CODES.INVALID_RESPONSE, `playlist[${i}].stream.token`, `duplicate stream token ${p.stream.token}`);
-      tokens.add(p.stream.token);
-    }
-    const d: AudioPlayerPlayDirective = { type: 'AudioPlayer.Play', playlist };
-    return this.put(d);
   }
 
   /** `VideoPlayer.Play` (every stream needs an http(s) url and a token). */
   playVideo(streams: Array<{ url: string; token: string }>, playBehavior?: VideoPlayBehavior): this {
-    if (!Array.isArray(streams) || streams.length === 0) this.refuse(SKILL_RET_CODES.MISSING_FIELD, 'response.directives.playlist', 'a playlist needs at least one item');
-    const playlist = streams.map((s, i) => ({
-      stream: { url: requireHttpUrl(s?.url, `playlist[${i}].stream.url`), token: requireText(s?.token, `playlist[${i}].stream.token`) },
-    }));
-    return this.put(playBehavior === undefined ? { type: 'VideoPlayer.Play', playlist } : { type: 'VideoPlayer.Play', playBehavior, playlist });
+    return this.put('VideoPlayer.Play', () => {
+      if (!Array.isArray(streams) || streams.length === 0) this.refuse(SKILL_RET_CODES.INVALID_RESPONSE, 'playlist', 'a playlist needs at least one item');
+      if (playBehavior !== undefined && playBehavior !== 'REPLACE_ALL' && playBehavior !== 'ENQUEUE')
+        this.refuse(SKILL_RET_CODES.INVALID_RESPONSE, 'playBehavior', 'playBehavior must be REPLACE_ALL or ENQUEUE');
+      const playlist = streams.map((s, i) => ({
+        stream: { url: requireHttpUrl(s?.url, `playlist[${i}].stream.url`), token: requireText(s?.token, `playlist[${i}].stream.token`) },
+      }));
+      return playBehavior === undefined ? { type: 'VideoPlayer.Play', playlist } : { type: 'VideoPlayer.Play', playBehavior, playlist };
+    });
   }
 
   /** `Display.RenderTemplate` (templates from `newsBody`, `newsBody1`, `textBody`, `horizontialList`). */
   renderTemplate(token: string, template: DisplayTemplate): this {
-    requireText(token, 'response.directives.token');
-    if (!template || typeof template !== 'object' || typeof template.type !== 'string')
-      this.refuse(SKILL_RET_CODES.MISSING_FIELD, 'response.directives.template', 'a template is required');
-    return this.put({ type: 'Display.RenderTemplate', token, template });
+    return this.put('Display.RenderTemplate', () => {
+      requireText(token, 'token');
+      if (!template || typeof template !== 'object' || typeof template.type !== 'string') this.refuse(SKILL_RET_CODES.MISSING_FIELD, 'template', 'a template is required');
+      return { type: 'Display.RenderTemplate', token, template: structuredClone(template) };
+    });
   }
 
   /**
    * `Connections.SendRequest` Charge: the platform takes over the payment and
    * sends `Connections.Response` afterwards. Amounts are integer fen;
-   * `totalFee` defaults to `price × count` and must equal it.
+   * `count` defaults to 1 and `totalFee` to `price × count` (a given
+   * `totalFee` must equal it). Checked with the protocol's `chargeDirective`
+   * validation: a missing field is 200501, any other problem 100501.
    */
   charge(chargeInfo: ChargeInfoInput): this {
-    const items: ChargeItem[] = Array.isArray(chargeInfo?.items)
-      ? chargeInfo.items.map((it) => {
-          const count = it?.count ?? 1;
-          return { ...it, count, totalFee: it?.totalFee ?? (Number.isSafeInteger(it?.price) && Number.isSafeInteger(count) ? it.price * count : (undefined as unknown as number)) };
-        })
-      : (chargeInfo?.items as unknown as ChargeItem[]);
-    const info = { ...chargeInfo, items } as ChargeInfo;
-    const directive: ChargeDirective = { type: 'Connections.SendRequest', name: 'Charge', payload: { chargeInfo: info } };
-    const v = validate('chargeDirective', directive);
-    if (!v.ok) {
-      const issue = v.issues[0]!;
-      this.refuse(ISSUE_RET[issue.code] ?? SKILL_RET_CODES.INVALID_RESPONSE, `response.directives.${issue.path}`, `${issue.code}: ${issue.message}`);
-    }
-    return this.put(directive);
+    return this.put('Connections.SendRequest', () => {
+      const items: ChargeItem[] = Array.isArray(chargeInfo?.items)
+        ? chargeInfo.items.map((it) => {
+            const count = it?.count ?? 1;
+            const computed = Number.isSafeInteger(it?.price) && Number.isSafeInteger(count) ? it.price * count : undefined;
+            return { ...it, count, totalFee: (it?.totalFee ?? computed) as number };
+          })
+        : (chargeInfo?.items as unknown as ChargeItem[]);
+      const info = { ...chargeInfo, items } as ChargeInfo;
+      const directive: ChargeDirective = { type: 'Connections.SendRequest', name: 'Charge', payload: { chargeInfo: info } };
+      const v = validate('chargeDirective', directive);
+      if (!v.ok) {
+        const issue = v.issues[0]!;
+        this.refuse(ISSUE_RET[issue.code] ?? SKILL_RET_CODES.INVALID_RESPONSE, issue.path, `${issue.code}: ${issue.message}`);
+      }
+      return directive;
+    });
   }
 
   /** `card: { type: "LinkAccount" }`; needs account linking configured for the skill (else 200502). */
@@ -237,19 +261,33 @@ export class ResponseBuilder {
     return this;
   }
 
-  /** `Dialog.ElicitSlot`: ask for a slot; keeps the session open. Not after a Charge, not on SessionEndedRequest. */
+  /**
+   * `Dialog.ElicitSlot`: ask for a slot; keeps the session open. Refused after
+   * a Charge (Connections.Response) and on SessionEndedRequest (100502).
+   * Outside an IntentRequest there is no intent to continue, so
+   * `updatedIntent` is required there (200501).
+   */
   elicitSlot(slotToElicit: string, updatedIntent?: Intent): this {
-    requireText(slotToElicit, 'response.directives.slotToElicit');
-    if (updatedIntent !== undefined && (!updatedIntent || typeof updatedIntent !== 'object' || typeof updatedIntent.name !== 'string'))
-      this.refuse(SKILL_RET_CODES.MISSING_FIELD, 'response.directives.updatedIntent.name', 'updatedIntent needs a name');
-    this.put(updatedIntent === undefined ? { type: 'Dialog.ElicitSlot', slotToElicit } : { type: 'Dialog.ElicitSlot', slotToElicit, updatedIntent });
+    if (this.requestType === 'Connections.Response')
+      this.refuse(SKILL_RET_CODES.DIRECTIVE_NOT_ALLOWED, `response.directives[${this.directives.length}].type`, 'Dialog.ElicitSlot may not answer Connections.Response (the session ends)');
+    this.put('Dialog.ElicitSlot', () => {
+      requireText(slotToElicit, 'slotToElicit');
+      if (updatedIntent === undefined) {
+        if (this.requestType !== undefined && this.requestType !== 'IntentRequest')
+          this.refuse(SKILL_RET_CODES.MISSING_FIELD, 'updatedIntent', `outside an IntentRequest (${this.requestType}) the elicitation needs updatedIntent`);
+        return { type: 'Dialog.ElicitSlot', slotToElicit };
+      }
+      if (!updatedIntent || typeof updatedIntent !== 'object' || typeof updatedIntent.name !== 'string' || updatedIntent.name === '')
+        this.refuse(SKILL_RET_CODES.MISSING_FIELD, 'updatedIntent.name', 'updatedIntent needs a name');
+      return { type: 'Dialog.ElicitSlot', slotToElicit, updatedIntent: structuredClone(updatedIntent) };
+    });
     this.endSessionFlag = false;
     return this;
   }
 
   /** `URI.Open` (in the published response schema, not the prose). The kit allows http(s) URLs only. */
   openUri(url: string): this {
-    return this.put({ type: 'URI.Open', url: requireHttpUrl(url, 'response.directives.url') });
+    return this.put('URI.Open', () => ({ type: 'URI.Open', url: requireHttpUrl(url, 'url') }));
   }
 
   /** `feedbackAttributes`: device-maker skills only (settings.deviceMaker), under 1 KB of JSON. */
@@ -277,5 +315,4 @@ export class ResponseBuilder {
 /** Directives allowed in the answer to a request type, where the protocol restricts them. */
 const ALLOWED_DIRECTIVES: Record<string, readonly SkillDirectiveType[]> = {
   SessionEndedRequest: ['Display.RenderTemplate'],
-  'Connections.Response': ['AudioPlayer.Play', 'VideoPlayer.Play', 'Display.RenderTemplate', 'Connections.SendRequest', 'URI.Open'],
 };

@@ -112,7 +112,7 @@ export interface ListItemInput extends TextContentInput {
 
 /** `HorizontialListTemplate` (spelled so on the wire): a row of selectable items. */
 export function horizontialList(items: ListItemInput[]): HorizontialListTemplate {
-  if (!Array.isArray(items) || items.length === 0) throw new SkillResponseError(SKILL_RET_CODES.MISSING_FIELD, 'template.listItems', 'a list needs at least one item');
+  if (!Array.isArray(items) || items.length === 0) throw new SkillResponseError(SKILL_RET_CODES.INVALID_RESPONSE, 'template.listItems', 'a list needs at least one item');
   const listItems = items.map((item, i): ListItem => {
     const path = `template.listItems[${i}]`;
     const out: ListItem = { token: requireText(item?.token, `${path}.token`), textContent: textContent(item, `${path}.textContent`) };
