@@ -54,7 +54,7 @@ export const intent = (name: string, slots: Record<string, Slot> = {}, o?: Envel
   );
 export const sessionEnded = (o?: EnvelopeOptions) => envelope({ type: 'SessionEndedRequest', reason: 'USER_INITIATED', ...base() }, o);
 export const chargeResponse = (o?: EnvelopeOptions) =>
-  envelope({ type: 'Connections.Response', name: 'Charge', payload: { dingdangOrderId: 'dd-1', partnerOrderId: 'p-1' }, ...base() }, o);
+  envelope({ type: 'Connections.Response', name: 'Charge', payload: { dingdangOrderId: 'dd1', partnerOrderId: 'P20261201001' }, ...base() }, o);
 export const elementSelected = (token = 'ep-2', o?: EnvelopeOptions) => envelope({ type: 'Display.ElementSelected', token, ...base() }, o);
 
 export interface RawReply {
