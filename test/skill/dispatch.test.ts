@@ -169,3 +169,23 @@ describe('Skill.invoke: dispatch', () => {
     assert.throws(() => new SkillBuilder({ skillSecret: '' }).create(), { code: 'ERR_INVALID_ARGUMENT' });
   });
 });
+
+describe('createScfHandler (SCF wrapper)', () => {
+  it('answers the wrapped request in the wrapper; refusals too; never throws', async () => {
+    const { createScfHandler } = await import('../../src/skill/index.js');
+    const { signHmac } = await import('../../src/protocol/index.js');
+    const { T0 } = await import('./support.js');
+    const skill = new SkillBuilder({ skillSecret: SECRET, now: () => T0 }).addRequestHandlers(say('你好')).create();
+    const scf = createScfHandler(skill);
+    const body = JSON.stringify(launch());
+    const ok = await scf({ header: { Authorization: signHmac(body, SECRET, { now: T0 }) }, body });
+    assert.deepEqual(ok.header, { 'Content-Type': 'application/json' });
+    assert.equal(JSON.parse(ok.body).response.outputSpeech.text, '你好');
+    assert.equal(ok.statusCode, 200);
+    const bad = await scf({ header: { Authorization: signHmac(body, 'wrong', { now: T0 }) }, body });
+    assert.deepEqual([bad.statusCode, JSON.parse(bad.body).error.reason], [401, 'bad-signature']);
+    const notString = await scf({ header: {}, body: { already: 'parsed' } });
+    assert.equal(notString.statusCode, 400);
+    assert.equal((await scf(undefined as never)).statusCode, 400);
+  });
+});
