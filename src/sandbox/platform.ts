@@ -465,7 +465,9 @@ export class Platform extends EventEmitter<PlatformEvents> {
     };
     if (!result.ok) {
       endSession();
-      if (request.type !== 'SessionEndedRequest') this.endAfterError(skill, { ...ctx, deviceId, mode }, session.sessionId, result.code, result.reason);
+      // Also after an unusable answer to the user's own SessionEndedRequest; never after one to an ERROR (no loop).
+      if (!(request.type === 'SessionEndedRequest' && request.reason === 'ERROR'))
+        this.endAfterError(skill, { ...ctx, deviceId, mode }, session.sessionId, result.code, result.reason);
       return { reply: { ...base, error: { code: result.code, reason: result.reason }, speech: SKILL_FALLBACK_SPEECH } };
     }
     const body = result.response.response;
