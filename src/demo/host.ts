@@ -291,6 +291,8 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
     }
     if (!reply.matched || !reply.answer) {
       this.emit('speak', { text: reply.speech || NOT_UNDERSTOOD, from: reply.speech ? 'platform' : 'host' });
+      // Not understood inside an open session: the session stays, the mic listens again.
+      this.emit('listen', { open: reply.shouldEndSession === false });
       return { handledBy: 'none' };
     }
     const answer = reply.answer;

@@ -146,6 +146,16 @@ test('templates: each Display.RenderTemplate is shown before the player starts; 
   }
 });
 
+test('not understood inside an open session: the mic opens again', async () => {
+  const { host, of } = setup([{ matched: false, speech: '', shouldEndSession: false, sessionId: 'S1', skillId: 'audiobook' }]);
+  try {
+    assert.deepEqual(await host.hear('嗯……'), { handledBy: 'none' });
+    assert.deepEqual(of('listen'), [{ open: true }]);
+  } finally {
+    host.stop();
+  }
+});
+
 test('not understood, a failed call: spoken lines, no crash', async () => {
   const { host, of } = setup([{ matched: false, speech: '', shouldEndSession: true }, { matched: false, speech: '抱歉，我还不会这个', shouldEndSession: true }, new Error('fetch failed')]);
   try {
@@ -156,6 +166,7 @@ test('not understood, a failed call: spoken lines, no crash', async () => {
     assert.deepEqual(await host.hear('你好'), { handledBy: 'error' });
     assert.match(of('failure')[0]!.message as string, /fetch failed/);
     assert.deepEqual(await host.hear('   '), { handledBy: 'none' });
+    assert.deepEqual(of('listen'), [{ open: false }, { open: false }]);
   } finally {
     host.stop();
   }
