@@ -101,7 +101,7 @@ export function dashboardPage(
   skillCalls: CallRecord[] = [],
 ): string {
   const calls = skillCalls
-    .slice(-50)
+    .slice(-100)
     .reverse()
     .map((c) => {
       const verdict =
