@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// `npm test`: build (the CLI tests run the real bin), then run every
+// `npm test`: build with scripts/build.js (tsc, the speaker page bundle, the
+// simulate scripts: the CLI and browser tests run the real bin), then run every
 // test/**/*.test.ts with node's test runner through tsx, print the spec
 // report, and close with one line "N passed, N failed, N skipped".
 //
 // Two phases: the ordinary suites two at a time, then the heavy ones (chaos,
-// multi-process, browser, fuzz) one at a time, so that a 2-core machine is
+// multi-process, browser, fuzz, test/package/: pack + install) one at a time, so that a 2-core machine is
 // not asked to run two load tests against each other.
 // With DINGDANG_NO_SKIP=1 (set by .ci/run) any skipped test fails the run.
 // `npm test -- name` runs only the files whose path contains `name`.
@@ -14,7 +15,7 @@ import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 
 const root = new URL('..', import.meta.url).pathname;
-const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+const build = spawnSync(process.execPath, [join(root, 'scripts/build.js')], {
   cwd: root,
   stdio: 'inherit',
 });
@@ -35,7 +36,7 @@ function collect(dir) {
 const filter = process.argv.slice(2);
 let files = collect(join(root, 'test'));
 if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
-const HEAVY = /(^|\/)(chaos-|fuzz-|browser-)|multiprocess|-processes/;
+const HEAVY = /(^|\/)(chaos-|fuzz-|browser-|package\/)|multiprocess|-processes/;
 const phases = [
   { name: 'suites', files: files.filter((f) => !HEAVY.test(f)), concurrency: 2 },
   { name: 'heavy suites, one at a time', files: files.filter((f) => HEAVY.test(f)), concurrency: 1 },

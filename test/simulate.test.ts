@@ -1,6 +1,6 @@
 /**
  * `dingdang-pay simulate` through the real bin: every shipped script in
- * examples/scripts/ passes (exit 0, a JSON-lines transcript ending in "done"),
+ * src/demo/scripts/ passes (exit 0, a JSON-lines transcript ending in "done"),
  * a script whose expectation cannot hold fails with exit 1 naming the step,
  * and a malformed script is a usage error (exit 2) before anything starts.
  */
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const scriptsDir = join(root, 'examples/scripts');
+const scriptsDir = join(root, 'src/demo/scripts');
 const scripts = readdirSync(scriptsDir).filter((f) => f.endsWith('.json')).sort();
 
 interface Run {
@@ -75,7 +75,7 @@ test('the shipped scripts cover every seed flow and outcome', () => {
     'socket-drop.json',
     'duplicate-delivery.json',
   ])
-    assert.ok(scripts.includes(name), `examples/scripts/${name} is missing`);
+    assert.ok(scripts.includes(name), `src/demo/scripts/${name} is missing`);
 });
 
 test('every shipped script passes through the real bin (exit 0, transcript ends "done")', { timeout: 120_000 }, async () => {

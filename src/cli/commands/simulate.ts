@@ -1,11 +1,49 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseScript, runSimulation, ScriptError, FAULTS, MILESTONES, type Script } from '../../demo/simulate.js';
 import { parseOptions, str, UsageError, write, type Command } from '../io.js';
 
+/**
+ * The scripts shipped with the package: src/demo/scripts/*.json, copied to
+ * dist/demo/scripts/ by the build (the same relative place from src/cli/ and
+ * dist/cli/).
+ */
+export const SHIPPED_SCRIPTS_DIR = fileURLToPath(new URL('../../demo/scripts/', import.meta.url));
+
+/** Names of the shipped scripts (file names without .json), sorted. */
+export function shippedScripts(): string[] {
+  try {
+    return readdirSync(SHIPPED_SCRIPTS_DIR)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -'.json'.length))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * `--script VALUE`: a file when one exists at that path, else the name of a
+ * shipped script (with or without .json). Neither: an ENOENT error (exit 1)
+ * that names the shipped scripts.
+ */
+export function resolveScript(value: string): string {
+  if (existsSync(value) && statSync(value).isFile()) return value;
+  const names = shippedScripts();
+  const name = value.endsWith('.json') ? value.slice(0, -'.json'.length) : value;
+  if (names.includes(name)) return resolve(SHIPPED_SCRIPTS_DIR, `${name}.json`);
+  const e: NodeJS.ErrnoException = new Error(
+    `--script ${value}: no such file, and no shipped script of that name` + (names.length ? ` (shipped: ${names.join(', ')})` : ''),
+  );
+  e.code = 'ENOENT';
+  throw e;
+}
+
 export const simulate: Command = {
   summary: 'replay a dialog script against a sandbox; JSON-lines transcript; exit 0 iff every expectation held',
-  usage: `Usage: dingdang-pay simulate --script FILE [--mode screen|screenless] [--config FILE]
+  get usage() {
+    return `Usage: dingdang-pay simulate --script FILE|NAME [--mode screen|screenless] [--config FILE]
 
 Starts its own sandbox (with the example audiobook skill on a fresh SQLite
 file, unless --config names other skills), runs the device companion with the
@@ -32,24 +70,28 @@ Each expect looks at what happened since the previous expectation matched.
 After the last step, an order delivered more than once fails the run.
 
 Options:
-  --script FILE   the dialog script (required); examples/scripts/*.json
+  --script FILE   the dialog script (required): a JSON file, or the name of a
+  --script NAME   script shipped with the package:
+                    ${wrap(shippedScripts().join(', '), 60).join('\n                    ')}
   --mode M        overrides the script's mode (default screen)
   --config FILE   a sandbox config (see dingdang-pay sandbox --help) instead of the example skill
-  -h, --help      show this help`,
+  -h, --help      show this help`;
+  },
   async run(argv, io) {
     const { values } = parseOptions(argv, { script: { type: 'string' }, mode: { type: 'string' }, config: { type: 'string' } });
     if (values.help) return write(io.stdout, this.usage), 0;
-    const file = str(values.script);
-    if (!file) throw new UsageError('--script FILE is required');
+    const given = str(values.script);
+    if (!given) throw new UsageError('--script FILE|NAME is required');
     const mode = str(values.mode);
     if (mode !== undefined && mode !== 'screen' && mode !== 'screenless') throw new UsageError(`--mode must be screen or screenless, got ${JSON.stringify(mode)}`);
     const config = str(values.config);
+    const file = resolveScript(given);
     let script: Script;
     try {
       script = parseScript(JSON.parse(readFileSync(file, 'utf8')));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw e;
-      if (e instanceof ScriptError || e instanceof SyntaxError) throw new UsageError(`${file}: ${(e as Error).message}`);
+      if (e instanceof ScriptError || e instanceof SyntaxError) throw new UsageError(`${given}: ${(e as Error).message}`);
       throw e;
     }
     const result = await runSimulation({
@@ -59,11 +101,25 @@ Options:
       emit: (event) => io.stdout.write(JSON.stringify(event) + '\n'),
     });
     if (result.ok) {
-      write(io.stderr, `simulate: ${file}: ${result.steps} steps, every expectation held`);
+      write(io.stderr, `simulate: ${given}: ${result.steps} steps, every expectation held`);
       return 0;
     }
     const where = result.failedStep ? `step ${result.failedStep} ${JSON.stringify(result.step)}` : 'final check';
-    write(io.stderr, `simulate: ${file}: FAILED at ${where}: ${result.message}`);
+    write(io.stderr, `simulate: ${given}: FAILED at ${where}: ${result.message}`);
     return 1;
   },
 };
+
+/** Words of `text` (split after ", ") in lines of at most `width` characters. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
