@@ -160,7 +160,11 @@ test('create order: signed both ways, amount = totalFee, quantity = count; refus
     pair.backend.owned.add('user-3');
     const resumed = await control(base, 'POST', `/purchases/${p3.purchaseId}/resume`);
     assert.equal(resumed.json.outputSpeech, '开始播放', 'the original IntentRequest is re-run');
-    assert.equal(pair.backend.of('/skill').at(-1)!.body.request.type, 'IntentRequest');
+    const rerun = pair.backend.of('/skill').at(-1)!.body;
+    assert.equal(rerun.request.type, 'IntentRequest');
+    assert.notEqual(rerun.request.requestId, p3.request.requestId, 'a fresh requestId');
+    assert.deepEqual(rerun.request.intent, p3.request.intent);
+    assert.equal(rerun.session.sessionId, p3.sessionId, 'in the session the Charge was answered in');
     // scripted already-owned (no call at all)
     await control(base, 'POST', '/faults', { alreadyOwned: true });
     const p4 = await purchase(base, '我要听万古神帝第38集', 'user-4');
@@ -337,11 +341,17 @@ test('payment outcomes and the resume: Connections.Response Charge, HMAC-signed,
     assert.equal(paid.json.tradeStatus, 'SUCCESS');
     const resumed = await control(base, 'POST', `/purchases/${said.purchaseId}/resume`);
     assert.equal(resumed.status, 200, JSON.stringify(resumed.json));
-    assert.equal(resumed.json.outputSpeech, '购买成功，开始播放万古神帝第35集');
-    assert.equal(resumed.json.directives[0].type, 'AudioPlayer.Play');
+    assert.equal(resumed.json.outputSpeech, '购买成功，开始播放万古神帝第35集', 'the speech as a string (contract C)');
+    assert.deepEqual(resumed.json.directives, [
+      { type: 'AudioPlayer.Play', playlist: [{ stream: { url: 'http://x/35.mp3', token: 'ep35' }, info: { title: '万古神帝 第35集' } }] },
+    ]);
+    assert.equal(resumed.json.shouldEndSession, true);
+    assert.equal(resumed.json.error, undefined);
     const req = pair.backend.of('/skill').at(-1)!;
     assert.equal(req.verified, true);
     assert.equal(validate('chargeResponseEvent', req.body.request).ok, true);
+    assert.equal(req.body.session, undefined, 'Connections.Response carries no session');
+    assert.match(req.body.request.timestamp, /^\d{8}T\d{6}Z$/);
     assert.deepEqual(req.body.request.payload, { dingdangOrderId: o.transactionId, partnerOrderId: o.tradeNo });
     const again = await control(base, 'POST', `/purchases/${said.purchaseId}/resume`);
     assert.deepEqual(again.json, resumed.json, 'a repeated resume returns the same answer');
