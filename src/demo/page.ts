@@ -52,7 +52,8 @@ table.items{border-collapse:collapse;width:100%}table.items td{padding:6px 4px;b
 #screen[data-kind="playing"]{background:linear-gradient(160deg,#1e2a48,#2a3f6e);color:#fff;padding:18px 20px}
 .player{display:flex;flex-direction:column;gap:14px;height:100%;min-height:0}
 .player .top{display:flex;gap:18px;min-height:0}
-.player .art{width:150px;height:150px;flex:none;border-radius:12px;overflow:hidden;box-shadow:0 4px 14px #0006;background:#34406a}
+.icon{display:inline-flex;width:1em;height:1em;vertical-align:-0.125em}.icon svg{width:100%;height:100%}
+.player .art{width:170px;height:170px;flex:none;border-radius:12px;overflow:hidden;box-shadow:0 4px 14px #0006;background:#34406a}
 .player .art img,.player .art .ph{width:100%;height:100%;object-fit:cover;display:flex}
 .player .meta{flex:1;min-width:0;display:flex;flex-direction:column;gap:4px}
 .player .np{font-size:13px;color:#b8c4e6;display:flex;align-items:center;gap:6px;height:18px}
@@ -62,17 +63,17 @@ table.items{border-collapse:collapse;width:100%}table.items td{padding:6px 4px;b
 .player .bar{display:flex;align-items:center;gap:8px;font-size:12px;color:#b8c4e6;font-variant-numeric:tabular-nums;margin-top:2px}
 .player .track{flex:1;height:4px;border-radius:2px;background:#ffffff33;overflow:hidden}.player .track i{display:block;height:100%;width:0;background:#fff}
 .player .controls{display:flex;gap:14px;margin-top:auto}
-.player .controls button{width:44px;height:44px;padding:0;border-radius:50%;background:#ffffff22;color:#fff;font-size:18px;line-height:44px}
+.player .controls button{width:46px;height:46px;padding:0;border-radius:50%;background:#ffffff22;color:#fff;font-size:20px;display:flex;align-items:center;justify-content:center}
 .player .controls button.main{background:#fff;color:#1e2a48}
 .player .controls button:disabled{opacity:.35}
 .player .notice{font-size:14px;color:#ffd38a;font-weight:600}
 .player.locked .art{opacity:.45}
-.strip{display:flex;gap:8px;overflow-x:auto;overflow-y:hidden;padding-bottom:4px;scrollbar-width:thin;flex:none}
+.strip{display:flex;gap:8px;overflow-x:auto;overflow-y:hidden;margin:auto 0 0;padding:0 0 4px;scrollbar-width:thin;flex:none}
 .strip li{list-style:none;flex:none;width:128px;padding:8px 10px;border-radius:10px;background:#ffffff14;font-size:13px;line-height:1.35;cursor:pointer}
 .strip li .n{font-size:11px;color:#9fb0da}
 .strip li.current{background:#fff;color:#1e2a48}.strip li.current .n{color:#5a6a95}
-.strip li.locked{color:#c0c8dc}
-.lock{display:inline-block;font-size:11px;padding:0 6px;border-radius:6px;background:#ffb84d;color:#3b2600;font-weight:700;margin-top:2px}
+.strip li.locked{color:#c0c8dc}.strip li.current.locked{color:#1e2a48}
+.lock{display:inline-flex;align-items:center;gap:3px;font-size:11px;padding:1px 6px;border-radius:6px;background:#ffb84d;color:#3b2600;font-weight:700;margin-top:3px;line-height:1.4}
 .eq{display:inline-flex;gap:3px;align-items:flex-end;height:14px}
 .eq i{width:3px;background:#fff;animation:eq .9s ease-in-out infinite}.eq i:nth-child(2){animation-delay:.2s}.eq i:nth-child(3){animation-delay:.4s}
 .paused .eq i,.locked .eq i,.ended .eq i{animation:none;height:3px}
@@ -92,19 +93,24 @@ table.items{border-collapse:collapse;width:100%}table.items td{padding:6px 4px;b
 .tpl.text .t{font-size:28px;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden;white-space:normal;word-break:keep-all;overflow-wrap:anywhere}
 .tpl.text .d{color:#4e5969;-webkit-line-clamp:7}
 .tpl.list{padding:20px 0 16px;justify-content:center;background:linear-gradient(160deg,#262b36,#1a1d24)}
-.cards{display:flex;gap:14px;overflow-x:auto;overflow-y:hidden;padding:0 24px 6px;scroll-snap-type:x mandatory;scrollbar-width:thin;margin:0}
-.cards li{list-style:none;flex:none;width:156px;scroll-snap-align:start}
-.cards .img{width:156px;height:156px;border-radius:12px;overflow:hidden;background:#3a4560}
+.cards{display:flex;gap:14px;overflow-x:auto;overflow-y:hidden;padding:0 24px 6px;scroll-padding:0 24px;scroll-snap-type:x mandatory;scrollbar-width:thin;margin:0}
+.cards li{list-style:none;flex:none;width:172px;scroll-snap-align:start}
+.cards .img{width:172px;height:172px;border-radius:12px;overflow:hidden;background:#3a4560}
 .cards .img img,.cards .img .ph{width:100%;height:100%;object-fit:cover;display:flex}
 .cards .ct{font-size:16px;font-weight:600;margin-top:8px}
 .cards .cd{font-size:13px;color:#aab3c5;line-height:1.4;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden}
 /* account linking */
 .link-account{margin:auto;text-align:center;display:flex;flex-direction:column;gap:14px;align-items:center}
-.link-account .icon{font-size:54px;line-height:1}
+.link-account .big-icon{display:inline-flex;width:64px;height:64px;padding:14px;border-radius:50%;background:#e8f7ef;color:#07c160}.big-icon svg{width:100%;height:100%}
+/* reply card: an answer with speech only */
+.reply{margin:auto 0;display:flex;flex-direction:column;gap:14px;padding:0 8px}
+.reply .q{color:#86909c;font-size:16px}
+.reply .a{font-size:26px;font-weight:600;line-height:1.45;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:6;overflow:hidden}
 .link-account .t{font-size:24px;font-weight:700}
 #speech{margin-top:12px;background:#2f333d;color:#fff;border-radius:12px;padding:12px 14px;min-height:48px;font-size:16px;width:600px;max-width:100%}
 #speech b{color:#7fd3a8;margin-right:6px}
-#mic{display:inline-block;margin-left:10px;color:#7fd3a8;font-weight:600;animation:pulse 1.2s ease-in-out infinite}
+#mic svg{width:16px;height:16px}
+#mic{display:inline-flex;align-items:center;gap:3px;margin-left:10px;color:#7fd3a8;font-weight:600;animation:pulse 1.2s ease-in-out infinite}
 @keyframes pulse{50%{opacity:.35}}
 #ret-code{display:block;margin-top:4px;font-size:12px;color:#8a90a0}
 #actions{display:flex;gap:10px;margin-top:12px;flex-wrap:wrap}
@@ -133,7 +139,7 @@ export function speakerPage(config: SpeakerPageConfig): string {
     <div class="device">
       <div class="label"><span>叮当音箱 · ${esc(config.deviceId)}</span><span class="conn" id="conn"></span></div>
       <div id="screen" data-kind="idle"><h3>你好，我是叮当</h3><p class="desc">试试说：“${esc(config.example)}”</p></div>
-      <div id="speech" aria-live="polite"><b>叮当</b><span id="speech-text">你好，试试说：${esc(config.example)}</span><span id="mic" hidden>🎤 请说…</span><small id="ret-code" hidden></small></div>
+      <div id="speech" aria-live="polite"><b>叮当</b><span id="speech-text">你好，试试说：${esc(config.example)}</span><span id="mic" hidden><svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11z"/></svg>请说…</span><small id="ret-code" hidden></small></div>
     </div>
     <audio id="audio" preload="auto" hidden></audio>
     <div id="actions"></div>

@@ -78,7 +78,10 @@ function goodsBlock(g: GoodsCard): HTMLElement {
   );
 }
 
+/** Bumped by every screen change: an answer that drew nothing gets the reply card. */
+let drawn = 0;
 function fill(...children: Array<Node | string | undefined>): void {
+  drawn++;
   screen.replaceChildren(...children.filter((c): c is Node | string => c !== undefined));
 }
 
@@ -169,6 +172,23 @@ function draw(view: ScreenView): void {
   setActions(view.actions);
 }
 
+// ── icons: inline SVG (a speaker's browser may have no emoji font) ──
+
+const ICONS: Record<string, string> = {
+  prev: '<path d="M6 6h2v12H6zM9.5 12l8.5 6V6z"/>',
+  next: '<path d="M16 6h2v12h-2zM6 18l8.5-6L6 6z"/>',
+  play: '<path d="M8 5v14l11-7z"/>',
+  pause: '<path d="M6 5h4v14H6zM14 5h4v14h-4z"/>',
+  lock: '<path d="M12 2a5 5 0 0 0-5 5v3H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-8a2 2 0 0 0-2-2h-1V7a5 5 0 0 0-5-5zm-3 8V7a3 3 0 0 1 6 0v3z"/>',
+  link: '<path d="M10.6 13.4a1 1 0 0 1 0-1.4l3.5-3.5a1 1 0 1 1 1.4 1.4L12 13.4a1 1 0 0 1-1.4 0zM8.5 18.5a3.5 3.5 0 0 1-2.5-6l2.1-2.1 1.4 1.4-2.1 2.1a1.5 1.5 0 0 0 2.1 2.1l2.1-2.1 1.4 1.4-2.1 2.1a3.5 3.5 0 0 1-2.4 1.1zm7.4-4.9-1.4-1.4 2.1-2.1a1.5 1.5 0 0 0-2.1-2.1l-2.1 2.1-1.4-1.4 2.1-2.1a3.5 3.5 0 0 1 5 5z"/>',
+};
+function icon(name: keyof typeof ICONS, cls = 'icon'): HTMLElement {
+  const span = el('span', { class: cls, 'aria-hidden': 'true' });
+  span.innerHTML = `<svg viewBox="0 0 24 24" fill="currentColor">${ICONS[name]}</svg>`;
+  return span;
+}
+const lockBadge = (id?: string) => el('span', { class: 'lock', ...(id ? { id } : {}) }, icon('lock'), '需购买');
+
 // ── images: http(s) only; a placeholder with the contentDescription when there is none or it fails to load ──
 
 function picture(url: string | undefined, description: string | undefined, cls = ''): HTMLElement {
@@ -184,8 +204,8 @@ const imageOf = (i: Image | undefined, fallback: string) => picture(i?.source?.u
 
 const clock = (s: number) => (Number.isFinite(s) && s >= 0 ? `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}` : '0:00');
 
-function button(id: string, label: string, title: string, onClick: () => void, disabled = false, cls = ''): HTMLButtonElement {
-  const b = el('button', { type: 'button', id, title, 'aria-label': title, class: cls }, label) as HTMLButtonElement;
+function button(id: string, name: keyof typeof ICONS, title: string, onClick: () => void, disabled = false, cls = ''): HTMLButtonElement {
+  const b = el('button', { type: 'button', id, title, 'aria-label': title, class: cls }, icon(name)) as HTMLButtonElement;
   b.disabled = disabled;
   b.addEventListener('click', onClick);
   return b;
@@ -205,7 +225,7 @@ function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'ended', item: Play
         { class: [it.index === index ? 'current' : '', it.locked ? 'locked' : ''].join(' ').trim(), 'data-index': String(it.index), 'data-token': it.token, title: it.title },
         el('div', { class: 'n' }, `${it.index + 1}`),
         el('div', { class: 'one-line' }, it.title),
-        it.locked ? el('span', { class: 'lock' }, '🔒 需购买') : undefined,
+        it.locked ? lockBadge() : undefined,
       );
       li.addEventListener('click', () => {
         log('event', `点击列表「${it.title}」`);
@@ -214,7 +234,7 @@ function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'ended', item: Play
       return li;
     }),
   );
-  const badge = state === 'locked' ? el('span', { class: 'lock', id: 'locked-badge' }, '🔒 需购买') : undefined;
+  const badge = state === 'locked' ? lockBadge('locked-badge') : undefined;
   fill(
     el(
       'div',
@@ -226,7 +246,7 @@ function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'ended', item: Play
         el(
           'div',
           { class: 'meta' },
-          el('div', { class: 'np' }, el('span', { class: 'eq' }, el('i'), el('i'), el('i')), { playing: '正在播放', paused: '已暂停', locked: '未购买', ended: '播放结束' }[state]),
+          el('div', { class: 'np' }, state === 'playing' ? el('span', { class: 'eq' }, el('i'), el('i'), el('i')) : undefined, { playing: '正在播放', paused: '已暂停', locked: '未购买', ended: '播放结束' }[state]),
           el('div', { class: 'title one-line', id: 'now-playing-title', title: item.title }, item.title),
           item.subtitle ? el('div', { class: 'subtitle one-line', id: 'now-playing-subtitle' }, item.subtitle) : undefined,
           el('div', { class: 'pos', id: 'now-playing-position' }, `第 ${index + 1}/${items.length} 首`, badge ? ' ' : '', badge ?? ''),
@@ -236,9 +256,9 @@ function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'ended', item: Play
           el(
             'div',
             { class: 'controls' },
-            button('prev', '⏮', '上一首', () => host.previous(), index === 0),
-            button('toggle', state === 'paused' ? '▶' : '⏸', state === 'paused' ? '继续' : '暂停', () => host.player.togglePause(), state !== 'playing' && state !== 'paused', 'main'),
-            button('next', '⏭', '下一首', () => host.next(), index >= items.length - 1),
+            button('prev', 'prev', '上一首', () => host.previous(), index === 0),
+            button('toggle', state === 'paused' || state === 'locked' || state === 'ended' ? 'play' : 'pause', state === 'paused' ? '继续' : '暂停', () => host.player.togglePause(), state !== 'playing' && state !== 'paused', 'main'),
+            button('next', 'next', '下一首', () => host.next(), index >= items.length - 1),
           ),
         ),
       ),
@@ -326,12 +346,32 @@ function drawTemplate(t: TemplateInfo): void {
 function linkAccount(text: string): void {
   screen.dataset.kind = 'link-account';
   screen.dataset.state = '';
-  fill(el('div', { class: 'link-account', id: 'link-account' }, el('div', { class: 'icon' }, '🔗'), el('div', { class: 't' }, text), el('div', { class: 'desc' }, '关联后再对叮当说一次就好')));
+  fill(el('div', { class: 'link-account', id: 'link-account' }, icon('link', 'big-icon'), el('div', { class: 't' }, text), el('div', { class: 'desc' }, '关联后再对叮当说一次就好')));
   setActions(['close']);
   setPhone(undefined);
 }
 
+/**
+ * An answer with speech only (no template, no playlist, no purchase): the
+ * screen shows what was asked and answered, instead of keeping an older
+ * template or card. The player and a running purchase keep their screens.
+ */
+let asked = '';
+let answered = '';
+let drawnAtAsk = 0;
+function replyCard(): void {
+  if (drawn !== drawnAtAsk || !answered || host.busy) return;
+  const kind = screen.dataset.kind ?? '';
+  if (kind === 'playing' && host.player.state !== 'stopped') return;
+  screen.dataset.kind = 'reply';
+  screen.dataset.state = '';
+  fill(el('div', { class: 'reply', id: 'reply' }, el('div', { class: 'q one-line' }, `“${asked}”`), el('div', { class: 'a', id: 'reply-text' }, answered)));
+  setActions([]);
+  setPhone(undefined);
+}
+
 function listening(open: boolean): void {
+  replyCard();
   mic.hidden = !open;
   if (open) $<HTMLInputElement>('utterance').focus();
 }
@@ -350,6 +390,7 @@ companion.on('error', (e) => log('event', `错误 ${e.code}：${e.message}`));
 host.on('speak', (e) => {
   say(e.text);
   log(e.from, e.text);
+  if (e.from !== 'device') answered = e.text;
 });
 host.on('play', nowPlaying);
 host.on('locked', (e) => {
@@ -385,6 +426,9 @@ async function hear(text: string): Promise<void> {
   log('user', t);
   mic.hidden = true;
   retCode.hidden = true;
+  asked = t;
+  answered = '';
+  drawnAtAsk = drawn;
   const r = await host.hear(t);
   if (r.handledBy === 'device' && r.intent) log('event', `设备识别：${r.intent}`);
 }
