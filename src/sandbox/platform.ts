@@ -249,6 +249,18 @@ function isSkillRequest(v: unknown): v is SkillRequest {
   return typeof o === 'object' && o !== null && typeof o.type === 'string' && typeof o.requestId === 'string';
 }
 
+function isSlot(v: unknown, name: string): v is Slot {
+  const o = v as Partial<Slot> | null;
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    o.name === name &&
+    typeof o.confirmationStatus === 'string' &&
+    Array.isArray(o.values) &&
+    o.values.every((x) => typeof x === 'object' && x !== null && typeof (x as { value?: { type?: unknown } }).value?.type === 'string')
+  );
+}
+
 const DEFAULT_USER = 'sandbox-user';
 const DEFAULT_DEVICE = 'sandbox-speaker';
 
@@ -553,7 +565,11 @@ export class Platform extends EventEmitter<PlatformEvents> {
   ): Promise<SayReply> {
     const skill = this.mustSkill(input.skillId);
     const slots: Record<string, Slot> = {};
-    for (const [k, v] of Object.entries(input.slots ?? {})) slots[k] = typeof v === 'string' ? textSlot(k, v) : v;
+    for (const [k, v] of Object.entries(input.slots ?? {})) {
+      if (typeof v === 'string') slots[k] = textSlot(k, v);
+      else if (isSlot(v, k)) slots[k] = v;
+      else throw new InvalidArgumentError(`slots.${k} must be a string or a slot { name: "${k}", confirmationStatus, values: [{ value: { type, … } }] }`);
+    }
     const deviceId = input.deviceId ?? DEFAULT_DEVICE;
     const open = this.openSession(deviceId, skill.skillId);
     const dialogState: DialogState = open?.elicit && open.elicit.intent.name === input.intent ? 'IN_PROGRESS' : 'STARTED';

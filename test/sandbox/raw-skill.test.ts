@@ -170,3 +170,22 @@ test('Display.ElementSelected from the control API: no session, token as given; 
   await until(() => skill.received.length === n + 1, 1000, 'no stray request');
   assert.deepEqual(skill.violations, []);
 });
+
+test('POST /intent: string slots become text slots, typed slots pass as given, a malformed slot is refused', async () => {
+  const dev = 'raw-dev-intent';
+  const n = skill.received.length;
+  const r = await control(base, 'POST', '/intent', { intent: 'tell', slots: { number: '12' }, query: '讲第十二个故事', deviceId: dev });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.equal(r.json.speech, '从前有座山，这是第12个故事。还想听吗？');
+  assert.deepEqual(skill.received[n].request.intent.slots.number.values, [{ value: { type: 'text', value: '12', origin: '12' } }]);
+  assert.equal(skill.received[n].request.queryText, '讲第十二个故事');
+  const typed = { name: 'number', confirmationStatus: 'NONE', values: [{ value: { type: 'text', value: '13', origin: '十三' } }] };
+  const t = await control(base, 'POST', '/intent', { intent: 'tell', slots: { number: typed }, deviceId: dev });
+  assert.equal(t.json.sessionId, r.json.sessionId, 'the open session');
+  assert.deepEqual(skill.received[n + 1].request.intent.slots.number, typed);
+  const bad = await control(base, 'POST', '/intent', { intent: 'tell', slots: { number: { value: '13' } }, deviceId: dev });
+  assert.equal(bad.status, 400);
+  assert.equal(skill.received.length, n + 2, 'a refused intent reaches no skill');
+  await say('退出', dev);
+  assert.deepEqual(skill.violations, []);
+});
