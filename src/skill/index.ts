@@ -63,7 +63,7 @@ export {
   slotValueText,
   type SlotSource,
 } from './slots.js';
-export { parseChineseNumber, extractNumber, toChineseNumber } from './numbers.js';
+export { parseChineseNumber, extractNumber, toChineseNumber, NUMBER_SUFFIXES } from './numbers.js';
 export type { SkillSettings } from './check.js';
 export {
   SkillResponseError,
@@ -75,6 +75,7 @@ export {
   type SkillResponseErrorCode,
 } from './errors.js';
 export { createNodeHttpHandler, listen, type NodeHttpOptions, type ListenOptions, type ListeningSkill } from './adapters/node-http.js';
+export { createScfHandler, type ScfEvent, type ScfResult } from './adapters/scf.js';
 export { SignatureError, SKILL_RET_CODES } from '../protocol/index.js';
 export type {
   SkillRequestEnvelope,

@@ -15,7 +15,6 @@ const SMALL_UNITS: Record<string, number> = { 十: 10, 拾: 10, 百: 100, 佰: 1
 const BIG_UNITS: Record<string, number> = { 万: 1e4, 萬: 1e4, 亿: 1e8, 億: 1e8 };
 
 const NUMERAL_CHARS = '0-9零〇一壹二贰两三叁四肆五伍六陆七柒八捌九玖十拾百佰千仟万萬亿億';
-const NUMERAL_RUN = new RegExp(`[${NUMERAL_CHARS}]+`, 'u');
 const WHOLE_NUMERAL = new RegExp(`^[${NUMERAL_CHARS}]+$`, 'u');
 
 /** Full-width digits (０-９) to ASCII; spaces (also the ideographic space) removed. */
@@ -85,6 +84,7 @@ function withUnits(tokens: Token[]): number | undefined {
     if (t.kind === 'digit') {
       if (t.zero && !t.arabic) {
         if (digit !== undefined) return undefined;
+        if (lastSmall === undefined && lastBig === undefined) return undefined; // a leading 零 before units: "零十"
         zeroSeen = true;
         continue;
       }
@@ -128,23 +128,28 @@ function withUnits(tokens: Token[]): number | undefined {
   return total + section + small + tail;
 }
 
+/** Measure words `extractNumber` strips after the numeral ("35集", "第三章", "十分钟"). */
+export const NUMBER_SUFFIXES: readonly string[] = [
+  '集', '章', '回', '节', '话', '期', '季', '部', '篇', '首', '个', '本', '卷', '页', '课', '次', '遍', '号', '位', '名',
+  '层', '楼', '岁', '天', '块', '元', '张', '分钟', '小时', '秒钟', '秒',
+];
+const SUFFIX_RE = new RegExp(`(?:${[...NUMBER_SUFFIXES].sort((a, b) => b.length - a.length).join('|')})$`, 'u');
+
 /**
- * The first number inside a text: "第三十五集" → 35, "35集" → 35, "第３集" → 3,
- * "一百零二章" → 102. `undefined` when the first numeral run does not parse or
- * is not a non-negative integer ("1.5", "三点五", "-3", "负三").
+ * The number a slot text names: the whole text as a numeral, optionally with
+ * the ordinal prefix 第 and one measure word from `NUMBER_SUFFIXES` after it:
+ * "第三十五集" → 35, "35集" → 35, "第３集" → 3, "一百零二章" → 102. Anything
+ * else is `undefined` — also "下一集" (next, not one), "三体" (a title),
+ * "1.5小时" and "负三" (not non-negative integers).
  */
 export function extractNumber(text: string): number | undefined {
   if (typeof text !== 'string') return undefined;
-  const s = normalizeDigits(text);
+  let s = normalizeDigits(text);
   const whole = parseChineseNumber(s);
   if (whole !== undefined) return whole;
-  const m = NUMERAL_RUN.exec(s);
-  if (!m) return undefined;
-  // Not an integer: "1.5", "三点五", "-3", "负三".
-  const before = s[m.index - 1];
-  const after = s.slice(m.index + m[0].length, m.index + m[0].length + 2);
-  if (before === '-' || before === '负' || /^[.．点][0-9零〇一二三四五六七八九]/u.test(after)) return undefined;
-  return parseChineseNumber(m[0]);
+  if (s.startsWith('第')) s = s.slice(1);
+  s = s.replace(SUFFIX_RE, '');
+  return parseChineseNumber(s);
 }
 
 const DIGIT_CHARS = '零一二三四五六七八九';

@@ -101,7 +101,8 @@ export interface ChargeInfoInput {
   items: ChargeItemInput[];
 }
 
-const ISSUE_RET: Record<string, SkillRetCode> = { REQUIRED: SKILL_RET_CODES.MISSING_FIELD, EMPTY: SKILL_RET_CODES.MISSING_FIELD };
+/** As the platform's check maps the Charge validation: a missing field is 200501, anything else 100501. */
+const ISSUE_RET: Record<string, SkillRetCode> = { REQUIRED: SKILL_RET_CODES.MISSING_FIELD };
 
 export class ResponseBuilder {
   readonly requestType: SkillRequestType | undefined;

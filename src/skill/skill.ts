@@ -99,7 +99,9 @@ export class Skill {
   async handle(req: SkillHttpRequest): Promise<SkillHttpResponse> {
     let envelope: SkillRequestEnvelope;
     try {
-      envelope = verifySkillRequest(req, { ...this.options, maxBodyBytes: this.maxBodyBytes, nonceGuard: this.guard });
+      const raw = req?.rawBody;
+      if (typeof raw !== 'string' && !(raw instanceof Uint8Array)) throw new SkillRequestError('', 'no request body');
+      envelope = verifySkillRequest({ headers: req.headers ?? {}, rawBody: raw }, { ...this.options, maxBodyBytes: this.maxBodyBytes, nonceGuard: this.guard });
     } catch (e) {
       this.report(e);
       return errorReply(e);
