@@ -58,7 +58,8 @@ function startTinySkill() {
   const missing = (name: string) => `${base}/missing/${name}.png`;
   const ep = (n: number, pay: boolean, artUrl?: string) => ({
     stream: pay ? { url: '', token: `wgsd${n}` } : { url: `${base}/audio/wgsd${n}.wav`, token: `wgsd${n}` },
-    info: { title: `万古神帝 第${n}集`, subtitle: '万古神帝 · 飞天鱼', ...(artUrl ? { art: { contentDescription: '万古神帝 封面', source: { url: artUrl } } } : {}) },
+    // Episode 2 has a long title: one line with an ellipsis, never wrapped, never outside the screen.
+    info: { title: n === 2 ? '万古神帝 第2集：张若尘重回八百年前，昆仑界风云再起，少年天帝之路从此开始' : `万古神帝 第${n}集`, subtitle: '万古神帝 · 飞天鱼', ...(artUrl ? { art: { contentDescription: '万古神帝 封面', source: { url: artUrl } } } : {}) },
     ...(pay ? { pay: true } : {}),
   });
   const say = (text: string, more: Partial<SkillResponseBody> = {}): SkillResponseBody => ({ outputSpeech: { type: 'PlainText', text }, ...more });
@@ -222,7 +223,24 @@ const LAYOUT_CHECK = () => {
     const lh = parseFloat(getComputedStyle(e).lineHeight) || parseFloat(getComputedStyle(e).fontSize) * 1.5;
     if (e.getBoundingClientRect().height > lh * 1.5) problems.push(`"${e.textContent}" wraps`);
   }
-  // Clamped text must not be cut in the middle of a line: its box ends on a line boundary.
+  // Titles on up to two lines break only at a space or after punctuation.
+  for (const e of Array.from(screen.querySelectorAll<HTMLElement>('.words'))) {
+    const node = e.firstChild;
+    if (!node || node.nodeType !== Node.TEXT_NODE) continue;
+    const text = node.textContent ?? '';
+    const box = e.getBoundingClientRect();
+    const range = document.createRange();
+    let top: number | undefined;
+    for (let i = 0; i < text.length; i++) {
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const r = range.getBoundingClientRect();
+      if (r.bottom > box.bottom + 1) break; // clamped away
+      if (top !== undefined && r.top > top + 2 && !/[\s，。：、；！？,.:;!?）)》]/.test(text[i - 1]!) && !/\s/.test(text[i]!))
+        problems.push(`"${text}" breaks inside a word at ${i} ("${text.slice(Math.max(0, i - 3), i)}|${text.slice(i, i + 3)}")`);
+      top = r.top;
+    }
+  }
   return problems;
 };
 
@@ -359,10 +377,14 @@ test('the speaker screen shows each template, the player with paid items, accoun
     await page.click('#prev');
     await page.waitForSelector('#screen[data-state="playing"]', { timeout: 5000 });
     assert.equal(await page.locator('#now-playing-position').innerText(), '第 2/4 首');
+    assert.equal(await page.getAttribute('#now-playing-title', 'title'), '万古神帝 第2集：张若尘重回八百年前，昆仑界风云再起，少年天帝之路从此开始');
+    await shot('player-long-title');
     await page.click('#playlist li[data-token="wgsd4"]');
     await page.waitForSelector('#screen[data-state="locked"]', { timeout: 5000 });
     assert.equal(await page.locator('#now-playing-title').innerText(), '万古神帝 第4集');
     assert.equal(await page.locator('#next').isDisabled(), true, 'nothing after the last item');
+    assert.equal(await page.locator('#now-playing .no-art').count(), 1, 'no art: a neutral placeholder, not the subtitle');
+    await shot('player-locked-no-art');
 
     // A LinkAccount card.
     await say('我的书架');

@@ -58,6 +58,8 @@ table.items{border-collapse:collapse;width:100%}table.items td{padding:6px 4px;b
 .player .meta{flex:1;min-width:0;display:flex;flex-direction:column;gap:4px}
 .player .np{font-size:13px;color:#b8c4e6;display:flex;align-items:center;gap:6px;height:18px}
 .player .title{font-size:24px;font-weight:700;line-height:1.3}
+/* at most two lines, broken only at spaces and punctuation (a Chinese title is never cut inside a word) */
+.words{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden;word-break:keep-all;overflow-wrap:break-word}
 .player .subtitle{font-size:15px;color:#c9d3ee}
 .player .pos{font-size:13px;color:#b8c4e6;font-variant-numeric:tabular-nums}
 .player .bar{display:flex;align-items:center;gap:8px;font-size:12px;color:#b8c4e6;font-variant-numeric:tabular-nums;margin-top:2px}
@@ -68,6 +70,7 @@ table.items{border-collapse:collapse;width:100%}table.items td{padding:6px 4px;b
 .player .controls button:disabled{opacity:.35}
 .player .notice{font-size:14px;color:#ffd38a;font-weight:600}
 .player.locked .art{opacity:.45}
+.player .no-art .big-icon{display:inline-flex;width:64px;height:64px;color:#ffffff66}.player .no-art svg{width:100%;height:100%}
 .strip{display:flex;gap:8px;overflow-x:auto;overflow-y:hidden;margin:auto 0 0;padding:0 0 4px;scrollbar-width:thin;flex:none}
 .strip li{list-style:none;flex:none;width:128px;padding:8px 10px;border-radius:10px;background:#ffffff14;font-size:13px;line-height:1.35;cursor:pointer}
 .strip li .n{font-size:11px;color:#9fb0da}

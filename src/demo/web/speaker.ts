@@ -180,6 +180,7 @@ const ICONS: Record<string, string> = {
   play: '<path d="M8 5v14l11-7z"/>',
   pause: '<path d="M6 5h4v14H6zM14 5h4v14h-4z"/>',
   lock: '<path d="M12 2a5 5 0 0 0-5 5v3H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-8a2 2 0 0 0-2-2h-1V7a5 5 0 0 0-5-5zm-3 8V7a3 3 0 0 1 6 0v3z"/>',
+  music: '<path d="M12 3v10.55A4 4 0 1 0 14 17V7h4V3z"/>',
   link: '<path d="M10.6 13.4a1 1 0 0 1 0-1.4l3.5-3.5a1 1 0 1 1 1.4 1.4L12 13.4a1 1 0 0 1-1.4 0zM8.5 18.5a3.5 3.5 0 0 1-2.5-6l2.1-2.1 1.4 1.4-2.1 2.1a1.5 1.5 0 0 0 2.1 2.1l2.1-2.1 1.4 1.4-2.1 2.1a3.5 3.5 0 0 1-2.4 1.1zm7.4-4.9-1.4-1.4 2.1-2.1a1.5 1.5 0 0 0-2.1-2.1l-2.1 2.1-1.4-1.4 2.1-2.1a3.5 3.5 0 0 1 5 5z"/>',
 };
 function icon(name: keyof typeof ICONS, cls = 'icon'): HTMLElement {
@@ -191,9 +192,9 @@ const lockBadge = (id?: string) => el('span', { class: 'lock', ...(id ? { id } :
 
 // ── images: http(s) only; a placeholder with the contentDescription when there is none or it fails to load ──
 
-function picture(url: string | undefined, description: string | undefined, cls = ''): HTMLElement {
+function picture(url: string | undefined, description: string | undefined, cls = '', empty?: () => HTMLElement): HTMLElement {
   const ph = () => el('div', { class: `ph ${cls}`.trim(), role: 'img', 'aria-label': description ?? '' }, description ?? '');
-  if (!url || !/^https?:\/\//i.test(url)) return ph();
+  if (!url || !/^https?:\/\//i.test(url)) return empty ? empty() : ph();
   const img = el('img', { src: url, alt: description ?? '', class: cls, loading: 'eager' }) as HTMLImageElement;
   img.addEventListener('error', () => img.replaceWith(ph()), { once: true });
   return img;
@@ -242,12 +243,12 @@ function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'ended', item: Play
       el(
         'div',
         { class: 'top' },
-        el('div', { class: 'art' }, picture(item.artUrl, item.artDescription ?? item.subtitle ?? item.title)),
+        el('div', { class: 'art' }, picture(item.artUrl, item.artDescription ?? item.title, '', () => el('div', { class: 'ph no-art', role: 'img', 'aria-label': item.title }, icon('music', 'big-icon')))),
         el(
           'div',
           { class: 'meta' },
           el('div', { class: 'np' }, state === 'playing' ? el('span', { class: 'eq' }, el('i'), el('i'), el('i')) : undefined, { playing: '正在播放', paused: '已暂停', locked: '未购买', ended: '播放结束' }[state]),
-          el('div', { class: 'title one-line', id: 'now-playing-title', title: item.title }, item.title),
+          el('div', { class: 'title words', id: 'now-playing-title', title: item.title }, item.title),
           item.subtitle ? el('div', { class: 'subtitle one-line', id: 'now-playing-subtitle' }, item.subtitle) : undefined,
           el('div', { class: 'pos', id: 'now-playing-position' }, `第 ${index + 1}/${items.length} 首`, badge ? ' ' : '', badge ?? ''),
           notice
@@ -272,6 +273,8 @@ function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'ended', item: Play
 
 function nowPlaying(p: PlayInfo): void {
   drawPlayer('playing', p.item, p.items);
+  // Moving in the list is silent: the last words ("下一集需要购买") no longer stand.
+  if (p.cause !== 'start') speechText.textContent = '';
   if (p.url) {
     audio.src = p.url;
     audio.currentTime = 0;
