@@ -484,7 +484,9 @@ export class Platform extends EventEmitter<PlatformEvents> {
     }
     const body = result.response.response;
     const reply: SayReply = { ...base, answer: body, speech: body.outputSpeech.text };
+    this.lastSkill.delete(deviceId);
     this.lastSkill.set(deviceId, skill.skillId);
+    if (this.lastSkill.size > Platform.MAX_SESSIONS) this.lastSkill.delete(this.lastSkill.keys().next().value as string);
     const elicit = (body.directives ?? []).find((d) => d.type === 'Dialog.ElicitSlot');
     // Our decision: Dialog.ElicitSlot keeps the session whatever shouldEndSession says (the platform asks and listens).
     const keep =

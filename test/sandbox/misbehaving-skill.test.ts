@@ -334,12 +334,22 @@ test('100502: Dialog.ElicitSlot in the answer to Connections.Response (the resum
   await expectFailure(resumed.json, { code: 100502, requestType: 'Connections.Response', deviceId, reason: /Dialog/, resume: true });
   const ended = bad.received.find((e) => e.context.System.device.deviceId === deviceId && e.request.reason === 'ERROR');
   assert.equal(ended.session.sessionId, said.sessionId, 'the ERROR names the session the Charge was answered in');
+  // The device link's resume (contract C): the same, signed, status 200.
+  const viaDevice = await fetch(`${base}/device/v1/purchases/${said.purchaseId}/resume`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-dingdang-device-id': deviceId },
+    body: '{}',
+  });
+  assert.equal(viaDevice.status, 200);
+  assert.match(viaDevice.headers.get('authorization') ?? '', /^TSK-RSA2 /);
+  const dj = (await viaDevice.json()) as any;
+  assert.deepEqual(dj, { purchaseId: said.purchaseId, outputSpeech: SKILL_FALLBACK_SPEECH, directives: [], shouldEndSession: true, error: resumed.json.error });
   bad.plan = { 'Connections.Response': 'playOnEnd' };
   const again = await control(base, 'POST', `/purchases/${said.purchaseId}/resume`);
   assert.equal(again.json.error, undefined, 'a failed resume is not kept');
   assert.equal(again.json.outputSpeech, '好的');
   assert.deepEqual(again.json.directives, [PLAY], 'the real directives');
-  assert.equal(bad.received.filter((e) => e.request.type === 'Connections.Response').length, 2);
+  assert.equal(bad.received.filter((e) => e.request.type === 'Connections.Response').length, 3);
 });
 
 test('strictSchema: the schema\'s stricter reading refuses an answer without shouldEndSession (prose: fine)', async () => {
