@@ -151,7 +151,7 @@ export class ResponseBuilder {
     this.keepSession();
     if (typeof text === 'string' && text !== '') {
       const now = this.speech ?? '';
-      if (!now.endsWith(text)) this.speech = now ? `${now}${/[\s。！？!?.,，]$/u.test(now) ? '' : ' '}${text}` : text;
+      if (!now.endsWith(text)) this.speech = now ? `${now}${joiner(now)}${text}` : text;
     }
     return this;
   }
@@ -268,7 +268,7 @@ export class ResponseBuilder {
    * Outside an IntentRequest there is no intent to continue, so
    * `updatedIntent` is required there (200501).
    */
-  elicitSlot(slotToElicit: string, updatedIntent?: Intent): this {
+  elicitSlot(slotToElicit: string, updatedIntent?: Pick<Intent, 'name'> & Partial<Intent>): this {
     if (this.requestType === 'Connections.Response')
       this.refuse(SKILL_RET_CODES.DIRECTIVE_NOT_ALLOWED, `response.directives[${this.directives.length}].type`, 'Dialog.ElicitSlot may not answer Connections.Response (the session ends)');
     this.put('Dialog.ElicitSlot', () => {
@@ -280,7 +280,9 @@ export class ResponseBuilder {
       }
       if (!updatedIntent || typeof updatedIntent !== 'object' || typeof updatedIntent.name !== 'string' || updatedIntent.name === '')
         this.refuse(SKILL_RET_CODES.MISSING_FIELD, 'updatedIntent.name', 'updatedIntent needs a name');
-      return { type: 'Dialog.ElicitSlot', slotToElicit, updatedIntent: structuredClone(updatedIntent) };
+      // confirmationStatus and slots default to NONE and {} (both are required on the wire).
+      const intent: Intent = { confirmationStatus: 'NONE', slots: {}, ...structuredClone(updatedIntent) };
+      return { type: 'Dialog.ElicitSlot', slotToElicit, updatedIntent: intent };
     });
     this.endSessionFlag = false;
     return this;
@@ -311,6 +313,12 @@ export class ResponseBuilder {
     if (this.feedback) envelope.feedbackAttributes = structuredClone(this.feedback);
     return checkAnswer(envelope, { requestType: this.requestType, settings: this.settings, strictSchema: this.strictSchema });
   }
+}
+
+/** What goes between speech and an appended question: nothing after punctuation, 。 after Chinese, a space otherwise. */
+function joiner(speech: string): string {
+  if (/[\s。！？；，、!?.;,:：]$/u.test(speech)) return '';
+  return /[\u3400-\u9fff]$/u.test(speech) ? '。' : ' ';
 }
 
 /** Directives allowed in the answer to a request type, where the protocol restricts them. */

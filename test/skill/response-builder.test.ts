@@ -51,6 +51,8 @@ describe('ResponseBuilder: what it builds', () => {
     assert.deepEqual([r.outputSpeech.text, r.shouldEndSession], ['欢迎收听。你想听哪本书？', false]);
     assert.equal(rb().speak('你想听哪本书？').reprompt('你想听哪本书？').getResponse().response.outputSpeech.text, '你想听哪本书？');
     assert.equal(rb().reprompt('听什么？').getResponse().response.outputSpeech.text, '听什么？');
+    assert.equal(rb().speak('欢迎收听').reprompt('想听哪本？').getResponse().response.outputSpeech.text, '欢迎收听。想听哪本？');
+    assert.equal(rb().speak('Hi').reprompt('which book?').getResponse().response.outputSpeech.text, 'Hi which book?');
     assert.equal(rb().speak('x').keepSession().endSession().getResponse().response.shouldEndSession, true);
   });
 
@@ -121,6 +123,8 @@ describe('ResponseBuilder: what it builds', () => {
     assert.deepEqual([a.response.directives, a.response.shouldEndSession], [[{ type: 'Dialog.ElicitSlot', slotToElicit: 'index' }], false]);
     const updatedIntent = { name: 'play', confirmationStatus: 'NONE' as const, slots: {} };
     accepted(rb('LaunchRequest').speak('听哪本？').elicitSlot('album', updatedIntent), 'LaunchRequest');
+    const filled = accepted(rb('LaunchRequest').speak('听哪本？').elicitSlot('album', { name: 'play' }), 'LaunchRequest');
+    assert.deepEqual(filled.response.directives, [{ type: 'Dialog.ElicitSlot', slotToElicit: 'album', updatedIntent }], 'confirmationStatus and slots default');
   });
 
   it('openUri, playVideo, feedbackAttributes (device maker), several directives in call order', () => {
