@@ -303,7 +303,7 @@ describe('example audiobook skill (dingdang-pay example-skill)', () => {
   });
 
   it('keeps entitlements in the SQLite file across a restart', async () => {
-    const { child, record: r } = await start(['--db', db, '--tsk-public-key', platform.publicKeyBase64, '--skill-secret', secret]);
+    const { child, record: r } = await start(['--db', db, '--tsk-public-key', platform.publicKeyBase64, `--skill-secret=${secret}`]);
     try {
       const again = await askSkill(r, 'u1', playIntent());
       assert.equal(again.json.response.directives[0].type, 'AudioPlayer.Play');

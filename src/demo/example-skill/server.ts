@@ -106,7 +106,7 @@ function toneWav(): Buffer {
 export async function startAudiobookSkill(options: AudiobookServerOptions = {}): Promise<AudiobookServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const skillId = options.skillId ?? 'audiobookDemo';
-  const skillSecret = options.skillSecret ?? randomBytes(24).toString('base64url');
+  const skillSecret = options.skillSecret ?? randomBytes(24).toString('hex') // hex: a secret never starts with '-', which a command line would read as an option;
   const skillPrivateKey = options.skillPrivateKey ? loadPrivateKey(options.skillPrivateKey) : generateTskKeyPair().privateKey;
   const store = new SqlitePartnerStore({ filename: options.dbFile ?? ':memory:' });
   await store.init();
