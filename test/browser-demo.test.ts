@@ -143,12 +143,23 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
     assert.match(await page.locator('#phase').innerText(), /已扫码/);
     await shot('processing');
     await page.waitForSelector('#now-playing', { timeout: 30_000 });
-    assert.match(await page.locator('#now-playing-title').innerText(), /万古神帝 第35集/);
-    assert.match(await speech.innerText(), /购买成功，开始播放万古神帝第35集/);
-    const audioSrc = await page.getAttribute('#now-playing audio', 'src');
-    assert.match(audioSrc ?? '', /\/audio\/wgsd035\.wav\?t=/);
-    await phone.locator('#status[data-status="SUCCESS"]').waitFor({ timeout: 20_000 });
     await shot('now-playing');
+    // The resume's AudioPlayer.Play playlist: the bought episode first, the following ones locked.
+    // (The episode's audio lasts a second: read what started from the dialog log, not the screen.)
+    await page.locator('#log li.device', { hasText: '购买成功，开始播放万古神帝第35集' }).waitFor({ timeout: 5000 });
+    await page.locator('#log li.event', { hasText: /▶ 万古神帝 第35集（第 1\/\d+ 首） · 支付后继续/ }).waitFor({ timeout: 5000 });
+    assert.match(await page.locator('#now-playing-subtitle').innerText(), /万古神帝/);
+    assert.ok((await page.locator('#playlist li.locked').count()) >= 1, 'the unbought episodes are listed as locked');
+    assert.match(await page.locator('#playlist li.locked').first().innerText(), /需购买/);
+    const audioSrc = await page.getAttribute('#audio', 'src');
+    assert.match(audioSrc ?? '', /\/audio\/wgsd035\.wav\?t=/);
+    // The episode ends; the next one is not bought: the player stops there and says so.
+    await page.waitForSelector('#screen[data-state="locked"]', { timeout: 15_000 });
+    assert.match(await page.locator('#now-playing-title').innerText(), /万古神帝 第36集/);
+    assert.match(await page.locator('#now-playing-position').innerText(), /^第 2\/\d+ 首/);
+    assert.equal(await speech.innerText(), '下一集需要购买');
+    await phone.locator('#status[data-status="SUCCESS"]').waitFor({ timeout: 20_000 });
+    await shot('next-episode-locked');
 
     // The dialog log holds the whole story, in order.
     const log = await page.locator('#log').innerText();

@@ -54,8 +54,15 @@ test('screenless demo in the terminal: ask, pay in the DingDang app, hear the ep
     assert.equal(post.status, 303);
     await waitFor(/叮当：支付成功，马上为你继续。/);
     await waitFor(/叮当：购买成功，开始播放万古神帝第35集/);
-    await waitFor(/▶ 正在播放 · now playing: 万古神帝 第35集 {2}\(http:\/\/127\.0\.0\.1:\d+\/audio\/wgsd035\.wav/);
+    // The resume's real AudioPlayer.Play: the bought episode first, the next ones still to buy.
+    await waitFor(/▶ 正在播放：万古神帝 第35集 — 《万古神帝》有声书 {2}（第 1\/\d+ 首）\n {4}http:\/\/127\.0\.0\.1:\d+\/audio\/wgsd035\.wav/);
+    await waitFor(/播放列表 \d+ 首，其中 \d+ 首需购买/);
     await waitFor(/purchase done \(paid\)/);
+    // /next comes to episode 36, not bought: the player stops there and says so; /prev plays 35 again.
+    child.stdin!.write('/next\n');
+    await waitFor(/🔒 万古神帝 第36集（第 2\/\d+ 首）需购买\n叮当：下一集需要购买/);
+    child.stdin!.write('/prev\n');
+    await waitFor(/下一集需要购买\n {2}▶ 正在播放：万古神帝 第35集/);
     // Owned now: asking again plays at once; /pay without a running purchase is refused politely.
     child.stdin!.write('我要听万古神帝第35集\n');
     await waitFor(/你：我要听万古神帝第35集\n叮当：开始播放万古神帝第35集/);

@@ -91,10 +91,14 @@ function speaker(deviceId: string, mode: 'screen' | 'screenless'): Speaker {
 async function assertResumedAndDeliveredOnce(sp: Speaker, result: PurchaseResult, purchaseId: string, itemId: string) {
   assert.equal(result.outcome, 'done');
   assert.equal(result.paid, true, 'paid only from a verified SUCCESS');
-  const directives = result.resume?.directives as Array<{ type: string; audioItem: { stream: { url: string; token: string } } }>;
-  assert.equal(directives.length, 1);
-  assert.equal(directives[0]!.type, 'AudioPlayer.Play');
-  assert.equal(directives[0]!.audioItem.stream.token, itemId);
+  // The skill's real answer: an AudioPlayer.Play playlist from the bought episode on (DingDang's shape, no audioItem).
+  const directives = result.resume?.directives as Array<{ type: string; playlist?: Array<{ stream: { url?: string; token: string }; pay?: boolean }> }>;
+  const play = directives.find((d) => d.type === 'AudioPlayer.Play');
+  assert.ok(play?.playlist, `an AudioPlayer.Play playlist in ${JSON.stringify(directives)}`);
+  assert.equal(play.playlist[0]!.stream.token, itemId);
+  assert.match(play.playlist[0]!.stream.url ?? '', /^http:\/\/127\.0\.0\.1:\d+\/audio\//);
+  assert.notEqual(play.playlist[0]!.pay, true);
+  assert.ok(play.playlist.slice(1).some((i) => i.pay === true && !i.stream.url), 'the next, unbought episodes are marked pay: true without a url');
   assert.equal(result.resume?.outputSpeech, `购买成功，开始播放万古神帝第${Number(itemId.slice(4))}集`);
   await until(() => sp.plays.length > 0, 5000, 'the host to start playing');
   assert.equal(sp.plays[0]!.resumed, true);
@@ -125,7 +129,7 @@ test('flow A + C: screen speaker — goods, QR, WeChat pay page, pushed result, 
     assert.deepEqual(heard, { handledBy: 'platform', purchase: true });
     const run = sp.host.purchase!;
     await until(() => sp.companion.state === 'goods', 10_000, 'goods');
-    assert.match(sp.speech.join('|'), /这是付费内容，需要购买才能播放哦。万古神帝 第35集，2元。/);
+    assert.match(sp.speech.join("|"), /这是付费内容，需要购买才能播放哦。万古神帝 第35集，2元。/, JSON.stringify(sp.speech));
     const view = sp.companion.view();
     assert.equal(view?.kind, 'goods');
     // "买" goes to the running purchase, not to the platform.
@@ -173,9 +177,9 @@ test('flow B + C: screenless speaker — goods pushed to the DingDang app, order
     const result = await run;
     assert.ok(sp.states.includes('app.ordered') || sp.states.includes('app.confirming'), `app states: ${sp.states.join(' → ')}`);
     assert.equal(result.outcome, 'done');
-    const directives = result.resume!.directives as Array<{ type: string; audioItem: { stream: { token: string } } }>;
+    const directives = result.resume!.directives as Array<{ type: string; playlist: Array<{ stream: { token: string } }> }>;
     assert.equal(directives[0]!.type, 'AudioPlayer.Play');
-    assert.equal(directives[0]!.audioItem.stream.token, 'wgsd036');
+    assert.equal(directives[0]!.playlist[0]!.stream.token, 'wgsd036');
     assert.equal(result.resume!.outputSpeech, '购买成功，开始播放万古神帝第36集');
     const purchase = await control('GET', `/purchases/${purchaseId}`);
     await until(() => stack.deliveryCount(purchase.tradeNo) === 1, 10_000, 'the delivery');

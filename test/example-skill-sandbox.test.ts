@@ -92,8 +92,10 @@ describe('example skill + sandbox, through the real CLI', () => {
 
     await call('POST', '/faults', { duplicateDelivery: 4, lateDeliveryMs: 150 });
     const said = await call('POST', '/say', { text: '我要听万古神帝第35集', mode: 'screen' });
-    assert.equal(said.answer.outputSpeech, '这是付费内容，需要购买才能播放哦');
-    assert.equal(said.answer.charge.payload.chargeInfo.items[0].itemId, 'wgsd035');
+    assert.deepEqual(said.answer.outputSpeech, { type: 'PlainText', text: '这是付费内容，需要购买才能播放哦' });
+    assert.equal(said.speech, '这是付费内容，需要购买才能播放哦');
+    const charge = (said.answer.directives as any[]).find((d) => d.type === 'Connections.SendRequest' && d.name === 'Charge');
+    assert.equal(charge.payload.chargeInfo.items[0].itemId, 'wgsd035');
     const pid = said.purchaseId as string;
     const placed = await call('POST', `/purchases/${pid}/order`);
     assert.equal(placed.kind, 'order');

@@ -15,8 +15,11 @@ import {
   validate,
   validateJson,
   verifyRsa2,
+  checkSkillResponse,
+  compactTimestamp,
   type ChargeDirective,
   type MessageKind,
+  type SkillRequestType,
 } from '../src/protocol/index.js';
 import { platform, signedRequest } from './partner-fixtures.js';
 
@@ -77,30 +80,54 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-function envelope(skillId: string, userId: string, request: object) {
+/** A request envelope exactly as the DingDang platform sends it (SKILL-PROTOCOL §2). */
+function envelope(skillId: string, userId: string, request: { type: string }, screen = false) {
+  const withSession = ['LaunchRequest', 'IntentRequest', 'SessionEndedRequest'].includes(request.type);
   return {
     version: '1.0',
-    session: { new: true, sessionId: randomNonce(), application: { applicationId: skillId }, user: { userId }, attributes: {} },
-    context: { System: { device: { deviceId: 'spk1', supportedInterfaces: { AudioPlayer: {} } }, application: { applicationId: skillId }, user: { userId } } },
-    request: { requestId: randomNonce(), timestamp: new Date().toISOString(), ...request },
+    ...(withSession ? { session: { new: true, sessionId: randomNonce() } } : {}),
+    context: {
+      System: {
+        application: { applicationId: skillId },
+        device: { deviceId: 'spk1', supportedInterfaces: { AudioPlayer: { Play: true, Stop: true, ClearQueue: true }, ...(screen ? { 'Sandbox.Screen': {} } : {}) } },
+        user: { userId },
+      },
+    },
+    request: { requestId: randomNonce(), timestamp: compactTimestamp(Date.now()), ...request },
   };
 }
 
-const playIntent = (album = '万古神帝', index = '35') => ({
+const text = (value: string, origin = value) => ({ value: { type: 'text', value, origin } });
+const slot = (name: string, ...values: ReturnType<typeof text>[]) => ({ name, confirmationStatus: 'NONE', values });
+const playIntent = (album: string | null = '万古神帝', index: string | null = '35', origin = index, name = 'play') => ({
   type: 'IntentRequest',
-  intent: { name: 'play', slots: { album: { name: 'album', value: album }, index: { name: 'index', value: index } } },
+  queryText: `我要听${album ?? ''}第${origin ?? ''}集`,
+  dialogState: 'STARTED',
+  intent: {
+    name,
+    confirmationStatus: 'NONE',
+    slots: { ...(album !== null ? { album: slot('album', text(album)) } : {}), ...(index !== null ? { index: slot('index', text(index, origin ?? index)) } : {}) },
+  },
 });
 
-async function askSkill(r: Record_, userId: string, request: object, secret = r.skillSecret) {
+/** POST a signed request; every 200 answer must pass the platform's check for its request type. */
+async function askSkill(r: Record_, userId: string, request: { type: string }, secret = r.skillSecret, screen = false) {
   // odd spacing on purpose: the signature covers these bytes
-  const body = JSON.stringify(envelope(r.skillId, userId, request), null, 1);
+  const body = JSON.stringify(envelope(r.skillId, userId, request, screen), null, 1);
+  const started = Date.now();
   const res = await fetch(r.skillEndpoint, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: signHmac(body, secret) },
+    headers: { 'content-type': 'application/json;charset=UTF-8', authorization: signHmac(body, secret) },
     body,
     signal: AbortSignal.timeout(10_000),
   });
-  return { status: res.status, json: (await res.json()) as any };
+  const json = (await res.json()) as any;
+  const ms = Date.now() - started;
+  if (res.status === 200) {
+    const c = checkSkillResponse(json, { requestType: request.type as SkillRequestType });
+    assert.ok(c.ok, `the platform accepts the answer to ${request.type}: ${c.ok ? '' : c.reason}`);
+  }
+  return { status: res.status, json, ms };
 }
 
 /** Call a pay route as the platform does; verify the reply with the skill's public key. */
@@ -138,7 +165,7 @@ describe('example audiobook skill (dingdang-pay example-skill)', () => {
     const { child, record: r } = await start(['--db', db, '--tsk-public-key', platform.publicKeyBase64]);
     secret = r.skillSecret;
     try {
-      assert.deepEqual(Object.keys(r).sort(), ['createOrderUrl', 'deliverUrl', 'refundNotifyUrl', 'skillEndpoint', 'skillId', 'skillPublicKey', 'skillSecret', 'url']);
+      assert.deepEqual(Object.keys(r).sort(), ['createOrderUrl', 'deliverUrl', 'invocationName', 'refundNotifyUrl', 'skillEndpoint', 'skillId', 'skillPublicKey', 'skillSecret', 'url', 'utterances']);
       assert.match(r.skillPublicKey, /^[A-Za-z0-9+/]+={0,2}$/);
       assert.ok(r.skillEndpoint.startsWith(r.url));
 
@@ -148,21 +175,24 @@ describe('example audiobook skill (dingdang-pay example-skill)', () => {
       // Not owned: Charge + paid speech + end of session.
       const first = await askSkill(r, 'u1', playIntent());
       assert.equal(first.status, 200);
-      assert.equal(first.json.response.outputSpeech, '这是付费内容，需要购买才能播放哦');
+      assert.deepEqual(first.json.response.outputSpeech, { type: 'PlainText', text: '这是付费内容，需要购买才能播放哦' });
       assert.equal(first.json.response.shouldEndSession, true);
       const charge = chargeOf(first.json);
       assert.equal(charge.payload.chargeInfo.items[0]!.price, 200);
-      assert.equal(charge.payload.chargeInfo.userId, 'u1');
+      // The partner's own stable id for the platform user (not an OAuth token).
+      assert.equal(charge.payload.chargeInfo.userId, 'dd:u1');
 
       // A free episode plays at once.
-      const free = await askSkill(r, 'u1', playIntent('万古神帝', '2'));
+      const free = await askSkill(r, 'u1', playIntent('万古神帝', '2', '二'));
       assert.equal(free.json.response.directives[0].type, 'AudioPlayer.Play');
+      const list = free.json.response.directives[0].playlist as Array<{ stream: { url: string; token: string }; pay?: boolean }>;
+      assert.deepEqual(list.slice(0, 3).map((i) => [i.stream.token, i.pay === true, i.stream.url !== '']), [['wgsd002', false, true], ['wgsd003', false, true], ['wgsd004', true, false]]);
 
       // The platform creates the order (price from the skill's own list) and delivers, twice.
       const tampered = await platformCall(
         r,
         r.createOrderUrl,
-        { skillId: r.skillId, userToken: 'u1', details: [{ itemId: 'wgsd035', quantity: 1, amount: 1 }], totalAmt: 1, nonceStr: randomNonce() },
+        { skillId: r.skillId, userToken: 'dd:u1', details: [{ itemId: 'wgsd035', quantity: 1, amount: 1 }], totalAmt: 1, nonceStr: randomNonce() },
         'createOrderReply',
       );
       assert.deepEqual([tampered.retCode, tampered.retMsg], ['FAIL', 'price mismatch']);
@@ -188,16 +218,16 @@ describe('example audiobook skill (dingdang-pay example-skill)', () => {
       const again = await askSkill(r, 'u1', playIntent());
       const play = again.json.response.directives[0];
       assert.equal(play.type, 'AudioPlayer.Play');
-      const audio = await fetch(play.audioItem.stream.url);
+      const audio = await fetch(play.playlist[0].stream.url);
       assert.equal(audio.status, 200);
       assert.equal(audio.headers.get('content-type'), 'audio/wav');
-      assert.equal((await fetch(play.audioItem.stream.url.replace(/t=.*/, 't=forged'))).status, 403);
+      assert.equal((await fetch(play.playlist[0].stream.url.replace(/t=.*/, 't=forged'))).status, 403);
 
       // Buying again is answered distinctly; another user still gets the Charge.
       const owned = await platformCall(
         r,
         r.createOrderUrl,
-        { skillId: r.skillId, userToken: 'u1', details: [{ itemId: 'wgsd035', quantity: 1, amount: 200 }], totalAmt: 200, nonceStr: randomNonce() },
+        { skillId: r.skillId, userToken: 'dd:u1', details: [{ itemId: 'wgsd035', quantity: 1, amount: 200 }], totalAmt: 200, nonceStr: randomNonce() },
         'createOrderReply',
       );
       assert.deepEqual([owned.retCode, owned.retMsg], ['FAIL', RET_MSG_ALREADY_OWNED]);
@@ -208,8 +238,72 @@ describe('example audiobook skill (dingdang-pay example-skill)', () => {
     }
   });
 
+  it('speaks the whole protocol: launch, elicit, typed slots, element selected, templates on screen, goodbye', async () => {
+    const { child, record: r } = await start(['--tsk-public-key', platform.publicKeyBase64]);
+    try {
+      const launch = await askSkill(r, 'u5', { type: 'LaunchRequest', queryText: '打开有声书' } as { type: string }, r.skillSecret, true);
+      assert.match(launch.json.response.outputSpeech.text, /欢迎收听有声书/);
+      assert.equal(launch.json.response.shouldEndSession, false, 'the mic opens again');
+      assert.equal(launch.json.response.directives[0].template.type, 'HorizontialListTemplate');
+      const launchless = await askSkill(r, 'u5', { type: 'LaunchRequest', queryText: '打开有声书' } as { type: string });
+      assert.equal(launchless.json.response.directives, undefined, 'no template for a screenless speaker');
+
+      const noAlbum = await askSkill(r, 'u5', playIntent(null, '3'));
+      assert.deepEqual(noAlbum.json.response.directives, [{ type: 'Dialog.ElicitSlot', slotToElicit: 'album' }]);
+      assert.equal(noAlbum.json.response.shouldEndSession, false);
+      const unknown = await askSkill(r, 'u5', playIntent('三体', '1'));
+      assert.match(unknown.json.response.outputSpeech.text, /没有找到《三体》/);
+
+      // The episode arrives as the user said it when the platform did not normalise it.
+      const spoken = await askSkill(r, 'u5', playIntent('万古神帝', '第三十五集', '第三十五集'));
+      assert.equal(chargeOf(spoken.json).payload.chargeInfo.items[0]!.itemId, 'wgsd035');
+
+      // Screen: the playlist plus the album window, with owned / free / price.
+      const screen = await askSkill(r, 'u5', playIntent('万古神帝', '1'), r.skillSecret, true);
+      const [play, render] = screen.json.response.directives;
+      assert.equal(play.type, 'AudioPlayer.Play');
+      assert.equal(render.type, 'Display.RenderTemplate');
+      assert.deepEqual(render.template.listItems.slice(0, 4).map((i: any) => i.textContent.description), ['免费', '免费', '免费', '2元']);
+
+      // The player reached a paid item: its token → the Charge for that episode; a free token plays.
+      const selected = await askSkill(r, 'u5', { type: 'Display.ElementSelected', token: 'wgsd004' } as { type: string });
+      assert.equal(chargeOf(selected.json).payload.chargeInfo.items[0]!.itemId, 'wgsd004');
+      const freeSel = await askSkill(r, 'u5', { type: 'Display.ElementSelected', token: 'wgsd001' } as { type: string });
+      assert.equal(freeSel.json.response.directives[0].playlist[0].stream.token, 'wgsd001');
+
+      const buy = await askSkill(r, 'u5', playIntent('斗破苍穹', null, null, 'buy'));
+      assert.equal(chargeOf(buy.json).payload.chargeInfo.items[0]!.itemId, 'dpcq006', 'the first episode not owned');
+
+      const bye = await askSkill(r, 'u5', { type: 'SessionEndedRequest', reason: 'USER_INITIATED' } as { type: string });
+      assert.match(bye.json.response.outputSpeech.text, /再见/);
+      assert.notEqual(bye.json.response.shouldEndSession, false);
+    } finally {
+      await stop(child);
+    }
+  });
+
+  it('answers Connections.Response within the 1000 ms budget even when the order query hangs', async () => {
+    const sockets = new Set<import('node:net').Socket>();
+    const hanging = createServer(() => {});
+    hanging.on('connection', (c) => sockets.add(c));
+    await new Promise<void>((res) => hanging.listen(0, '127.0.0.1', res));
+    const payBaseUrl = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`;
+    const { child, record: r } = await start(['--tsk-public-key', platform.publicKeyBase64, '--pay-base-url', payBaseUrl]);
+    try {
+      const charge = chargeOf((await askSkill(r, 'u8', playIntent('万古神帝', '50'))).json);
+      const { created } = await buy(r, charge, 'DD000000008');
+      const answer = await askSkill(r, 'u8', { type: 'Connections.Response', name: 'Charge', payload: { dingdangOrderId: 'DD000000008', partnerOrderId: created.tradeNo } } as { type: string });
+      assert.match(answer.json.response.outputSpeech.text, /确认中/);
+      assert.ok(answer.ms < 1000, `answered in ${answer.ms} ms`);
+    } finally {
+      await stop(child);
+      for (const c of sockets) c.destroy();
+      await new Promise((res) => hanging.close(res));
+    }
+  });
+
   it('keeps entitlements in the SQLite file across a restart', async () => {
-    const { child, record: r } = await start(['--db', db, '--tsk-public-key', platform.publicKeyBase64, '--skill-secret', secret]);
+    const { child, record: r } = await start(['--db', db, '--tsk-public-key', platform.publicKeyBase64, `--skill-secret=${secret}`]);
     try {
       const again = await askSkill(r, 'u1', playIntent());
       assert.equal(again.json.response.directives[0].type, 'AudioPlayer.Play');
@@ -268,8 +362,8 @@ describe('example audiobook skill (dingdang-pay example-skill)', () => {
       assert.equal(created.retCode, 'SUCCESS');
       const chargeResponse = { type: 'Connections.Response', name: 'Charge', payload: { dingdangOrderId: 'DD000000009', partnerOrderId: created.tradeNo } };
       const notYet = await askSkill(r, 'u9', chargeResponse);
-      assert.match(notYet.json.response.outputSpeech, /确认中/);
-      assert.deepEqual(notYet.json.response.directives, []);
+      assert.match(notYet.json.response.outputSpeech.text, /确认中/);
+      assert.equal(notYet.json.response.directives, undefined);
       status = 'SUCCESS';
       const paid = await askSkill(r, 'u9', chargeResponse);
       assert.equal(paid.json.response.directives[0].type, 'AudioPlayer.Play');
@@ -278,7 +372,7 @@ describe('example audiobook skill (dingdang-pay example-skill)', () => {
       const late = await platformCall(
         r,
         r.deliverUrl,
-        { skillId: r.skillId, userToken: 'u9', transactionId: 'DD000000009', tradeNo: created.tradeNo, totalAmt: 200, nonceStr: randomNonce() },
+        { skillId: r.skillId, userToken: 'dd:u9', transactionId: 'DD000000009', tradeNo: created.tradeNo, totalAmt: 200, nonceStr: randomNonce() },
         'deliverNotifyReply',
       );
       assert.equal(late.retCode, 'SUCCESS');

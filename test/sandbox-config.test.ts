@@ -79,3 +79,41 @@ test('validation names the offending field', () => {
   const ok = parseSandboxConfig({ skills: [skill({ utterances: [{ intent: 'play', samples: ['我要听{album}'] }] })] });
   assert.equal(ok.skills[0]!.utterances[0]!.intent, 'play');
 });
+
+test('skill settings: invocationName, accountLinking, deviceMaker, responseTimeoutMs, strictSchema, slot kinds', () => {
+  const d = parseSandboxConfig({ skills: [skill()] }).skills[0]!;
+  assert.equal(d.invocationName, undefined);
+  assert.equal(d.accountLinking, false);
+  assert.equal(d.deviceMaker, false);
+  assert.equal(d.responseTimeoutMs, 1000, 'the platform advises answering within 1000 ms');
+  assert.equal(d.strictSchema, false);
+  const cfg = parseSandboxConfig({
+    skills: [
+      skill({
+        invocationName: ' 有声书 ',
+        accountLinking: true,
+        deviceMaker: true,
+        responseTimeoutMs: 2500,
+        strictSchema: true,
+        utterances: [{ intent: 'play', samples: ['听第{n}集'], slots: { n: 'number', album: 'text' } }],
+      }),
+    ],
+  });
+  assert.deepEqual(cfg.warnings, []);
+  const s = cfg.skills[0]!;
+  assert.equal(s.invocationName, '有声书');
+  assert.deepEqual([s.accountLinking, s.deviceMaker, s.responseTimeoutMs, s.strictSchema], [true, true, 2500, true]);
+  assert.deepEqual(s.utterances[0]!.slots, { n: 'number', album: 'text' });
+  configError(() => parseSandboxConfig({ skills: [skill({ invocationName: '' })] }), 'skills[0].invocationName');
+  configError(() => parseSandboxConfig({ skills: [skill({ accountLinking: 'yes' })] }), 'skills[0].accountLinking');
+  configError(() => parseSandboxConfig({ skills: [skill({ deviceMaker: 1 })] }), 'skills[0].deviceMaker');
+  configError(() => parseSandboxConfig({ skills: [skill({ strictSchema: null })] }), 'skills[0].strictSchema');
+  configError(() => parseSandboxConfig({ skills: [skill({ responseTimeoutMs: 0 })] }), 'skills[0].responseTimeoutMs');
+  configError(() => parseSandboxConfig({ skills: [skill({ responseTimeoutMs: 1.5 })] }), 'skills[0].responseTimeoutMs');
+  configError(() => parseSandboxConfig({ skills: [skill({ utterances: [{ intent: 'p', samples: ['x'], slots: { n: 'date' } }] })] }), 'skills[0].utterances[0].slots.n');
+  configError(() => parseSandboxConfig({ skills: [skill({ utterances: [{ intent: 'p', samples: ['x'], slots: [] }] })] }), 'skills[0].utterances[0].slots');
+  configError(
+    () => parseSandboxConfig({ skills: [skill({ invocationName: '有声书' }), skill({ skillId: 'other', invocationName: '有声书' })] }),
+    'skills[1].invocationName',
+  );
+});

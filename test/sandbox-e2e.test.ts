@@ -85,7 +85,9 @@ test('flow A + C: screen speaker, phone pays, signed pushes, delivery, resume pl
   try {
     const said = await control(base, 'POST', '/say', { text: '我要听万古神帝第35集', userId: 'alice', deviceId: DEVICE });
     assert.equal(said.status, 200, JSON.stringify(said.json));
-    assert.equal(said.json.answer.outputSpeech, '这是付费内容，需要购买才能播放哦');
+    assert.deepEqual(said.json.answer.outputSpeech, { type: 'PlainText', text: '这是付费内容，需要购买才能播放哦' });
+    assert.equal(said.json.speech, '这是付费内容，需要购买才能播放哦');
+    assert.equal(said.json.error, undefined);
     const charge = said.json.answer.directives[0];
     assert.equal(charge.payload.chargeInfo.items[0].totalFee, 200);
     const signal = AbortSignal.timeout(8000);
@@ -205,7 +207,7 @@ test('the device companion (statechart) buys and resumes through the sandbox: sc
     try {
       const episodeNo = mode === 'screen' ? 41 : 42;
       const said = await control(base, 'POST', '/say', { text: `我要听万古神帝第${episodeNo}集`, userId: `erin-${mode}`, deviceId: DEVICE, mode });
-      const running = companion.purchase({ charge: said.json.answer.directives[0], speech: said.json.answer.outputSpeech, originalRequest: said.json.request, purchaseId: said.json.purchaseId });
+      const running = companion.purchase({ charge: said.json.answer.directives[0], speech: said.json.speech, originalRequest: said.json.request, purchaseId: said.json.purchaseId });
       const result = within(running, 15_000, `${mode} purchase`);
       if (mode === 'screen') {
         await until(() => states.includes('goods'), 5000, 'goods shown');

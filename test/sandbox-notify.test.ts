@@ -19,15 +19,23 @@ async function purchase(base: string, text = '我要听万古神帝第35集', us
   return said.json;
 }
 
-test('utterance → HMAC-signed IntentRequest in the SPEC §3 envelope; Charge opens a purchase', async () => {
+test('utterance → HMAC-signed IntentRequest in the real envelope; Charge opens a purchase', async () => {
   const pair = await startPair();
   try {
     const said = await purchase(pair.sandbox.url);
     assert.equal(said.matched, true);
-    assert.equal(said.match.intent, 'play');
-    assert.deepEqual(said.match.slots, { album: { name: 'album', value: '万古神帝' }, index: { name: 'index', value: '35' } });
+    assert.equal(said.skillId, SKILL_ID);
+    assert.equal(said.requestType, 'IntentRequest');
+    assert.equal(said.request.intent.name, 'play');
+    assert.deepEqual(said.request.intent.slots, {
+      album: { name: 'album', confirmationStatus: 'NONE', values: [{ value: { type: 'text', value: '万古神帝', origin: '万古神帝' } }] },
+      index: { name: 'index', confirmationStatus: 'NONE', values: [{ value: { type: 'text', value: '35', origin: '35' } }] },
+    });
     assert.match(said.purchaseId, /^[0-9A-Za-z._-]{1,64}$/);
-    assert.equal(said.answer.outputSpeech, '这是付费内容，需要购买才能播放哦');
+    assert.deepEqual(said.answer.outputSpeech, { type: 'PlainText', text: '这是付费内容，需要购买才能播放哦' });
+    assert.equal(said.speech, '这是付费内容，需要购买才能播放哦');
+    assert.equal(said.shouldEndSession, true);
+    assert.equal(said.error, undefined);
     const [req] = pair.backend.of('/skill');
     assert.ok(req);
     assert.equal(req.verified, true, 'the skill verified TSK-HMAC-SHA256-BASIC with its SkillSecret');
@@ -36,22 +44,32 @@ test('utterance → HMAC-signed IntentRequest in the SPEC §3 envelope; Charge o
     assert.equal(verifyHmac(req.raw + ' ', req.authorization, SKILL_SECRET).ok, false, 'signature covers the exact bytes');
     const env = req.body;
     assert.equal(env.version, '1.0');
-    assert.equal(typeof env.session.sessionId, 'string');
+    assert.deepEqual(Object.keys(env), ['version', 'session', 'context', 'request']);
+    assert.deepEqual(env.session, { new: true, sessionId: said.sessionId });
     assert.equal(env.context.System.application.applicationId, SKILL_ID);
     assert.equal(env.context.System.user.userId, 'user-1');
     assert.equal(typeof env.context.System.device.deviceId, 'string');
+    assert.deepEqual(env.context.System.device.supportedInterfaces, { AudioPlayer: { Play: true, Stop: true, ClearQueue: true }, 'Sandbox.Screen': {} });
     assert.equal(env.request.type, 'IntentRequest');
+    assert.equal(env.request.queryText, '我要听万古神帝第35集');
+    assert.equal(env.request.dialogState, 'STARTED');
+    assert.match(env.request.timestamp, /^\d{8}T\d{6}Z$/, 'compact timestamp');
+    assert.equal(req.authorization!.match(/Datetime=(\S+),/)![1], env.request.timestamp, 'the signature datetime is the request timestamp');
     assert.equal(env.request.intent.name, 'play');
-    assert.equal(env.request.intent.slots.album.value, '万古神帝');
-    assert.equal(env.request.intent.slots.index.value, '35');
+    assert.equal(env.request.intent.confirmationStatus, 'NONE');
+    assert.equal(env.request.intent.slots.album.values[0].value.value, '万古神帝');
+    assert.equal(env.request.intent.slots.index.values[0].value.value, '35');
     const none = await control(pair.sandbox.url, 'POST', '/say', { text: '今天天气怎么样' });
     assert.equal(none.json.matched, false);
     assert.equal(pair.backend.of('/skill').length, 1, 'an unmatched utterance reaches no skill');
     const bad = await control(pair.sandbox.url, 'POST', '/say', { text: '' });
     assert.equal(bad.status, 400);
     const invalid = await control(pair.sandbox.url, 'POST', '/say', { text: '我要听坏账第1集' });
-    assert.equal(invalid.status, 502, 'an invalid Charge from the skill is an upstream error');
-    assert.match(invalid.json.error.message, /invalid Charge directive/);
+    assert.equal(invalid.status, 200);
+    assert.equal(invalid.json.error.code, 100501, 'an invalid Charge from the skill is an invalid answer');
+    assert.match(invalid.json.error.reason, /totalFee/);
+    assert.equal(invalid.json.answer, undefined);
+    assert.equal(invalid.json.speech, '抱歉，技能暂时无法回答，请稍后再试');
     assert.equal((await control(pair.sandbox.url, 'GET', '/purchases')).json.purchases.length, 1, 'no purchase from it');
   } finally {
     await pair.close();
@@ -63,13 +81,19 @@ test('matcher: declared samples, built-in audiobook samples, Chinese numerals', 
     { skillId: 'a', utterances: [] },
     { skillId: 'b', utterances: [{ intent: 'weather', samples: ['{city}天气怎么样', '{city}的天气'] }] },
   ]);
-  assert.deepEqual(m.match('我要听万古神帝第35集')?.slots.index, { name: 'index', value: '35' });
-  assert.equal(m.match('我要听万古神帝第三十五集')?.slots.index?.value, '35');
-  assert.equal(m.match('播放，万古神帝。')?.slots.album?.value, '万古神帝');
+  assert.deepEqual(m.match('我要听万古神帝第35集')?.slots.index, {
+    name: 'index',
+    confirmationStatus: 'NONE',
+    values: [{ value: { type: 'text', value: '35', origin: '35' } }],
+  });
+  assert.deepEqual(m.match('我要听万古神帝第三十五集')?.slots.index?.values[0]?.value, { type: 'text', value: '35', origin: '三十五' });
+  assert.equal(m.match('播放，万古神帝。')?.slots.album?.values[0]?.value.type, 'text');
+  assert.deepEqual(m.match('播放，万古神帝。')?.slots.album?.values[0]?.value, { type: 'text', value: '万古神帝', origin: '万古神帝' });
   assert.equal(m.match('我要听万古神帝')?.intent, 'play');
+  assert.equal(m.match('我要听万古神帝第几集')?.slots.index, undefined, 'a number slot needs a number: the sample without {index} matches instead');
   const w = m.match('北京天气怎么样');
   assert.equal(w?.skillId, 'b');
-  assert.equal(w?.slots.city?.value, '北京');
+  assert.deepEqual(w?.slots.city?.values[0]?.value, { type: 'text', value: '北京', origin: '北京' });
   assert.equal(m.match('北京天气怎么样', 'a'), undefined);
   assert.equal(m.match('随便说说'), undefined);
   assert.equal(normalizeNumber('十'), '10');
@@ -136,7 +160,11 @@ test('create order: signed both ways, amount = totalFee, quantity = count; refus
     pair.backend.owned.add('user-3');
     const resumed = await control(base, 'POST', `/purchases/${p3.purchaseId}/resume`);
     assert.equal(resumed.json.outputSpeech, '开始播放', 'the original IntentRequest is re-run');
-    assert.equal(pair.backend.of('/skill').at(-1)!.body.request.type, 'IntentRequest');
+    const rerun = pair.backend.of('/skill').at(-1)!.body;
+    assert.equal(rerun.request.type, 'IntentRequest');
+    assert.notEqual(rerun.request.requestId, p3.request.requestId, 'a fresh requestId');
+    assert.deepEqual(rerun.request.intent, p3.request.intent);
+    assert.equal(rerun.session.sessionId, p3.sessionId, 'in the session the Charge was answered in');
     // scripted already-owned (no call at all)
     await control(base, 'POST', '/faults', { alreadyOwned: true });
     const p4 = await purchase(base, '我要听万古神帝第38集', 'user-4');
@@ -313,11 +341,17 @@ test('payment outcomes and the resume: Connections.Response Charge, HMAC-signed,
     assert.equal(paid.json.tradeStatus, 'SUCCESS');
     const resumed = await control(base, 'POST', `/purchases/${said.purchaseId}/resume`);
     assert.equal(resumed.status, 200, JSON.stringify(resumed.json));
-    assert.equal(resumed.json.outputSpeech, '购买成功，开始播放万古神帝第35集');
-    assert.equal(resumed.json.directives[0].type, 'AudioPlayer.Play');
+    assert.equal(resumed.json.outputSpeech, '购买成功，开始播放万古神帝第35集', 'the speech as a string (contract C)');
+    assert.deepEqual(resumed.json.directives, [
+      { type: 'AudioPlayer.Play', playlist: [{ stream: { url: 'http://x/35.mp3', token: 'ep35' }, info: { title: '万古神帝 第35集' } }] },
+    ]);
+    assert.equal(resumed.json.shouldEndSession, true);
+    assert.equal(resumed.json.error, undefined);
     const req = pair.backend.of('/skill').at(-1)!;
     assert.equal(req.verified, true);
     assert.equal(validate('chargeResponseEvent', req.body.request).ok, true);
+    assert.equal(req.body.session, undefined, 'Connections.Response carries no session');
+    assert.match(req.body.request.timestamp, /^\d{8}T\d{6}Z$/);
     assert.deepEqual(req.body.request.payload, { dingdangOrderId: o.transactionId, partnerOrderId: o.tradeNo });
     const again = await control(base, 'POST', `/purchases/${said.purchaseId}/resume`);
     assert.deepEqual(again.json, resumed.json, 'a repeated resume returns the same answer');

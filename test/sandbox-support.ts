@@ -102,40 +102,41 @@ export async function startBackend(tskPublicKeyText: string): Promise<Backend> {
       res.end(text);
     };
     if (path === '/skill') {
-      if (!v.ok) return reply({ version: '1.0', response: { outputSpeech: 'bad signature', shouldEndSession: true } }, false);
+      // The real custom-skill protocol (SKILL-PROTOCOL §2–§4); answers are not signed.
+      const speak = (text: string, extra: Record<string, unknown> = {}) => reply({ version: '1.0', response: { outputSpeech: { type: 'PlainText', text }, ...extra } }, false);
+      if (!v.ok) return speak('bad signature');
       const request = body.request;
+      const slot = (name: string): string | undefined => request.intent?.slots?.[name]?.values?.[0]?.value?.value;
       if (request.type === 'Connections.Response') {
         b.owned.add(body.context.System.user.userId);
-        return reply({ version: '1.0', response: { outputSpeech: '购买成功，开始播放万古神帝第35集', directives: [{ type: 'AudioPlayer.Play', audioItem: { url: 'http://x/35.mp3' } }], shouldEndSession: true } }, false);
+        return speak('购买成功，开始播放万古神帝第35集', {
+          directives: [{ type: 'AudioPlayer.Play', playlist: [{ stream: { url: 'http://x/35.mp3', token: 'ep35' }, info: { title: '万古神帝 第35集' } }] }],
+          shouldEndSession: true,
+        });
       }
+      if (request.type === 'SessionEndedRequest') return speak('再见');
       if (request.type === 'IntentRequest' && request.intent.name === 'play') {
-        if (b.owned.has(body.context.System.user.userId))
-          return reply({ version: '1.0', response: { outputSpeech: { type: 'PlainText', text: '开始播放' }, directives: [], shouldEndSession: true } }, false);
-        return reply(
-          {
-            version: '1.0',
-            response: {
-              outputSpeech: '这是付费内容，需要购买才能播放哦',
-              directives: [
-                {
-                  type: 'Connections.SendRequest',
-                  name: 'Charge',
-                  payload: {
-                    chargeInfo: {
-                      name: `${request.intent.slots.album?.value ?? ''}第${request.intent.slots.index?.value ?? ''}集`,
-                      // album "坏账" makes an invalid line (totalFee ≠ price × count)
-                      items: [{ itemId: `ep${request.intent.slots.index?.value ?? '1'}`, itemName: '单集', price: 100, count: 2, totalFee: request.intent.slots.album?.value === '坏账' ? 199 : 200 }],
-                    },
-                  },
+        if (b.owned.has(body.context.System.user.userId)) return speak('开始播放', { directives: [], shouldEndSession: true });
+        const album = slot('album') ?? '';
+        const index = slot('index') ?? '1';
+        return speak('这是付费内容，需要购买才能播放哦', {
+          directives: [
+            {
+              type: 'Connections.SendRequest',
+              name: 'Charge',
+              payload: {
+                chargeInfo: {
+                  name: `${album}第${index}集`,
+                  // album "坏账" makes an invalid line (totalFee ≠ price × count)
+                  items: [{ itemId: `ep${index}`, itemName: '单集', price: 100, count: 2, totalFee: album === '坏账' ? 199 : 200 }],
                 },
-              ],
-              shouldEndSession: true,
+              },
             },
-          },
-          false,
-        );
+          ],
+          shouldEndSession: true,
+        });
       }
-      return reply({ version: '1.0', response: { outputSpeech: '我没听懂', shouldEndSession: true } }, false);
+      return speak('我没听懂', { shouldEndSession: true });
     }
     if (!v.ok) return reply({ retCode: 'FAIL', retMsg: `signature ${v.reason}` });
     if (path === '/create') {

@@ -108,9 +108,13 @@ test('every shipped script passes through the real bin (exit 0, transcript ends 
   const owned = byName('already-owned.json');
   assert.equal(owned.events.find((e) => e.type === 'resume')?.alreadyOwned, true);
   assert.equal(owned.events.filter((e) => e.type === 'state' && e.state.startsWith('paying')).length, 0, 'no QR code when already owned');
-  for (const n of ['screen-success.json', 'screenless-success.json']) {
+  // The resume is the skill's real answer: a playlist, plus the album list on a screen speaker only.
+  for (const [n, expected] of [
+    ['screen-success.json', ['AudioPlayer.Play', 'Display.RenderTemplate']],
+    ['screenless-success.json', ['AudioPlayer.Play']],
+  ] as const) {
     const resume = byName(n).events.find((e) => e.type === 'resume')!;
-    assert.deepEqual(resume.directives, ['AudioPlayer.Play'], `${n}: resumed with AudioPlayer.Play`);
+    assert.deepEqual(resume.directives, expected, `${n}: resumed with ${expected.join(' + ')}`);
   }
   const cancel = byName('cancel.json');
   assert.equal(cancel.events.filter((e) => e.type === 'deliver-hook').length, 0, 'nothing delivered after a cancel');

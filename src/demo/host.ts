@@ -4,40 +4,141 @@
  *
  *   what the user says ─► the running purchase, if it is one of the flow's
  *                          words ("买", "取消", "支付好了吗" …)
+ *                       ├► the player, if a playlist is loaded and it is
+ *                          "下一首" / "上一首" (our decision: the speaker's
+ *                          own player words)
  *                       └► otherwise the platform (utterance → skill), whose
  *                          answer either starts a purchase (a Charge
- *                          directive) or is spoken / played as it is.
+ *                          directive) or is spoken, played (AudioPlayer.Play
+ *                          → the player) and shown (Display.RenderTemplate).
+ *
+ * The platform's reply is the sandbox's `POST /sandbox/v1/say` (our own
+ * extension: DingDang does not publish its device ↔ platform link): `speech`
+ * to say, the skill's `answer` in DingDang's real format, `error` when the
+ * platform refused the answer, the effective `shouldEndSession`.
  *
  * Browser-safe: imports only the device companion (no Node built-ins).
  */
 import { EventEmitter } from 'eventemitter3';
 import { findChargeDirective, type DeviceCompanion, type PurchaseResult, type TouchTarget } from '../device/index.js';
+import type { DisplayTemplate, DisplayTemplateType, SkillResponseBody } from '../protocol/skill-types.js';
+import { findPlayDirective, Player, positionText, type MoveCause, type PlayerItem } from './player.js';
 
-/** What the platform answers to an utterance (the sandbox's `POST /sandbox/v1/say`, trimmed). */
+/**
+ * What the platform answers to an utterance, as it arrives (the sandbox's
+ * `POST /sandbox/v1/say`; loosely typed: the host reads it with
+ * `parseSayReply`, which keeps only well-typed fields).
+ */
 export interface SayReply {
   matched: boolean;
-  answer?: { outputSpeech?: string; directives?: unknown[]; shouldEndSession?: boolean };
-  /** The purchase the platform opened for a Charge answer. */
+  skillId?: string;
+  requestType?: string;
+  /** The skill's answer in DingDang's format: `outputSpeech: { type: 'PlainText', text }`, `directives`, `card`. */
+  answer?: { outputSpeech?: unknown; shouldEndSession?: boolean; directives?: unknown[]; card?: unknown };
+  error?: { code?: unknown; reason?: unknown };
+  speech?: string;
+  shouldEndSession?: boolean;
+  sessionId?: string;
   purchaseId?: string;
-  /** The skill request that produced the answer (kept for the resume). */
+  /** The skill request that produced the answer, when the platform sends it back (kept for the resume). */
   request?: unknown;
 }
 
-export interface PlayInfo {
-  title: string;
-  album?: string;
-  index?: number;
-  url?: string;
-  directive: unknown;
+/** A `/sandbox/v1/say` reply as the host acts on it (contract between the sandbox and the speaker host). */
+export interface PlatformReply {
+  /** A skill took the utterance (or the open session's skill did). */
+  matched: boolean;
+  skillId?: string;
+  /** What the platform sent the skill (`IntentRequest`, `LaunchRequest` …). */
+  requestType?: string;
+  /** The skill's answer, checked by the platform, in DingDang's format. */
+  answer?: SkillResponseBody;
+  /** The platform refused the answer or could not call the skill (then no `answer`): a platform return code. */
+  error?: { code: number; reason: string };
+  /** What the speaker says now: the answer's text or the platform's fallback line. */
+  speech: string;
+  /** Effective value (DingDang's default is true); false: the mic opens again. */
+  shouldEndSession: boolean;
+  sessionId?: string;
+  /** The purchase the platform opened for a Charge answer. */
+  purchaseId?: string;
+  request?: unknown;
 }
 
-export type SpeechSource = 'device' | 'skill' | 'host';
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A `/sandbox/v1/say` reply as the host uses it, from any JSON value: fields
+ * of the wrong type are dropped, never trusted. (A bare-string `outputSpeech`
+ * is read as PlainText: older sandboxes sent it so.)
+ */
+export function parseSayReply(body: unknown): PlatformReply {
+  const b = isObject(body) ? body : {};
+  const reply: PlatformReply = { matched: b.matched === true, speech: '', shouldEndSession: true };
+  if (isObject(b.answer)) {
+    const a = b.answer;
+    const os = a.outputSpeech;
+    const text = typeof os === 'string' ? os : isObject(os) && typeof os.text === 'string' ? os.text : '';
+    const answer: SkillResponseBody = { outputSpeech: { type: 'PlainText', text } };
+    if (typeof a.shouldEndSession === 'boolean') answer.shouldEndSession = a.shouldEndSession;
+    if (Array.isArray(a.directives)) answer.directives = a.directives as SkillResponseBody['directives'];
+    if (isObject(a.card) && a.card.type === 'LinkAccount') answer.card = { type: 'LinkAccount' };
+    reply.answer = answer;
+  }
+  if (isObject(b.error) && typeof b.error.code === 'number') reply.error = { code: b.error.code, reason: typeof b.error.reason === 'string' ? b.error.reason : '' };
+  reply.speech = typeof b.speech === 'string' ? b.speech : (reply.answer?.outputSpeech.text ?? '');
+  reply.shouldEndSession = typeof b.shouldEndSession === 'boolean' ? b.shouldEndSession : (reply.answer?.shouldEndSession ?? true);
+  for (const k of ['skillId', 'requestType', 'sessionId', 'purchaseId'] as const) if (typeof b[k] === 'string') reply[k] = b[k];
+  if (b.request !== undefined) reply.request = b.request;
+  return reply;
+}
+
+/** An item starts playing. `title`, `subtitle`, `url` are the item's (kept flat for simple consumers). */
+export interface PlayInfo {
+  title: string;
+  subtitle?: string;
+  url?: string;
+  item: PlayerItem;
+  /** The whole playlist, locked items included. */
+  items: readonly PlayerItem[];
+  index: number;
+  /** "第 2/10 首". */
+  position: string;
+  cause: MoveCause;
+  /** The first item of a playlist that came with the resume after a payment (flow C). */
+  resumed: boolean;
+}
+
+export interface TemplateInfo {
+  /** The directive's token. */
+  token: string;
+  template: DisplayTemplate;
+  resumed: boolean;
+}
+
+export type SpeechSource = 'device' | 'skill' | 'host' | 'platform';
 
 export interface HostEvents {
   /** Something the speaker says. */
   speak: (e: { text: string; from: SpeechSource }) => void;
-  /** An AudioPlayer.Play directive to carry out ("now playing"). */
-  play: (e: PlayInfo & { resumed: boolean }) => void;
+  /** The player starts an item (from an `AudioPlayer.Play`, next/previous, the end of the previous item). */
+  play: (e: PlayInfo) => void;
+  /** The player came to a `pay: true` item and stopped there ("需购买"). */
+  locked: (e: { item: PlayerItem; items: readonly PlayerItem[]; index: number; position: string; cause: MoveCause; text: string }) => void;
+  /** The last item of the playlist ended. */
+  playlistEnd: (e: { items: readonly PlayerItem[] }) => void;
+  /** Paused / continued by the user. */
+  pause: (e: { paused: boolean; item: PlayerItem }) => void;
+  /** The player stopped (a purchase started, the user closed it). */
+  playerStop: () => void;
+  /** A `Display.RenderTemplate` to show (screen speakers; a screenless host ignores it). */
+  template: (e: TemplateInfo) => void;
+  /** The skill answered `card: { type: "LinkAccount" }`: the user links the account in the DingDang app. */
+  linkAccount: (e: { text: string }) => void;
+  /** After every answer: `open` true when the session goes on (shouldEndSession false) and the mic listens again. */
+  listen: (e: { open: boolean }) => void;
+  /** The platform refused the skill's answer or could not call the skill: its return code (the developer's clue). */
+  platformError: (e: { code: number; reason: string }) => void;
   /** A purchase started (the skill answered with a Charge directive). */
   purchase: (e: { purchaseId: string | undefined }) => void;
   /** A purchase ended. */
@@ -47,34 +148,53 @@ export interface HostEvents {
 }
 
 export interface HearResult {
-  /** `device`: a flow word for the running purchase; `platform`: routed to a skill; `none`: not understood. */
-  handledBy: 'device' | 'platform' | 'none' | 'error';
+  /** `device`: a flow word for the running purchase; `player`: a player word; `platform`: routed to a skill; `none`: not understood. */
+  handledBy: 'device' | 'player' | 'platform' | 'none' | 'error';
   intent?: string;
   purchase?: boolean;
 }
 
 const NOT_UNDERSTOOD = '抱歉，我没听懂。你可以说：我要听万古神帝第35集';
+/** When the platform gave no fallback line of its own. */
+const PLATFORM_FALLBACK = '抱歉，这个技能暂时无法回答，请稍后再试。';
+export const LINK_ACCOUNT_TEXT = '请在叮当APP中完成账号关联';
+const LOCKED_TEXT: Record<MoveCause, string> = {
+  next: '下一集需要购买',
+  ended: '下一集需要购买',
+  previous: '上一集需要购买',
+  start: '这一集需要购买',
+  select: '这一集需要购买',
+};
+const TEMPLATE_TYPES: readonly DisplayTemplateType[] = ['NewsBodyTemplate', 'NewsBodyTemplate1', 'TextBodyTemplate', 'HorizontialListTemplate'];
 
-/** The AudioPlayer.Play directives among a skill's directives. */
-export function playInfos(directives: unknown): PlayInfo[] {
+/** The player's own words (our decision), matched whole, punctuation aside. */
+const PLAYER_WORDS: Record<string, 'next' | 'previous'> = {
+  下一首: 'next',
+  下一集: 'next',
+  播放下一集: 'next',
+  上一首: 'previous',
+  上一集: 'previous',
+  播放上一集: 'previous',
+};
+
+/** The `Display.RenderTemplate` directives among a skill's directives (well-formed ones only). */
+export function renderTemplates(directives: unknown): Array<{ token: string; template: DisplayTemplate }> {
   if (!Array.isArray(directives)) return [];
-  const out: PlayInfo[] = [];
+  const out: Array<{ token: string; template: DisplayTemplate }> = [];
   for (const d of directives) {
-    const o = d as { type?: unknown; audioItem?: { stream?: { url?: unknown }; metadata?: { title?: unknown; album?: unknown; index?: unknown } } } | null;
-    if (!o || o.type !== 'AudioPlayer.Play') continue;
-    const meta = o.audioItem?.metadata ?? {};
-    const info: PlayInfo = { title: typeof meta.title === 'string' ? meta.title : '音频', directive: d };
-    if (typeof meta.album === 'string') info.album = meta.album;
-    if (typeof meta.index === 'number') info.index = meta.index;
-    if (typeof o.audioItem?.stream?.url === 'string') info.url = o.audioItem.stream.url;
-    out.push(info);
+    if (!isObject(d) || d.type !== 'Display.RenderTemplate' || !isObject(d.template)) continue;
+    if (!TEMPLATE_TYPES.includes(d.template.type as DisplayTemplateType)) continue;
+    out.push({ token: typeof d.token === 'string' ? d.token : '', template: d.template as unknown as DisplayTemplate });
   }
   return out;
 }
 
 export class SpeakerHost extends EventEmitter<HostEvents> {
+  /** The speaker's player (one per speaker). */
+  readonly player = new Player();
   private current: Promise<PurchaseResult> | undefined;
   private readonly offs: Array<() => void> = [];
+  private resumedLoad = false;
 
   constructor(
     readonly companion: DeviceCompanion,
@@ -83,9 +203,11 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
     super();
     const onSpeak = (e: { text: string }) => this.emit('speak', { text: e.text, from: 'device' });
     // After every other listener of the resume: the player starts once the purchase is over.
-    const onResume = (e: { directives: unknown[] }) =>
+    // The resume's speech is the companion's (its "resumed" prompt); its directives go through the same player.
+    const onResume = (e: { directives: unknown[]; result: { shouldEndSession?: boolean } }) =>
       queueMicrotask(() => {
-        for (const p of playInfos(e.directives)) this.emit('play', { ...p, resumed: true });
+        this.carryOut(e.directives, true);
+        this.emit('listen', { open: e.result.shouldEndSession === false });
       });
     companion.on('speak', onSpeak);
     companion.on('resume', onResume);
@@ -93,6 +215,22 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
       () => companion.off('speak', onSpeak),
       () => companion.off('resume', onResume),
     );
+    const p = this.player;
+    p.on('play', (e) => {
+      const resumed = this.resumedLoad && e.cause === 'start';
+      const info: PlayInfo = { title: e.item.title, item: e.item, items: e.items, index: e.index, position: positionText(e.index, e.items.length), cause: e.cause, resumed };
+      if (e.item.subtitle !== undefined) info.subtitle = e.item.subtitle;
+      if (e.item.url !== undefined) info.url = e.item.url;
+      this.emit('play', info);
+    });
+    p.on('locked', (e) => {
+      const text = LOCKED_TEXT[e.cause];
+      this.emit('locked', { item: e.item, items: e.items, index: e.index, position: positionText(e.index, e.items.length), cause: e.cause, text });
+      this.emit('speak', { text, from: 'host' });
+    });
+    p.on('ended', (e) => this.emit('playlistEnd', e));
+    p.on('paused', (e) => this.emit('pause', e));
+    p.on('stopped', () => this.emit('playerStop'));
   }
 
   /** True while a purchase runs. */
@@ -105,6 +243,21 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
     return this.current;
   }
 
+  /** Next item of the playlist (button, `/next`, "下一首"). */
+  next(): boolean {
+    return this.player.next();
+  }
+
+  /** Previous item (button, `/prev`, "上一首"). */
+  previous(): boolean {
+    return this.player.previous();
+  }
+
+  /** The page's audio reached the end of the current item. */
+  ended(): void {
+    this.player.ended();
+  }
+
   /** The user said `text`. */
   async hear(text: string): Promise<HearResult> {
     const said = text.trim();
@@ -113,17 +266,33 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
       const m = this.companion.say(said);
       if (m) return { handledBy: 'device', intent: m.intent };
     }
-    let reply: SayReply;
+    const word = this.player.items.length > 0 ? PLAYER_WORDS[said.replace(/[\s，。！？,.!?]+/g, '')] : undefined;
+    if (word) {
+      const moved = word === 'next' ? this.player.next() : this.player.previous();
+      if (!moved && word === 'previous') this.emit('speak', { text: '已经是第一首了', from: 'host' });
+      if (!moved && word === 'next' && this.player.state === 'ended') this.emit('speak', { text: '已经是最后一首了', from: 'host' });
+      return { handledBy: 'player', intent: word };
+    }
+    let reply: PlatformReply;
     try {
-      reply = await this.platformSay(said);
+      reply = parseSayReply(await this.platformSay(said));
     } catch (e) {
       const message = `暂时连不上叮当平台：${e instanceof Error ? e.message : String(e)}`;
       this.emit('failure', { message });
       this.emit('speak', { text: '抱歉，网络好像出了点问题，请稍后再试。', from: 'host' });
       return { handledBy: 'error' };
     }
+    if (reply.error) {
+      // The platform refused the answer (or could not call the skill): its fallback line, and the code for the developer.
+      this.emit('speak', { text: reply.speech || PLATFORM_FALLBACK, from: 'platform' });
+      this.emit('platformError', { ...reply.error });
+      this.emit('listen', { open: reply.shouldEndSession === false });
+      return { handledBy: 'error' };
+    }
     if (!reply.matched || !reply.answer) {
-      this.emit('speak', { text: NOT_UNDERSTOOD, from: 'host' });
+      this.emit('speak', { text: reply.speech || NOT_UNDERSTOOD, from: reply.speech ? 'platform' : 'host' });
+      // Not understood inside an open session: the session stays, the mic listens again.
+      this.emit('listen', { open: reply.shouldEndSession === false });
       return { handledBy: 'none' };
     }
     const answer = reply.answer;
@@ -136,8 +305,11 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
       return { handledBy: 'error' };
     }
     if (!charge) {
-      if (answer.outputSpeech) this.emit('speak', { text: answer.outputSpeech, from: 'skill' });
-      for (const p of playInfos(answer.directives)) this.emit('play', { ...p, resumed: false });
+      const speech = reply.speech || answer.outputSpeech.text;
+      if (speech) this.emit('speak', { text: speech, from: 'skill' });
+      if (answer.card?.type === 'LinkAccount') this.emit('linkAccount', { text: LINK_ACCOUNT_TEXT });
+      this.carryOut(answer.directives, false);
+      this.emit('listen', { open: reply.shouldEndSession === false });
       return { handledBy: 'platform' };
     }
     // A new purchase replaces a running one (the user asked for something else).
@@ -151,6 +323,8 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
     try {
       const run = this.companion.purchaseFromResponse(answer, reply.request, reply.purchaseId !== undefined ? { purchaseId: reply.purchaseId } : {});
       if (!run) return { handledBy: 'platform' };
+      // The speaker stops playing while it sells; the resume's AudioPlayer.Play starts it again.
+      this.player.stop();
       this.current = run;
       this.emit('purchase', { purchaseId: reply.purchaseId });
       void run.then((r) => {
@@ -164,6 +338,17 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
     }
   }
 
+  /** Templates first (the screen behind), then the playlist (the player takes the screen). */
+  private carryOut(directives: unknown, resumed: boolean): void {
+    for (const t of renderTemplates(directives)) this.emit('template', { ...t, resumed });
+    const play = findPlayDirective(directives);
+    if (play) {
+      this.resumedLoad = resumed;
+      this.player.load(play);
+      this.resumedLoad = false;
+    }
+  }
+
   /** A tap on the screen (targets of the current view's `actions`). */
   touch(target: TouchTarget): boolean {
     return this.companion.touch(target);
@@ -172,13 +357,15 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
   /** Stop the companion (ends a running purchase, closes sockets) and drop listeners. */
   stop(): void {
     for (const off of this.offs.splice(0)) off();
+    this.player.stop();
+    this.player.removeAllListeners();
     this.companion.stop();
     this.removeAllListeners();
   }
 }
 
-/** `platformSay` over HTTP: POST `{ text, deviceId, mode }` as JSON to `url`. */
-export function httpSay(url: string, fields: Record<string, string>, timeoutMs = 15_000): (text: string) => Promise<SayReply> {
+/** `platformSay` over HTTP: POST `{ text, ...fields }` as JSON to `url` (the sandbox's `/sandbox/v1/say`, or a page server forwarding to it). */
+export function httpSay(url: string, fields: Record<string, string>, timeoutMs = 15_000): (text: string) => Promise<PlatformReply> {
   return async (text) => {
     const res = await fetch(url, {
       method: 'POST',
@@ -186,8 +373,11 @@ export function httpSay(url: string, fields: Record<string, string>, timeoutMs =
       body: JSON.stringify({ ...fields, text }),
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const body = (await res.json().catch(() => ({}))) as SayReply & { error?: { message?: string } };
-    if (!res.ok) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
-    return body;
+    const body = (await res.json().catch(() => ({}))) as { error?: { message?: unknown; reason?: unknown } };
+    if (!res.ok) {
+      const e = body.error;
+      throw new Error(typeof e?.message === 'string' ? e.message : typeof e?.reason === 'string' ? e.reason : `HTTP ${res.status}`);
+    }
+    return parseSayReply(body);
   };
 }

@@ -20,36 +20,102 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&
 
 const CSS = `
 *{box-sizing:border-box}
+[hidden]{display:none!important}
 body{margin:0;font-family:"Noto Sans CJK SC","Noto Sans SC","PingFang SC","Microsoft YaHei",system-ui,sans-serif;background:#eef0f4;color:#1d2129}
 header{padding:12px 20px;background:#1d2129;color:#fff;display:flex;gap:16px;align-items:baseline;flex-wrap:wrap}
 header h1{font-size:18px;margin:0}header .muted{color:#aab}
-main{display:grid;grid-template-columns:minmax(420px,1.3fr) minmax(300px,1fr) minmax(320px,380px);gap:16px;padding:16px;align-items:start}
+main{display:grid;grid-template-columns:auto minmax(300px,1fr) minmax(320px,380px);gap:16px;padding:16px;align-items:start}
 @media (max-width:1100px){main{grid-template-columns:1fr}}
 .panel{background:#fff;border-radius:14px;box-shadow:0 1px 4px #0002;padding:16px}
 .panel h2{font-size:15px;margin:0 0 10px;color:#555;font-weight:600}
-.device{background:#23262e;border-radius:28px;padding:18px;box-shadow:0 6px 18px #0004}
+.device{background:#23262e;border-radius:28px;padding:18px;box-shadow:0 6px 18px #0004;width:max-content;max-width:100%}
 .device .label{color:#9aa;font-size:12px;margin:0 0 8px 6px;display:flex;justify-content:space-between}
-#screen{background:#fbfbfd;border-radius:14px;min-height:420px;padding:22px;display:flex;flex-direction:column;gap:12px}
+/* The speaker's screen: a fixed 600×375 (16:10) panel; nothing is drawn outside it. */
+#screen{position:relative;background:#fbfbfd;border-radius:14px;width:600px;max-width:100%;height:375px;padding:20px;display:flex;flex-direction:column;gap:12px;overflow:hidden}
 #screen h3{margin:0;font-size:22px}
+.one-line{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .goods-name{font-size:24px;font-weight:700}
 .desc{color:#666}
 table.items{border-collapse:collapse;width:100%}table.items td{padding:6px 4px;border-bottom:1px solid #eee}
 .amount{font-size:34px;font-weight:800;color:#e4393c}
 .qr{display:flex;gap:20px;align-items:center}
-.qr img{width:220px;height:220px;image-rendering:pixelated;border:1px solid #ddd;border-radius:8px;background:#fff}
+.qr img{width:220px;height:220px;image-rendering:pixelated;border:1px solid #ddd;border-radius:8px;background:#fff;flex:none}
 .countdown{font-size:20px;font-variant-numeric:tabular-nums}
 .phase{color:#07c160;font-weight:600}
 .spinner{width:42px;height:42px;border:5px solid #ddd;border-top-color:#07c160;border-radius:50%;animation:spin 1s linear infinite}
 @keyframes spin{to{transform:rotate(360deg)}}
 .result{font-size:26px;font-weight:700}
 .result.ok{color:#07c160}.result.bad{color:#e4393c}.result.neutral{color:#666}
-.playing{background:linear-gradient(135deg,#1e3c72,#2a5298);color:#fff;border-radius:12px;padding:20px}
-.playing .title{font-size:24px;font-weight:700}.playing audio{width:100%;margin-top:10px}
-.eq{display:inline-flex;gap:3px;align-items:flex-end;height:18px;margin-right:8px}
-.eq i{width:4px;background:#fff;animation:eq .9s ease-in-out infinite}.eq i:nth-child(2){animation-delay:.2s}.eq i:nth-child(3){animation-delay:.4s}
-@keyframes eq{0%,100%{height:4px}50%{height:18px}}
-#speech{margin-top:12px;background:#2f333d;color:#fff;border-radius:12px;padding:12px 14px;min-height:48px;font-size:16px}
+/* image placeholder: shown when there is no image or it cannot be loaded (no network on the speaker's side) */
+.ph{display:flex;align-items:center;justify-content:center;text-align:center;padding:8px;background:linear-gradient(135deg,#5b6b8c,#3a4560);color:#dfe6f5;font-size:13px;line-height:1.4;overflow:hidden;word-break:keep-all;overflow-wrap:anywhere}
+/* player */
+#screen[data-kind="playing"]{background:linear-gradient(160deg,#1e2a48,#2a3f6e);color:#fff;padding:18px 20px}
+.player{display:flex;flex-direction:column;gap:14px;height:100%;min-height:0}
+.player .top{display:flex;gap:18px;min-height:0}
+.icon{display:inline-flex;width:1em;height:1em;vertical-align:-0.125em}.icon svg{width:100%;height:100%}
+.player .art{width:170px;height:170px;flex:none;border-radius:12px;overflow:hidden;box-shadow:0 4px 14px #0006;background:#34406a}
+.player .art img,.player .art .ph{width:100%;height:100%;object-fit:cover;display:flex}
+.player .meta{flex:1;min-width:0;display:flex;flex-direction:column;gap:4px}
+.player .np{font-size:13px;color:#b8c4e6;display:flex;align-items:center;gap:6px;height:18px}
+.player .title{font-size:24px;font-weight:700;line-height:1.3}
+/* at most two lines, broken only at spaces and punctuation (a Chinese title is never cut inside a word) */
+.words{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden;word-break:keep-all;overflow-wrap:break-word}
+.player .subtitle{font-size:15px;color:#c9d3ee}
+.player .pos{font-size:13px;color:#b8c4e6;font-variant-numeric:tabular-nums}
+.player .bar{display:flex;align-items:center;gap:8px;font-size:12px;color:#b8c4e6;font-variant-numeric:tabular-nums;margin-top:2px}
+.player .track{flex:1;height:4px;border-radius:2px;background:#ffffff33;overflow:hidden}.player .track i{display:block;height:100%;width:0;background:#fff}
+.player .controls{display:flex;gap:14px;margin-top:auto}
+.player .controls button{width:46px;height:46px;padding:0;border-radius:50%;background:#ffffff22;color:#fff;font-size:20px;display:flex;align-items:center;justify-content:center}
+.player .controls button.main{background:#fff;color:#1e2a48}
+.player .controls button:disabled{opacity:.35}
+.player .notice{font-size:14px;color:#ffd38a;font-weight:600}
+.player.locked .art{opacity:.45}
+.player .no-art .big-icon{display:inline-flex;width:64px;height:64px;color:#ffffff66}.player .no-art svg{width:100%;height:100%}
+.strip{display:flex;gap:8px;overflow-x:auto;overflow-y:hidden;margin:auto 0 0;padding:0 0 4px;scrollbar-width:thin;flex:none}
+.strip li{list-style:none;flex:none;width:128px;padding:8px 10px;border-radius:10px;background:#ffffff14;font-size:13px;line-height:1.35;cursor:pointer}
+.strip li .n{font-size:11px;color:#9fb0da}
+.strip li.current{background:#fff;color:#1e2a48}.strip li.current .n{color:#5a6a95}
+.strip li.locked{color:#c0c8dc}.strip li.current.locked{color:#1e2a48}
+.lock{display:inline-flex;align-items:center;gap:3px;font-size:11px;padding:1px 6px;border-radius:6px;background:#ffb84d;color:#3b2600;font-weight:700;margin-top:3px;line-height:1.4}
+.eq{display:inline-flex;gap:3px;align-items:flex-end;height:14px}
+.eq i{width:3px;background:#fff;animation:eq .9s ease-in-out infinite}.eq i:nth-child(2){animation-delay:.2s}.eq i:nth-child(3){animation-delay:.4s}
+.paused .eq i,.locked .eq i,.ended .eq i{animation:none;height:3px}
+@keyframes eq{0%,100%{height:3px}50%{height:14px}}
+/* Display.RenderTemplate */
+#screen[data-kind="template"]{padding:0;background:#20242c;color:#fff}
+.tpl{position:relative;width:100%;height:100%;display:flex;flex-direction:column;padding:24px 28px;gap:10px;overflow:hidden}
+.tpl .bg{position:absolute;inset:0;width:100%;height:100%;object-fit:cover;z-index:0}
+.tpl .bg.ph{font-size:14px;align-items:flex-start;justify-content:flex-end;padding:14px 18px;color:#ffffff99}
+.tpl .shade{position:absolute;inset:0;background:linear-gradient(180deg,#0000 25%,#000c 100%);z-index:1}
+.tpl>.t,.tpl>.d{position:relative;z-index:2}
+.tpl .t{font-size:26px;font-weight:700;line-height:1.3}
+.tpl .d{font-size:19px;line-height:1.55;color:#e8ebf2;display:-webkit-box;-webkit-box-orient:vertical;overflow:hidden}
+.tpl.news{justify-content:flex-end}.tpl.news .d{-webkit-line-clamp:3}
+.tpl.news1{justify-content:flex-end}.tpl.news1 .t{font-size:30px}.tpl.news1 .d{font-size:22px;-webkit-line-clamp:2}
+.tpl.text{background:linear-gradient(160deg,#f7f8fb,#e9edf5);color:#1d2129;justify-content:center}
+.tpl.text .t{font-size:28px;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden;white-space:normal;word-break:keep-all;overflow-wrap:anywhere}
+.tpl.text .d{color:#4e5969;-webkit-line-clamp:7}
+.tpl.list{padding:20px 0 16px;justify-content:center;background:linear-gradient(160deg,#262b36,#1a1d24)}
+.cards{display:flex;gap:14px;overflow-x:auto;overflow-y:hidden;padding:0 24px 6px;scroll-padding:0 24px;scroll-snap-type:x mandatory;scrollbar-width:thin;margin:0}
+.cards li{list-style:none;flex:none;width:172px;scroll-snap-align:start}
+.cards .img{width:172px;height:172px;border-radius:12px;overflow:hidden;background:#3a4560}
+.cards .img img,.cards .img .ph{width:100%;height:100%;object-fit:cover;display:flex}
+.cards .ct{font-size:16px;font-weight:600;margin-top:8px}
+.cards .cd{font-size:13px;color:#aab3c5;line-height:1.4;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden}
+/* account linking */
+.link-account{margin:auto;text-align:center;display:flex;flex-direction:column;gap:14px;align-items:center}
+.link-account .big-icon{display:inline-flex;width:64px;height:64px;padding:14px;border-radius:50%;background:#e8f7ef;color:#07c160}.big-icon svg{width:100%;height:100%}
+/* reply card: an answer with speech only */
+.reply{margin:auto 0;display:flex;flex-direction:column;gap:14px;padding:0 8px}
+.reply .q{color:#86909c;font-size:16px}
+.reply .a{font-size:26px;font-weight:600;line-height:1.45;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:6;overflow:hidden}
+.link-account .t{font-size:24px;font-weight:700}
+#speech{margin-top:12px;background:#2f333d;color:#fff;border-radius:12px;padding:12px 14px;min-height:48px;font-size:16px;width:600px;max-width:100%}
 #speech b{color:#7fd3a8;margin-right:6px}
+#mic svg{width:16px;height:16px}
+#mic{display:inline-flex;align-items:center;gap:3px;margin-left:10px;color:#7fd3a8;font-weight:600;animation:pulse 1.2s ease-in-out infinite}
+@keyframes pulse{50%{opacity:.35}}
+#ret-code{display:block;margin-top:4px;font-size:12px;color:#8a90a0}
 #actions{display:flex;gap:10px;margin-top:12px;flex-wrap:wrap}
 button{font:inherit;border:0;border-radius:10px;padding:10px 16px;cursor:pointer;background:#e6e8ee}
 button:disabled{opacity:.5;cursor:default}
@@ -58,7 +124,7 @@ button.primary{background:#07c160;color:#fff}button.danger{background:#fa5151;co
 .chips{display:flex;flex-wrap:wrap;gap:8px;margin:12px 0}.chips button{background:#eef6ff;color:#1d5bd8;padding:7px 12px;border-radius:999px}
 #log{list-style:none;padding:0;margin:0;max-height:360px;overflow:auto;font-size:14px}
 #log li{padding:6px 8px;border-radius:8px;margin:4px 0}
-#log li.user{background:#eef6ff}#log li.device{background:#f1fbf5}#log li.skill{background:#f6f1ff}#log li.host{background:#f4f4f4}#log li.event{color:#888;font-size:12px}
+#log li.user{background:#eef6ff}#log li.device{background:#f1fbf5}#log li.skill{background:#f6f1ff}#log li.host,#log li.platform{background:#f4f4f4}#log li.event{color:#888;font-size:12px}
 #phone-frame{width:100%;height:470px;border:8px solid #23262e;border-radius:22px;background:#fff}
 .hint{color:#888;font-size:13px;margin:6px 0}
 .conn{font-size:12px}
@@ -76,8 +142,9 @@ export function speakerPage(config: SpeakerPageConfig): string {
     <div class="device">
       <div class="label"><span>叮当音箱 · ${esc(config.deviceId)}</span><span class="conn" id="conn"></span></div>
       <div id="screen" data-kind="idle"><h3>你好，我是叮当</h3><p class="desc">试试说：“${esc(config.example)}”</p></div>
-      <div id="speech" aria-live="polite"><b>叮当</b><span id="speech-text">你好，试试说：${esc(config.example)}</span></div>
+      <div id="speech" aria-live="polite"><b>叮当</b><span id="speech-text">你好，试试说：${esc(config.example)}</span><span id="mic" hidden><svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11z"/></svg>请说…</span><small id="ret-code" hidden></small></div>
     </div>
+    <audio id="audio" preload="auto" hidden></audio>
     <div id="actions"></div>
     <label class="hint"><input type="checkbox" id="aloud"> 朗读 · speak aloud (browser speech synthesis)</label>
   </section>
@@ -92,6 +159,8 @@ export function speakerPage(config: SpeakerPageConfig): string {
       <button type="button" data-say="刷新二维码">刷新二维码</button>
       <button type="button" data-say="重试">重试</button>
       <button type="button" data-say="再说一遍">再说一遍</button>
+      <button type="button" data-say="下一首">下一首</button>
+      <button type="button" data-say="上一首">上一首</button>
     </div>
     <h2>对话 · Dialog</h2>
     <ol id="log"></ol>

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { speakerBundle } from './bundle.js';
 import { speakerPage } from './page.js';
-import type { SayReply } from './host.js';
+import { httpSay, type SayReply } from './host.js';
 
 export interface SpeakerServerOptions {
   platformUrl: string;
@@ -53,31 +53,9 @@ function json(res: ServerResponse, status: number, value: unknown): void {
 }
 
 /** Ask the platform to route an utterance for `deviceId`; the reply trimmed to what a speaker needs. */
-export async function platformSay(platformUrl: string, text: string, deviceId: string, mode: 'screen' | 'screenless'): Promise<SayReply> {
-  const res = await fetch(`${platformUrl}/sandbox/v1/say`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ text, deviceId, mode }),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const body = (await res.json()) as {
-    matched?: boolean;
-    answer?: { outputSpeech?: string; directives?: unknown[]; shouldEndSession?: boolean };
-    purchaseId?: string;
-    request?: unknown;
-    error?: { message?: string };
-  };
-  if (!res.ok) throw new Error(body.error?.message ?? `platform answered HTTP ${res.status}`);
-  const reply: SayReply = { matched: body.matched === true };
-  if (body.answer) {
-    const a: NonNullable<SayReply['answer']> = { directives: Array.isArray(body.answer.directives) ? body.answer.directives : [] };
-    if (typeof body.answer.outputSpeech === 'string') a.outputSpeech = body.answer.outputSpeech;
-    if (typeof body.answer.shouldEndSession === 'boolean') a.shouldEndSession = body.answer.shouldEndSession;
-    reply.answer = a;
-  }
-  if (typeof body.purchaseId === 'string') reply.purchaseId = body.purchaseId;
-  if (body.request !== undefined) reply.request = body.request;
-  return reply;
+/** The sandbox's `/sandbox/v1/say` for one speaker: the reply parsed by the host's `parseSayReply` (contract in docs/sandbox.md). */
+export function platformSay(platformUrl: string, text: string, deviceId: string, mode: 'screen' | 'screenless'): Promise<SayReply> {
+  return httpSay(`${platformUrl}/sandbox/v1/say`, { deviceId, mode })(text);
 }
 
 export async function startSpeakerServer(options: SpeakerServerOptions): Promise<SpeakerServer> {

@@ -4,6 +4,9 @@
  * program is installed — never required). The device companion runs here in
  * Node with the `ws` transport against the sandbox; paying happens in the
  * DingDang app page the sandbox serves (its URL is printed), or with `/pay`.
+ * The player is the host's (src/demo/player.ts): "▶ 正在播放：…" with the
+ * list position, `/next` and `/prev`; no audio is played here, so an item
+ * never ends by itself. Display templates are not shown (no screen).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,8 +14,8 @@ import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createNodeTransport, DeviceCompanion } from '../device/node.js';
 import type { CliIO } from '../cli/io.js';
-import { SpeakerHost } from './host.js';
-import { platformSay, EXAMPLE_UTTERANCE } from './speaker-server.js';
+import { httpSay, SpeakerHost } from './host.js';
+import { EXAMPLE_UTTERANCE } from './speaker-server.js';
 import type { DemoStack } from './stack.js';
 
 export const TERMINAL_DEVICE_ID = 'demo-terminal';
@@ -36,9 +39,10 @@ export interface TerminalOptions {
   speech?: boolean;
 }
 
-const HELP = `  说话：直接输入，回车。例如：${EXAMPLE_UTTERANCE} · 支付好了吗 · 取消
+const HELP = `  说话：直接输入，回车。例如：${EXAMPLE_UTTERANCE} · 支付好了吗 · 取消 · 下一首
   命令：/pay [success|fail|cancel]  在“叮当APP”里下单并支付（默认 success）
-        /app   再显示叮当APP页面的地址    /help   这段说明    /quit   退出（或 Ctrl-C）`;
+        /next  下一首    /prev  上一首    /app   再显示叮当APP页面的地址
+        /help  这段说明  /quit  退出（或 Ctrl-C）`;
 
 export function runTerminalSpeaker(options: TerminalOptions): { done: Promise<void>; close(): Promise<void> } {
   const { stack, io } = options;
@@ -49,7 +53,7 @@ export function runTerminalSpeaker(options: TerminalOptions): { done: Promise<vo
     transport: createNodeTransport({ platformUrl, tskPublicKey: stack.sandbox.tskPublicKey, deviceId }),
     mode: 'screenless',
   });
-  const host = new SpeakerHost(companion, (text) => platformSay(platformUrl, text, deviceId, 'screenless'));
+  const host = new SpeakerHost(companion, httpSay(`${platformUrl}/sandbox/v1/say`, { deviceId, mode: 'screenless' }));
 
   // Speech: one espeak-ng at a time, in order; nothing when it is not installed.
   const espeak = options.speech === false ? undefined : findEspeak();
@@ -71,7 +75,19 @@ export function runTerminalSpeaker(options: TerminalOptions): { done: Promise<vo
     out(`叮当：${e.text}`);
     speakAloud(e.text);
   });
-  host.on('play', (p) => out(`  ▶ 正在播放 · now playing: ${p.title}${p.url ? `  (${p.url})` : ''}`));
+  host.on('play', (p) => {
+    out(`  ▶ 正在播放：${p.title}${p.subtitle ? ` — ${p.subtitle}` : ''}  （${p.position}）`);
+    if (p.url) out(`    ${p.url}`);
+    const locked = p.items.filter((i) => i.locked).length;
+    if (p.cause === 'start' && p.items.length > 1) out(`    播放列表 ${p.items.length} 首${locked ? `，其中 ${locked} 首需购买` : ''} · /next 下一首 · /prev 上一首`);
+  });
+  host.on('locked', (e) => out(`  🔒 ${e.item.title}（${e.position}）需购买`));
+  host.on('playlistEnd', () => out('  ■ 播放列表放完了'));
+  host.on('listen', (e) => {
+    if (e.open) out('  🎤 请说…');
+  });
+  host.on('linkAccount', (e) => out(`  🔗 ${e.text}`));
+  host.on('platformError', (e) => out(`  · 平台返回码 ${e.code}${e.reason ? `：${e.reason}` : ''}`));
   host.on('purchase', (e) => {
     purchaseId = e.purchaseId;
     if (purchaseId) out(`  📱 叮当APP (phone): ${platformUrl}/app/${purchaseId}   — or type /pay`);
@@ -112,6 +128,13 @@ export function runTerminalSpeaker(options: TerminalOptions): { done: Promise<vo
         try {
           if (text === '/quit' || text === '/exit') return rl.close();
           if (text === '/help') return out(HELP);
+          if (text === '/next' || text === '/prev') {
+            const moved = text === '/next' ? host.next() : host.previous();
+            // (next on the last item ends the list: the playlistEnd line says so)
+            if (!moved && host.player.items.length === 0) out('  ! nothing is playing');
+            else if (!moved && text === '/prev') out('  · 已经是第一首了');
+            return;
+          }
           if (text === '/app') return out(purchaseId ? `  📱 ${platformUrl}/app/${purchaseId}` : '  ! no purchase yet');
           if (text.startsWith('/pay')) return await pay(text.slice(4).trim() || 'success');
           if (text.startsWith('/')) return out(`  ! unknown command ${text}; /help`);

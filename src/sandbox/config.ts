@@ -3,7 +3,8 @@
  *
  *   { "skills": [{ "skillId", "skillEndpoint", "skillSecret", "createOrderUrl",
  *                  "deliverUrl", "refundNotifyUrl"?, "skillPublicKey",
- *                  "utterances"? }],
+ *                  "invocationName"?, "accountLinking"?, "deviceMaker"?,
+ *                  "responseTimeoutMs"?, "strictSchema"?, "utterances"? }],
  *     "platformPrivateKey"?, "devices"?: [{ "deviceId", "deviceToken"? }] }
  *
  * Keys are PEM text, the bare Base64 of their DER, or a path to a file holding
@@ -18,10 +19,33 @@ import { DingDangPayError } from '../protocol/errors.js';
 import { generateTskKeyPair, loadPrivateKey, loadPublicKey, publicKeyToBase64 } from '../protocol/tsk-node.js';
 import { SandboxConfigError } from './errors.js';
 
-/** Sample utterances of one intent: `{slot}` marks a slot, e.g. "我要听{album}第{index}集". */
+/**
+ * How the sandbox's NLU fills a slot (our own, much smaller stand-in for the
+ * platform's entity types): `text` — the words as said (custom entities);
+ * `number` — the words as said in `origin`, the number in digits in `value`
+ * ("三十五" → "35", "第35集" → "35").
+ */
+export type SlotKind = 'text' | 'number';
+export const SLOT_KINDS: readonly SlotKind[] = ['text', 'number'];
+
+/**
+ * The design of one intent: sample utterances (`{slot}` marks a slot, e.g.
+ * "我要听{album}第{index}集") and the kinds of its slots. A slot without a kind
+ * is `number` when it is called `index`, `number` or `count`, else `text`.
+ * A slot may be declared without appearing in any sample (it can only be
+ * filled by `Dialog.ElicitSlot`).
+ */
 export interface UtteranceSpec {
   intent: string;
   samples: string[];
+  slots?: Record<string, SlotKind>;
+}
+
+/** The kind of a slot of an intent design (see UtteranceSpec). */
+export function slotKind(spec: Pick<UtteranceSpec, 'slots'> | undefined, slot: string): SlotKind {
+  const declared = spec?.slots?.[slot];
+  if (declared) return declared;
+  return slot === 'index' || slot === 'number' || slot === 'count' ? 'number' : 'text';
 }
 
 /** One skill as written in the config file. */
@@ -36,6 +60,16 @@ export interface SkillConfigInput {
   utterances?: UtteranceSpec[];
   /** Display name (optional). */
   name?: string;
+  /** The name the user opens the skill with: "打开<invocationName>" → LaunchRequest. */
+  invocationName?: string;
+  /** Account linking configured (a `card` in an answer is allowed). Default false. */
+  accountLinking?: boolean;
+  /** A device maker's skill (`feedbackAttributes` allowed). Default false. */
+  deviceMaker?: boolean;
+  /** The time budget of one skill call, ms; default 1000 (the platform's advice). */
+  responseTimeoutMs?: number;
+  /** Check answers with the published JSON schema's stricter reading. Default false (the prose). */
+  strictSchema?: boolean;
 }
 
 /** A speaker allowed on the device link; with no `devices` configured any deviceId is accepted without a token. */
@@ -62,7 +96,15 @@ export interface SkillConfig {
   skillPublicKey: KeyObject;
   /** Declared sample utterances; empty means the built-in audiobook ones. */
   utterances: UtteranceSpec[];
+  invocationName?: string;
+  accountLinking: boolean;
+  deviceMaker: boolean;
+  /** Time budget of one skill call, real ms. */
+  responseTimeoutMs: number;
+  strictSchema: boolean;
 }
+
+export const DEFAULT_RESPONSE_TIMEOUT_MS = 1000;
 
 export interface SandboxConfig {
   skills: SkillConfig[];
@@ -87,6 +129,11 @@ const SKILL_KEYS = new Set([
   'skillPublicKey',
   'utterances',
   'name',
+  'invocationName',
+  'accountLinking',
+  'deviceMaker',
+  'responseTimeoutMs',
+  'strictSchema',
 ]);
 const TOP_KEYS = new Set(['skills', 'platformPrivateKey', 'devices', '$schema', 'comment']);
 export const DEVICE_ID_RE = /^[0-9A-Za-z._-]{1,64}$/;
@@ -164,8 +211,25 @@ function utterances(value: unknown, path: string): UtteranceSpec[] {
       if (/\{[^}]*$|^[^{]*\}/.test(s) || /\{(?![A-Za-z_]\w*\})/.test(s))
         throw new SandboxConfigError(`${p}.samples[${j}]`, 'slots must look like {name}');
     });
-    return { intent: u.intent, samples: u.samples as string[] };
+    const out: UtteranceSpec = { intent: u.intent, samples: u.samples as string[] };
+    if (u.slots !== undefined) {
+      if (!isObject(u.slots)) throw new SandboxConfigError(`${p}.slots`, 'must be an object { slotName: "text" | "number" }');
+      const slots: Record<string, SlotKind> = {};
+      for (const [name, kind] of Object.entries(u.slots)) {
+        if (!/^[A-Za-z_]\w*$/.test(name)) throw new SandboxConfigError(`${p}.slots.${name}`, 'slot names are letters, digits and _');
+        if (!SLOT_KINDS.includes(kind as SlotKind)) throw new SandboxConfigError(`${p}.slots.${name}`, `must be one of ${SLOT_KINDS.join(', ')}`);
+        slots[name] = kind as SlotKind;
+      }
+      out.slots = slots;
+    }
+    return out;
   });
+}
+
+function bool(value: unknown, path: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new SandboxConfigError(path, 'must be true or false');
+  return value;
 }
 
 function skill(value: unknown, i: number, baseDir: string, warnings: string[]): SkillConfig {
@@ -193,7 +257,23 @@ function skill(value: unknown, i: number, baseDir: string, warnings: string[]): 
     deliverUrl: url(value.deliverUrl, `${p}.deliverUrl`, true)!,
     skillPublicKey,
     utterances: utterances(value.utterances, `${p}.utterances`),
+    accountLinking: bool(value.accountLinking, `${p}.accountLinking`),
+    deviceMaker: bool(value.deviceMaker, `${p}.deviceMaker`),
+    strictSchema: bool(value.strictSchema, `${p}.strictSchema`),
+    responseTimeoutMs: DEFAULT_RESPONSE_TIMEOUT_MS,
   };
+  const rt = value.responseTimeoutMs;
+  if (rt !== undefined) {
+    if (typeof rt !== 'number' || !Number.isInteger(rt) || rt < 1 || rt > 60_000)
+      throw new SandboxConfigError(`${p}.responseTimeoutMs`, 'must be an integer 1–60000 (ms)');
+    out.responseTimeoutMs = rt;
+  }
+  const inv = value.invocationName;
+  if (inv !== undefined) {
+    if (typeof inv !== 'string' || inv.trim() === '' || Array.from(inv).length > 32)
+      throw new SandboxConfigError(`${p}.invocationName`, 'must be a non-empty string of at most 32 characters');
+    out.invocationName = inv.trim();
+  }
   const refund = url(value.refundNotifyUrl, `${p}.refundNotifyUrl`, false);
   if (refund !== undefined) out.refundNotifyUrl = refund;
   return out;
@@ -217,6 +297,13 @@ export function parseSandboxConfig(input: unknown, options: LoadConfigOptions = 
   skills.forEach((s, i) => {
     if (seen.has(s.skillId)) throw new SandboxConfigError(`skills[${i}].skillId`, `duplicate skillId ${JSON.stringify(s.skillId)}`);
     seen.add(s.skillId);
+  });
+  const invocations = new Map<string, string>();
+  skills.forEach((s, i) => {
+    if (s.invocationName === undefined) return;
+    const key = s.invocationName.normalize('NFKC').toLowerCase();
+    if (invocations.has(key)) throw new SandboxConfigError(`skills[${i}].invocationName`, `${JSON.stringify(s.invocationName)} is already the invocation name of ${invocations.get(key)}`);
+    invocations.set(key, s.skillId);
   });
   let platformPrivateKey: KeyObject;
   let generatedKey = false;

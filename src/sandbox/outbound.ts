@@ -27,6 +27,7 @@ import type {
   DeliverNotifyRequest,
   RefundNotifyRequest,
 } from '../protocol/types.js';
+import type { SkillRequestType, SkillRetCode } from '../protocol/skill-types.js';
 import { validate, validateJson } from '../protocol/validate.js';
 import { signRsa2Async, verifyRsa2 } from '../protocol/tsk-node.js';
 import { randomNonce } from '../protocol/tsk.js';
@@ -52,11 +53,26 @@ export interface CallRecord {
   at: number;
   /** The exact body sent. */
   body: string;
-  /** `ok` = a verified, valid reply arrived (whatever its retCode). */
+  /** `ok` = a verified, valid reply arrived (whatever its retCode); for skill calls: a valid answer. */
   outcome: 'ok' | 'error';
   retCode?: string;
   retMsg?: string;
   error?: string;
+  /** Skill calls: what the platform sent. */
+  requestType?: SkillRequestType;
+  /** Skill calls: the device and the session the request belongs to. */
+  deviceId?: string;
+  sessionId?: string;
+  /** Skill calls that failed: the platform return code (SKILL-PROTOCOL §5: 100400 … 200503). */
+  code?: SkillRetCode;
+  /** Skill calls that failed: why (the first violation, or the transport failure). */
+  reason?: string;
+  /** Skill calls: the HTTP status of the answer, when one came. */
+  status?: number;
+  /** Skill calls: the answer's body as received (first 4 KiB). */
+  response?: string;
+  /** Skill calls: real ms from sending to the verdict. */
+  durationMs?: number;
   /** Set when an injected fault changed the outcome. */
   fault?: 'timeout' | 'fail';
   /** For deliveries: 'primary' attempt, 'duplicate', 'late' or 'manual' copy. */
@@ -130,9 +146,10 @@ export async function postSigned<R extends AckReply>(
 const httpAgent = new HttpAgent({ keepAlive: true, maxFreeSockets: 256 });
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxFreeSockets: 256 });
 
-class CallTimeout extends Error {}
+/** Thrown by `post` when the time budget (or the sandbox closing) ended the call. */
+export class CallTimeout extends Error {}
 
-interface Reply {
+export interface Reply {
   status: number;
   headers: IncomingHttpHeaders;
   bytes: Uint8Array;
@@ -144,7 +161,7 @@ interface Reply {
  * (it fails before any reply: the request was never read) is retried on
  * another socket, as Node's documentation advises (`request.reusedSocket`).
  */
-async function post(url: string, headers: Record<string, string>, raw: string, timeoutMs: number, closing?: AbortSignal): Promise<Reply> {
+export async function post(url: string, headers: Record<string, string>, raw: string, timeoutMs: number, closing?: AbortSignal): Promise<Reply> {
   const deadline = Date.now() + timeoutMs;
   for (let i = 0; ; i++) {
     try {

@@ -8,6 +8,7 @@ import { formatFen } from '../protocol/money.js';
 import type { DingDangOrder } from './order-book.js';
 import { tradeStatusDesc } from './order-book.js';
 import type { Purchase } from './platform.js';
+import type { CallRecord } from './outbound.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -18,7 +19,7 @@ const STYLE = `body{font-family:system-ui,sans-serif;max-width:420px;margin:0 au
 h1{font-size:20px}.amt{font-size:32px;font-weight:700;margin:8px 0}
 button{width:100%;padding:14px;margin-top:10px;font-size:17px;border:0;border-radius:8px;cursor:pointer}
 .pay{background:#07c160;color:#fff}.fail{background:#fa5151;color:#fff}.cancel{background:#ddd}
-.muted{color:#888;font-size:13px}li{margin:4px 0}`;
+.muted{color:#888;font-size:13px}li{margin:4px 0}.code{color:#fa5151}.ok{color:#07c160}`;
 
 function page(title: string, body: string, script = ''): string {
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -97,7 +98,20 @@ export function dashboardPage(
   purchases: Purchase[],
   orders: Map<string, DingDangOrder>,
   faults: object,
+  skillCalls: CallRecord[] = [],
 ): string {
+  const calls = skillCalls
+    .slice(-100)
+    .reverse()
+    .map((c) => {
+      const verdict =
+        c.outcome === 'ok'
+          ? '<span class="ok">ok</span>'
+          : `<b class="code" data-code="${c.code ?? ''}">${escapeHtml(String(c.code ?? 'error'))}</b> ${escapeHtml(c.reason ?? c.error ?? '')}`;
+      const when = new Date(c.at).toISOString().slice(11, 23);
+      return `<li data-outcome="${c.outcome}">${when} · ${escapeHtml(c.skillId)} · ${escapeHtml(c.requestType ?? '')} · ${escapeHtml(c.deviceId ?? '')}${c.durationMs !== undefined ? ` · ${c.durationMs} ms` : ''}<br>${verdict}</li>`;
+    })
+    .join('');
   const rows = purchases
     .slice()
     .reverse()
@@ -116,6 +130,7 @@ export function dashboardPage(
     `<div class="card"><h1>dingdang-pay sandbox</h1><div class="muted">${escapeHtml(url)} · control API <a href="/sandbox/v1/info">/sandbox/v1</a> · docs/sandbox.md</div>
 <p class="muted" style="word-break:break-all">TSKPublicKey ${escapeHtml(tskPublicKey)}</p></div>
 <div class="card"><h1>Purchases</h1><ul id="purchases">${rows || '<li class="muted">none yet</li>'}</ul></div>
+<div class="card"><h1>Skill calls</h1><div class="muted">newest first; a failed call shows the platform return code</div><ul id="skill-calls">${calls || '<li class="muted">none yet</li>'}</ul></div>
 <div class="card"><h1>Faults</h1><pre id="faults">${escapeHtml(JSON.stringify(faults, null, 1))}</pre></div>`,
     'setTimeout(function(){location.reload()},2000);',
   );

@@ -21,18 +21,40 @@ import { Faults } from './faults.js';
 import { OrderBook, type DingDangOrder } from './order-book.js';
 import { callCreateOrder, createOrderRequestFrom, Notifier, type CallRecord, type OutboundOptions } from './outbound.js';
 import { Scheduler } from './scheduler.js';
+import { slotKind } from './config.js';
 import {
   callSkill,
+  chargeOf,
   chargeResponseEvent,
+  elementSelectedRequest,
+  fillSlot,
   intentRequest,
+  launchRequest,
+  newIntent,
+  rerun,
+  sessionEndedRequest,
   skillEnvelope,
+  textSlot,
   UtteranceMatcher,
-  type IntentMatch,
-  type SkillAnswer,
-  type SkillEnvelope,
-  type SkillRequestBody,
-  type Slot,
+  type SkillCallResult,
 } from './skill.js';
+import {
+  SESSION_REQUEST_TYPES,
+  type DialogState,
+  type Intent,
+  type SkillDirective,
+  type SkillRequest,
+  type SkillRequestEnvelope,
+  type SkillRequestType,
+  type SkillResponseBody,
+  type SkillResponseEnvelope,
+  type SkillRetCode,
+  type SkillSession,
+  type Slot,
+} from '../protocol/skill-types.js';
+
+/** What the speaker says instead of an answer the platform could not use (the platform's own line). */
+export const SKILL_FALLBACK_SPEECH = '抱歉，技能暂时无法回答，请稍后再试';
 
 export type DeviceMode = 'screen' | 'screenless';
 export type PayOutcome = 'success' | 'fail' | 'cancel' | 'none';
@@ -59,7 +81,9 @@ export interface Purchase {
   userToken: string;
   charge: ChargeDirective;
   /** The skill request that produced the Charge (re-run for the resume when there is no order). */
-  originalRequest: SkillRequestBody | undefined;
+  originalRequest: SkillRequest | undefined;
+  /** The session the Charge was answered in (the SessionEndedRequest after a failed resume names it). */
+  sessionId?: string;
   /** Opaque copy of what the device sent as its original request. */
   deviceOriginalRequest?: unknown;
   state: PurchaseState;
@@ -102,6 +126,8 @@ export interface InboundRecord {
 
 export interface PlatformEvents {
   status: [PurchaseStatus];
+  /** A skill answer was refused or the call failed (also in the `call` record, with `code`). */
+  skillError: [SkillErrorEvent];
   purchase: [Purchase];
   call: [CallRecord];
   inbound: [InboundRecord];
@@ -135,13 +161,65 @@ export interface SayInput {
   mode?: DeviceMode;
 }
 
-export interface SayResult {
+/** The speaker's context of a request: who, on which device. */
+interface TurnContext {
+  userId?: string;
+  accessToken?: string;
+  deviceId?: string;
+  mode?: DeviceMode;
+}
+
+/**
+ * The reply of `POST /sandbox/v1/say` (and `/intent`, `/select`): our own
+ * extension, the real device ↔ platform link is not published.
+ */
+export interface SayReply {
+  /** A skill took the utterance (or the open session's skill did). */
   matched: boolean;
-  match?: IntentMatch;
-  answer?: SkillAnswer;
-  /** Set when the skill answered with a Charge directive: the purchase the platform opened. */
+  skillId?: string;
+  /** What the sandbox sent the skill. */
+  requestType?: SkillRequestType;
+  /** The skill's answer, checked, in the real format. Absent when `error` is set. */
+  answer?: SkillResponseBody;
+  /** The answer was refused or the call failed: the platform return code. */
+  error?: { code: SkillRetCode; reason: string };
+  /** What the speaker says now: the answer's text, the platform's fallback line after an error, '' when nothing matched. */
+  speech: string;
+  /** Effective value (default true); false: the session lives and the mic opens again. */
+  shouldEndSession: boolean;
+  sessionId?: string;
+  /** The purchase the platform opened for a Charge answer. */
   purchaseId?: string;
-  request?: SkillRequestBody;
+  /** The request the sandbox sent (beyond contract C: for scripts and tests). */
+  request?: SkillRequest;
+}
+
+/** A failed skill call (event `skillError`). */
+export interface SkillErrorEvent {
+  skillId: string;
+  deviceId: string;
+  requestType: SkillRequestType;
+  code: SkillRetCode;
+  reason: string;
+  sessionId?: string;
+  at: number;
+}
+
+/**
+ * A conversation of one device with one skill across turns: the skill's
+ * answer with `shouldEndSession: false` (or a `Dialog.ElicitSlot`) keeps it;
+ * the next utterance of that device goes to that skill first.
+ */
+export interface DeviceSession {
+  deviceId: string;
+  skillId: string;
+  sessionId: string;
+  user: { userId: string; accessToken?: string };
+  mode: DeviceMode;
+  /** After `Dialog.ElicitSlot`: the slot the next utterance fills, and the intent it goes into. */
+  elicit?: { slot: string; intent: Intent };
+  startedAt: number;
+  turns: number;
 }
 
 export interface StartPurchaseInput {
@@ -157,10 +235,30 @@ export interface StartPurchaseInput {
 
 export type PlaceOrderOutcome = { kind: 'order'; order: DeviceOrderView } | { kind: 'already-owned' };
 
+/** The resume's answer for the device (contract C): speech as a string, the skill's real directives. */
 export interface ResumeOutcome {
   outputSpeech?: string;
-  directives: unknown[];
+  directives: SkillDirective[];
   shouldEndSession?: boolean;
+  /** The skill's answer to the resume was refused or the call failed; `outputSpeech` is then the fallback line. */
+  error?: { code: SkillRetCode; reason: string };
+}
+
+function isSkillRequest(v: unknown): v is SkillRequest {
+  const o = v as { type?: unknown; requestId?: unknown } | null | undefined;
+  return typeof o === 'object' && o !== null && typeof o.type === 'string' && typeof o.requestId === 'string';
+}
+
+function isSlot(v: unknown, name: string): v is Slot {
+  const o = v as Partial<Slot> | null;
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    o.name === name &&
+    typeof o.confirmationStatus === 'string' &&
+    Array.isArray(o.values) &&
+    o.values.every((x) => typeof x === 'object' && x !== null && typeof (x as { value?: { type?: unknown } }).value?.type === 'string')
+  );
 }
 
 const DEFAULT_USER = 'sandbox-user';
@@ -301,60 +399,252 @@ export class Platform extends EventEmitter<PlatformEvents> {
 
   // ── skill routing ─────────────────────────────────────────────────────
 
-  /** Send any request body to a skill in the SPEC §3 envelope, HMAC-signed. */
-  async sendToSkill(
-    skillId: string | undefined,
-    request: SkillRequestBody,
-    ctx: { userId?: string; accessToken?: string; deviceId?: string; mode?: DeviceMode; newSession?: boolean } = {},
-  ): Promise<{ envelope: SkillEnvelope; answer: SkillAnswer }> {
-    const skill = this.mustSkill(skillId);
-    const user: { userId: string; accessToken?: string } = { userId: ctx.userId ?? DEFAULT_USER };
-    if (ctx.accessToken !== undefined) user.accessToken = ctx.accessToken;
-    const envelope = skillEnvelope({
-      skillId: skill.skillId,
-      user,
-      deviceId: ctx.deviceId ?? DEFAULT_DEVICE,
-      mode: ctx.mode ?? 'screen',
-      request,
-      newSession: ctx.newSession ?? true,
-    });
-    const fault = this.faults.takePartnerFault('skill');
-    const answer = await callSkill(skill, envelope, {
-      signingNow: this.signingNow,
-      now: () => this.scheduler.now(),
-      timeoutMs: this.callTimeoutMs,
-      signal: this.closing.signal,
-      record: (c) => this.record(fault ? { ...c, fault } : c),
-    });
-    if (fault === 'timeout') throw new RemoteError(`injected fault: skill ${skill.skillId} timed out`);
-    if (fault === 'fail') throw new RemoteError(`injected fault: skill ${skill.skillId} failed`);
-    return { envelope, answer };
+  private readonly sessions = new Map<string, DeviceSession>();
+  /** deviceId → the skill that last answered that device (the target of `Display.ElementSelected`). */
+  private readonly lastSkill = new Map<string, string>();
+  /** SessionEndedRequest ERROR calls in flight (fire and forget, bounded). */
+  private endingCalls = 0;
+  static readonly MAX_ENDING_CALLS = 64;
+  static readonly MAX_SESSIONS = 10_000;
+
+  /** The open session of a device, if any. */
+  session(deviceId: string): DeviceSession | undefined {
+    const s = this.sessions.get(deviceId);
+    return s && structuredClone(s);
   }
 
-  /** Route an intent (already recognised) to a skill. Opens a purchase when the answer holds a Charge. */
-  async intent(input: { skillId?: string; intent: string; slots?: Record<string, string | Slot>; query?: string } & Omit<SayInput, 'text' | 'skillId'>): Promise<SayResult> {
-    const skill = this.mustSkill(input.skillId);
-    const slots: Record<string, Slot> = {};
-    for (const [k, v] of Object.entries(input.slots ?? {})) slots[k] = typeof v === 'string' ? { name: k, value: v } : v;
-    const request = intentRequest(input.intent, slots, input.query);
-    const { answer } = await this.sendToSkill(skill.skillId, request, input);
-    const result: SayResult = { matched: true, match: { skillId: skill.skillId, intent: input.intent, slots, sample: '' }, answer, request };
-    if (answer.charge) {
-      const p = this.openPurchase(skill, answer.charge, request, input);
-      result.purchaseId = p.purchaseId;
+  sessionList(): DeviceSession[] {
+    return [...this.sessions.values()].map((s) => structuredClone(s));
+  }
+
+  private userOf(ctx: TurnContext): { userId: string; accessToken?: string } {
+    const user: { userId: string; accessToken?: string } = { userId: ctx.userId ?? DEFAULT_USER };
+    if (ctx.accessToken !== undefined) user.accessToken = ctx.accessToken;
+    return user;
+  }
+
+  /** One signed call to a skill, checked; recorded in the call log (with its return code when it failed). */
+  private async call(skill: SkillConfig, envelope: SkillRequestEnvelope): Promise<SkillCallResult> {
+    const fault = this.faults.takePartnerFault('skill');
+    const result = await callSkill(skill, envelope, {
+      now: () => this.scheduler.now(),
+      signal: this.closing.signal,
+      record: (c) => this.record(c),
+      ...(fault ? { fault } : {}),
+    });
+    if (!result.ok) {
+      const e: SkillErrorEvent = {
+        skillId: skill.skillId,
+        deviceId: envelope.context.System.device.deviceId,
+        requestType: envelope.request.type,
+        code: result.code,
+        reason: result.reason,
+        at: this.scheduler.now(),
+      };
+      if (envelope.session) e.sessionId = envelope.session.sessionId;
+      this.emit('skillError', e);
     }
     return result;
   }
 
-  /** What the user said → matcher → IntentRequest to the skill. */
-  async say(input: SayInput): Promise<SayResult> {
+  /**
+   * Send a request to a skill in the real envelope and carry out the answer:
+   * keep / end the device's session, remember an elicited slot, open a
+   * purchase for a Charge. A failed call or a refused answer ends the session,
+   * gives the fallback line and sends the skill `SessionEndedRequest` ERROR.
+   * `final`: the answer cannot keep a session (the resume).
+   */
+  private async turn(
+    skill: SkillConfig,
+    request: SkillRequest,
+    ctx: TurnContext,
+    opts: { session?: SkillSession; final?: boolean } = {},
+  ): Promise<{ reply: SayReply; response?: SkillResponseEnvelope }> {
+    const deviceId = ctx.deviceId ?? DEFAULT_DEVICE;
+    const mode = ctx.mode ?? 'screen';
+    const user = this.userOf(ctx);
+    const carriesSession = SESSION_REQUEST_TYPES.includes(request.type);
+    const open = this.sessions.get(deviceId);
+    const session: SkillSession =
+      opts.session ?? (open && open.skillId === skill.skillId ? { new: false, sessionId: open.sessionId } : { new: true, sessionId: randomUUID() });
+    const envelope = skillEnvelope({ skillId: skill.skillId, user, deviceId, mode, session, request });
+    const result = await this.call(skill, envelope);
+    const base: SayReply = { matched: true, skillId: skill.skillId, requestType: request.type, speech: '', shouldEndSession: true, request };
+    if (carriesSession) base.sessionId = session.sessionId;
+    const current = this.sessions.get(deviceId);
+    const endSession = () => {
+      if (this.sessions.get(deviceId)?.skillId === skill.skillId) this.sessions.delete(deviceId);
+    };
+    if (!result.ok) {
+      endSession();
+      // Also after an unusable answer to the user's own SessionEndedRequest; never after one to an ERROR (no loop).
+      if (!(request.type === 'SessionEndedRequest' && request.reason === 'ERROR'))
+        this.endAfterError(skill, { ...ctx, deviceId, mode }, session.sessionId, result.code, result.reason);
+      return { reply: { ...base, error: { code: result.code, reason: result.reason }, speech: SKILL_FALLBACK_SPEECH } };
+    }
+    const body = result.response.response;
+    const reply: SayReply = { ...base, answer: body, speech: body.outputSpeech.text };
+    this.lastSkill.delete(deviceId);
+    this.lastSkill.set(deviceId, skill.skillId);
+    if (this.lastSkill.size > Platform.MAX_SESSIONS) this.lastSkill.delete(this.lastSkill.keys().next().value as string);
+    const elicit = (body.directives ?? []).find((d) => d.type === 'Dialog.ElicitSlot');
+    // Our decision: Dialog.ElicitSlot keeps the session whatever shouldEndSession says (the platform asks and listens).
+    const keep =
+      !opts.final && request.type !== 'SessionEndedRequest' && request.type !== 'Connections.Response' && (elicit !== undefined || body.shouldEndSession === false);
+    if (keep) {
+      const s: DeviceSession =
+        current && current.skillId === skill.skillId && current.sessionId === session.sessionId
+          ? current
+          : { deviceId, skillId: skill.skillId, sessionId: session.sessionId, user, mode, startedAt: this.scheduler.now(), turns: 0 };
+      s.turns++;
+      s.user = user;
+      s.mode = mode;
+      delete s.elicit;
+      if (elicit) {
+        const intent =
+          elicit.updatedIntent ?? (request.type === 'IntentRequest' ? request.intent : current?.skillId === skill.skillId ? current.elicit?.intent : undefined);
+        if (intent) s.elicit = { slot: elicit.slotToElicit, intent: structuredClone(intent) };
+      }
+      if (current && current !== s && current.skillId !== skill.skillId) this.endByUser(current, '');
+      this.sessions.delete(deviceId);
+      this.sessions.set(deviceId, s);
+      if (this.sessions.size > Platform.MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value as string);
+      reply.shouldEndSession = false;
+      reply.sessionId = s.sessionId;
+    } else endSession();
+    const { charge } = chargeOf(result.response);
+    if (charge) {
+      const p = this.openPurchase(skill, charge, request, { ...ctx, sessionId: session.sessionId });
+      reply.purchaseId = p.purchaseId;
+    }
+    return { reply, response: result.response };
+  }
+
+  /** After an unusable answer: `SessionEndedRequest` ERROR to the skill, fire and forget, bounded. */
+  private endAfterError(skill: SkillConfig, ctx: TurnContext, sessionId: string, code: SkillRetCode, reason: string): void {
+    if (this.closing.signal.aborted || this.endingCalls >= Platform.MAX_ENDING_CALLS) return;
+    this.endingCalls++;
+    const request = sessionEndedRequest('ERROR', this.signingNow(), { type: 'INVALID_RESPONSE', message: `${code}: ${reason}`.slice(0, 500) });
+    const envelope = skillEnvelope({
+      skillId: skill.skillId,
+      user: this.userOf(ctx),
+      deviceId: ctx.deviceId ?? DEFAULT_DEVICE,
+      mode: ctx.mode ?? 'screen',
+      session: { new: false, sessionId },
+      request,
+    });
+    void this.call(skill, envelope).finally(() => this.endingCalls--);
+  }
+
+  /** The user left (or turned to another skill): `SessionEndedRequest` USER_INITIATED, fire and forget. */
+  private endByUser(s: DeviceSession, _text: string): void {
+    const skill = this.skills.get(s.skillId);
+    if (this.sessions.get(s.deviceId) === s) this.sessions.delete(s.deviceId);
+    if (!skill || this.closing.signal.aborted || this.endingCalls >= Platform.MAX_ENDING_CALLS) return;
+    this.endingCalls++;
+    const envelope = skillEnvelope({
+      skillId: skill.skillId,
+      user: s.user,
+      deviceId: s.deviceId,
+      mode: s.mode,
+      session: { new: false, sessionId: s.sessionId },
+      request: sessionEndedRequest('USER_INITIATED', this.signingNow()),
+    });
+    void this.call(skill, envelope).finally(() => this.endingCalls--);
+  }
+
+  /** The open session of a device, ended when the utterance turns to another skill. */
+  private openSession(deviceId: string, skillId: string | undefined): DeviceSession | undefined {
+    const open = this.sessions.get(deviceId);
+    if (!open) return undefined;
+    if (skillId !== undefined && skillId !== open.skillId) return undefined;
+    return open;
+  }
+
+  /** Route an intent (already recognised) to a skill. Opens a purchase when the answer holds a Charge. */
+  async intent(
+    input: { skillId?: string; intent: string; slots?: Record<string, string | Slot>; query?: string } & Omit<SayInput, 'text' | 'skillId'>,
+  ): Promise<SayReply> {
+    const skill = this.mustSkill(input.skillId);
+    const slots: Record<string, Slot> = {};
+    for (const [k, v] of Object.entries(input.slots ?? {})) {
+      if (typeof v === 'string') slots[k] = textSlot(k, v);
+      else if (isSlot(v, k)) slots[k] = v;
+      else throw new InvalidArgumentError(`slots.${k} must be a string or a slot { name: "${k}", confirmationStatus, values: [{ value: { type, … } }] }`);
+    }
+    const deviceId = input.deviceId ?? DEFAULT_DEVICE;
+    const open = this.openSession(deviceId, skill.skillId);
+    const dialogState: DialogState = open?.elicit && open.elicit.intent.name === input.intent ? 'IN_PROGRESS' : 'STARTED';
+    const other = this.sessions.get(deviceId);
+    if (other && other.skillId !== skill.skillId) this.endByUser(other, '');
+    const request = intentRequest(newIntent(input.intent, slots), input.query ?? '', dialogState, this.signingNow());
+    return (await this.turn(skill, request, input)).reply;
+  }
+
+  /**
+   * What the user said on a device: inside an open session the words go to
+   * that skill first (an elicited slot, then its utterances; 退出 / 再见 end
+   * the session); otherwise "打开<invocationName>" → LaunchRequest, or the
+   * matcher → IntentRequest.
+   */
+  async say(input: SayInput): Promise<SayReply> {
     if (typeof input.text !== 'string' || input.text.trim() === '') throw new InvalidArgumentError('text must be a non-empty string');
     if (input.skillId !== undefined) this.mustSkill(input.skillId);
-    const match = this.matcher.match(input.text, input.skillId);
-    if (!match) return { matched: false };
-    const r = await this.intent({ ...input, skillId: match.skillId, intent: match.intent, slots: match.slots, query: input.text });
-    r.match = match;
-    return r;
+    const text = input.text;
+    const deviceId = input.deviceId ?? DEFAULT_DEVICE;
+    const ctx: TurnContext = { deviceId };
+    for (const k of ['userId', 'accessToken', 'mode'] as const) if (input[k] !== undefined) (ctx as Record<string, unknown>)[k] = input[k];
+    const open = this.openSession(deviceId, input.skillId);
+    if (open) {
+      const skill = this.mustSkill(open.skillId);
+      if (this.matcher.isExit(text)) {
+        this.sessions.delete(deviceId);
+        const { reply } = await this.turn(skill, sessionEndedRequest('USER_INITIATED', this.signingNow()), ctx, {
+          session: { new: false, sessionId: open.sessionId },
+        });
+        return reply;
+      }
+      if (open.elicit) {
+        const { slot, intent } = open.elicit;
+        const filled = fillSlot(slot, slotKind(this.matcher.spec(open.skillId, intent.name), slot), text);
+        if (filled) {
+          const updated = structuredClone(intent);
+          updated.slots[slot] = filled;
+          return (await this.turn(skill, intentRequest(updated, text, 'IN_PROGRESS', this.signingNow()), ctx)).reply;
+        }
+      }
+      if (this.matcher.launch(text) === open.skillId) return (await this.turn(skill, launchRequest(text, this.signingNow()), ctx)).reply;
+      const m = this.matcher.match(text, open.skillId);
+      if (m) return (await this.turn(skill, intentRequest(newIntent(m.intent, m.slots), text, 'STARTED', this.signingNow()), ctx)).reply;
+    }
+    const launchId = this.matcher.launch(text);
+    const target = launchId !== undefined && (input.skillId === undefined || input.skillId === launchId) ? launchId : undefined;
+    const m = target === undefined ? this.matcher.match(text, input.skillId) : undefined;
+    if (target === undefined && !m) {
+      // Nothing understood: an open session stays open (the mic listens again).
+      const still = this.sessions.get(deviceId);
+      return still
+        ? { matched: false, speech: '', shouldEndSession: false, sessionId: still.sessionId, skillId: still.skillId }
+        : { matched: false, speech: '', shouldEndSession: true };
+    }
+    const skill = this.mustSkill(target ?? m!.skillId);
+    const current = this.sessions.get(deviceId);
+    if (current && current.skillId !== skill.skillId) this.endByUser(current, text);
+    const request =
+      target !== undefined ? launchRequest(text, this.signingNow()) : intentRequest(newIntent(m!.intent, m!.slots), text, 'STARTED', this.signingNow());
+    return (await this.turn(skill, request, ctx)).reply;
+  }
+
+  /**
+   * The user picked an element on a screen, or the player reached a playlist
+   * item marked `pay: true`: `Display.ElementSelected { token }` to the skill
+   * that last answered this device (or `skillId`).
+   */
+  async select(input: { token: string; skillId?: string } & Omit<SayInput, 'text' | 'skillId'>): Promise<SayReply> {
+    if (typeof input.token !== 'string' || input.token === '' || input.token.length > 1024) throw new InvalidArgumentError('token must be a non-empty string');
+    const deviceId = input.deviceId ?? DEFAULT_DEVICE;
+    const skill = this.mustSkill(input.skillId ?? this.lastSkill.get(deviceId));
+    return (await this.turn(skill, elementSelectedRequest(input.token, this.signingNow()), { ...input, deviceId })).reply;
   }
 
   // ── purchases ─────────────────────────────────────────────────────────
@@ -362,8 +652,8 @@ export class Platform extends EventEmitter<PlatformEvents> {
   private openPurchase(
     skill: SkillConfig,
     charge: ChargeDirective,
-    originalRequest: SkillRequestBody | undefined,
-    ctx: { mode?: DeviceMode; userId?: string; accessToken?: string; deviceId?: string; purchaseId?: string },
+    originalRequest: SkillRequest | undefined,
+    ctx: { mode?: DeviceMode; userId?: string; accessToken?: string; deviceId?: string; purchaseId?: string; sessionId?: string },
   ): Purchase {
     const userId = ctx.userId ?? DEFAULT_USER;
     const p: Purchase = {
@@ -380,6 +670,7 @@ export class Platform extends EventEmitter<PlatformEvents> {
       createdAt: this.scheduler.now(),
       deviceClaimed: ctx.deviceId !== undefined,
     };
+    if (ctx.sessionId !== undefined) p.sessionId = ctx.sessionId;
     this.purchases.set(p.purchaseId, p);
     this.emit('purchase', structuredClone(p));
     return p;
@@ -407,15 +698,13 @@ export class Platform extends EventEmitter<PlatformEvents> {
       throw new InvalidArgumentError('purchaseId must be 1–64 characters of [0-9A-Za-z._-]');
     const v = validate('chargeDirective', input.charge);
     if (!v.ok) throw new InvalidArgumentError(`charge is not a valid Charge directive: ${v.issues[0]?.path} ${v.issues[0]?.message}`);
+    // The device's opaque copy: a request envelope (skill from context.System.application), a bare request, or { skillId, request }.
     const orig = input.originalRequest as Record<string, unknown> | undefined;
-    const skillId =
-      input.skillId ??
-      (typeof orig?.skillId === 'string' ? orig.skillId : undefined) ??
-      ((orig?.session as { application?: { applicationId?: unknown } } | undefined)?.application?.applicationId as string | undefined);
+    const appId = (orig?.context as { System?: { application?: { applicationId?: unknown } } } | undefined)?.System?.application?.applicationId;
+    const skillId = input.skillId ?? (typeof orig?.skillId === 'string' ? orig.skillId : undefined) ?? (typeof appId === 'string' ? appId : undefined);
     const skill = this.mustSkill(skillId);
-    const origReq = (orig && typeof orig.request === 'object' ? orig.request : orig && typeof orig.type === 'string' ? orig : undefined) as
-      | SkillRequestBody
-      | undefined;
+    const candidate = orig && typeof orig.request === 'object' ? orig.request : orig && typeof orig.type === 'string' ? orig : undefined;
+    const origReq = isSkillRequest(candidate) ? candidate : undefined;
     const ctx: { mode: DeviceMode; userId?: string; accessToken?: string; deviceId?: string; purchaseId?: string } = { mode: input.mode };
     for (const k of ['userId', 'accessToken', 'deviceId', 'purchaseId'] as const) if (input[k] !== undefined) ctx[k] = input[k];
     const p = this.openPurchase(skill, v.value, origReq, ctx);
@@ -596,31 +885,35 @@ export class Platform extends EventEmitter<PlatformEvents> {
   }
 
   /**
-   * Flow C: payment is complete; re-run the user's original intent as the
-   * `Connections.Response` Charge event (or, when the user already owned the
-   * goods, the original request itself) and return the skill's answer.
+   * Flow C: payment is complete; send the skill the `Connections.Response`
+   * Charge event (or, when the user already owned the goods, the original
+   * request again) and return its answer for the device. A refused answer or
+   * a failed call gives the fallback line and `error` (not kept: a later
+   * resume asks the skill again).
    */
   async resume(purchaseId: string): Promise<ResumeOutcome> {
     const p = this.mustPurchase(purchaseId);
     if (p.resumeAnswer) return structuredClone(p.resumeAnswer);
-    let request: SkillRequestBody;
+    let request: SkillRequest;
     if (p.state === 'already-owned') {
       if (!p.originalRequest) throw new SandboxStateError('BAD_STATE', 'no original request to re-run');
-      request = { ...p.originalRequest, requestId: randomUUID(), timestamp: new Date().toISOString() };
+      request = rerun(p.originalRequest, this.signingNow());
     } else {
       const o = p.transactionId ? this.book.get(p.transactionId) : undefined;
       if (!o || o.tradeStatus !== 'SUCCESS') throw new SandboxStateError('NOT_PAID', 'the purchase is not paid');
-      request = chargeResponseEvent(o.transactionId, o.tradeNo);
+      request = chargeResponseEvent(o.transactionId, o.tradeNo, this.signingNow());
     }
-    const ctx: { userId: string; accessToken?: string; deviceId: string; mode: DeviceMode } = { userId: p.user.userId, deviceId: p.deviceId, mode: p.mode };
+    const ctx: TurnContext = { userId: p.user.userId, deviceId: p.deviceId, mode: p.mode };
     if (p.user.accessToken !== undefined) ctx.accessToken = p.user.accessToken;
-    const { answer } = await this.sendToSkill(p.skillId, request, ctx);
-    // The answer to a Connections.Response may not carry Dialog.* directives (SPEC §3); the session ends.
+    const session: SkillSession = { new: p.sessionId === undefined, sessionId: p.sessionId ?? randomUUID() };
+    const { reply } = await this.turn(this.mustSkill(p.skillId), request, ctx, { session, final: true });
+    if (reply.error) return { outputSpeech: reply.speech, directives: [], shouldEndSession: true, error: reply.error };
+    // The session ends after a resume; a re-run request's Dialog.* directives have nothing to continue.
     const out: ResumeOutcome = {
-      directives: answer.directives.filter((d) => !String((d as { type?: unknown } | null)?.type ?? '').startsWith('Dialog.')),
+      outputSpeech: reply.speech,
+      directives: (reply.answer?.directives ?? []).filter((d) => !d.type.startsWith('Dialog.')),
       shouldEndSession: true,
     };
-    if (answer.outputSpeech !== undefined) out.outputSpeech = answer.outputSpeech;
     p.resumeAnswer = structuredClone(out);
     return out;
   }

@@ -256,7 +256,16 @@ export class Sandbox {
         tskPublicKey: this.tskPublicKey,
         timeScale: p.scheduler.timeScale,
         retryScheduleMs: p.notifier.schedule,
-        skills: p.skillList().map((s) => ({ skillId: s.skillId, name: s.name, utterances: s.utterances })),
+        skills: p.skillList().map((s) => ({
+          skillId: s.skillId,
+          name: s.name,
+          utterances: s.utterances,
+          ...(s.invocationName !== undefined ? { invocationName: s.invocationName } : {}),
+          accountLinking: s.accountLinking,
+          deviceMaker: s.deviceMaker,
+          responseTimeoutMs: s.responseTimeoutMs,
+          strictSchema: s.strictSchema,
+        })),
       }),
     );
     api('GET', '/orders', ({ res }) => sendJson(res, 200, { orders: p.book.list().map(orderJson) }));
@@ -282,12 +291,20 @@ export class Sandbox {
     api('GET', '/notifications', ({ res }) => sendJson(res, 200, { notifications: p.notifier.list() }));
     api('GET', '/calls', ({ res }) => sendJson(res, 200, { calls: p.callLog() }));
     api('GET', '/inbound', ({ res }) => sendJson(res, 200, { inbound: p.inboundLog() }));
-    // Server-Sent Events: every status change, purchase, outbound call and pay-CGI request, live.
+    api('GET', '/sessions', ({ res }) => sendJson(res, 200, { sessions: p.sessionList() }));
+    // Server-Sent Events: every status change, purchase, outbound call (skill calls with their return code),
+    // failed skill call and pay-CGI request, live.
     api('GET', '/events', ({ req, res }) => {
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
       res.write(': dingdang-pay sandbox events\n\n');
       const send = (event: string) => (data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      const handlers = { status: send('status'), purchase: send('purchase'), call: send('call'), inbound: send('inbound') } as const;
+      const handlers = {
+        status: send('status'),
+        purchase: send('purchase'),
+        call: send('call'),
+        skillError: send('skillError'),
+        inbound: send('inbound'),
+      } as const;
       for (const [e, h] of Object.entries(handlers)) p.on(e as 'status', h);
       const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
       keepAlive.unref();
@@ -329,8 +346,21 @@ export class Sandbox {
         if (typeof b.slots !== 'object' || b.slots === null || Array.isArray(b.slots)) throw new InvalidArgumentError('slots must be an object');
         input.slots = b.slots as Record<string, string>;
       }
+      const query = str(b.query, 'query');
+      if (query !== undefined) input.query = query;
       if (b.mode !== undefined) input.mode = b.mode === 'screenless' ? 'screenless' : b.mode === 'screen' ? 'screen' : invalid('mode must be screen or screenless');
       sendJson(res, 200, await p.intent(input));
+    });
+    // Display.ElementSelected: the user picked an element on the screen / the player reached a paid item.
+    api('POST', '/select', async ({ res, json }) => {
+      const b = await json();
+      const input: Parameters<Platform['select']>[0] = { token: str(b.token, 'token', true)! };
+      for (const k of ['skillId', 'userId', 'accessToken', 'deviceId'] as const) {
+        const v = str(b[k], k);
+        if (v !== undefined) input[k] = v;
+      }
+      if (b.mode !== undefined) input.mode = b.mode === 'screenless' ? 'screenless' : b.mode === 'screen' ? 'screen' : invalid('mode must be screen or screenless');
+      sendJson(res, 200, await p.select(input));
     });
     api('GET', '/purchases', ({ res }) => sendJson(res, 200, { purchases: p.purchaseList() }));
     api('POST', '/purchases', async ({ res, json }) => {
@@ -426,7 +456,8 @@ export class Sandbox {
       if (!/text\/html/.test(req.headers.accept ?? ''))
         return sendJson(res, 200, { name: 'dingdang-pay sandbox', url: this.url, tskPublicKey: this.tskPublicKey, docs: 'docs/sandbox.md' });
       const orders = new Map(p.book.list().map((o) => [o.transactionId, o]));
-      html(res, 200, dashboardPage(this.url, this.tskPublicKey, p.purchaseList(), orders, p.faults.current));
+      const skillCalls = p.callLog().filter((c) => c.kind === 'skill');
+      html(res, 200, dashboardPage(this.url, this.tskPublicKey, p.purchaseList(), orders, p.faults.current, skillCalls));
     });
   }
 

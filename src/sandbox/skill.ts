@@ -1,41 +1,67 @@
 /**
- * Custom-skill requests (SPEC §3): the platform routes a user's utterance or
- * intent to the skill's endpoint in the envelope
+ * Custom-skill requests as the DingDang platform sends them
+ * (SKILL-PROTOCOL §1–§3, types in src/protocol/skill-types.ts): the envelope
  *
- *   { version: "1.0", session, context: { System: { device, application, user: { userId, accessToken } } }, request }
+ *   { version: "1.0", session?: { new, sessionId },
+ *     context: { System: { application: { applicationId }, device: { deviceId, supportedInterfaces }, user: { userId, accessToken? } } },
+ *     request }
  *
- * signed with TSK-HMAC-SHA256-BASIC (the skill's SkillSecret) over the exact
- * body bytes. `request` is an `IntentRequest` (from the utterance matcher) or,
- * after payment, the `Connections.Response` Charge event (flow C).
+ * signed TSK-HMAC-SHA256-BASIC with the skill's SkillSecret over the exact
+ * body bytes, with the compact datetime (`20170720T193559Z`) in the header and
+ * in `request.timestamp`. Every answer is checked with `checkSkillResponseText`
+ * (src/protocol/skill-check.ts) for the request type and the skill's settings;
+ * transport failures map to the platform's return codes (100400 refused / DNS,
+ * 100401 timeout, 100402 HTTP status ≠ 200).
  *
- * The matcher turns a skill's sample utterances ("我要听{album}第{index}集")
- * into anchored patterns; skills that declare none get the audiobook's.
+ * The NLU is the sandbox's own small stand-in: the matcher turns a skill's
+ * sample utterances ("我要听{album}第{index}集") into anchored patterns and
+ * fills typed `text` slots (`value` the normalised entity, `origin` the words
+ * said); skills that declare none get the audiobook's.
  */
 import { randomUUID } from 'node:crypto';
-import { RemoteError, TimeoutError, TransportError, ValidationError } from '../protocol/errors.js';
+import { ValidationError } from '../protocol/errors.js';
 import type { ChargeDirective, ChargeResponseEvent } from '../protocol/types.js';
 import { validate } from '../protocol/validate.js';
+import { formatTskDatetime, parseTskDatetime } from '../protocol/tsk.js';
 import { signHmac } from '../protocol/tsk-node.js';
-import type { SkillConfig, UtteranceSpec } from './config.js';
-import { callSignal, type CallRecord } from './outbound.js';
+import { checkSkillResponseText } from '../protocol/skill-check.js';
+import {
+  SESSION_REQUEST_TYPES,
+  SKILL_PROTOCOL_VERSION,
+  SKILL_RET_CODES,
+  type DialogState,
+  type ElementSelectedRequest,
+  type Intent,
+  type IntentRequest,
+  type LaunchRequest,
+  type SessionEndedErrorType,
+  type SessionEndedReason,
+  type SessionEndedRequest,
+  type Slot,
+  type SkillRequest,
+  type SkillRequestEnvelope,
+  type SkillResponseEnvelope,
+  type SkillRetCode,
+  type SkillSession,
+  type SkillUser,
+} from '../protocol/skill-types.js';
+import { slotKind, type SkillConfig, type SlotKind, type UtteranceSpec } from './config.js';
+import { CallTimeout, post, type CallRecord } from './outbound.js';
 
 /** The audiobook example's utterances, built in. */
 export const AUDIOBOOK_UTTERANCES: readonly UtteranceSpec[] = [
   {
     intent: 'play',
     samples: ['我要听{album}第{index}集', '播放{album}第{index}集', '我想听{album}第{index}集', '听{album}第{index}集', '我要听{album}', '播放{album}'],
+    slots: { album: 'text', index: 'number' },
   },
-  { intent: 'buy', samples: ['购买{album}', '我要买{album}', '买{album}'] },
+  { intent: 'buy', samples: ['购买{album}', '我要买{album}', '买{album}'], slots: { album: 'text' } },
 ];
-
-export interface Slot {
-  name: string;
-  value: string;
-}
 
 export interface IntentMatch {
   skillId: string;
   intent: string;
+  /** Typed slots as the platform sends them (`values[0].value` = `{ type: "text", value, origin }`). */
   slots: Record<string, Slot>;
   /** The sample that matched. */
   sample: string;
@@ -45,6 +71,7 @@ interface Pattern {
   skillId: string;
   intent: string;
   sample: string;
+  spec: UtteranceSpec;
   re: RegExp;
   slotNames: string[];
   literalLength: number;
@@ -62,11 +89,14 @@ const CN_DIGITS: Record<string, number> = { 零: 0, 〇: 0, 一: 1, 二: 2, 两:
 /** "35" → "35"; "三十五" → "35"; "十" → "10"; "一百零二" → "102"; anything else unchanged. */
 export function normalizeNumber(value: string): string {
   if (/^\d+$/.test(value)) return String(Number(value));
-  if (!/^[零〇一二两三四五六七八九十百]+$/.test(value)) return value;
+  if (!/^[零〇一二两三四五六七八九十百千]+$/.test(value)) return value;
   let total = 0;
   let digit = 0;
   for (const ch of value) {
-    if (ch === '百') {
+    if (ch === '千') {
+      total += (digit || 1) * 1000;
+      digit = 0;
+    } else if (ch === '百') {
       total += (digit || 1) * 100;
       digit = 0;
     } else if (ch === '十') {
@@ -77,7 +107,35 @@ export function normalizeNumber(value: string): string {
   return String(total + digit);
 }
 
-function compile(skillId: string, intent: string, sample: string): Pattern {
+/**
+ * The number in a short answer: "35", "三十五", "第三十五集", "35集" → "35";
+ * undefined when the words hold no number or more than one.
+ */
+export function extractNumber(text: string): string | undefined {
+  const t = normalizeUtterance(text);
+  const runs = t.match(/\d+|[零〇一二两三四五六七八九十百千]+/g) ?? [];
+  if (runs.length !== 1) return undefined;
+  const n = normalizeNumber(runs[0]!);
+  return /^\d+$/.test(n) ? n : undefined;
+}
+
+/** One `text` slot as the platform sends it. */
+export function textSlot(name: string, value: string, origin = value): Slot {
+  return { name, confirmationStatus: 'NONE', values: [{ value: { type: 'text', value, origin } }] };
+}
+
+/** Fill a slot of `kind` from what the user said; undefined when the words do not fit (a number slot without a number). */
+export function fillSlot(name: string, kind: SlotKind, said: string): Slot | undefined {
+  const origin = said.trim();
+  if (origin === '') return undefined;
+  if (kind === 'number') {
+    const n = extractNumber(origin);
+    return n === undefined ? undefined : textSlot(name, n, origin);
+  }
+  return textSlot(name, origin.replace(/[，。！？、,.!?;；:：]+$/u, ''), origin);
+}
+
+function compile(skillId: string, spec: UtteranceSpec, sample: string): Pattern {
   const slotNames: string[] = [];
   let re = '^';
   let literalLength = 0;
@@ -94,89 +152,105 @@ function compile(skillId: string, intent: string, sample: string): Pattern {
       re += escape(lit);
     }
   }
-  return { skillId, intent, sample, re: new RegExp(re + '$', 'u'), slotNames, literalLength };
+  return { skillId, intent: spec.intent, sample, spec, re: new RegExp(re + '$', 'u'), slotNames, literalLength };
 }
+
+/** Words that leave an open session (the platform's own, not the skill's): "退出", "再见", "退出有声书" … */
+const EXIT_WORDS = ['退出', '再见', '拜拜', '退下', '关闭', '结束', '不玩了', '不听了', '停止对话', '退出技能'];
+const LAUNCH_VERBS = ['打开', '启动', '进入'];
 
 /** Matches utterances against every skill's samples; the match with the most literal text wins. */
 export class UtteranceMatcher {
   private readonly patterns: Pattern[] = [];
+  private readonly specs = new Map<string, UtteranceSpec>();
+  private readonly invocations = new Map<string, string>();
 
-  constructor(skills: Array<Pick<SkillConfig, 'skillId' | 'utterances'>>) {
+  constructor(skills: Array<Pick<SkillConfig, 'skillId' | 'utterances'> & { invocationName?: string }>) {
     for (const s of skills) {
       const specs = s.utterances.length > 0 ? s.utterances : AUDIOBOOK_UTTERANCES;
-      for (const spec of specs) for (const sample of spec.samples) this.patterns.push(compile(s.skillId, spec.intent, sample));
+      for (const spec of specs) {
+        this.specs.set(`${s.skillId}\n${spec.intent}`, spec);
+        for (const sample of spec.samples) this.patterns.push(compile(s.skillId, spec, sample));
+      }
+      if (s.invocationName !== undefined) this.invocations.set(normalizeUtterance(s.invocationName), s.skillId);
     }
     this.patterns.sort((a, b) => b.literalLength - a.literalLength);
+  }
+
+  /** The intent design of `intent` of a skill (for the kinds of its slots). */
+  spec(skillId: string, intent: string): UtteranceSpec | undefined {
+    return this.specs.get(`${skillId}\n${intent}`);
+  }
+
+  /** "打开有声书" → the skill whose invocationName is 有声书. */
+  launch(text: string): string | undefined {
+    const t = normalizeUtterance(text);
+    for (const verb of LAUNCH_VERBS) if (t.startsWith(verb)) return this.invocations.get(t.slice(verb.length));
+    return undefined;
+  }
+
+  /** "退出", "再见", "退出有声书" … (inside an open session). */
+  isExit(text: string): boolean {
+    const t = normalizeUtterance(text);
+    if (EXIT_WORDS.includes(t)) return true;
+    for (const w of ['退出', '关闭']) if (t.startsWith(w) && this.invocations.has(t.slice(w.length))) return true;
+    return false;
   }
 
   /** The best match, optionally within one skill; undefined when nothing matches. */
   match(text: string, skillId?: string): IntentMatch | undefined {
     const t = normalizeUtterance(text);
     if (t === '') return undefined;
-    for (const p of this.patterns) {
+    patterns: for (const p of this.patterns) {
       if (skillId !== undefined && p.skillId !== skillId) continue;
       const m = p.re.exec(t);
       if (!m) continue;
       const slots: Record<string, Slot> = {};
-      p.slotNames.forEach((name, i) => {
-        const raw = m[i + 1] ?? '';
-        const value = name === 'index' || name === 'number' || name === 'count' ? normalizeNumber(raw) : raw;
-        slots[name] = { name, value };
-      });
+      for (let i = 0; i < p.slotNames.length; i++) {
+        const name = p.slotNames[i]!;
+        const slot = fillSlot(name, slotKind(p.spec, name), m[i + 1] ?? '');
+        if (!slot) continue patterns; // e.g. a number slot that heard no number
+        slots[name] = slot;
+      }
       return { skillId: p.skillId, intent: p.intent, slots, sample: p.sample };
     }
     return undefined;
   }
 }
 
-export interface SkillUser {
-  userId: string;
-  accessToken?: string;
+// ── requests ────────────────────────────────────────────────────────────
+
+/** Compact basic timestamp `20170720T193559Z` (what the platform writes in `request.timestamp`). */
+export const requestTimestamp = (ms: number): string => formatTskDatetime(ms);
+
+export function launchRequest(queryText: string, at: number): LaunchRequest {
+  return { type: 'LaunchRequest', requestId: randomUUID(), timestamp: requestTimestamp(at), queryText };
 }
 
-export interface IntentRequest {
-  type: 'IntentRequest';
-  requestId: string;
-  timestamp: string;
-  /** The recognised text, when the request came from an utterance. */
-  query?: string;
-  intent: { name: string; slots: Record<string, Slot> };
-  [extra: string]: unknown;
+export function intentRequest(intent: Intent, queryText: string, dialogState: DialogState, at: number): IntentRequest {
+  return { type: 'IntentRequest', requestId: randomUUID(), timestamp: requestTimestamp(at), queryText, dialogState, intent };
 }
 
-export type SkillRequestBody = IntentRequest | ChargeResponseEvent | { type: string; requestId: string; timestamp: string; [extra: string]: unknown };
-
-export interface SkillEnvelope {
-  version: '1.0';
-  session: {
-    new: boolean;
-    sessionId: string;
-    application: { applicationId: string };
-    user: SkillUser;
-    attributes: Record<string, unknown>;
-  };
-  context: {
-    System: {
-      device: { deviceId: string; supportedInterfaces: Record<string, unknown> };
-      application: { applicationId: string };
-      user: SkillUser;
-    };
-  };
-  request: SkillRequestBody;
+export function newIntent(name: string, slots: Record<string, Slot> = {}): Intent {
+  return { name, confirmationStatus: 'NONE', slots };
 }
 
-export function intentRequest(intent: string, slots: Record<string, Slot>, query?: string): IntentRequest {
-  const r: IntentRequest = { type: 'IntentRequest', requestId: randomUUID(), timestamp: new Date().toISOString(), intent: { name: intent, slots } };
-  if (query !== undefined) r.query = query;
+export function sessionEndedRequest(reason: SessionEndedReason, at: number, error?: { type: SessionEndedErrorType; message: string }): SessionEndedRequest {
+  const r: SessionEndedRequest = { type: 'SessionEndedRequest', requestId: randomUUID(), timestamp: requestTimestamp(at), reason };
+  if (error) r.error = error;
   return r;
 }
 
-export function chargeResponseEvent(dingdangOrderId: string, partnerOrderId: string): ChargeResponseEvent {
+export function elementSelectedRequest(token: string, at: number): ElementSelectedRequest {
+  return { type: 'Display.ElementSelected', requestId: randomUUID(), timestamp: requestTimestamp(at), token };
+}
+
+export function chargeResponseEvent(dingdangOrderId: string, partnerOrderId: string, at: number = Date.now()): ChargeResponseEvent {
   const event: ChargeResponseEvent = {
     type: 'Connections.Response',
     name: 'Charge',
     requestId: randomUUID(),
-    timestamp: new Date().toISOString(),
+    timestamp: requestTimestamp(at),
     payload: { dingdangOrderId, partnerOrderId },
   };
   const v = validate('chargeResponseEvent', event);
@@ -184,134 +258,149 @@ export function chargeResponseEvent(dingdangOrderId: string, partnerOrderId: str
   return event;
 }
 
+/** The same request again with a fresh id and timestamp (the resume re-runs an already-owned purchase's request). */
+export function rerun<R extends SkillRequest>(request: R, at: number): R {
+  return { ...request, requestId: randomUUID(), timestamp: requestTimestamp(at) };
+}
+
+/**
+ * Our own extension (not documented by DingDang): a screen speaker announces
+ * `supportedInterfaces["Sandbox.Screen"] = {}`; a screenless one does not.
+ */
+export const SANDBOX_SCREEN_INTERFACE = 'Sandbox.Screen';
+
 export interface EnvelopeInput {
   skillId: string;
   user: SkillUser;
   deviceId: string;
   mode: 'screen' | 'screenless';
-  sessionId?: string;
-  newSession?: boolean;
-  request: SkillRequestBody;
+  /** Sent only on Launch/Intent/SessionEnded requests (ignored on the others). */
+  session?: SkillSession;
+  request: SkillRequest;
 }
 
-export function skillEnvelope(input: EnvelopeInput): SkillEnvelope {
+export function skillEnvelope(input: EnvelopeInput): SkillRequestEnvelope {
   const user: SkillUser = { userId: input.user.userId };
   if (input.user.accessToken !== undefined) user.accessToken = input.user.accessToken;
-  return {
-    version: '1.0',
-    session: {
-      new: input.newSession ?? true,
-      sessionId: input.sessionId ?? randomUUID(),
-      application: { applicationId: input.skillId },
-      user,
-      attributes: {},
-    },
+  const supportedInterfaces: SkillRequestEnvelope['context']['System']['device']['supportedInterfaces'] = {
+    AudioPlayer: { Play: true, Stop: true, ClearQueue: true },
+  };
+  if (input.mode === 'screen') supportedInterfaces[SANDBOX_SCREEN_INTERFACE] = {};
+  const envelope: SkillRequestEnvelope = {
+    version: SKILL_PROTOCOL_VERSION,
     context: {
       System: {
-        device: {
-          deviceId: input.deviceId,
-          supportedInterfaces: input.mode === 'screen' ? { Display: {}, AudioPlayer: {} } : { AudioPlayer: {} },
-        },
         application: { applicationId: input.skillId },
+        device: { deviceId: input.deviceId, supportedInterfaces },
         user,
       },
     },
     request: input.request,
   };
-}
-
-/** The parts of a skill's answer the platform and the device use. */
-export interface SkillAnswer {
-  outputSpeech?: string;
-  directives: unknown[];
-  shouldEndSession?: boolean;
-  /** The valid Charge directive among `directives`, when the skill asks for payment. */
-  charge?: ChargeDirective;
-  /** The whole decoded response. */
-  raw: unknown;
-}
-
-function speechOf(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    if (typeof o.text === 'string') return o.text;
-    if (typeof o.ssml === 'string') return o.ssml.replace(/<[^>]+>/g, '');
+  if (SESSION_REQUEST_TYPES.includes(input.request.type)) {
+    // `session` second, as in the platform's example.
+    return { version: envelope.version, session: input.session ?? { new: true, sessionId: randomUUID() }, context: envelope.context, request: envelope.request };
   }
-  return undefined;
+  return envelope;
 }
 
-/**
- * Read a skill response: `{ version, response: { outputSpeech, directives, shouldEndSession } }`
- * (`outputSpeech` a string or `{ type, text }`); the fields may also sit at the top level.
- */
-export function parseSkillAnswer(decoded: unknown): SkillAnswer {
-  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) throw new TransportError('skill response is not a JSON object');
-  const top = decoded as Record<string, unknown>;
-  const r = (typeof top.response === 'object' && top.response !== null ? top.response : top) as Record<string, unknown>;
-  const directives = Array.isArray(r.directives) ? r.directives : [];
-  const answer: SkillAnswer = { directives, raw: decoded };
-  const speech = speechOf(r.outputSpeech);
-  if (speech !== undefined) answer.outputSpeech = speech;
-  if (typeof r.shouldEndSession === 'boolean') answer.shouldEndSession = r.shouldEndSession;
-  for (const d of directives) {
-    const o = d as Record<string, unknown> | null;
-    if (o && o.type === 'Connections.SendRequest' && o.name === 'Charge') {
-      const v = validate('chargeDirective', d);
-      if (!v.ok) {
-        const e = new ValidationError(v.issues, 'Charge directive');
-        throw new RemoteError(`the skill answered an invalid Charge directive: ${e.message}`, e.retMsg);
-      }
-      answer.charge = v.value;
-      break;
-    }
-  }
-  return answer;
-}
+// ── the call ────────────────────────────────────────────────────────────
+
+export type SkillCallResult =
+  | { ok: true; response: SkillResponseEnvelope; durationMs: number }
+  | { ok: false; code: SkillRetCode; reason: string; durationMs: number };
 
 export interface SkillCallOptions {
   /** Aborts the call (the sandbox closing). */
   signal?: AbortSignal;
-  signingNow: () => number;
+  /** The platform's signing clock (skew applied): the signature's datetime and `request.timestamp` come from one reading. */
   now: () => number;
+  /** Time budget, real ms; default the skill's `responseTimeoutMs`. */
   timeoutMs?: number;
+  /** An injected fault (control API): `timeout` drops the answer (100401), `fail` makes it HTTP 500 (100402). */
+  fault?: 'timeout' | 'fail';
   record?: (call: CallRecord) => void;
 }
 
-/** POST the envelope to the skill endpoint, TSK-HMAC-SHA256-BASIC signed; parse its answer. */
-export async function callSkill(skill: SkillConfig, envelope: SkillEnvelope, o: SkillCallOptions): Promise<SkillAnswer> {
+const MAX_RECORDED = 4096;
+
+/**
+ * POST the envelope to the skill endpoint, TSK-HMAC-SHA256-BASIC signed, and
+ * check the answer. Never throws: every failure is a platform return code.
+ */
+export async function callSkill(skill: SkillConfig, envelope: SkillRequestEnvelope, o: SkillCallOptions): Promise<SkillCallResult> {
   const raw = JSON.stringify(envelope);
-  const record: CallRecord = { kind: 'skill', url: skill.skillEndpoint, skillId: skill.skillId, at: o.now(), body: raw, outcome: 'error' };
-  const timeoutMs = o.timeoutMs ?? 5000;
-  try {
-    let res: Response;
+  const requestType = envelope.request.type;
+  const started = Date.now();
+  const record: CallRecord = {
+    kind: 'skill',
+    url: skill.skillEndpoint,
+    skillId: skill.skillId,
+    at: o.now(),
+    body: raw,
+    outcome: 'error',
+    requestType,
+    deviceId: envelope.context.System.device.deviceId,
+  };
+  if (envelope.session) record.sessionId = envelope.session.sessionId;
+  if (o.fault) record.fault = o.fault;
+  const timeoutMs = o.timeoutMs ?? skill.responseTimeoutMs;
+  const failed = (code: SkillRetCode, reason: string): SkillCallResult => {
+    record.code = code;
+    record.reason = reason;
+    record.error = `${code}: ${reason}`;
+    return { ok: false, code, reason, durationMs: Date.now() - started };
+  };
+  const result = await (async (): Promise<SkillCallResult> => {
+    // The signature's Datetime is the request's timestamp (a skill may check either).
+    const signedAt = parseTskDatetime(envelope.request.timestamp) ?? o.now();
+    const authorization = signHmac(raw, skill.skillSecret, { now: () => signedAt });
+    let reply;
     try {
-      res = await fetch(skill.skillEndpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json; charset=utf-8', authorization: signHmac(raw, skill.skillSecret, { now: o.signingNow }) },
-        body: raw,
-        signal: callSignal(timeoutMs, o.signal),
-      });
+      reply = await post(skill.skillEndpoint, { 'content-type': 'application/json;charset=UTF-8', authorization }, raw, timeoutMs, o.signal);
     } catch (e) {
-      const name = (e as Error).name;
-      if (name === 'TimeoutError' || name === 'AbortError') throw new TimeoutError(`skill ${skill.skillId} did not answer within ${timeoutMs} ms`);
-      throw new TransportError(`cannot reach skill ${skill.skillId} at ${skill.skillEndpoint}: ${(e as Error).message}`, { cause: e });
+      if (e instanceof CallTimeout) {
+        if (o.signal?.aborted) return failed(SKILL_RET_CODES.UNREACHABLE, 'the sandbox is closing');
+        return failed(SKILL_RET_CODES.TIMEOUT, `no answer within ${timeoutMs} ms`);
+      }
+      if ((e as { stage?: string }).stage === 'reply') return failed(SKILL_RET_CODES.INVALID_RESPONSE, `the answer broke off: ${(e as Error).message}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      return failed(SKILL_RET_CODES.UNREACHABLE, `cannot call ${skill.skillEndpoint}: ${code ?? (e as Error).message}`);
     }
-    const text = await res.text();
-    if (res.status < 200 || res.status > 299) throw new TransportError(`skill ${skill.skillId} answered HTTP ${res.status}`);
-    let decoded: unknown;
-    try {
-      decoded = JSON.parse(text);
-    } catch {
-      throw new TransportError(`skill ${skill.skillId} answered non-JSON`);
-    }
-    const answer = parseSkillAnswer(decoded);
+    record.status = reply.status;
+    record.response = Buffer.from(reply.bytes.subarray(0, MAX_RECORDED)).toString('utf8');
+    if (o.fault === 'timeout') return failed(SKILL_RET_CODES.TIMEOUT, 'injected fault: the answer was dropped');
+    if (o.fault === 'fail') return failed(SKILL_RET_CODES.HTTP_STATUS, 'injected fault: HTTP 500');
+    if (reply.status !== 200) return failed(SKILL_RET_CODES.HTTP_STATUS, `HTTP status ${reply.status}`);
+    const checked = checkSkillResponseText(reply.bytes, {
+      requestType,
+      skill: { accountLinking: skill.accountLinking, deviceMaker: skill.deviceMaker },
+      strictSchema: skill.strictSchema,
+    });
+    if (!checked.ok) return failed(checked.code, checked.reason);
+    const charge = chargeOf(checked.response);
+    if (charge.invalid !== undefined) return failed(SKILL_RET_CODES.INVALID_RESPONSE, charge.invalid);
     record.outcome = 'ok';
-    return answer;
-  } catch (e) {
-    record.error = `${(e as { code?: string }).code ?? 'ERR'}: ${(e as Error).message}`;
-    throw e;
-  } finally {
-    o.record?.(record);
+    return { ok: true, response: checked.response, durationMs: Date.now() - started };
+  })();
+  record.durationMs = result.durationMs;
+  o.record?.(record);
+  return result;
+}
+
+/**
+ * The Charge directive of a checked answer, validated against the pay
+ * protocol too (SPEC §3: `totalFee = price × count` …): `{ charge }`, or
+ * `{ invalid }` with the first issue, or `{}` when the answer has none.
+ */
+export function chargeOf(response: SkillResponseEnvelope): { charge?: ChargeDirective; invalid?: string } {
+  const directives = response.response.directives ?? [];
+  const index = directives.findIndex((d) => d.type === 'Connections.SendRequest');
+  if (index < 0) return {};
+  const v = validate('chargeDirective', directives[index]);
+  if (!v.ok) {
+    const issue = v.issues[0];
+    return { invalid: `response.directives[${index}]${issue?.path ? `.${issue.path}` : ''}: ${issue?.message ?? 'invalid Charge'}` };
   }
+  return { charge: v.value };
 }

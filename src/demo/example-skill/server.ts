@@ -31,14 +31,13 @@ import {
   handleDeliver,
   nodeHttpHandler,
   PayClient,
-  readRawBody,
   SqlitePartnerStore,
-  writePartnerResponse,
   type PartnerHandler,
   type PartnerHandlers,
 } from '../../partner/index.js';
 import { audiobookCatalog, episodeByItemId } from './catalog.js';
-import { audioToken, createAudiobookSkill } from './skill.js';
+import { createNodeHttpHandler } from '../../skill/index.js';
+import { AUDIOBOOK_INTENTS, AUDIOBOOK_INVOCATION_NAME, audioToken, createAudiobookSkill } from './skill.js';
 
 /** Exactly the record the sandbox's config takes for a skill, plus `url`. */
 export interface SkillRecord {
@@ -50,6 +49,10 @@ export interface SkillRecord {
   createOrderUrl: string;
   deliverUrl: string;
   refundNotifyUrl: string;
+  /** "打开有声书" opens the skill (a LaunchRequest). */
+  invocationName: string;
+  /** The intent design: sample utterances and slot kinds. */
+  utterances: Array<{ intent: string; samples: string[]; slots: Record<string, 'text' | 'number'> }>;
 }
 
 export interface AudiobookServerOptions {
@@ -103,7 +106,7 @@ function toneWav(): Buffer {
 export async function startAudiobookSkill(options: AudiobookServerOptions = {}): Promise<AudiobookServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const skillId = options.skillId ?? 'audiobookDemo';
-  const skillSecret = options.skillSecret ?? randomBytes(24).toString('base64url');
+  const skillSecret = options.skillSecret ?? randomBytes(24).toString('hex') // hex: a secret never starts with '-', which a command line would read as an option;
   const skillPrivateKey = options.skillPrivateKey ? loadPrivateKey(options.skillPrivateKey) : generateTskKeyPair().privateKey;
   const store = new SqlitePartnerStore({ filename: options.dbFile ?? ':memory:' });
   await store.init();
@@ -183,23 +186,13 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
     [DEFAULT_PARTNER_PATHS.refundNotify]: pay((h) => h.refundNotify),
   };
   const wav = toneWav();
+  const skillEndpoint = createNodeHttpHandler(skill);
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const route = routes[url.pathname];
     if (route) return route(req, res);
-    if (url.pathname === '/skill') {
-      if (req.method !== 'POST') return void res.writeHead(405, { allow: 'POST' }).end();
-      void (async () => {
-        const raw = await readRawBody(req, 64 * 1024);
-        const out = raw.ok ? await skill({ headers: req.headers, rawBody: raw.body }) : { status: 413, headers: {}, body: Buffer.from('{"error":"body too large"}') };
-        writePartnerResponse(res, out);
-      })().catch((e) => {
-        log(`[audiobook] skill error: ${(e as Error).message}`);
-        if (!res.headersSent) res.writeHead(500).end();
-      });
-      return;
-    }
+    if (url.pathname === '/skill') return skillEndpoint(req, res);
     const audio = /^\/audio\/([a-z]+\d{3})\.wav$/.exec(url.pathname);
     if (audio && req.method === 'GET') {
       const ep = episodeByItemId(audio[1]!);
@@ -230,6 +223,8 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
     createOrderUrl: `${baseUrl}${DEFAULT_PARTNER_PATHS.createOrder}`,
     deliverUrl: `${baseUrl}${DEFAULT_PARTNER_PATHS.deliver}`,
     refundNotifyUrl: `${baseUrl}${DEFAULT_PARTNER_PATHS.refundNotify}`,
+    invocationName: AUDIOBOOK_INVOCATION_NAME,
+    utterances: AUDIOBOOK_INTENTS.map((i) => ({ intent: i.intent, samples: [...i.samples], slots: { ...i.slots } })),
   };
 
   return {

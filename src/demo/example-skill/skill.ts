@@ -1,39 +1,75 @@
 /**
- * The audiobook skill's custom-skill endpoint (SPEC §3): the platform posts
- * `{ version, session, context.System{device, application, user}, request }`
- * signed with TSK-HMAC-SHA256-BASIC (SkillSecret) over the raw body.
+ * The audiobook skill's custom-skill endpoint, on the skill kit
+ * (`dingdang-pay/skill`), speaking only DingDang's protocol
+ * (SKILL-PROTOCOL.md):
  *
+ * * `LaunchRequest` ("打开有声书"): a welcome; the session stays open (the mic
+ *   opens again); on a screen speaker the albums as a `HorizontialListTemplate`.
  * * `IntentRequest` `play` {album, index}: a free episode, or a paid one the
- *   user owns (store.ownsItem) → `AudioPlayer.Play`; a paid one not owned →
- *   the Charge directive + "这是付费内容，需要购买才能播放哦", session ends.
- * * `IntentRequest` `buy` {album, index?}: the Charge directive.
- * * `Connections.Response` Charge (flow C, after payment): the order named by
- *   `partnerOrderId` → its episode → `AudioPlayer.Play` once delivered. No
- *   `Dialog.*` directives, the session ends.
+ *   user owns → `AudioPlayer.Play` with a playlist that goes on through the
+ *   album, unbought episodes marked `pay: true` (no url); on a screen speaker
+ *   also the album window as a `HorizontialListTemplate` (owned / free / paid).
+ *   A paid one not owned → the Charge + "这是付费内容，需要购买才能播放哦".
+ *   No album → `Dialog.ElicitSlot` for it.
+ * * `IntentRequest` `buy` {album, index?}: the Charge.
+ * * `Display.ElementSelected` {token = an episode's itemId}: the player reached
+ *   a paid item, or the user picked an episode on the list → play it, or the
+ *   Charge for it.
+ * * `Connections.Response` Charge (flow C): the order named by `partnerOrderId`
+ *   → its episode → the playlist from it. Within the platform's 1000 ms budget:
+ *   when the delivery notification has not arrived yet, the skill confirms
+ *   the payment by order query (short timeout) and delivers through the same
+ *   exactly-once path; otherwise it says the payment is being confirmed.
+ * * `SessionEndedRequest`: a goodbye.
+ *
+ * Identity: the pay interfaces' `userToken` is the partner's own stable user
+ * id. A user without a linked account (this example offers no linking) is
+ * known by the platform's `userId` — stable while the user keeps following
+ * the skill; the partner id is derived from it (`dd:<userId>`). An OAuth
+ * `accessToken` is never the key: it rotates, and it would travel to the
+ * speaker and the phone in `chargeInfo.userId`.
  */
 import { createHmac } from 'node:crypto';
-import {
-  DEFAULT_TOLERANCE_MS,
-  NonceGuard,
-  validate,
-  verifyHmac,
-  type ChargeDirective,
-  type Clock,
-} from '../../protocol/index.js';
+import type { ChargeInfo, PlaylistItem, SkillUser } from '../../protocol/index.js';
 import type { PartnerStore } from '../../partner/index.js';
-import { episode, episodeByItemId, findAlbum, type Episode } from './catalog.js';
+import {
+  getSlotNumber,
+  getSlotValue,
+  horizontialList,
+  intentHandler,
+  isScreenDevice,
+  requestHandler,
+  SkillBuilder,
+  type HandlerInput,
+  type ResponseBuilder,
+  type Skill,
+} from '../../skill/index.js';
+import { ALBUMS, episode, episodeByItemId, findAlbum, type Album, type Episode } from './catalog.js';
 
 export const PAID_SPEECH = '这是付费内容，需要购买才能播放哦';
+export const WELCOME_SPEECH = '欢迎收听有声书，你可以说：我要听万古神帝第35集';
+export const GOODBYE_SPEECH = '再见，有声书期待下次与你相遇';
+/**
+ * The skill's intent design as the platform learns it from the skill's
+ * configuration (sample utterances, `{slot}` marks a slot; the sandbox's
+ * stand-in for the platform's NLU matches these).
+ */
+export const AUDIOBOOK_INVOCATION_NAME = '有声书';
+export const AUDIOBOOK_INTENTS = [
+  {
+    intent: 'play',
+    samples: ['我要听{album}第{index}集', '播放{album}第{index}集', '我想听{album}第{index}集', '听{album}第{index}集', '我要听{album}', '播放{album}', '我想听{album}'],
+    slots: { album: 'text', index: 'number' },
+  },
+  {
+    intent: 'buy',
+    samples: ['我要买{album}第{index}集', '购买{album}第{index}集', '买{album}第{index}集', '购买{album}', '我要买{album}', '买{album}'],
+    slots: { album: 'text', index: 'number' },
+  },
+] as const satisfies ReadonlyArray<{ intent: string; samples: readonly string[]; slots: Record<string, 'text' | 'number'> }>;
 
-export interface SkillHttpRequest {
-  headers: Record<string, string | string[] | undefined>;
-  rawBody: Uint8Array;
-}
-export interface SkillHttpResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-}
+/** How many episodes one playlist carries, from the requested one on. */
+export const PLAYLIST_LENGTH = 10;
 
 export interface AudiobookSkillOptions {
   skillId: string;
@@ -42,37 +78,20 @@ export interface AudiobookSkillOptions {
   /** Base URL of this server, for audio links. */
   publicUrl: () => string;
   /**
-   * When the Charge response arrives before the delivery notification:
-   * confirm the payment with the platform (order query) and deliver. Returns
-   * true when the order is delivered afterwards.
+   * The Charge response arrived before the delivery notification: confirm
+   * the payment with the platform (order query) and deliver through the
+   * exactly-once path. Resolves true when the order is delivered afterwards.
+   * Must stay well inside the platform's 1000 ms budget.
    */
   confirmPaid?: (tradeNo: string) => Promise<boolean>;
-  /** How long the Charge response waits for the delivery notification; default 3 s. */
-  waitForDeliveryMs?: number;
-  maxBodyBytes?: number;
-  now?: Clock;
+  /** Upper bound for `confirmPaid` (default 600 ms). */
+  confirmTimeoutMs?: number;
+  now?: () => number;
 }
 
-interface Slot {
-  name?: string;
-  value?: unknown;
-}
-
-function slotValue(slots: unknown, name: string): string | undefined {
-  if (!slots || typeof slots !== 'object') return undefined;
-  const list: Slot[] = Array.isArray(slots) ? (slots as Slot[]) : Object.entries(slots as Record<string, unknown>).map(([k, v]) => (typeof v === 'object' && v ? { name: k, ...(v as Slot) } : { name: k, value: v }));
-  const s = list.find((x) => x?.name === name);
-  const v = s?.value;
-  return typeof v === 'string' || typeof v === 'number' ? String(v).trim() : undefined;
-}
-
-function reply(status: number, payload: unknown): SkillHttpResponse {
-  const body = Buffer.from(JSON.stringify(payload), 'utf8');
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) }, body };
-}
-
-function answer(text: string, directives: unknown[] = [], shouldEndSession = true): SkillHttpResponse {
-  return reply(200, { version: '1.0', response: { outputSpeech: text, directives, shouldEndSession } });
+/** The partner's stable user id for a platform user (see the file comment). */
+export function partnerUserId(user: SkillUser): string {
+  return `dd:${user.userId}`;
 }
 
 /** Token for an audio link, so paid audio is not served to anyone who guesses the URL. */
@@ -80,130 +99,131 @@ export function audioToken(secret: string, itemId: string): string {
   return createHmac('sha256', secret).update(`audio:${itemId}`).digest('hex').slice(0, 24);
 }
 
-export function playDirective(ep: Episode, baseUrl: string, secret: string) {
-  const url = `${baseUrl}/audio/${ep.itemId}.wav?t=${audioToken(secret, ep.itemId)}`;
+export function chargeInfo(ep: Episode, userId: string): ChargeInfo {
   return {
-    type: 'AudioPlayer.Play',
-    playBehavior: 'REPLACE_ALL',
-    audioItem: {
-      stream: { url, token: ep.itemId, offsetInMilliseconds: 0 },
-      metadata: { title: ep.title, album: ep.album.title, index: ep.index },
-    },
+    name: ep.title,
+    description: `购买《${ep.album.title}》第${ep.index}集，永久收听`,
+    userId,
+    items: [{ itemId: ep.itemId, itemName: ep.title, price: ep.album.price, count: 1, totalFee: ep.album.price }],
   };
 }
 
-export function chargeDirective(ep: Episode, userToken: string): ChargeDirective {
-  const d: ChargeDirective = {
-    type: 'Connections.SendRequest',
-    name: 'Charge',
-    payload: {
-      chargeInfo: {
-        name: ep.title,
-        description: `购买《${ep.album.title}》第${ep.index}集，永久收听`,
-        userId: userToken,
-        items: [{ itemId: ep.itemId, itemName: ep.title, price: ep.album.price, count: 1, totalFee: ep.album.price }],
-      },
-    },
-  };
-  const v = validate('chargeDirective', d);
-  if (!v.ok) throw new Error(`bad Charge directive: ${JSON.stringify(v.issues)}`);
-  return d;
-}
+const timeout = <T>(p: Promise<T>, ms: number, fallback: T) =>
+  new Promise<T>((resolve) => {
+    const t = setTimeout(() => resolve(fallback), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      () => (clearTimeout(t), resolve(fallback)),
+    );
+  });
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export function createAudiobookSkill(options: AudiobookSkillOptions) {
+export function createAudiobookSkill(options: AudiobookSkillOptions): Skill {
   const { skillId, skillSecret, store } = options;
-  const now = options.now ?? (() => Date.now());
-  const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
-  const waitMs = options.waitForDeliveryMs ?? 3000;
-  // Skill requests carry no nonceStr: their requestId is the replay key.
-  const replay = new NonceGuard({ now, windowMs: 2 * DEFAULT_TOLERANCE_MS });
+  const confirmMs = options.confirmTimeoutMs ?? 600;
 
   const owns = async (user: string, ep: Episode) => ep.free || (await store.ownsItem(skillId, user, ep.itemId));
 
-  async function play(user: string, ep: Episode): Promise<SkillHttpResponse> {
-    if (await owns(user, ep)) return answer(`开始播放${ep.album.title}第${ep.index}集`, [playDirective(ep, options.publicUrl(), skillSecret)]);
-    return answer(PAID_SPEECH, [chargeDirective(ep, user)]);
+  /** The playlist from `from` on: owned and free episodes playable, the rest `pay: true` without a url. */
+  async function playlist(user: string, from: Episode): Promise<PlaylistItem[]> {
+    const items: PlaylistItem[] = [];
+    const last = Math.min(from.album.episodes, from.index + PLAYLIST_LENGTH - 1);
+    for (let i = from.index; i <= last; i++) {
+      const ep = episode(from.album, i)!;
+      const info = { title: ep.title, subtitle: `《${ep.album.title}》有声书` };
+      if (await owns(user, ep)) {
+        const url = `${options.publicUrl()}/audio/${ep.itemId}.wav?t=${audioToken(skillSecret, ep.itemId)}`;
+        items.push({ stream: { url, token: ep.itemId }, info });
+      } else items.push({ stream: { url: '', token: ep.itemId }, info: { ...info, subtitle: `需购买 · ${ep.album.price / 100}元` }, pay: true });
+    }
+    return items;
   }
 
-  async function onIntent(user: string, intent: { name?: unknown; slots?: unknown }): Promise<SkillHttpResponse> {
-    const name = String(intent?.name ?? '');
-    const album = findAlbum(slotValue(intent?.slots, 'album'));
-    const indexText = slotValue(intent?.slots, 'index');
-    if (name !== 'play' && name !== 'buy') return answer('你可以说：我要听万古神帝第35集', [], false);
-    if (!album) return answer('没有找到这本书，你可以说：我要听万古神帝第35集', [], false);
-    let index = indexText === undefined ? undefined : Number(indexText);
-    if (index === undefined) {
-      if (name === 'play') index = 1;
-      else {
-        // buy without an episode: the first paid episode the user does not own
-        for (let i = album.freeEpisodes + 1; i <= album.episodes; i++) {
-          const ep = episode(album, i)!;
-          if (!(await owns(user, ep))) {
-            index = i;
-            break;
-          }
-        }
-        if (index === undefined) return answer(`${album.title}的全部剧集你都已经拥有了`);
+  /** The album window around `from` as a list the user can pick from (screen speakers only). */
+  async function albumList(input: HandlerInput, user: string, from: Episode, rb: ResponseBuilder): Promise<void> {
+    if (!isScreenDevice(input)) return;
+    const first = Math.max(1, Math.min(from.index, from.album.episodes - 5));
+    const eps = Array.from({ length: Math.min(6, from.album.episodes) }, (_, k) => episode(from.album, first + k)).filter((e): e is Episode => !!e);
+    const items = [];
+    for (const ep of eps) {
+      const state = ep.free ? '免费' : (await owns(user, ep)) ? '已购买' : `${ep.album.price / 100}元`;
+      items.push({ token: ep.itemId, title: `第${ep.index}集`, description: state });
+    }
+    rb.renderTemplate(`album-${from.album.id}`, horizontialList(items));
+  }
+
+  async function play(input: HandlerInput, user: string, ep: Episode, lead?: string) {
+    const rb = input.responseBuilder;
+    if (!(await owns(user, ep))) return rb.speak(PAID_SPEECH).charge(chargeInfo(ep, user)).getResponse();
+    rb.speak(`${lead ?? ''}开始播放${ep.album.title}第${ep.index}集`).play(await playlist(user, ep));
+    await albumList(input, user, ep, rb);
+    return rb.getResponse();
+  }
+
+  async function firstUnowned(user: string, album: Album): Promise<Episode | undefined> {
+    for (let i = album.freeEpisodes + 1; i <= album.episodes; i++) {
+      const ep = episode(album, i)!;
+      if (!(await owns(user, ep))) return ep;
+    }
+    return undefined;
+  }
+
+  const launch = requestHandler('LaunchRequest', async (input) => {
+    const rb = input.responseBuilder.speak(WELCOME_SPEECH).keepSession();
+    if (isScreenDevice(input))
+      rb.renderTemplate('albums', horizontialList(ALBUMS.map((a) => ({ token: `${a.id}001`, title: a.title, description: `${a.episodes}集 · 前${a.freeEpisodes}集免费` }))));
+    return rb.getResponse();
+  });
+
+  const playOrBuy = (name: 'play' | 'buy') =>
+    intentHandler(name, async (input) => {
+      const rb = input.responseBuilder;
+      const user = partnerUserId(input.user);
+      const albumName = getSlotValue(input, 'album');
+      if (albumName === undefined) return rb.speak('你想听哪本书？比如：万古神帝').elicitSlot('album').getResponse();
+      const album = findAlbum(albumName);
+      if (!album) return rb.speak(`没有找到《${albumName}》，你可以说：我要听万古神帝第35集`).keepSession().getResponse();
+      let index = getSlotNumber(input, 'index');
+      if (index === undefined && name === 'play') index = 1;
+      if (index === undefined) {
+        const ep = await firstUnowned(user, album);
+        if (!ep) return rb.speak(`${album.title}的全部剧集你都已经拥有了`).getResponse();
+        index = ep.index;
       }
-    }
-    const ep = episode(album, index);
-    if (!ep) return answer(`${album.title}只有${album.episodes}集`, [], false);
-    if (name === 'buy') {
-      if (await owns(user, ep)) return answer(`你已经拥有${ep.title}，可以直接收听`);
-      return answer(`${ep.title}，价格${ep.album.price / 100}元`, [chargeDirective(ep, user)]);
-    }
-    return play(user, ep);
-  }
+      const ep = episode(album, index);
+      if (!ep) return rb.speak(`${album.title}只有${album.episodes}集，你想听第几集？`).elicitSlot('index').getResponse();
+      if (name === 'buy') {
+        if (await owns(user, ep)) return rb.speak(`你已经拥有${ep.title}，可以直接收听`).getResponse();
+        return rb.speak(`${ep.title}，价格${ep.album.price / 100}元`).charge(chargeInfo(ep, user)).getResponse();
+      }
+      return play(input, user, ep);
+    });
 
-  async function onChargeResponse(user: string, request: unknown): Promise<SkillHttpResponse> {
-    const v = validate('chargeResponseEvent', request);
-    if (!v.ok) return answer('支付结果无法识别');
-    const tradeNo = v.value.payload.partnerOrderId;
+  const selected = requestHandler('Display.ElementSelected', async (input) => {
+    const ep = episodeByItemId(input.request.token);
+    if (!ep) return input.responseBuilder.speak('这一项暂时不能播放').getResponse();
+    return play(input, partnerUserId(input.user), ep);
+  });
+
+  const chargeDone = requestHandler('Connections.Response', async (input) => {
+    const rb = input.responseBuilder;
+    const user = partnerUserId(input.user);
+    const tradeNo = input.request.payload.partnerOrderId;
     const order = await store.getOrder(tradeNo).catch(() => undefined);
     const ep = order && episodeByItemId(order.details[0]?.itemId ?? '');
-    if (!order || !ep || order.userToken !== user || order.skillId !== skillId) return answer('没有找到这笔订单');
-    const deadline = Date.now() + waitMs;
-    while (!(await owns(user, ep)) && Date.now() < deadline) await sleep(100);
-    if (!(await owns(user, ep)) && options.confirmPaid) await options.confirmPaid(tradeNo).catch(() => false);
-    if (await owns(user, ep)) return answer(`购买成功，开始播放${ep.album.title}第${ep.index}集`, [playDirective(ep, options.publicUrl(), skillSecret)]);
-    return answer(`支付结果确认中，请稍后再说：播放${ep.album.title}第${ep.index}集`);
-  }
+    if (!order || !ep || order.userToken !== user || order.skillId !== skillId) return rb.speak('没有找到这笔订单').getResponse();
+    if (!(await owns(user, ep)) && options.confirmPaid) await timeout(options.confirmPaid(tradeNo), confirmMs, false);
+    if (await owns(user, ep)) return play(input, user, ep, '购买成功，');
+    return rb.speak(`支付结果确认中，请稍后再说：播放${ep.album.title}第${ep.index}集`).getResponse();
+  });
 
-  /** The HTTP endpoint: verify, decode, answer. */
-  return async function handle(req: SkillHttpRequest): Promise<SkillHttpResponse> {
-    const raw = req.rawBody;
-    if (raw.length > maxBodyBytes) return reply(413, { error: 'body too large' });
-    const auth = Object.entries(req.headers).find(([k]) => k.toLowerCase() === 'authorization')?.[1];
-    const v = verifyHmac(raw, typeof auth === 'string' ? auth : undefined, skillSecret, { now });
-    if (!v.ok) return reply(401, { error: `signature: ${v.reason}` });
-    let env: Record<string, any>;
-    try {
-      env = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
-    } catch {
-      return reply(400, { error: 'body is not JSON' });
-    }
-    if (!env || typeof env !== 'object' || !env.request || typeof env.request !== 'object') return reply(400, { error: 'no request' });
-    const appId = env.context?.System?.application?.applicationId ?? env.session?.application?.applicationId;
-    if (appId !== undefined && appId !== skillId) return reply(400, { error: 'another skill' });
-    const requestId = env.request.requestId;
-    if (typeof requestId === 'string' && requestId && !replay.check(requestId)) return reply(409, { error: 'replayed requestId' });
-    const u = env.context?.System?.user ?? env.session?.user ?? {};
-    const user = typeof u.accessToken === 'string' && u.accessToken ? u.accessToken : typeof u.userId === 'string' ? u.userId : '';
-    if (!user) return reply(400, { error: 'no user' });
-    switch (env.request.type) {
-      case 'LaunchRequest':
-        return answer('欢迎收听有声书，你可以说：我要听万古神帝第35集', [], false);
-      case 'IntentRequest':
-        return onIntent(user, env.request.intent ?? {});
-      case 'Connections.Response':
-        if (env.request.name === 'Charge') return onChargeResponse(user, env.request);
-        return answer('好的');
-      case 'SessionEndedRequest':
-        return reply(200, { version: '1.0', response: { shouldEndSession: true } });
-      default:
-        return answer('这个请求我还不会处理');
-    }
+  const ended = requestHandler('SessionEndedRequest', (input) => input.responseBuilder.speak(GOODBYE_SPEECH).getResponse());
+
+  const help = {
+    canHandle: () => true,
+    handle: (input: HandlerInput) => input.responseBuilder.speak('你可以说：我要听万古神帝第35集，或者：购买斗破苍穹').keepSession().getResponse(),
   };
+
+  return new SkillBuilder({ skillSecret, skillId, ...(options.now ? { now: options.now } : {}) })
+    .addRequestHandlers(launch, playOrBuy('play'), playOrBuy('buy'), selected, chargeDone, ended, help)
+    .create();
 }

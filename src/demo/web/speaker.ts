@@ -3,10 +3,15 @@
  * and talks to the platform (the sandbox, another origin) over HTTP +
  * WebSocket, verifying every reply and push with the TSKPublicKey (WebCrypto).
  * Bundled by esbuild (src/demo/bundle.ts). No framework: the companion's
- * view models are drawn into #screen.
+ * view models, the player (src/demo/player.ts, through the host) and the
+ * skill's Display.RenderTemplate templates are drawn into #screen, a fixed
+ * 600×375 panel; the audio plays in one <audio> outside it, so a new screen
+ * never cuts the sound.
  */
 import { DeviceCompanion, type ScreenView, type TouchTarget, type GoodsCard } from '../../device/index.js';
-import { SpeakerHost, httpSay, type PlayInfo } from '../host.js';
+import { SpeakerHost, httpSay, type PlayInfo, type TemplateInfo } from '../host.js';
+import type { PlayerItem } from '../player.js';
+import type { Image, ListItem } from '../../protocol/skill-types.js';
 import type { SpeakerPageConfig } from '../page.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -20,6 +25,9 @@ const scan = $<HTMLButtonElement>('scan');
 const payLink = $<HTMLAnchorElement>('pay-link');
 const phone = $<HTMLIFrameElement>('phone-frame');
 const conn = $('conn');
+const mic = $('mic');
+const retCode = $('ret-code');
+const audio = $<HTMLAudioElement>('audio');
 
 const companion = new DeviceCompanion({
   platformUrl: config.platformUrl,
@@ -30,7 +38,8 @@ const companion = new DeviceCompanion({
   // The purchase ends on its own; the transport stays for the next one.
   closeTransportOnStop: true,
 });
-const host = new SpeakerHost(companion, httpSay(config.sayUrl, {}));
+// The page's own forwarder (`/api/say`) or the platform's `/sandbox/v1/say` itself: both take `{ text, deviceId, mode }`.
+const host = new SpeakerHost(companion, httpSay(config.sayUrl, { deviceId: config.deviceId, mode: 'screen' }));
 
 const LABEL: Record<TouchTarget, string> = { buy: '购买', cancel: '取消', refresh: '刷新二维码', retry: '重试', close: '关闭' };
 
@@ -41,8 +50,8 @@ function el(tag: string, attrs: Record<string, string> = {}, ...children: Array<
   return e;
 }
 
-function log(kind: 'user' | 'device' | 'skill' | 'host' | 'event', text: string): void {
-  const who = { user: '你', device: '叮当', skill: '叮当（技能）', host: '叮当', event: '·' }[kind];
+function log(kind: 'user' | 'device' | 'skill' | 'host' | 'platform' | 'event', text: string): void {
+  const who = { user: '你', device: '叮当', skill: '叮当（技能）', host: '叮当', platform: '叮当（平台）', event: '·' }[kind];
   const li = el('li', { class: kind }, kind === 'event' ? text : `${who}：${text}`);
   logList.append(li);
   li.scrollIntoView({ block: 'nearest' });
@@ -69,7 +78,10 @@ function goodsBlock(g: GoodsCard): HTMLElement {
   );
 }
 
+/** Bumped by every screen change: an answer that drew nothing gets the reply card. */
+let drawn = 0;
 function fill(...children: Array<Node | string | undefined>): void {
+  drawn++;
   screen.replaceChildren(...children.filter((c): c is Node | string => c !== undefined));
 }
 
@@ -100,6 +112,7 @@ function setPhone(payUrl: string | undefined): void {
 }
 
 function idle(): void {
+  host.player.stop();
   screen.dataset.kind = 'idle';
   screen.dataset.state = '';
   fill(el('h3', {}, '你好，我是叮当'), el('p', { class: 'desc' }, `试试说：“${config.example}”`));
@@ -159,24 +172,211 @@ function draw(view: ScreenView): void {
   setActions(view.actions);
 }
 
-function nowPlaying(p: PlayInfo & { resumed: boolean }): void {
+// ── icons: inline SVG (a speaker's browser may have no emoji font) ──
+
+const ICONS: Record<string, string> = {
+  prev: '<path d="M6 6h2v12H6zM9.5 12l8.5 6V6z"/>',
+  next: '<path d="M16 6h2v12h-2zM6 18l8.5-6L6 6z"/>',
+  play: '<path d="M8 5v14l11-7z"/>',
+  pause: '<path d="M6 5h4v14H6zM14 5h4v14h-4z"/>',
+  lock: '<path d="M12 2a5 5 0 0 0-5 5v3H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-8a2 2 0 0 0-2-2h-1V7a5 5 0 0 0-5-5zm-3 8V7a3 3 0 0 1 6 0v3z"/>',
+  music: '<path d="M12 3v10.55A4 4 0 1 0 14 17V7h4V3z"/>',
+  link: '<path d="M10.6 13.4a1 1 0 0 1 0-1.4l3.5-3.5a1 1 0 1 1 1.4 1.4L12 13.4a1 1 0 0 1-1.4 0zM8.5 18.5a3.5 3.5 0 0 1-2.5-6l2.1-2.1 1.4 1.4-2.1 2.1a1.5 1.5 0 0 0 2.1 2.1l2.1-2.1 1.4 1.4-2.1 2.1a3.5 3.5 0 0 1-2.4 1.1zm7.4-4.9-1.4-1.4 2.1-2.1a1.5 1.5 0 0 0-2.1-2.1l-2.1 2.1-1.4-1.4 2.1-2.1a3.5 3.5 0 0 1 5 5z"/>',
+};
+function icon(name: keyof typeof ICONS, cls = 'icon'): HTMLElement {
+  const span = el('span', { class: cls, 'aria-hidden': 'true' });
+  span.innerHTML = `<svg viewBox="0 0 24 24" fill="currentColor">${ICONS[name]}</svg>`;
+  return span;
+}
+const lockBadge = (id?: string) => el('span', { class: 'lock', ...(id ? { id } : {}) }, icon('lock'), '需购买');
+
+// ── images: http(s) only; a placeholder with the contentDescription when there is none or it fails to load ──
+
+function picture(url: string | undefined, description: string | undefined, cls = '', empty?: () => HTMLElement): HTMLElement {
+  const ph = () => el('div', { class: `ph ${cls}`.trim(), role: 'img', 'aria-label': description ?? '' }, description ?? '');
+  if (!url || !/^https?:\/\//i.test(url)) return empty ? empty() : ph();
+  const img = el('img', { src: url, alt: description ?? '', class: cls, loading: 'eager' }) as HTMLImageElement;
+  img.addEventListener('error', () => img.replaceWith(ph()), { once: true });
+  return img;
+}
+const imageOf = (i: Image | undefined, fallback: string) => picture(i?.source?.url, i?.contentDescription ?? fallback);
+
+// ── the player screen ──
+
+const clock = (s: number) => (Number.isFinite(s) && s >= 0 ? `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}` : '0:00');
+
+function button(id: string, name: keyof typeof ICONS, title: string, onClick: () => void, disabled = false, cls = ''): HTMLButtonElement {
+  const b = el('button', { type: 'button', id, title, 'aria-label': title, class: cls }, icon(name)) as HTMLButtonElement;
+  b.disabled = disabled;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+/** The player: art, title, subtitle, "第 2/10 首", progress, ⏮ ⏯ ⏭, and the playlist (locked items marked 需购买). */
+function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'ended', item: PlayerItem, items: readonly PlayerItem[], notice?: string): void {
   screen.dataset.kind = 'playing';
-  screen.dataset.state = 'playing';
-  const audio = p.url ? (el('audio', { controls: '', src: p.url, preload: 'none' }) as HTMLAudioElement) : undefined;
+  screen.dataset.state = state;
+  const index = item.index;
+  const strip = el(
+    'ol',
+    { class: 'strip', id: 'playlist' },
+    ...items.map((it) => {
+      const li = el(
+        'li',
+        { class: [it.index === index ? 'current' : '', it.locked ? 'locked' : ''].join(' ').trim(), 'data-index': String(it.index), 'data-token': it.token, title: it.title },
+        el('div', { class: 'n' }, `${it.index + 1}`),
+        el('div', { class: 'one-line' }, it.title),
+        it.locked ? lockBadge() : undefined,
+      );
+      li.addEventListener('click', () => {
+        log('event', `点击列表「${it.title}」`);
+        host.player.select(it.index);
+      });
+      return li;
+    }),
+  );
+  const badge = state === 'locked' ? lockBadge('locked-badge') : undefined;
   fill(
     el(
       'div',
-      { class: 'playing', id: 'now-playing' },
-      el('div', {}, el('span', { class: 'eq' }, el('i'), el('i'), el('i')), '正在播放 · Now playing'),
-      el('div', { class: 'title', id: 'now-playing-title' }, p.title),
-      p.album ? el('div', {}, `《${p.album}》${p.index !== undefined ? ` 第${p.index}集` : ''}`) : undefined,
-      audio,
+      { class: `player ${state}`, id: 'now-playing', 'data-token': item.token },
+      el(
+        'div',
+        { class: 'top' },
+        el('div', { class: 'art' }, picture(item.artUrl, item.artDescription ?? item.title, '', () => el('div', { class: 'ph no-art', role: 'img', 'aria-label': item.title }, icon('music', 'big-icon')))),
+        el(
+          'div',
+          { class: 'meta' },
+          el('div', { class: 'np' }, state === 'playing' ? el('span', { class: 'eq' }, el('i'), el('i'), el('i')) : undefined, { playing: '正在播放', paused: '已暂停', locked: '未购买', ended: '播放结束' }[state]),
+          el('div', { class: 'title words', id: 'now-playing-title', title: item.title }, item.title),
+          item.subtitle ? el('div', { class: 'subtitle one-line', id: 'now-playing-subtitle' }, item.subtitle) : undefined,
+          el('div', { class: 'pos', id: 'now-playing-position' }, `第 ${index + 1}/${items.length} 首`, badge ? ' ' : '', badge ?? ''),
+          notice
+            ? el('div', { class: 'notice', id: 'player-notice' }, notice)
+            : el('div', { class: 'bar' }, el('span', { id: 'elapsed' }, clock(audio.currentTime)), el('div', { class: 'track' }, el('i', { id: 'progress' })), el('span', { id: 'duration' }, clock(audio.duration))),
+          el(
+            'div',
+            { class: 'controls' },
+            button('prev', 'prev', '上一首', () => host.previous(), index === 0),
+            button('toggle', state === 'paused' || state === 'locked' || state === 'ended' ? 'play' : 'pause', state === 'paused' ? '继续' : '暂停', () => host.player.togglePause(), state !== 'playing' && state !== 'paused', 'main'),
+            button('next', 'next', '下一首', () => host.next(), index >= items.length - 1),
+          ),
+        ),
+      ),
+      strip,
     ),
-    el('p', { class: 'desc' }, p.resumed ? '支付完成后，叮当继续了你刚才的请求（AudioPlayer.Play）。' : '技能直接返回了 AudioPlayer.Play。'),
   );
+  strip.querySelector('li.current')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
   setActions(['close']);
   setPhone(undefined);
-  audio?.play().catch(() => {});
+}
+
+function nowPlaying(p: PlayInfo): void {
+  drawPlayer('playing', p.item, p.items);
+  // Moving in the list is silent: the last words ("下一集需要购买") no longer stand.
+  if (p.cause !== 'start') speechText.textContent = '';
+  if (p.url) {
+    audio.src = p.url;
+    audio.currentTime = 0;
+    audio.play().catch(() => {});
+  } else audio.removeAttribute('src');
+  log('event', `▶ ${p.title}（${p.position}）${p.resumed ? ' · 支付后继续' : ''}`);
+}
+
+audio.addEventListener('timeupdate', () => {
+  const bar = document.getElementById('progress');
+  if (bar && audio.duration > 0) bar.style.width = `${Math.min(100, (audio.currentTime / audio.duration) * 100)}%`;
+  const e = document.getElementById('elapsed');
+  if (e) e.textContent = clock(audio.currentTime);
+  const d = document.getElementById('duration');
+  if (d) d.textContent = clock(audio.duration);
+});
+audio.addEventListener('ended', () => host.ended());
+audio.addEventListener('error', () => {
+  if (audio.getAttribute('src')) log('event', `音频无法播放：${audio.currentSrc || audio.src}`);
+});
+
+// ── Display.RenderTemplate ──
+
+function drawTemplate(t: TemplateInfo): void {
+  screen.dataset.kind = 'template';
+  screen.dataset.state = t.template.type;
+  screen.dataset.token = t.token;
+  const tpl = t.template;
+  const text = (c: { title: string; description?: string } | undefined) => [
+    el('div', { class: 't one-line', id: 'tpl-title', title: c?.title ?? '' }, c?.title ?? ''),
+    c?.description ? el('div', { class: 'd', id: 'tpl-description' }, c.description) : undefined,
+  ];
+  switch (tpl.type) {
+    case 'NewsBodyTemplate':
+    case 'NewsBodyTemplate1': {
+      const bg = tpl.backgroundImage ? picture(tpl.backgroundImage.source?.url, tpl.backgroundImage.contentDescription ?? '', 'bg') : undefined;
+      fill(el('div', { class: `tpl ${tpl.type === 'NewsBodyTemplate' ? 'news' : 'news1'}`, id: 'template' }, bg, el('div', { class: 'shade' }), ...text(tpl.textContent)));
+      break;
+    }
+    case 'TextBodyTemplate': {
+      const [title, description] = text(tpl.textContent);
+      title!.classList.remove('one-line');
+      fill(el('div', { class: 'tpl text', id: 'template' }, title, description));
+      break;
+    }
+    case 'HorizontialListTemplate':
+      fill(
+        el(
+          'div',
+          { class: 'tpl list', id: 'template' },
+          el(
+            'ol',
+            { class: 'cards' },
+            ...(tpl.listItems ?? []).map((li: ListItem) =>
+              el(
+                'li',
+                { 'data-token': li.token },
+                el('div', { class: 'img' }, imageOf(li.image, li.textContent?.title ?? '')),
+                el('div', { class: 'ct one-line', title: li.textContent?.title ?? '' }, li.textContent?.title ?? ''),
+                li.textContent?.description ? el('div', { class: 'cd' }, li.textContent.description) : undefined,
+              ),
+            ),
+          ),
+        ),
+      );
+      break;
+  }
+  setActions(['close']);
+  setPhone(undefined);
+}
+
+function linkAccount(text: string): void {
+  screen.dataset.kind = 'link-account';
+  screen.dataset.state = '';
+  fill(el('div', { class: 'link-account', id: 'link-account' }, icon('link', 'big-icon'), el('div', { class: 't' }, text), el('div', { class: 'desc' }, '关联后再对叮当说一次就好')));
+  setActions(['close']);
+  setPhone(undefined);
+}
+
+/**
+ * An answer with speech only (no template, no playlist, no purchase): the
+ * screen shows what was asked and answered, instead of keeping an older
+ * template or card. The player and a running purchase keep their screens.
+ */
+let asked = '';
+let answered = '';
+let drawnAtAsk = 0;
+function replyCard(): void {
+  if (drawn !== drawnAtAsk || !answered || host.busy) return;
+  const kind = screen.dataset.kind ?? '';
+  if (kind === 'playing' && host.player.state !== 'stopped') return;
+  screen.dataset.kind = 'reply';
+  screen.dataset.state = '';
+  fill(el('div', { class: 'reply', id: 'reply' }, el('div', { class: 'q one-line' }, `“${asked}”`), el('div', { class: 'a', id: 'reply-text' }, answered)));
+  setActions([]);
+  setPhone(undefined);
+}
+
+function listening(open: boolean): void {
+  replyCard();
+  mic.hidden = !open;
+  if (open) $<HTMLInputElement>('utterance').focus();
 }
 
 companion.on('render', draw);
@@ -193,8 +393,33 @@ companion.on('error', (e) => log('event', `错误 ${e.code}：${e.message}`));
 host.on('speak', (e) => {
   say(e.text);
   log(e.from, e.text);
+  if (e.from !== 'device') answered = e.text;
 });
 host.on('play', nowPlaying);
+host.on('locked', (e) => {
+  audio.pause();
+  drawPlayer('locked', e.item, e.items, e.text);
+});
+host.on('playlistEnd', (e) => {
+  const last = e.items.at(-1);
+  if (last) drawPlayer('ended', last, e.items, '播放完了');
+});
+host.on('pause', (e) => {
+  if (e.paused) audio.pause();
+  else audio.play().catch(() => {});
+  const cur = host.player.current;
+  if (cur) drawPlayer(e.paused ? 'paused' : 'playing', cur, host.player.items);
+});
+host.on('playerStop', () => audio.pause());
+host.on('template', drawTemplate);
+host.on('linkAccount', (e) => linkAccount(e.text));
+host.on('listen', (e) => listening(e.open));
+host.on('platformError', (e) => {
+  retCode.hidden = false;
+  retCode.textContent = `平台返回码 ${e.code}`;
+  retCode.title = e.reason;
+  log('event', `技能的回答未通过平台检查：${e.code} ${e.reason}`);
+});
 host.on('failure', (e) => log('event', e.message));
 host.on('end', (r) => log('event', `购买结束：${r.outcome}${r.paid ? '（已支付）' : ''}`));
 
@@ -202,6 +427,11 @@ async function hear(text: string): Promise<void> {
   const t = text.trim();
   if (!t) return;
   log('user', t);
+  mic.hidden = true;
+  retCode.hidden = true;
+  asked = t;
+  answered = '';
+  drawnAtAsk = drawn;
   const r = await host.hear(t);
   if (r.handledBy === 'device' && r.intent) log('event', `设备识别：${r.intent}`);
 }
