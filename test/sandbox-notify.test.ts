@@ -387,7 +387,8 @@ test('payment outcomes and the resume: Connections.Response Charge, HMAC-signed,
 test("the partner kit's PayClient against the sandbox: orderquery, partial refunds, repeat, refundquery, FAIL as PayRemoteError", async () => {
   const { PayClient, PayRemoteError } = await import('../src/partner/pay-client.js');
   const { SKILL_PRIVATE } = await import('./sandbox-support.js');
-  const pair = await startPair({ timeScale: 0.001, refundDelayMs: 100_000 });
+    // The refund stays PROCESSING for 2 s (scaled), long enough to see it even on a loaded machine.
+    const pair = await startPair({ timeScale: 0.001, refundDelayMs: 2_000_000 });
   const base = pair.sandbox.url;
   try {
     const client = new PayClient({ skillId: SKILL_ID, skillPrivateKey: SKILL_PRIVATE, tskPublicKey: pair.sandbox.tskPublicKey, baseUrl: base, retries: 0 });
@@ -406,7 +407,7 @@ test("the partner kit's PayClient against the sandbox: orderquery, partial refun
     const done = await until(async () => {
       const x = await client.refundQuery({ refundTransactionId: r1.refundTransactionId });
       return x.refundStatus === 'SUCCESS' ? x : undefined;
-    }, 3000, 'refund SUCCESS');
+    }, 10_000, 'refund SUCCESS');
     assert.equal(done.refundAmt, 150);
   } finally {
     await pair.close();
