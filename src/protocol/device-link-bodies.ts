@@ -1,0 +1,183 @@
+/**
+ * The HTTP bodies of the device link (docs/device-protocol.md §3): what the
+ * device sends, checked on the platform end, and what the platform answers,
+ * checked on the device end after its signature verified. Never throws.
+ * A reply about another purchase is `wrong-purchase`, a status for another
+ * device `wrong-device`, any other deviation `malformed`; the `detail` is
+ * short and safe to show.
+ */
+import {
+  isDeviceMode,
+  isPurchaseId,
+  LINK_ID_RULE,
+  type CancelReply,
+  type DeviceLinkErrorBody,
+  type DeviceLinkErrorCode,
+  type DeviceOrder,
+  type ParseResult,
+  type PlaceOrderResult,
+  type ReplyRejection,
+  type ReplyResult,
+  type ResumeResult,
+  type StartPurchaseReply,
+  type StartPurchaseRequest,
+  type StatusBody,
+} from './device-link.js';
+import { isRecord, malformed, own, parseOrder, parseStatusBody } from './device-link-frames.js';
+import { SKILL_RET_CODES, type SkillRetCode } from './skill-types.js';
+import { TRADE_STATUSES, type TradeStatus } from './types.js';
+
+const RET_CODES: readonly number[] = Object.values(SKILL_RET_CODES);
+
+const wrong = (reason: Exclude<ReplyRejection, 'malformed'>, detail: string) => ({ ok: false as const, reason, detail });
+
+// ── device → platform ─────────────────────────────────────────────────
+
+/** The JSON value the device sends to start a purchase (§3.1). */
+export function startPurchaseBody(request: StartPurchaseRequest<unknown>): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    mode: request.mode,
+    charge: request.charge,
+    originalRequest: request.originalRequest ?? null,
+  };
+  if (request.purchaseId !== undefined) body.purchaseId = request.purchaseId;
+  return body;
+}
+
+/**
+ * Check a start request on the platform end. The Charge directive is left
+ * for the platform's own validation (`charge: unknown`).
+ */
+export function parseStartPurchaseRequest(v: unknown): ParseResult<StartPurchaseRequest<unknown>, 'malformed'> {
+  if (!isRecord(v)) return malformed('body is not a JSON object');
+  const mode = own(v, 'mode');
+  const purchaseId = own(v, 'purchaseId');
+  if (!isDeviceMode(mode)) return malformed('mode must be "screen" or "screenless"');
+  if (purchaseId !== undefined && !isPurchaseId(purchaseId)) return malformed(`purchaseId must be ${LINK_ID_RULE}`);
+  const value: StartPurchaseRequest<unknown> = { mode, charge: own(v, 'charge'), originalRequest: own(v, 'originalRequest') };
+  if (purchaseId !== undefined) value.purchaseId = purchaseId;
+  return { ok: true, value };
+}
+
+// ── platform → device ─────────────────────────────────────────────────
+
+function about(v: unknown, purchaseId: string): ReplyResult<Record<string, unknown>> {
+  if (!isRecord(v)) return malformed('reply is not a JSON object');
+  if (own(v, 'purchaseId') !== purchaseId) return wrong('wrong-purchase', 'reply is about another purchase');
+  return { ok: true, value: v };
+}
+
+function orderOf(v: unknown, purchaseId: string): ReplyResult<DeviceOrder> {
+  const o = parseOrder(v);
+  if (!o.ok) return malformed(o.detail);
+  if (o.value.purchaseId !== purchaseId) return wrong('wrong-purchase', 'order of another purchase');
+  return o;
+}
+
+/** The start reply (§3.1); with `expected`, the purchase the device asked for. */
+export function parseStartPurchaseReply(v: unknown, expected?: string): ReplyResult<StartPurchaseReply> {
+  if (!isRecord(v)) return malformed('reply is not a JSON object');
+  const purchaseId = own(v, 'purchaseId');
+  const tradeStatus = own(v, 'tradeStatus');
+  const seq = own(v, 'seq');
+  if (!isPurchaseId(purchaseId)) return malformed('reply has no valid purchaseId');
+  if (expected !== undefined && purchaseId !== expected) return wrong('wrong-purchase', 'reply names another purchase');
+  if (typeof tradeStatus !== 'string' || !(TRADE_STATUSES as readonly string[]).includes(tradeStatus))
+    return malformed('reply has no valid tradeStatus');
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return malformed('reply has no valid seq');
+  return { ok: true, value: { purchaseId, tradeStatus: tradeStatus as TradeStatus, seq } };
+}
+
+/** The place-order reply (§3.2). */
+export function parsePlaceOrderReply(v: unknown, purchaseId: string): ReplyResult<PlaceOrderResult> {
+  const r = about(v, purchaseId);
+  if (!r.ok) return r;
+  const kind = own(r.value, 'kind');
+  if (kind === 'already-owned') return { ok: true, value: { kind: 'already-owned' } };
+  if (kind !== 'order') return malformed('unknown kind');
+  const o = orderOf(own(r.value, 'order'), purchaseId);
+  return o.ok ? { ok: true, value: { kind: 'order', order: o.value } } : o;
+}
+
+/** The refresh reply (§3.3): the new order. */
+export function parseRefreshOrderReply(v: unknown, purchaseId: string): ReplyResult<DeviceOrder> {
+  const r = about(v, purchaseId);
+  return r.ok ? orderOf(own(r.value, 'order'), purchaseId) : r;
+}
+
+/** A status body that is not for this purchase and device (§2). */
+export function statusMismatch(
+  status: StatusBody,
+  purchaseId: string,
+  deviceId: string,
+): { reason: 'wrong-purchase' | 'wrong-device'; detail: string } | undefined {
+  if (status.purchaseId !== purchaseId) return { reason: 'wrong-purchase', detail: `status for ${status.purchaseId.slice(0, 64)}` };
+  if (status.deviceId !== deviceId) return { reason: 'wrong-device', detail: `status for device ${status.deviceId.slice(0, 64)}` };
+  return undefined;
+}
+
+/** The status reply (§3.4), given as the exact reply text. */
+export function parseStatusReply(text: string, purchaseId: string, deviceId: string): ReplyResult<StatusBody> {
+  const s = parseStatusBody(text);
+  if (!s.ok) return malformed(s.detail);
+  const mismatch = statusMismatch(s.value, purchaseId, deviceId);
+  return mismatch ? wrong(mismatch.reason, mismatch.detail) : s;
+}
+
+/** The cancel reply (§3.5). */
+export function parseCancelReply(v: unknown, purchaseId: string): ReplyResult<CancelReply> {
+  const r = about(v, purchaseId);
+  if (!r.ok) return r;
+  const cancelled = own(r.value, 'cancelled');
+  if (typeof cancelled !== 'boolean') return malformed('cancelled is not a boolean');
+  return { ok: true, value: { purchaseId, cancelled } };
+}
+
+/** The resume reply (§3.6): the skill's answer, or the platform's fallback line with `error`. */
+export function parseResumeReply(v: unknown, purchaseId: string): ReplyResult<ResumeResult> {
+  const r = about(v, purchaseId);
+  if (!r.ok) return r;
+  const outputSpeech = own(r.value, 'outputSpeech');
+  const directives = own(r.value, 'directives');
+  const shouldEndSession = own(r.value, 'shouldEndSession');
+  const error = own(r.value, 'error');
+  if (outputSpeech !== undefined && outputSpeech !== null && typeof outputSpeech !== 'string')
+    return malformed('outputSpeech is not a string');
+  if (directives !== undefined && !Array.isArray(directives)) return malformed('directives is not an array');
+  if (shouldEndSession !== undefined && typeof shouldEndSession !== 'boolean') return malformed('shouldEndSession is not a boolean');
+  let err: ResumeResult['error'];
+  if (error !== undefined && error !== null) {
+    const code = isRecord(error) ? own(error, 'code') : undefined;
+    const reason = isRecord(error) ? own(error, 'reason') : undefined;
+    if (typeof code !== 'number' || !RET_CODES.includes(code) || typeof reason !== 'string')
+      return malformed('error is not { code: a platform return code, reason }');
+    err = { code: code as SkillRetCode, reason: reason.slice(0, 512) };
+  }
+  return {
+    ok: true,
+    value: {
+      directives: (directives as unknown[] | undefined) ?? [],
+      ...(typeof outputSpeech === 'string' ? { outputSpeech } : {}),
+      ...(typeof shouldEndSession === 'boolean' ? { shouldEndSession } : {}),
+      ...(err ? { error: err } : {}),
+    },
+  };
+}
+
+// ── errors (§3.7) ─────────────────────────────────────────────────────
+
+/** The body of a non-2xx reply. */
+export function errorBody(code: DeviceLinkErrorCode | (string & {}), message: string): DeviceLinkErrorBody {
+  return { error: { code, message } };
+}
+
+/** Read a non-2xx reply's `{ error: { code, message } }`; `UNKNOWN` and an empty message when absent. */
+export function parseErrorBody(v: unknown): { code: string; message: string } {
+  const e = isRecord(v) ? own(v, 'error') : undefined;
+  const code = isRecord(e) ? own(e, 'code') : undefined;
+  const message = isRecord(e) ? own(e, 'message') : undefined;
+  return {
+    code: typeof code === 'string' ? code.slice(0, 64) : 'UNKNOWN',
+    message: typeof message === 'string' ? message.slice(0, 512) : '',
+  };
+}
