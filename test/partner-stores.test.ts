@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { InvalidArgumentError } from '../src/protocol/index.js';
 import type { NewOrder, PartnerStore, Refund } from '../src/partner/store.js';
-import { MemoryPartnerStore, PostgresPartnerStore, SqlitePartnerStore, StoreError } from '../src/partner/stores/index.js';
+import { MemoryPartnerStore, PostgresPartnerStore, SqlitePartnerStore } from '../src/partner/stores/index.js';
+import { StoreError } from '../src/partner/errors.js';
 import { postgresSkipReason, startPostgres, type PostgresServer } from './support/postgres.js';
 
 /** A fresh, empty store; `another()` opens a second handle on the same data (or returns the same store). */

@@ -10,7 +10,6 @@
  * straight to the resume.
  */
 import {
-  InvalidArgumentError,
   isFen,
   isOrderNo,
   randomNonce,
@@ -20,44 +19,8 @@ import {
   type CreateOrderRequest,
   type Fen,
 } from '../protocol/index.js';
-import type { PartnerContext } from './handlers.js';
-import { RefusedError } from './handlers.js';
-
-export interface CatalogItem {
-  itemId: string;
-  /** Unit price in fen. */
-  price: Fen;
-  /** Shown in Charge directives; optional here. */
-  name?: string;
-  /** Largest quantity one order may carry; default unlimited. */
-  maxQuantity?: number;
-  /** Can be bought again although owned (credits, tips); default false. */
-  consumable?: boolean;
-}
-
-export interface OrderContext {
-  skillId: string;
-  userToken: string;
-}
-
-/** The partner's price list: the item, or `undefined` when it is not for sale (to this user). */
-export type CatalogHook = (itemId: string, ctx: OrderContext) => CatalogItem | undefined | Promise<CatalogItem | undefined>;
-
-/** Is `userToken` a user of the partner (e.g. a valid login token)? */
-export type UserHook = (userToken: string, ctx: { skillId: string }) => boolean | Promise<boolean>;
-
-/** A catalog hook from a fixed list of items. */
-export function catalogFrom(items: Iterable<CatalogItem>): CatalogHook {
-  const map = new Map<string, CatalogItem>();
-  for (const item of items) {
-    if (!item || typeof item.itemId !== 'string' || item.itemId.length === 0 || item.itemId.length > 32)
-      throw new InvalidArgumentError('catalog itemId must be 1–32 characters');
-    if (!isFen(item.price)) throw new InvalidArgumentError(`catalog price of ${item.itemId} must be integer fen`);
-    if (map.has(item.itemId)) throw new InvalidArgumentError(`catalog lists ${item.itemId} twice`);
-    map.set(item.itemId, { ...item });
-  }
-  return (itemId) => map.get(itemId);
-}
+import { RefusedError } from './errors.js';
+import type { PartnerContext } from './partner-context.js';
 
 const MAX_TRADE_NO_TRIES = 5;
 

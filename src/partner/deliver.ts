@@ -17,30 +17,22 @@
  *   that honours its key delivers exactly once.
  */
 import type { AckReply, DeliverNotifyRequest } from '../protocol/index.js';
+import { DeliveryTimeoutError, RefusedError } from './errors.js';
+import type { DeliverContext } from './hooks.js';
+import { PendingReply } from './make-handler.js';
+import type { PartnerContext } from './partner-context.js';
 import type { CheckedDeliveryClaim, PartnerOrder } from './store.js';
 import { USER_TOKEN_MAX } from './stores/common.js';
-import type { PartnerContext } from './handlers.js';
-import { RefusedError } from './handlers.js';
 
-export interface DeliverContext {
-  /** The stored order (status CREATED, claimed by this caller). */
-  order: PartnerOrder;
-  /** The platform's order id from the notification. */
-  transactionId: string;
-  /** Stable across retries and processes: use it to make the hook idempotent. Equals `tradeNo`. */
-  idempotencyKey: string;
-  /** 1 for the first claim of this order, higher when an earlier attempt failed or died. */
-  attempt: number;
-  /** Aborted when the attempt timed out (the reply is already FAIL). */
-  signal: AbortSignal;
-}
-
-/** Give the user the goods. Throw to refuse (the reply is FAIL and the platform retries). */
-export type DeliverHook = (ctx: DeliverContext) => void | Promise<void>;
+/**
+ * What a paid order's delivery rests on, whatever told of the payment: a
+ * signed delivery notification, or a verified order-query answer.
+ */
+export type DeliveryFacts = Pick<DeliverNotifyRequest, 'skillId' | 'userToken' | 'transactionId' | 'tradeNo' | 'totalAmt'>;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function checkAgainstOrder(order: PartnerOrder, n: DeliverNotifyRequest): void {
+function checkAgainstOrder(order: PartnerOrder, n: DeliveryFacts): void {
   if (order.skillId !== n.skillId) throw new RefusedError('skillId mismatch');
   if (order.userToken !== n.userToken) throw new RefusedError('userToken mismatch');
   if (order.totalAmt !== n.totalAmt) throw new RefusedError('totalAmt mismatch');
@@ -51,7 +43,7 @@ const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 
 /** The expectation can only match a stored order when it is storable (else the old read-and-check path answers). */
-const storable = (n: DeliverNotifyRequest): boolean => n.userToken.length <= USER_TOKEN_MAX && !n.userToken.includes('\u0000');
+const storable = (n: DeliveryFacts): boolean => n.userToken.length <= USER_TOKEN_MAX && !n.userToken.includes('\u0000');
 
 /**
  * Run the hook with a time limit. When the limit passes first, the reply is
@@ -86,7 +78,7 @@ function runHook(ctx: PartnerContext, order: PartnerOrder, transactionId: string
           () => ctx.store.releaseDelivery(tradeNo, attempt),
         )
         .catch(() => undefined);
-      reject(new RefusedError('delivery timed out'));
+      reject(new DeliveryTimeoutError(ctx.deliverTimeoutMs));
     }, ctx.deliverTimeoutMs);
     result.then(
       () => {
@@ -102,33 +94,12 @@ function runHook(ctx: PartnerContext, order: PartnerOrder, transactionId: string
 }
 
 /**
- * A SUCCESS that may be sent only once `recorded` resolves (the delivery
- * record is committed and durable). The HTTP handler signs the reply
- * meanwhile, so the store's commit (SQLite: the fsync of the WAL in the
- * thread pool; PostgreSQL: the round trip) overlaps the RSA signature; if
- * `recorded` rejects, the answer is a FAIL instead.
+ * Deliver a paid order exactly once (the facts already verified and
+ * validated). Resolves once the answer is final, except for the last step:
+ * a SUCCESS that waits for the delivery record to be durable is a
+ * `PendingReply` (see make-handler.ts).
  */
-export class PendingAck {
-  constructor(
-    readonly reply: AckReply,
-    readonly recorded: Promise<void>,
-  ) {
-    recorded.catch(() => undefined); // always awaited by the caller; never an unhandled rejection meanwhile
-  }
-}
-
-/** Handle a delivery notification (already verified and validated); resolves once the answer is final. */
-export async function handleDeliver(ctx: PartnerContext, n: DeliverNotifyRequest): Promise<AckReply> {
-  const out = await deliverOutcome(ctx, n);
-  if (out instanceof PendingAck) {
-    await out.recorded;
-    return out.reply;
-  }
-  return out;
-}
-
-/** `handleDeliver`, but the last step (recording the delivery) may still be running: see `PendingAck`. */
-export async function deliverOutcome(ctx: PartnerContext, n: DeliverNotifyRequest): Promise<AckReply | PendingAck> {
+export async function deliverOnce(ctx: PartnerContext, n: DeliveryFacts): Promise<AckReply | PendingReply<AckReply>> {
   const store = ctx.store;
   let claim: CheckedDeliveryClaim;
   if (store.claimDeliveryChecked && storable(n)) {
@@ -168,7 +139,7 @@ export async function deliverOutcome(ctx: PartnerContext, n: DeliverNotifyReques
         const running = runHook(ctx, claim.order, n.transactionId, claim.attempt);
         if (running) await running;
       } catch (e) {
-        if (e instanceof RefusedError && e.retMsg === 'delivery timed out') throw e; // hook may still run: keep the lease
+        if (e instanceof DeliveryTimeoutError) throw e; // the hook may still run: keep the lease
         await store.releaseDelivery(n.tradeNo, claim.attempt).catch(() => undefined);
         if (e instanceof RefusedError) throw e;
         throw new RefusedError('delivery failed', `deliver hook threw: ${(e as Error)?.message ?? String(e)}`);
@@ -180,7 +151,7 @@ export async function deliverOutcome(ctx: PartnerContext, n: DeliverNotifyReques
           throw new RefusedError('could not record delivery', `completeDelivery failed: ${(e as Error)?.message ?? String(e)}`);
         },
       );
-      return new PendingAck({ retCode: 'SUCCESS' }, recorded);
+      return new PendingReply<AckReply>({ retCode: 'SUCCESS' }, recorded);
     }
   }
 }

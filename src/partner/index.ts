@@ -1,16 +1,84 @@
 /**
  * `dingdang-pay/partner`: what a skill backend needs — signed, validated,
  * exactly-once handlers for the platform's calls, the pay client for
- * `/paycgi/*`, the store contract and stores, the Node `http` adapter. The
- * Express and Fastify adapters are `dingdang-pay/partner/express` and
- * `dingdang-pay/partner/fastify`, so that this entry needs neither framework
- * (not even its types). Never imports device or sandbox code.
+ * `/paycgi/*`, refunds, the store contract and stores, the Node `http`
+ * adapter, the errors. The Express and Fastify adapters are
+ * `dingdang-pay/partner/express` and `dingdang-pay/partner/fastify`, so that
+ * this entry needs neither framework (not even its types). Never imports
+ * device or sandbox code.
+ *
+ * Every name is listed: the pipeline, the resolved context (it holds the
+ * private key) and the interface logic stay inside the kit.
  */
-export * from './store.js';
-export * from './handlers.js';
-export * from './create-order.js';
-export * from './deliver.js';
-export * from './stores/index.js';
-export * from './pay-client.js';
-export * from './adapters/node-http.js';
-export * from './refund.js';
+
+// The handlers and their options.
+export { createPartnerHandlers } from './handlers.js';
+export type { PartnerHandlers } from './handlers.js';
+export { DEFAULT_MAX_BODY_BYTES } from './partner-context.js';
+export type { PartnerOptions, ReplayGuard } from './partner-context.js';
+export type { PartnerHandler, PartnerRequest, PartnerResponse } from './make-handler.js';
+
+// The partner's own code the handlers call.
+export { catalogFrom } from './catalog.js';
+export type {
+  CatalogHook,
+  CatalogItem,
+  DeliverContext,
+  DeliverHook,
+  OrderContext,
+  RefundHook,
+  RefundNotifyContext,
+  UserHook,
+} from './hooks.js';
+
+// The Node `http` adapter.
+export { DEFAULT_PARTNER_PATHS, nodeHttpHandler, partnerRequestListener, writePartnerResponse } from './adapters/node-http.js';
+export type { PartnerPaths } from './adapters/node-http.js';
+
+// Calls to the platform, refunds.
+export { createPayClient, PayClient } from './pay-client.js';
+export type {
+  CallOptions,
+  OrderQueryInput,
+  OrderQueryResult,
+  PayClientOptions,
+  RefundInput,
+  RefundQueryInput,
+  RefundQueryResult,
+  RefundResult,
+} from './pay-client.js';
+export { requestRefund } from './refund.js';
+export type { RefundDeps, RequestRefundInput } from './refund.js';
+
+// The store contract and the stores.
+export type {
+  CheckedDeliveryClaim,
+  DeliveryClaim,
+  DeliveryExpectation,
+  NewOrder,
+  PartnerOrder,
+  PartnerOrderStatus,
+  PartnerStore,
+  Refund,
+} from './store.js';
+export {
+  MemoryPartnerStore,
+  POSTGRES_SCHEMA,
+  POSTGRES_SCHEMA_VERSION,
+  PostgresPartnerStore,
+  SQLITE_SCHEMA,
+  SQLITE_SCHEMA_VERSION,
+  SqlitePartnerStore,
+} from './stores/index.js';
+export type { PostgresStoreOptions, SqliteStoreOptions, SqliteSynchronous } from './stores/index.js';
+
+// Errors.
+export {
+  DeliveryTimeoutError,
+  PARTNER_ERROR_CODES,
+  PayRemoteError,
+  RefundError,
+  RefusedError,
+  StoreError,
+} from './errors.js';
+export type { PartnerErrorCode, PayOperation, RefundErrorCode, StoreErrorCode } from './errors.js';

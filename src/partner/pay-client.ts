@@ -25,7 +25,6 @@ import {
   loadPublicKey,
   PAY_PATHS,
   randomNonce,
-  RemoteError,
   SignatureError,
   signedJsonHeaders,
   TimeoutError,
@@ -44,19 +43,10 @@ import {
   type RefundQueryReply,
   type RefundReply,
 } from '../protocol/index.js';
+import { PayRemoteError, type PayOperation } from './errors.js';
 
-export type PayOperation = 'orderQuery' | 'refund' | 'refundQuery';
-
-/** The platform answered `retCode: FAIL` (or a reply that does not match the request). */
-export class PayRemoteError extends RemoteError {
-  readonly operation: PayOperation;
-  readonly reply: unknown;
-  constructor(operation: PayOperation, message: string, retMsg: string | undefined, reply: unknown) {
-    super(message, retMsg);
-    this.operation = operation;
-    this.reply = reply;
-  }
-}
+/** The client's error, also named here for callers that import this module directly (the class lives in errors.ts). */
+export { PayRemoteError };
 
 export interface PayClientOptions {
   skillId: string;

@@ -7,7 +7,6 @@
  *   store.saveRefund(PROCESSING)  →  pay.refund(same refundTradeNo)  →  store.updateRefund
  */
 import {
-  DingDangPayError,
   InvalidArgumentError,
   isOrderNo,
   randomNonce,
@@ -15,19 +14,9 @@ import {
   type Fen,
   type OrderDetail,
 } from '../protocol/index.js';
+import { PayRemoteError, RefundError } from './errors.js';
 import type { PayClient } from './pay-client.js';
-import { PayRemoteError } from './pay-client.js';
 import type { PartnerStore, Refund } from './store.js';
-
-export type RefundErrorCode = 'ERR_REFUND_UNKNOWN_ORDER' | 'ERR_REFUND_NOT_PAID' | 'ERR_REFUND_CONFLICT';
-
-/** A refund the partner side refuses before asking the platform. */
-export class RefundError extends DingDangPayError {
-  declare readonly code: RefundErrorCode;
-  constructor(code: RefundErrorCode, message: string) {
-    super(code, message);
-  }
-}
 
 export interface RequestRefundInput {
   tradeNo: string;

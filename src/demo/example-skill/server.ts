@@ -28,7 +28,6 @@ import {
 import {
   createPartnerHandlers,
   DEFAULT_PARTNER_PATHS,
-  handleDeliver,
   nodeHttpHandler,
   PayClient,
   SqlitePartnerStore,
@@ -147,22 +146,12 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
     skillSecret,
     store,
     publicUrl: () => baseUrl,
-    // The Charge response beat the delivery notification: ask the platform, and deliver on a paid order.
+    // The Charge response beat the delivery notification: ask the platform, and deliver a paid order
+    // through the same exactly-once path as the notification (it checks the answer against the order).
     confirmPaid: async (tradeNo) => {
       const h = handlers;
       if (!payClient || !h) return false;
-      const q = await payClient.orderQuery({ tradeNo });
-      if (q.tradeStatus !== 'SUCCESS') return false;
-      const order = await store.getOrder(tradeNo);
-      if (!order) return false;
-      const r = await handleDeliver(h.context, {
-        skillId,
-        userToken: order.userToken,
-        transactionId: q.transactionId,
-        tradeNo,
-        totalAmt: q.totalAmt,
-        nonceStr: 'orderquery',
-      });
+      const r = await h.deliverFromOrderQuery(await payClient.orderQuery({ tradeNo }));
       return r.retCode === 'SUCCESS';
     },
   });

@@ -11,7 +11,8 @@
  * ```
  */
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
-import type { PartnerHandler, PartnerHandlers } from '../handlers.js';
+import type { PartnerHandlers } from '../handlers.js';
+import type { PartnerHandler } from '../make-handler.js';
 import { DEFAULT_PARTNER_PATHS, type PartnerPaths } from './node-http.js';
 
 export { DEFAULT_PARTNER_PATHS };

@@ -13,7 +13,8 @@
  * `dingdang-pay/partner/fastify`. Needs no runtime import of fastify (types only).
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { PartnerHandler, PartnerHandlers, PartnerResponse } from '../handlers.js';
+import type { PartnerHandlers } from '../handlers.js';
+import type { PartnerHandler, PartnerResponse } from '../make-handler.js';
 import { DEFAULT_PARTNER_PATHS, type PartnerPaths } from './node-http.js';
 
 export interface FastifyPartnerOptions {

@@ -8,7 +8,8 @@
  * ```
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { PartnerHandler, PartnerHandlers, PartnerResponse } from '../handlers.js';
+import type { PartnerHandlers } from '../handlers.js';
+import type { PartnerHandler, PartnerResponse } from '../make-handler.js';
 
 /** Default URL paths of the three interfaces (register the full URLs on the platform). */
 export const DEFAULT_PARTNER_PATHS = {

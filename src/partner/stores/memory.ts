@@ -21,7 +21,7 @@ import {
   orderMatches,
   USER_TOKEN_MAX,
 } from './common.js';
-import { StoreError } from './errors.js';
+import { StoreError } from '../errors.js';
 
 interface Row {
   order: PartnerOrder;

@@ -35,7 +35,7 @@ import {
   orderMatches,
   USER_TOKEN_MAX,
 } from './common.js';
-import { StoreError } from './errors.js';
+import { StoreError } from '../errors.js';
 
 export interface PostgresStoreOptions {
   /** e.g. postgresql://user:pass@host:5432/db */

@@ -32,7 +32,7 @@ import {
   orderMatches,
   USER_TOKEN_MAX,
 } from './common.js';
-import { StoreError } from './errors.js';
+import { StoreError } from '../errors.js';
 
 export interface SqliteStoreOptions {
   /** Database file (created if missing). `':memory:'` works but is private to this handle. */

@@ -1,0 +1,142 @@
+/**
+ * The pipeline every platform call goes through, the same for each interface:
+ *
+ *   { headers, rawBody } → verify → the interface's logic → sign → { status, headers, body }
+ *
+ * Every request is checked in this order, and any failure is answered with a
+ * signed `{ retCode: "FAIL", retMsg }` (≤ 32 characters) and no state change:
+ * body size → TSK-RSA2 signature over the raw bytes with `TSKPublicKey`
+ * (header shape, algorithm, ±3 min window) → UTF-8 JSON + wire validation →
+ * `nonceStr` replay guard → the interface's own checks. Every reply —
+ * SUCCESS or FAIL — is signed with `SkillPrivateKey` over the exact reply
+ * bytes that are sent. Replies use HTTP 200: the answer is in `retCode`.
+ */
+import {
+  clampRetMsg,
+  constructMessage,
+  SignatureError,
+  signedJsonHeaders,
+  type AckReply,
+  type CreateOrderReply,
+  type MessageKind,
+  type MessageTypes,
+} from '../protocol/index.js';
+import { RefusedError, retMsgOf } from './errors.js';
+import { reportError, type PartnerContext } from './partner-context.js';
+
+/** What every adapter hands to a handler. Header names may have any case. */
+export interface PartnerRequest {
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Uint8Array;
+}
+
+/** What a handler answers; `body` holds the exact bytes that were signed. */
+export interface PartnerResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/**
+ * A handler: never throws, always answers a signed reply. Adapters use
+ * `maxBodyBytes` to stop reading early and `reject` to answer a request that
+ * never reached the handler (e.g. the framework refused an oversized body).
+ */
+export interface PartnerHandler {
+  (request: PartnerRequest): Promise<PartnerResponse>;
+  /** Largest body this handler accepts. */
+  readonly maxBodyBytes: number;
+  /** A signed FAIL with this `retMsg` (clamped to 32 characters). */
+  reject(retMsg: string): PartnerResponse;
+}
+
+export type PartnerReply = AckReply | CreateOrderReply;
+
+/**
+ * A reply that may be sent only once `ready` resolves (e.g. the record it
+ * acknowledges is committed and durable). The pipeline signs the reply
+ * meanwhile, so the store's commit overlaps the RSA signature; if `ready`
+ * rejects, the answer is a FAIL instead.
+ */
+export class PendingReply<R extends PartnerReply = PartnerReply> {
+  constructor(
+    readonly reply: R,
+    readonly ready: Promise<void>,
+  ) {
+    ready.catch(() => undefined); // always awaited by the caller; never an unhandled rejection meanwhile
+  }
+
+  /** The reply, once it may be sent. */
+  async settled(): Promise<R> {
+    await this.ready;
+    return this.reply;
+  }
+}
+
+function header(headers: PartnerRequest['headers'], name: string): string | undefined {
+  const want = name.toLowerCase();
+  // Node (and most frameworks) hand over lower-case names: answer without scanning.
+  const direct = headers[want];
+  if (typeof direct === 'string') return direct;
+  for (const [k, v] of Object.entries(headers)) {
+    if (k.toLowerCase() !== want) continue;
+    if (Array.isArray(v)) return v.length === 1 ? v[0] : undefined; // several Authorization headers: malformed
+    return v;
+  }
+  return undefined;
+}
+
+/** Serialise and sign a reply; `body` is exactly the signed bytes. */
+export function signedReply(ctx: Pick<PartnerContext, 'skillPrivateKey' | 'now'>, reply: PartnerReply): PartnerResponse {
+  const body = Buffer.from(JSON.stringify(reply), 'utf8');
+  const headers = signedJsonHeaders(body, ctx.skillPrivateKey, { now: ctx.now });
+  return { status: 200, headers: { ...headers, 'content-length': String(body.length) }, body };
+}
+
+export function failReply(ctx: Pick<PartnerContext, 'skillPrivateKey' | 'now'>, retMsg: string): PartnerResponse {
+  return signedReply(ctx, { retCode: 'FAIL', retMsg: clampRetMsg(retMsg) });
+}
+
+/** Size, signature, validation and replay checks; throws RefusedError / SignatureError / ValidationError. */
+export async function verifyRequest<K extends MessageKind>(ctx: PartnerContext, kind: K, request: PartnerRequest): Promise<MessageTypes[K]> {
+  const raw = request?.rawBody;
+  if (!(raw instanceof Uint8Array)) throw new RefusedError('no body');
+  if (raw.length > ctx.maxBodyBytes) throw new RefusedError('body too large', `body has ${raw.length} bytes, limit ${ctx.maxBodyBytes}`);
+  // Signature (raw bytes, window), then decoding and validation; the nonce last, so a bad message uses none up.
+  const message = constructMessage(kind, raw, header(request.headers ?? {}, 'authorization'), ctx.tskPublicKey, {
+    now: ctx.now,
+    toleranceMs: ctx.toleranceMs,
+  });
+  const nonce = (message as { nonceStr?: unknown }).nonceStr;
+  if (typeof nonce === 'string' && !(await ctx.nonceGuard.check(nonce)))
+    throw new SignatureError('replay', 'nonceStr was already used inside the signature window');
+  const skillId = (message as { skillId?: unknown }).skillId;
+  if (typeof skillId === 'string' && !ctx.skillIds.has(skillId)) throw new RefusedError('unknown skillId');
+  return message;
+}
+
+/** Wrap interface logic: verify, run, sign; every throw becomes a signed FAIL. */
+export function makeHandler<K extends MessageKind>(
+  ctx: PartnerContext,
+  kind: K,
+  run: (message: MessageTypes[K]) => Promise<PartnerReply | PendingReply>,
+): PartnerHandler {
+  const handle = async (request: PartnerRequest): Promise<PartnerResponse> => {
+    try {
+      const message = await verifyRequest(ctx, kind, request);
+      const out = await run(message);
+      if (out instanceof PendingReply) {
+        // Sign while the reply's condition settles; answer only once it has.
+        const response = signedReply(ctx, out.reply);
+        await out.ready;
+        return response;
+      }
+      return signedReply(ctx, out);
+    } catch (e) {
+      const retMsg = retMsgOf(e);
+      reportError(ctx, e, kind, retMsg);
+      return failReply(ctx, retMsg);
+    }
+  };
+  return Object.assign(handle, { maxBodyBytes: ctx.maxBodyBytes, reject: (retMsg: string) => failReply(ctx, retMsg) });
+}

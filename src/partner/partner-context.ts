@@ -1,0 +1,135 @@
+/**
+ * The options of `createPartnerHandlers` and the context they resolve to
+ * (keys loaded, defaults filled in), shared by the handlers. The context
+ * holds the private key: it stays inside the kit and is never handed out.
+ */
+import type { KeyObject } from 'node:crypto';
+import {
+  DEFAULT_TOLERANCE_MS,
+  InvalidArgumentError,
+  loadPrivateKey,
+  loadPublicKey,
+  NonceGuard,
+  type Clock,
+  type KeyInput,
+  type MessageKind,
+} from '../protocol/index.js';
+import type { CatalogHook, DeliverHook, RefundHook, UserHook } from './hooks.js';
+import type { PartnerStore } from './store.js';
+
+export interface ReplayGuard {
+  check(nonce: string): boolean | Promise<boolean>;
+}
+
+export interface PartnerOptions {
+  /** The skill(s) this backend sells for; requests naming another skillId are refused. */
+  skillId: string | readonly string[];
+  /** The platform's public key (PEM, bare Base64, or KeyObject). */
+  tskPublicKey: KeyInput;
+  /** This backend's private key; signs every reply. */
+  skillPrivateKey: KeyInput;
+  store: PartnerStore;
+  /** The partner's own price list: every order line is checked against it. */
+  catalog: CatalogHook;
+  /** Gives the goods. Called at least once per paid order with idempotency key `tradeNo`; see docs/partner.md. */
+  deliver: DeliverHook;
+  /** Optional: is `userToken` one of the partner's users? Default: any non-empty token. */
+  user?: UserHook;
+  /** Optional: a refund result notification arrived (after it was stored). */
+  onRefund?: RefundHook;
+  /** Largest accepted request body in bytes; default 64 KiB. */
+  maxBodyBytes?: number;
+  /** Signature window either way; default 3 minutes. */
+  toleranceMs?: number;
+  /**
+   * Replay guard for `nonceStr`: `check(nonce)` is false for a nonce already
+   * seen inside the window. Default a fresh `NonceGuard` per handler set (one
+   * process); give a shared one (may be async, e.g. a database table with a
+   * unique key) when several backend instances must refuse each other's replays.
+   */
+  nonceGuard?: ReplayGuard;
+  /** Clock (epoch ms); default `Date.now`. */
+  now?: Clock;
+  /** How long a delivery claim is held before another attempt may take it over; default 60 s. */
+  leaseMs?: number;
+  /** How long a duplicate waits for a concurrent delivery of the same order before answering FAIL; default 2 s. */
+  inProgressWaitMs?: number;
+  /** How long the deliver hook may run before the attempt answers FAIL; default 20 s. */
+  deliverTimeoutMs?: number;
+  /** New `tradeNo` (1–32 of [0-9A-Za-z]); default 32 random characters. */
+  newTradeNo?: () => string;
+  /**
+   * Told about every refused request and internal error (for logs), and about
+   * every refused `deliverFromOrderQuery` (kind `orderQueryReply`). Never
+   * throws into the reply path.
+   */
+  onError?: (error: unknown, info: { kind: MessageKind; retMsg: string }) => void;
+}
+
+/** The resolved options; internal to the kit (it holds the private key). */
+export interface PartnerContext {
+  skillIds: ReadonlySet<string>;
+  tskPublicKey: KeyObject;
+  skillPrivateKey: KeyObject;
+  store: PartnerStore;
+  catalog: CatalogHook;
+  deliver: DeliverHook;
+  user: UserHook | undefined;
+  onRefund: RefundHook | undefined;
+  maxBodyBytes: number;
+  toleranceMs: number;
+  nonceGuard: ReplayGuard;
+  now: Clock;
+  leaseMs: number;
+  inProgressWaitMs: number;
+  deliverTimeoutMs: number;
+  newTradeNo: (() => string) | undefined;
+  onError: PartnerOptions['onError'];
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+
+function positive(value: number | undefined, fallback: number, what: string): number {
+  const v = value ?? fallback;
+  if (!Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${what} must be a positive number`);
+  return v;
+}
+
+export function resolvePartnerOptions(options: PartnerOptions): PartnerContext {
+  if (!options || typeof options !== 'object') throw new InvalidArgumentError('partner options are required');
+  const ids = typeof options.skillId === 'string' ? [options.skillId] : [...(options.skillId ?? [])];
+  if (ids.length === 0 || ids.some((s) => typeof s !== 'string' || s.length === 0 || s.length > 32))
+    throw new InvalidArgumentError('skillId must be 1–32 characters (or a list of such)');
+  if (!options.store) throw new InvalidArgumentError('store is required');
+  if (typeof options.catalog !== 'function') throw new InvalidArgumentError('catalog must be a function (see catalogFrom)');
+  if (typeof options.deliver !== 'function') throw new InvalidArgumentError('deliver must be a function');
+  const now = options.now ?? (() => Date.now());
+  return {
+    skillIds: new Set(ids),
+    tskPublicKey: loadPublicKey(options.tskPublicKey),
+    skillPrivateKey: loadPrivateKey(options.skillPrivateKey),
+    store: options.store,
+    catalog: options.catalog,
+    deliver: options.deliver,
+    user: options.user,
+    onRefund: options.onRefund,
+    maxBodyBytes: positive(options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 'maxBodyBytes'),
+    toleranceMs: positive(options.toleranceMs, DEFAULT_TOLERANCE_MS, 'toleranceMs'),
+    nonceGuard: options.nonceGuard ?? new NonceGuard({ now }),
+    now,
+    leaseMs: positive(options.leaseMs, 60_000, 'leaseMs'),
+    inProgressWaitMs: options.inProgressWaitMs === 0 ? 0 : positive(options.inProgressWaitMs, 2_000, 'inProgressWaitMs'),
+    deliverTimeoutMs: positive(options.deliverTimeoutMs, 20_000, 'deliverTimeoutMs'),
+    newTradeNo: options.newTradeNo,
+    onError: options.onError,
+  };
+}
+
+/** Tell `onError`; a logging hook that throws must not change the answer. */
+export function reportError(ctx: Pick<PartnerContext, 'onError'>, error: unknown, kind: MessageKind, retMsg: string): void {
+  try {
+    ctx.onError?.(error, { kind, retMsg });
+  } catch {
+    /* a logging hook must not change the answer */
+  }
+}
