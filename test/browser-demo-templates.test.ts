@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { generateTskKeyPair } from '../src/protocol/tsk-node.js';
 import type { SkillDirective, SkillRequestEnvelope, SkillResponseBody } from '../src/protocol/skill-types.js';
 import { parseSandboxConfig } from '../src/sandbox/config.js';
-import { Sandbox } from '../src/sandbox/server.js';
+import { Sandbox } from '../src/sandbox/sandbox.js';
 import { speakerPage } from '../src/demo/page.js';
 import { speakerBundle } from '../src/demo/bundle.js';
 import { CHROMIUM_SKIP as SKIP, hasChromium, launchChromium } from './support/chromium.js';

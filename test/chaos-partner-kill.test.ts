@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SqlitePartnerStore } from '../src/partner/index.js';
 import { parseSandboxConfig } from '../src/sandbox/config.js';
-import { Sandbox } from '../src/sandbox/server.js';
+import { Sandbox } from '../src/sandbox/sandbox.js';
 import { control, platformKeys, SKILL_ID, SKILL_PRIVATE, skillInput, startBackend, type Backend } from './sandbox-support.js';
 import { hookRuns, killWorker, liveWorkers, sleep, startForwarder, startWorker } from './support/partner-procs.js';
 

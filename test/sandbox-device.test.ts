@@ -197,7 +197,7 @@ test('push faults: duplicate, reorder, delay, drop the socket; FAIL carries a sp
 
 test('configured devices need their token (HTTP and stream)', async () => {
   const { parseSandboxConfig } = await import('../src/sandbox/config.js');
-  const { Sandbox } = await import('../src/sandbox/server.js');
+  const { Sandbox } = await import('../src/sandbox/sandbox.js');
   const { skillInput, platformKeys } = await import('./sandbox-support.js');
   const config = parseSandboxConfig({
     skills: [skillInput('http://127.0.0.1:9')],

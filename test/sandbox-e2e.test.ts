@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { parseSandboxConfig } from '../src/sandbox/config.js';
-import { Sandbox } from '../src/sandbox/server.js';
+import { Sandbox } from '../src/sandbox/sandbox.js';
 import { createNodeTransport } from '../src/device/node.js';
 import type { StatusUpdate } from '../src/device/port.js';
 import { control, platformKeys, until, within } from './sandbox-support.js';

@@ -9,7 +9,7 @@ import { generateTskKeyPair, loadPrivateKey, loadPublicKey, signRsa2, verifyHmac
 import { validateJson } from '../src/protocol/validate.js';
 import { randomNonce } from '../src/protocol/tsk.js';
 import { parseSandboxConfig, type SkillConfigInput } from '../src/sandbox/config.js';
-import { Sandbox, type SandboxOptions } from '../src/sandbox/server.js';
+import { Sandbox, type SandboxOptions } from '../src/sandbox/sandbox.js';
 import { fixture } from './helpers.js';
 
 export const SKILL_PRIVATE = fixture('tsk-test-private.pem');

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { sign } from 'node:crypto';
 import { loadPrivateKey } from '../../src/protocol/index.js';
 import { parseSandboxConfig } from '../../src/sandbox/config.js';
-import { Sandbox } from '../../src/sandbox/server.js';
+import { Sandbox } from '../../src/sandbox/sandbox.js';
 import { skillInput } from '../../test/sandbox-support.js';
 
 // argv: skill backend URL (another process), platform private key PEM

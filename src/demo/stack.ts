@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DingDangPayError } from '../protocol/errors.js';
 import { loadSandboxConfig, parseSandboxConfig, type SandboxConfig } from '../sandbox/config.js';
-import { Sandbox, type SandboxOptions } from '../sandbox/server.js';
+import { Sandbox, type SandboxOptions } from '../sandbox/sandbox.js';
 
 export type { SkillRecord as ExampleSkillRecord } from './example-skill/server.js';
 import type { SkillRecord as ExampleSkillRecord } from './example-skill/server.js';

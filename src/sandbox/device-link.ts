@@ -11,13 +11,15 @@
  */
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DingDangPayError, InvalidArgumentError, RemoteError, TimeoutError, TransportError } from '../protocol/errors.js';
+import { InvalidArgumentError } from '../protocol/errors.js';
 import { randomNonce } from '../protocol/tsk.js';
 import { DEVICE_ID_RE, type DeviceConfig } from './config.js';
-import { SandboxStateError } from './errors.js';
+import { deviceErrorOf, HttpError } from './errors.js';
 import type { PushFaults } from './faults.js';
-import type { Platform, PurchaseStatus } from './platform.js';
-import type { RouteContext, Sandbox } from './server.js';
+import type { DeviceLinkHost } from './device-link-host.js';
+import type { Platform } from './platform.js';
+import type { PurchaseStatus } from './purchase-book.js';
+import type { RouteContext } from './router.js';
 
 export const DEVICE_STREAM_PATH = '/device/v1/stream';
 const MAX_FRAME = 64 * 1024;
@@ -38,16 +40,6 @@ const FAIL_REASON: Record<string, string> = {
   declined: '银行卡余额不足',
   cancelled: '用户取消了支付',
 };
-
-class DeviceHttpError extends DingDangPayError {
-  constructor(
-    readonly status: number,
-    readonly platformCode: string,
-    message: string,
-  ) {
-    super('ERR_DEVICE_HTTP', message);
-  }
-}
 
 interface Client {
   ws: WebSocket;
@@ -89,7 +81,7 @@ export class DeviceLink {
   pushesSent = 0;
 
   constructor(
-    private readonly sandbox: Sandbox,
+    private readonly sandbox: DeviceLinkHost,
     options: DeviceLinkOptions = {},
   ) {
     this.platform = sandbox.platform;
@@ -122,18 +114,18 @@ export class DeviceLink {
 
   /** Is this device (and token) allowed? With no devices configured, any valid deviceId is. */
   authorize(deviceId: unknown, token: unknown): string {
-    if (typeof deviceId !== 'string' || !DEVICE_ID_RE.test(deviceId)) throw new DeviceHttpError(401, 'UNAUTHORIZED', 'unknown device');
+    if (typeof deviceId !== 'string' || !DEVICE_ID_RE.test(deviceId)) throw new HttpError(401, 'unknown device', 'UNAUTHORIZED');
     if (this.devices.length === 0) return deviceId;
     const d = this.devices.find((x) => x.deviceId === deviceId);
-    if (!d) throw new DeviceHttpError(401, 'UNAUTHORIZED', 'unknown device');
-    if (d.deviceToken !== undefined && token !== d.deviceToken) throw new DeviceHttpError(401, 'UNAUTHORIZED', 'wrong device token');
+    if (!d) throw new HttpError(401, 'unknown device', 'UNAUTHORIZED');
+    if (d.deviceToken !== undefined && token !== d.deviceToken) throw new HttpError(401, 'wrong device token', 'UNAUTHORIZED');
     return deviceId;
   }
 
   /** The purchase if it belongs to `deviceId` (404 otherwise, never a hint). */
   private owned(purchaseId: string | undefined, deviceId: string) {
     const p = purchaseId === undefined ? undefined : this.platform.purchase(purchaseId);
-    if (!p || (p.deviceClaimed && p.deviceId !== deviceId)) throw new DeviceHttpError(404, 'NOT_FOUND', 'no such purchase');
+    if (!p || (p.deviceClaimed && p.deviceId !== deviceId)) throw new HttpError(404, 'no such purchase', 'NOT_FOUND');
     return p;
   }
 
@@ -348,22 +340,7 @@ export class DeviceLink {
   }
 
   private async fail(res: ServerResponse, e: unknown, route: string): Promise<void> {
-    let status = 500;
-    let code = 'INTERNAL';
-    let message = 'internal error';
-    if (e instanceof DeviceHttpError) [status, code, message] = [e.status, e.platformCode, e.message];
-    else if (e instanceof InvalidArgumentError || (e instanceof DingDangPayError && e.code === 'ERR_HTTP')) [status, code, message] = [400, 'BAD_REQUEST', e.message];
-    else if (e instanceof SandboxStateError) {
-      message = e.message;
-      status = 409;
-      if (e.reason === 'UNKNOWN_PURCHASE') [status, code] = [404, 'NOT_FOUND'];
-      else if (e.reason === 'NOT_PAID') code = 'NOT_PAID';
-      else if (e.reason === 'ALREADY_FINAL') code = 'ALREADY_PAID';
-      else if (e.reason === 'EXPIRED') code = 'EXPIRED';
-      else code = 'ORDER_REFUSED';
-    } else if (e instanceof RemoteError && route === 'order') [status, code, message] = [409, 'ORDER_REFUSED', e.retMsg ?? e.message];
-    else if (e instanceof RemoteError || e instanceof TimeoutError || e instanceof TransportError || e instanceof DingDangPayError)
-      [status, code, message] = [502, 'UPSTREAM', e.message];
+    const { status, code, message } = deviceErrorOf(e, route === 'order');
     if (res.headersSent) return void res.end();
     try {
       await this.reply(res, status, { error: { code, message } });

@@ -7,7 +7,7 @@
 import { formatFen } from '../protocol/money.js';
 import type { DingDangOrder } from './order-book.js';
 import { tradeStatusDesc } from './order-book.js';
-import type { Purchase } from './platform.js';
+import type { Purchase } from './purchase-book.js';
 import type { CallRecord } from './outbound.js';
 
 export function escapeHtml(s: string): string {

@@ -17,6 +17,7 @@ import { NonceGuard } from '../protocol/tsk.js';
 import { SandboxStateError, type OrderBookReason } from './errors.js';
 import { REFUND_STATUS_DESC, refundWireFields, tradeStatusDesc } from './order-book.js';
 import type { Platform } from './platform.js';
+import type { Router } from './router.js';
 
 export type PayCgiKind = 'orderquery' | 'refund' | 'refundquery';
 
@@ -182,5 +183,22 @@ export class PayCgi {
       refundStatusDesc: REFUND_STATUS_DESC[r.refundStatus],
     };
     return this.checked('refundQueryReply', reply);
+  }
+}
+
+/** The pay CGI's routes, `POST /paycgi/{orderquery,refund,refundquery}`: every reply HTTP 200, signed. */
+export function installPayCgi(router: Router, cgi: PayCgi): void {
+  for (const kind of ['orderquery', 'refund', 'refundquery'] as PayCgiKind[]) {
+    router.route('POST', new RegExp(`^/paycgi/${kind}$`), async ({ req, res, body }) => {
+      let raw: Buffer;
+      try {
+        raw = await body();
+      } catch {
+        raw = Buffer.alloc(0);
+      }
+      const out = cgi.handle(kind, raw, req.headers.authorization);
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', authorization: out.authorization });
+      res.end(out.body);
+    });
   }
 }

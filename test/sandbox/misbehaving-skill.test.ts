@@ -15,8 +15,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseSandboxConfig } from '../../src/sandbox/config.js';
-import { SKILL_FALLBACK_SPEECH } from '../../src/sandbox/platform.js';
-import { Sandbox } from '../../src/sandbox/server.js';
+import { SKILL_FALLBACK_SPEECH } from '../../src/sandbox/skill-router.js';
+import { Sandbox } from '../../src/sandbox/sandbox.js';
 import { control, platformKeys, skillInput, startBackend, until, type Backend } from '../sandbox-support.js';
 
 type Behaviour =

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateTskKeyPair, publicKeyToBase64 } from '../../src/protocol/index.js';
 import { parseSandboxConfig } from '../../src/sandbox/config.js';
-import { Sandbox } from '../../src/sandbox/server.js';
+import { Sandbox } from '../../src/sandbox/sandbox.js';
 import { listen, type ListeningSkill, type Skill } from '../../src/skill/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,6 +1,6 @@
 import { TransportError } from '../../protocol/errors.js';
 import { loadSandboxConfig } from '../../sandbox/config.js';
-import { Sandbox } from '../../sandbox/server.js';
+import { Sandbox } from '../../sandbox/sandbox.js';
 import { DEVICE_STREAM_PATH } from '../../sandbox/device-link.js';
 import { parseOptions, str, UsageError, write, type Command } from '../io.js';
 

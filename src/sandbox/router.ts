@@ -1,0 +1,131 @@
+/**
+ * The sandbox's HTTP routing: routes matched on the path in the order they
+ * were added, a bounded body reader, JSON and HTML replies, and the control
+ * API's error replies (the status table of errors.ts). CORS is open on
+ * `/sandbox/v1/` (local scripts and pages on any origin).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidArgumentError } from '../protocol/errors.js';
+import { readBody } from '../protocol/http-body.js';
+import { controlErrorOf, HttpError } from './errors.js';
+
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: string[];
+  url: URL;
+  /** The raw request body (bounded). */
+  body(): Promise<Buffer>;
+  /** The body decoded as a JSON object ({} when empty); InvalidArgumentError otherwise. */
+  json(): Promise<Record<string, unknown>>;
+}
+
+export type RouteHandler = (ctx: RouteContext) => Promise<void> | void;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  handler: RouteHandler;
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
+  res.end(body);
+}
+
+export function sendHtml(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+/** Control-API error body `{ error: { code, reason?, message, retMsg? } }` with its HTTP status. */
+export function sendError(res: ServerResponse, e: unknown): void {
+  const { status, error } = controlErrorOf(e);
+  if (!res.headersSent) sendJson(res, status, { error });
+  else res.end();
+}
+
+function parseJsonObject(b: Buffer): Record<string, unknown> {
+  if (b.length === 0) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(b.toString('utf8'));
+  } catch {
+    throw new InvalidArgumentError('body is not JSON');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InvalidArgumentError('body must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+export class Router {
+  private readonly routes: Route[] = [];
+
+  constructor(
+    /** Max request body, bytes. */
+    readonly maxBodyBytes: number,
+  ) {}
+
+  /** Add a route. `pattern` is matched against the path; its groups are the `params`. */
+  route(method: string, pattern: RegExp, handler: RouteHandler): void {
+    this.routes.push({ method, pattern, handler });
+  }
+
+  /** Serve one request (the `http.Server` listener). */
+  async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://sandbox');
+    } catch {
+      return sendJson(res, 400, { error: { code: 'ERR_HTTP', message: 'bad URL' } });
+    }
+    if (url.pathname.startsWith('/sandbox/v1/')) {
+      res.setHeader('access-control-allow-origin', '*');
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, {
+          'access-control-allow-methods': 'GET, POST, DELETE',
+          'access-control-allow-headers': 'content-type',
+          'access-control-max-age': '600',
+        });
+        return void res.end();
+      }
+    }
+    let bodyPromise: Promise<Buffer> | undefined;
+    const body = () => (bodyPromise ??= this.readBody(req, res));
+    let methodMismatch = false;
+    for (const r of this.routes) {
+      const m = r.pattern.exec(url.pathname);
+      if (!m) continue;
+      if (r.method !== req.method) {
+        methodMismatch = true;
+        continue;
+      }
+      const ctx: RouteContext = {
+        req,
+        res,
+        url,
+        params: m.slice(1).map((p) => decodeURIComponent(p ?? '')),
+        body,
+        json: async () => parseJsonObject(await body()),
+      };
+      try {
+        await r.handler(ctx);
+      } catch (e) {
+        sendError(res, e);
+      }
+      return;
+    }
+    if (methodMismatch) return sendJson(res, 405, { error: { code: 'ERR_HTTP', message: `method ${req.method} not allowed` } });
+    sendJson(res, 404, { error: { code: 'ERR_HTTP', message: `no route ${url.pathname.slice(0, 80)}` } });
+  }
+
+  private async readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer> {
+    const r = await readBody(req, { limit: this.maxBodyBytes });
+    if (r.ok) return r.body;
+    // The rest of the body is not read: the connection closes after the answer.
+    res.setHeader('connection', 'close');
+    res.on('finish', () => req.socket.destroy());
+    if (r.reason === 'too-large') throw new HttpError(413, `body larger than ${this.maxBodyBytes} bytes`);
+    throw new HttpError(400, 'the request body did not arrive');
+  }
+}

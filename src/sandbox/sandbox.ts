@@ -1,0 +1,135 @@
+/**
+ * The sandbox: one HTTP server on 127.0.0.1 serving the pay CGI
+ * (paycgi.ts), the control API for scripts (`/sandbox/v1/...`,
+ * control-api.ts), the phone's pages (phone-pages.ts) and the device link
+ * (device-link.ts), around one platform core (platform.ts). This file is the
+ * lifecycle: start, wiring, close. See docs/sandbox.md.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { SandboxConfig } from './config.js';
+import { installControlApi } from './control-api.js';
+import { DeviceLink, type DeviceLinkOptions } from './device-link.js';
+import type { DeviceLinkHost } from './device-link-host.js';
+import { installPayCgi, PayCgi } from './paycgi.js';
+import { installPhonePages } from './phone-pages.js';
+import { Platform, type PlatformOptions } from './platform.js';
+import { Router, type RouteHandler } from './router.js';
+
+export interface SandboxOptions extends Omit<PlatformOptions, 'config' | 'baseUrl'> {
+  config: SandboxConfig;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (a free port). */
+  port?: number;
+  /** Max request body, bytes; default 1 MiB. */
+  maxBodyBytes?: number;
+  /** The device link (docs/device-protocol.md): push repeat, socket timeouts. */
+  device?: DeviceLinkOptions;
+}
+
+export class Sandbox implements DeviceLinkHost {
+  readonly platform: Platform;
+  readonly paycgi: PayCgi;
+  readonly server: Server;
+  readonly maxBodyBytes: number;
+  /** The platform end of docs/device-protocol.md (HTTP /device/v1 + WebSocket stream). */
+  readonly device: DeviceLink;
+  private readonly router: Router;
+  private readonly sockets = new Set<Socket>();
+  private readonly closers: Array<() => void | Promise<void>> = [];
+  private readonly dropHandlers: Array<() => number> = [];
+  private baseUrl = '';
+  private closed = false;
+
+  private constructor(readonly options: SandboxOptions) {
+    const { config, host: _h, port: _p, maxBodyBytes, device, ...platformOptions } = options;
+    this.platform = new Platform({ config, ...platformOptions });
+    this.paycgi = new PayCgi(this.platform);
+    this.maxBodyBytes = maxBodyBytes ?? 1024 * 1024;
+    this.router = new Router(this.maxBodyBytes);
+    this.server = createServer((req, res) => void this.router.dispatch(req, res));
+    this.server.requestTimeout = 30_000;
+    this.server.headersTimeout = 15_000;
+    // Longer than clients' idle timeout (undici: 4 s), so the client always closes an idle
+    // keep-alive connection first: no request is ever sent on a socket the server is closing.
+    this.server.keepAliveTimeout = 10_000;
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    installPayCgi(this.router, this.paycgi);
+    installControlApi(this.router, this);
+    installPhonePages(this.router, this);
+    this.device = new DeviceLink(this, device);
+  }
+
+  /** Create and listen (127.0.0.1, port 0 by default). */
+  static async start(options: SandboxOptions): Promise<Sandbox> {
+    const sb = new Sandbox(options);
+    await new Promise<void>((resolve, reject) => {
+      sb.server.once('error', reject);
+      sb.server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        sb.server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = sb.server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    sb.baseUrl = `http://${host}:${addr.port}`;
+    sb.platform.setBaseUrl(sb.baseUrl);
+    return sb;
+  }
+
+  get url(): string {
+    return this.baseUrl;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Bare Base64 SPKI of the platform key (`TSKPublicKey`). */
+  get tskPublicKey(): string {
+    return this.platform.config.tskPublicKey;
+  }
+
+  /** Add a route (used by the device link). `pattern` is matched against the path. */
+  route(method: string, pattern: RegExp, handler: RouteHandler): void {
+    this.router.route(method, pattern, handler);
+  }
+
+  /** Run `fn` on close (before the HTTP server closes). */
+  onClose(fn: () => void | Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  /** Register what `POST /sandbox/v1/faults {"dropSocket": true}` does; returns how many sockets were dropped. */
+  onDropSocket(fn: () => number): void {
+    this.dropHandlers.push(fn);
+  }
+
+  /** Drop every device socket now (the `dropSocket` fault); how many were dropped. */
+  dropSockets(): number {
+    let dropped = 0;
+    for (const drop of this.dropHandlers) dropped += drop();
+    return dropped;
+  }
+
+  /** Stop: timers, notifications, connections, then the server. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const fn of this.closers) await fn();
+    this.platform.close();
+    const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections?.();
+    for (const s of this.sockets) s.destroy();
+    await done;
+  }
+}
+
+/** Start a sandbox (alias of `Sandbox.start`). */
+export function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  return Sandbox.start(options);
+}
