@@ -539,6 +539,77 @@ describe('options', () => {
 });
 
 describe('layering', () => {
+  it('the handlers object hands out no context and no key: the three handlers and deliverFromOrderQuery only', async () => {
+    const { KeyObject } = await import('node:crypto');
+    const { h } = setup();
+    assert.deepEqual(Object.keys(h).sort(), ['createOrder', 'deliver', 'deliverFromOrderQuery', 'refundNotify']);
+    assert.equal((h as unknown as Record<string, unknown>).context, undefined);
+    const seen = new Set<unknown>();
+    const walk = (v: unknown, path: string): void => {
+      if (v === null || (typeof v !== 'object' && typeof v !== 'function') || seen.has(v)) return;
+      seen.add(v);
+      assert.ok(!(v instanceof KeyObject), `${path} is a key`);
+      for (const k of Reflect.ownKeys(v)) {
+        if (k === 'prototype' || k === 'constructor') continue;
+        const d = Object.getOwnPropertyDescriptor(v, k);
+        if (d && 'value' in d) walk(d.value, `${path}.${String(k)}`);
+      }
+    };
+    walk(h, 'handlers');
+  });
+
+  it('the public entry names what it exports (no export *) and no internals of the pipeline', async () => {
+    const { readFileSync } = await import('node:fs');
+    const source = readFileSync(new URL('../src/partner/index.ts', import.meta.url), 'utf8');
+    assert.doesNotMatch(source, /export \*/);
+    const entry = (await import('../src/partner/index.js')) as Record<string, unknown>;
+    for (const internal of [
+      'resolvePartnerOptions',
+      'makeHandler',
+      'verifyRequest',
+      'signedReply',
+      'failReply',
+      'handleCreateOrder',
+      'handleDeliver',
+      'deliverOutcome',
+      'deliverOnce',
+      'handleRefundNotify',
+      'PendingAck',
+      'PendingReply',
+      'readRawBody',
+    ])
+      assert.equal(entry[internal], undefined, `${internal} is not public`);
+    assert.equal(typeof entry.createPartnerHandlers, 'function');
+  });
+
+  it('src/partner has no import circles', async () => {
+    const { readdirSync, readFileSync, statSync } = await import('node:fs');
+    const { dirname, join, resolve } = await import('node:path');
+    const root = new URL('../src/partner/', import.meta.url).pathname;
+    const graph = new Map<string, string[]>();
+    const walk = (d: string) => {
+      for (const f of readdirSync(d)) {
+        const p = join(d, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (p.endsWith('.ts')) {
+          const deps = [...readFileSync(p, 'utf8').matchAll(/(?:from|import)\s+'(\.[^']+)\.js'/g)].map((m) => resolve(dirname(p), m[1]! + '.ts'));
+          graph.set(p, deps.filter((x) => x.startsWith(root)));
+        }
+      }
+    };
+    walk(root);
+    const state = new Map<string, 'open' | 'done'>();
+    const visit = (f: string, trail: string[]): void => {
+      if (state.get(f) === 'done') return;
+      assert.notEqual(state.get(f), 'open', `import circle: ${[...trail, f].map((x) => x.slice(root.length)).join(' → ')}`);
+      state.set(f, 'open');
+      for (const d of graph.get(f) ?? []) visit(d, [...trail, f]);
+      state.set(f, 'done');
+    };
+    for (const f of graph.keys()) visit(f, []);
+    assert.ok(graph.size > 10);
+  });
+
   it('src/partner imports neither device nor sandbox code', async () => {
     const { readdirSync, readFileSync, statSync } = await import('node:fs');
     const { join } = await import('node:path');
