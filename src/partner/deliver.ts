@@ -17,6 +17,7 @@
  *   that honours its key delivers exactly once.
  */
 import type { AckReply, DeliverNotifyRequest } from '../protocol/index.js';
+import { sleep } from '../protocol/sleep.js';
 import { DeliveryTimeoutError, RefusedError } from './errors.js';
 import type { DeliverContext } from './hooks.js';
 import { PendingReply } from './make-handler.js';
@@ -29,8 +30,6 @@ import { USER_TOKEN_MAX } from './stores/common.js';
  * signed delivery notification, or a verified order-query answer.
  */
 export type DeliveryFacts = Pick<DeliverNotifyRequest, 'skillId' | 'userToken' | 'transactionId' | 'tradeNo' | 'totalAmt'>;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function checkAgainstOrder(order: PartnerOrder, n: DeliveryFacts): void {
   if (order.skillId !== n.skillId) throw new RefusedError('skillId mismatch');

@@ -17,6 +17,7 @@
  *   `PayRemoteError` (`retCode: FAIL`, with the platform's `retMsg`).
  */
 import type { KeyObject } from 'node:crypto';
+import { sleep } from '../protocol/sleep.js';
 import {
   DEFAULT_PAY_BASE_URL,
   DEFAULT_VERSION,
@@ -91,19 +92,6 @@ type Required2<T, K extends keyof T> = T & { [P in K]-?: NonNullable<T[P]> };
 export type OrderQueryResult = Required2<OrderQueryReply, 'transactionId' | 'tradeNo' | 'totalAmt' | 'tradeStatus' | 'tradeStatusDesc'>;
 export type RefundResult = Required2<RefundReply, 'transactionId' | 'tradeNo' | 'refundTransactionId' | 'refundTradeNo' | 'refundAmt' | 'totalAmt'>;
 export type RefundQueryResult = Required2<RefundQueryReply, 'refundTradeNo' | 'refundTransactionId' | 'refundAmt' | 'refundStatus' | 'refundStatusDesc'>;
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(new TimeoutError('aborted'));
-      },
-      { once: true },
-    );
-  });
 
 /** Retry only on these: the request may not have reached the platform, or it had a passing problem. */
 class Retryable extends Error {

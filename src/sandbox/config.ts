@@ -17,6 +17,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { DingDangPayError } from '../protocol/errors.js';
 import { generateTskKeyPair, loadPrivateKey, loadPublicKey, publicKeyToBase64 } from '../protocol/tsk-node.js';
+import { DEVICE_ID_RE } from '../protocol/device-link.js';
 import { SandboxConfigError } from './errors.js';
 
 /**
@@ -136,7 +137,8 @@ const SKILL_KEYS = new Set([
   'strictSchema',
 ]);
 const TOP_KEYS = new Set(['skills', 'platformPrivateKey', 'devices', '$schema', 'comment']);
-export const DEVICE_ID_RE = /^[0-9A-Za-z._-]{1,64}$/;
+/** Device ids: the device link's pattern (src/protocol/device-link.ts). */
+export { DEVICE_ID_RE };
 
 function devices(value: unknown): DeviceConfig[] {
   if (value === undefined) return [];

@@ -11,7 +11,7 @@
  * | `SandboxStateError` other `UNKNOWN_*` | `ERR_STATE` | 404 | 409 `ORDER_REFUSED` |
  * | `SandboxStateError` `NOT_PAID` / `ALREADY_FINAL` / `EXPIRED` | `ERR_STATE` | 409 | 409 `NOT_PAID` / `ALREADY_PAID` / `EXPIRED` |
  * | `SandboxStateError` other | `ERR_STATE` | 409 | 409 `ORDER_REFUSED` |
- * | `HttpError` | `ERR_HTTP` | its `status` | its `status` and `deviceCode` (default 400 `BAD_REQUEST`) |
+ * | `HttpError` | `ERR_HTTP` | its `status` | its `deviceCode` (default 400 `BAD_REQUEST`) |
  * | `InvalidArgumentError` (protocol) | `ERR_INVALID_ARGUMENT` | 400 | 400 `BAD_REQUEST` |
  * | `ValidationError` (protocol) | `ERR_VALIDATION` | 400 | 502 `UPSTREAM` |
  * | `RemoteError` (protocol) | `ERR_REMOTE` | 502 (+ `retMsg`) | 502 `UPSTREAM`; on `…/order` 409 `ORDER_REFUSED` |
@@ -21,8 +21,12 @@
  * | anything else | `ERR_INTERNAL` | 500 | 500 `INTERNAL` |
  * | `SandboxApiError` (the client's) | `ERR_SANDBOX_API` | the reply's `status`, `errorCode`, `reason` | – |
  *
- * Browser-safe (the typed client uses it): imports only protocol/errors.
+ * The device link's status of each code is the contract's
+ * (`DEVICE_LINK_ERROR_STATUS`, src/protocol/device-link.ts).
+ *
+ * Browser-safe (the typed client uses it): imports only protocol modules.
  */
+import { DEVICE_LINK_ERROR_STATUS, type DeviceLinkErrorCode } from '../protocol/device-link.js';
 import { DingDangPayError, InvalidArgumentError, RemoteError, TimeoutError, TransportError } from '../protocol/errors.js';
 
 /** The sandbox configuration is unusable. `path` names the offending field (e.g. `skills[0].skillPublicKey`). */
@@ -59,8 +63,8 @@ export class SandboxStateError extends DingDangPayError {
   }
 }
 
-/** The error codes of the device link (docs/device-protocol.md §3.7). */
-export type DeviceErrorCode = 'BAD_REQUEST' | 'UNAUTHORIZED' | 'NOT_FOUND' | 'ORDER_REFUSED' | 'ALREADY_PAID' | 'NOT_PAID' | 'EXPIRED' | 'INTERNAL' | 'UPSTREAM';
+/** The error codes of the device link (docs/device-protocol.md §3.7; src/protocol/device-link.ts). */
+export type DeviceErrorCode = DeviceLinkErrorCode;
 
 /** A request the sandbox's HTTP surface refuses as such (bad URL, body too large, unknown device …). */
 export class HttpError extends DingDangPayError {
@@ -118,35 +122,33 @@ export type SandboxErrorCode = keyof typeof SANDBOX_ERROR_CODES;
 
 // ── the status table ─────────────────────────────────────────────────
 
-type DeviceCell = readonly [number, DeviceErrorCode];
-
 interface StatusRow {
   test: (e: DingDangPayError) => boolean;
+  /** The control API's HTTP status. */
   control: number;
-  /** The device link's status and code; `order` is the create-order route (`POST …/order`). */
-  device: DeviceCell | ((e: DingDangPayError, order: boolean) => DeviceCell);
+  /** The device link's code (its status: `DEVICE_LINK_ERROR_STATUS`); `order` is the create-order route (`POST …/order`). */
+  device: DeviceErrorCode | ((e: DingDangPayError, order: boolean) => DeviceErrorCode);
 }
 
 const stateReason = (reason: OrderBookReason | 'UNKNOWN_*') => (e: DingDangPayError) =>
   e instanceof SandboxStateError && (reason === 'UNKNOWN_*' ? e.reason.startsWith('UNKNOWN_') : e.reason === reason);
 
-const UPSTREAM: DeviceCell = [502, 'UPSTREAM'];
 
 /** First matching row wins. */
 const STATUS_TABLE: readonly StatusRow[] = [
-  { test: (e) => e instanceof HttpError, control: 0, device: (e) => [(e as HttpError).deviceCode ? (e as HttpError).status : 400, (e as HttpError).deviceCode ?? 'BAD_REQUEST'] },
-  { test: stateReason('UNKNOWN_PURCHASE'), control: 404, device: [404, 'NOT_FOUND'] },
-  { test: stateReason('UNKNOWN_*'), control: 404, device: [409, 'ORDER_REFUSED'] },
-  { test: stateReason('NOT_PAID'), control: 409, device: [409, 'NOT_PAID'] },
-  { test: stateReason('ALREADY_FINAL'), control: 409, device: [409, 'ALREADY_PAID'] },
-  { test: stateReason('EXPIRED'), control: 409, device: [409, 'EXPIRED'] },
-  { test: (e) => e instanceof SandboxStateError, control: 409, device: [409, 'ORDER_REFUSED'] },
-  { test: (e) => e instanceof InvalidArgumentError, control: 400, device: [400, 'BAD_REQUEST'] },
-  { test: (e) => e.code === 'ERR_VALIDATION', control: 400, device: UPSTREAM },
-  { test: (e) => e instanceof RemoteError, control: 502, device: (_e, order) => (order ? [409, 'ORDER_REFUSED'] : UPSTREAM) },
-  { test: (e) => e instanceof TimeoutError, control: 504, device: UPSTREAM },
-  { test: (e) => e instanceof TransportError || e.code === 'ERR_SIGNATURE', control: 502, device: UPSTREAM },
-  { test: () => true, control: 500, device: UPSTREAM },
+  { test: (e) => e instanceof HttpError, control: 0, device: (e) => (e as HttpError).deviceCode ?? 'BAD_REQUEST' },
+  { test: stateReason('UNKNOWN_PURCHASE'), control: 404, device: 'NOT_FOUND' },
+  { test: stateReason('UNKNOWN_*'), control: 404, device: 'ORDER_REFUSED' },
+  { test: stateReason('NOT_PAID'), control: 409, device: 'NOT_PAID' },
+  { test: stateReason('ALREADY_FINAL'), control: 409, device: 'ALREADY_PAID' },
+  { test: stateReason('EXPIRED'), control: 409, device: 'EXPIRED' },
+  { test: (e) => e instanceof SandboxStateError, control: 409, device: 'ORDER_REFUSED' },
+  { test: (e) => e instanceof InvalidArgumentError, control: 400, device: 'BAD_REQUEST' },
+  { test: (e) => e.code === 'ERR_VALIDATION', control: 400, device: 'UPSTREAM' },
+  { test: (e) => e instanceof RemoteError, control: 502, device: (_e, order) => (order ? 'ORDER_REFUSED' : 'UPSTREAM') },
+  { test: (e) => e instanceof TimeoutError, control: 504, device: 'UPSTREAM' },
+  { test: (e) => e instanceof TransportError || e.code === 'ERR_SIGNATURE', control: 502, device: 'UPSTREAM' },
+  { test: () => true, control: 500, device: 'UPSTREAM' },
 ];
 
 const rowOf = (e: DingDangPayError): StatusRow => STATUS_TABLE.find((r) => r.test(e))!;
@@ -166,7 +168,8 @@ export function controlErrorOf(e: unknown): { status: number; error: ControlApiE
 export function deviceErrorOf(e: unknown, order = false): { status: number; code: DeviceErrorCode; message: string } {
   if (!(e instanceof DingDangPayError)) return { status: 500, code: 'INTERNAL', message: 'internal error' };
   const cell = rowOf(e).device;
-  const [status, code] = typeof cell === 'function' ? cell(e, order) : cell;
+  const code = typeof cell === 'function' ? cell(e, order) : cell;
+  const status = DEVICE_LINK_ERROR_STATUS[code];
   const message = e instanceof RemoteError && order ? (e.retMsg ?? e.message) : e.message;
   return { status, code, message };
 }

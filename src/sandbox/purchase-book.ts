@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, RemoteError } from '../protocol/errors.js';
-import type { Fen } from '../protocol/money.js';
+import { PURCHASE_ID_RE, type DeviceMode, type DeviceOrder, type PlaceOrderResult, type ResumeResult } from '../protocol/device-link.js';
 import type { SkillDirective, SkillRequest, SkillResponseBody, SkillRetCode, SkillSession } from '../protocol/skill-types.js';
 import type { ChargeDirective, TradeStatus } from '../protocol/types.js';
 import { RET_MSG_ALREADY_OWNED } from '../protocol/types.js';
@@ -24,19 +24,12 @@ import { chargeResponseEvent, rerun } from './skill.js';
 export const DEFAULT_USER_ID = 'sandbox-user';
 export const DEFAULT_DEVICE_ID = 'sandbox-speaker';
 
-export type DeviceMode = 'screen' | 'screenless';
+export type { DeviceMode };
 export type PayOutcome = 'success' | 'fail' | 'cancel' | 'none';
 export const PAY_OUTCOMES: readonly PayOutcome[] = ['success', 'fail', 'cancel', 'none'];
 
-/** The order as the device sees it (same shape as the device port's `DeviceOrder`). */
-export interface DeviceOrderView {
-  purchaseId: string;
-  transactionId: string;
-  tradeNo: string;
-  totalAmt: Fen;
-  payUrl: string;
-  expiresAt: number;
-}
+/** The order as the device sees it: the device link's `DeviceOrder` (src/protocol/device-link.ts). */
+export type DeviceOrderView = DeviceOrder;
 
 export type PurchaseState = 'goods' | 'ordering' | 'ordered' | 'already-owned' | 'paid' | 'failed' | 'cancelled';
 
@@ -66,8 +59,8 @@ export interface Purchase {
   resumeAnswer?: ResumeOutcome;
 }
 
-/** Purchase ids: 1–64 characters of [0-9A-Za-z._-] (docs/device-protocol.md). */
-export const PURCHASE_ID_RE = /^[0-9A-Za-z._-]{1,64}$/;
+/** Purchase ids: 1–64 characters of [0-9A-Za-z._-] (docs/device-protocol.md; the device link's pattern). */
+export { PURCHASE_ID_RE };
 
 /** A status change of a purchase: what is pushed to the device. */
 export interface PurchaseStatus {
@@ -92,16 +85,15 @@ export interface StartPurchaseInput {
   deviceId?: string;
 }
 
-export type PlaceOrderOutcome = { kind: 'order'; order: DeviceOrderView } | { kind: 'already-owned' };
+/** What placing the order came to: the device link's `PlaceOrderResult`. */
+export type PlaceOrderOutcome = PlaceOrderResult;
 
-/** The resume's answer for the device (contract C): speech as a string, the skill's real directives. */
-export interface ResumeOutcome {
-  outputSpeech?: string;
-  directives: SkillDirective[];
-  shouldEndSession?: boolean;
-  /** The skill's answer to the resume was refused or the call failed; `outputSpeech` is then the fallback line. */
-  error?: { code: SkillRetCode; reason: string };
-}
+/**
+ * The resume's answer for the device (contract C): the device link's
+ * `ResumeResult` — speech as a string (the fallback line after an `error`),
+ * the skill's real directives (typed here: the platform checked them).
+ */
+export type ResumeOutcome = Omit<ResumeResult, 'directives'> & { directives: SkillDirective[] };
 
 
 /** The speaker's context of a request: who, on which device. */

@@ -8,6 +8,7 @@
  * ```
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody } from '../../protocol/http-body.js';
 import type { PartnerHandlers } from '../handlers.js';
 import type { PartnerHandler, PartnerResponse } from '../make-handler.js';
 
@@ -23,34 +24,6 @@ export type PartnerPaths = { createOrder: string; deliver: string; refundNotify:
 /** Past this many discarded bytes of an oversized body the connection is closed instead of drained. */
 const DRAIN_LIMIT = 1024 * 1024;
 
-type RawResult = { ok: true; body: Buffer } | { ok: false; reason: 'too-large' | 'aborted' };
-
-/** Read the request body as bytes, stopping to collect past `limit` (the rest is drained or the socket closed). */
-export function readRawBody(req: IncomingMessage, limit: number): Promise<RawResult> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) over = true;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) over = true;
-      if (!over) chunks.push(chunk);
-      else if (size > limit + DRAIN_LIMIT) {
-        req.pause();
-        resolve({ ok: false, reason: 'too-large' });
-      }
-    });
-    // One chunk (the usual small notification) is handed over as is, without a copy.
-    req.on('end', () =>
-      resolve(over ? { ok: false, reason: 'too-large' } : { ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }),
-    );
-    req.on('error', () => resolve({ ok: false, reason: 'aborted' }));
-    req.on('aborted', () => resolve({ ok: false, reason: 'aborted' }));
-  });
-}
-
 export function writePartnerResponse(res: ServerResponse, reply: PartnerResponse): void {
   res.writeHead(reply.status, reply.headers);
   res.end(reply.body);
@@ -65,7 +38,7 @@ export function nodeHttpHandler(handler: PartnerHandler): (req: IncomingMessage,
         req.resume();
         return;
       }
-      const raw = await readRawBody(req, handler.maxBodyBytes);
+      const raw = await readBody(req, { limit: handler.maxBodyBytes, drainBytes: DRAIN_LIMIT });
       if (!raw.ok) {
         if (raw.reason === 'aborted') return void res.destroy();
         const reply = handler.reject('body too large');

@@ -14,6 +14,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from '../../protocol/http-body.js';
 import type { Skill, SkillHttpResponse } from '../skill.js';
 
 export interface NodeHttpOptions {
@@ -24,37 +25,6 @@ export interface NodeHttpOptions {
 }
 
 export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
-
-type BodyResult = { ok: true; body: Buffer } | { ok: false; reason: 'too-large' | 'timeout' | 'aborted' };
-
-/** Read the body up to `limit` bytes within `timeoutMs`. */
-export function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<BodyResult> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (r: BodyResult) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      req.removeListener('data', onData);
-      if (!r.ok) req.pause();
-      resolve(r);
-    };
-    const timer = setTimeout(() => finish({ ok: false, reason: 'timeout' }), timeoutMs);
-    const declared = Number(req.headers['content-length']);
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) finish({ ok: false, reason: 'too-large' });
-      else chunks.push(chunk);
-    };
-    if (Number.isFinite(declared) && declared > limit) return finish({ ok: false, reason: 'too-large' });
-    req.on('data', onData);
-    req.on('end', () => finish({ ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
-    req.on('error', () => finish({ ok: false, reason: 'aborted' }));
-    req.on('aborted', () => finish({ ok: false, reason: 'aborted' }));
-  });
-}
 
 function send(res: ServerResponse, reply: SkillHttpResponse): void {
   res.writeHead(reply.status, reply.headers);
@@ -81,7 +51,7 @@ export function createNodeHttpHandler(skill: Skill, options: NodeHttpOptions = {
         req.resume();
         return plainError(res, 405, 'ERR_METHOD', 'POST only', { allow: 'POST' });
       }
-      const body = await readBody(req, skill.maxBodyBytes, timeoutMs);
+      const body = await readBody(req, { limit: skill.maxBodyBytes, timeoutMs });
       if (!body.ok) {
         if (body.reason === 'aborted') return void res.destroy();
         // The rest of the body is not read: close the connection after the answer.
