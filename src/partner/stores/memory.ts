@@ -5,22 +5,8 @@
  * contract suite). Nothing survives the process.
  */
 import type { CheckedDeliveryClaim, DeliveryClaim, DeliveryExpectation, NewOrder, PartnerOrder, PartnerStore, Refund } from '../store.js';
-import {
-  COUNTED_REFUND_STATUSES,
-  checkAttempt,
-  checkClaim,
-  checkExpectation,
-  checkNewOrder,
-  checkRefund,
-  checkRefundPatch,
-  checkText,
-  checkTime,
-  checkTradeNo,
-  copyOrder,
-  itemIdsOf,
-  orderMatches,
-  USER_TOKEN_MAX,
-} from './common.js';
+import { checkArgs } from './check-args.js';
+import { checkRefundBound, copyOrder, countsAgain, itemIdsOf, orderMatches, refundCounts } from './common.js';
 import { StoreError } from '../errors.js';
 
 interface Row {
@@ -43,7 +29,7 @@ export class MemoryPartnerStore implements PartnerStore {
 
   async createOrder(order: NewOrder): Promise<PartnerOrder> {
     this.#open();
-    checkNewOrder(order);
+    checkArgs.createOrder(order);
     if (this.#orders.has(order.tradeNo)) throw new StoreError('ERR_DUPLICATE', `order ${order.tradeNo} already exists`);
     const stored: PartnerOrder = {
       tradeNo: order.tradeNo,
@@ -62,14 +48,14 @@ export class MemoryPartnerStore implements PartnerStore {
 
   async getOrder(tradeNo: string): Promise<PartnerOrder | undefined> {
     this.#open();
-    checkTradeNo(tradeNo);
+    checkArgs.getOrder(tradeNo);
     const row = this.#orders.get(tradeNo);
     return row && copyOrder(row.order);
   }
 
   async claimDelivery(tradeNo: string, transactionId: string, leaseMs: number, now: number): Promise<DeliveryClaim> {
     this.#open();
-    checkClaim(tradeNo, transactionId, leaseMs, now);
+    checkArgs.claimDelivery(tradeNo, transactionId, leaseMs, now);
     return this.#claim(tradeNo, transactionId, leaseMs, now, undefined) as DeliveryClaim;
   }
 
@@ -81,8 +67,7 @@ export class MemoryPartnerStore implements PartnerStore {
     now: number,
   ): Promise<CheckedDeliveryClaim> {
     this.#open();
-    checkClaim(tradeNo, transactionId, leaseMs, now);
-    checkExpectation(expect);
+    checkArgs.claimDeliveryChecked(tradeNo, transactionId, expect, leaseMs, now);
     return this.#claim(tradeNo, transactionId, leaseMs, now, expect);
   }
 
@@ -100,8 +85,7 @@ export class MemoryPartnerStore implements PartnerStore {
 
   async completeDelivery(tradeNo: string, now: number): Promise<PartnerOrder> {
     this.#open();
-    checkTradeNo(tradeNo);
-    checkTime(now, 'now');
+    checkArgs.completeDelivery(tradeNo, now);
     const row = this.#orders.get(tradeNo);
     if (!row) throw new StoreError('ERR_NOT_FOUND', `no order ${tradeNo}`);
     if (row.order.status !== 'DELIVERED') {
@@ -120,36 +104,25 @@ export class MemoryPartnerStore implements PartnerStore {
 
   async releaseDelivery(tradeNo: string, attempt?: number): Promise<void> {
     this.#open();
-    checkTradeNo(tradeNo);
-    checkAttempt(attempt);
+    checkArgs.releaseDelivery(tradeNo, attempt);
     const row = this.#orders.get(tradeNo);
     if (row && row.order.status === 'CREATED' && (attempt === undefined || row.attempts === attempt)) row.claimUntil = null;
   }
 
   async ownsItem(skillId: string, userToken: string, itemId: string): Promise<boolean> {
     this.#open();
-    checkText(skillId, 'skillId');
-    checkText(userToken, 'userToken', USER_TOKEN_MAX);
-    checkText(itemId, 'itemId');
+    checkArgs.ownsItem(skillId, userToken, itemId);
     return (this.#entitlements.get(entKey(skillId, userToken, itemId))?.size ?? 0) > 0;
   }
 
   async saveRefund(refund: Refund): Promise<Refund> {
     this.#open();
-    checkRefund(refund);
+    checkArgs.saveRefund(refund);
     const existing = this.#refunds.get(refund.refundTradeNo);
     if (existing) return { ...existing };
     const row = this.#orders.get(refund.tradeNo);
     if (!row) throw new StoreError('ERR_NOT_FOUND', `no order ${refund.tradeNo} to refund`);
-    if (COUNTED_REFUND_STATUSES.includes(refund.status)) {
-      const already = this.#refundedOf(refund.tradeNo);
-      if (already + refund.refundAmt > row.order.totalAmt) {
-        throw new StoreError(
-          'ERR_REFUND_EXCEEDS',
-          `refund of ${refund.refundAmt} fen would exceed order ${refund.tradeNo}: ${already} of ${row.order.totalAmt} fen already refunded`,
-        );
-      }
-    }
+    if (refundCounts(refund.status)) checkRefundBound(refund, this.#refundedOf(refund.tradeNo), row.order.totalAmt);
     const stored: Refund = {
       refundTradeNo: refund.refundTradeNo,
       tradeNo: refund.tradeNo,
@@ -164,7 +137,7 @@ export class MemoryPartnerStore implements PartnerStore {
 
   async getRefund(refundTradeNo: string): Promise<Refund | undefined> {
     this.#open();
-    checkTradeNo(refundTradeNo, 'refundTradeNo');
+    checkArgs.getRefund(refundTradeNo);
     const r = this.#refunds.get(refundTradeNo);
     return r && { ...r };
   }
@@ -174,18 +147,11 @@ export class MemoryPartnerStore implements PartnerStore {
     patch: Partial<Pick<Refund, 'status' | 'refundTransactionId'>>,
   ): Promise<Refund | undefined> {
     this.#open();
-    checkTradeNo(refundTradeNo, 'refundTradeNo');
-    checkRefundPatch(patch);
+    checkArgs.updateRefund(refundTradeNo, patch);
     const r = this.#refunds.get(refundTradeNo);
     if (!r) return undefined;
-    if (patch.status !== undefined && !COUNTED_REFUND_STATUSES.includes(r.status) && COUNTED_REFUND_STATUSES.includes(patch.status)) {
-      // A failed refund coming back to life counts again: keep the bound.
-      const total = this.#orders.get(r.tradeNo)?.order.totalAmt ?? 0;
-      const already = this.#refundedOf(r.tradeNo);
-      if (already + r.refundAmt > total) {
-        throw new StoreError('ERR_REFUND_EXCEEDS', `refund ${refundTradeNo} would exceed order ${r.tradeNo}`);
-      }
-    }
+    // A failed refund coming back to life counts again: keep the bound.
+    if (countsAgain(r.status, patch)) checkRefundBound(r, this.#refundedOf(r.tradeNo), this.#orders.get(r.tradeNo)?.order.totalAmt ?? 0);
     if (patch.status !== undefined) r.status = patch.status;
     if (patch.refundTransactionId !== undefined) r.refundTransactionId = patch.refundTransactionId;
     return { ...r };
@@ -197,7 +163,7 @@ export class MemoryPartnerStore implements PartnerStore {
 
   #refundedOf(tradeNo: string): number {
     let sum = 0;
-    for (const r of this.#refunds.values()) if (r.tradeNo === tradeNo && COUNTED_REFUND_STATUSES.includes(r.status)) sum += r.refundAmt;
+    for (const r of this.#refunds.values()) if (r.tradeNo === tradeNo && refundCounts(r.status)) sum += r.refundAmt;
     return sum;
   }
 

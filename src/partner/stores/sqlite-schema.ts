@@ -1,0 +1,113 @@
+/**
+ * The SQLite store's schema: tables, the trigger that grants a delivered
+ * order's items, the version in `PRAGMA user_version` and its migration, and
+ * how rows read as orders and refunds.
+ */
+import type Database from 'better-sqlite3';
+import type { OrderDetail, RefundStatus } from '../../protocol/index.js';
+import { StoreError } from '../errors.js';
+import type { PartnerOrder, PartnerOrderStatus, Refund } from '../store.js';
+
+/** Schema version stored in `PRAGMA user_version`. */
+export const SQLITE_SCHEMA_VERSION = 1;
+
+export const SQLITE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS partner_orders (
+  trade_no       TEXT    PRIMARY KEY,
+  skill_id       TEXT    NOT NULL,
+  user_token     TEXT    NOT NULL,
+  details        TEXT    NOT NULL,            -- JSON array of OrderDetail
+  total_amt      INTEGER NOT NULL CHECK (total_amt >= 0),
+  status         TEXT    NOT NULL DEFAULT 'CREATED' CHECK (status IN ('CREATED', 'DELIVERED')),
+  transaction_id TEXT,
+  created_at     INTEGER NOT NULL,
+  delivered_at   INTEGER,
+  claim_until    INTEGER,                     -- lease end (ms) of the current delivery claim
+  attempts       INTEGER NOT NULL DEFAULT 0   -- delivery claims granted so far
+) STRICT;
+CREATE TABLE IF NOT EXISTS partner_entitlements (
+  skill_id   TEXT    NOT NULL,
+  user_token TEXT    NOT NULL,
+  item_id    TEXT    NOT NULL,
+  trade_no   TEXT    NOT NULL REFERENCES partner_orders (trade_no),
+  granted_at INTEGER NOT NULL,
+  PRIMARY KEY (skill_id, user_token, item_id, trade_no)
+) STRICT;
+CREATE TABLE IF NOT EXISTS partner_refunds (
+  refund_trade_no       TEXT    PRIMARY KEY,
+  trade_no              TEXT    NOT NULL REFERENCES partner_orders (trade_no),
+  refund_amt            INTEGER NOT NULL CHECK (refund_amt > 0),
+  status                TEXT    NOT NULL CHECK (status IN ('PROCESSING', 'SUCCESS', 'FAIL')),
+  refund_transaction_id TEXT,
+  created_at            INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS partner_refunds_trade_no ON partner_refunds (trade_no);
+-- Recording a delivery grants the order's items in the same statement (so
+-- completeDelivery is one UPDATE, atomic with its entitlements).
+CREATE TRIGGER IF NOT EXISTS partner_orders_grant AFTER UPDATE OF status ON partner_orders
+  WHEN OLD.status = 'CREATED' AND NEW.status = 'DELIVERED'
+BEGIN
+  INSERT OR IGNORE INTO partner_entitlements (skill_id, user_token, item_id, trade_no, granted_at)
+  SELECT NEW.skill_id, NEW.user_token, json_extract(d.value, '$.itemId'), NEW.trade_no, NEW.delivered_at
+    FROM json_each(NEW.details) AS d;
+END;
+`;
+
+export interface OrderRow {
+  trade_no: string;
+  skill_id: string;
+  user_token: string;
+  details: string;
+  total_amt: number;
+  status: PartnerOrderStatus;
+  transaction_id: string | null;
+  created_at: number;
+  delivered_at: number | null;
+  claim_until: number | null;
+  attempts: number;
+}
+
+export interface RefundRow {
+  refund_trade_no: string;
+  trade_no: string;
+  refund_amt: number;
+  status: RefundStatus;
+  refund_transaction_id: string | null;
+  created_at: number;
+}
+
+export const toOrder = (r: OrderRow): PartnerOrder => ({
+  tradeNo: r.trade_no,
+  skillId: r.skill_id,
+  userToken: r.user_token,
+  details: JSON.parse(r.details) as OrderDetail[],
+  totalAmt: r.total_amt,
+  status: r.status,
+  transactionId: r.transaction_id,
+  createdAt: r.created_at,
+  deliveredAt: r.delivered_at,
+});
+
+export const toRefund = (r: RefundRow): Refund => ({
+  refundTradeNo: r.refund_trade_no,
+  tradeNo: r.trade_no,
+  refundAmt: r.refund_amt,
+  status: r.status,
+  refundTransactionId: r.refund_transaction_id,
+  createdAt: r.created_at,
+});
+
+/**
+ * Create the schema if missing, in one `BEGIN IMMEDIATE` transaction (so
+ * several processes may start at once); refuse a database from a newer store.
+ */
+export function migrateSqlite(db: Database.Database): void {
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SQLITE_SCHEMA_VERSION) {
+      throw new StoreError('ERR_STORE', `database schema version ${version} is newer than this store (${SQLITE_SCHEMA_VERSION})`);
+    }
+    db.exec(SQLITE_SCHEMA);
+    if (version < SQLITE_SCHEMA_VERSION) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+  }).immediate();
+}

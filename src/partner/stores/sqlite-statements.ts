@@ -1,0 +1,62 @@
+/** The SQLite store's SQL: every statement, prepared once per connection. */
+import type Database from 'better-sqlite3';
+import { COUNTED_REFUND_STATUSES_SQL } from './common.js';
+import type { OrderRow, RefundRow } from './sqlite-schema.js';
+
+/** Every statement of the store, prepared once per connection. */
+export type Statements = ReturnType<typeof prepareStatements>;
+
+export function prepareStatements(db: Database.Database) {
+  return {
+    getOrder: db.prepare<[string], OrderRow>('SELECT * FROM partner_orders WHERE trade_no = ?'),
+    insertOrder: db.prepare(
+      `INSERT INTO partner_orders (trade_no, skill_id, user_token, details, total_amt, created_at)
+       VALUES (@tradeNo, @skillId, @userToken, @details, @totalAmt, @createdAt)`,
+    ),
+    claim: db.prepare<{ tradeNo: string; transactionId: string; until: number; now: number }, OrderRow>(
+      `UPDATE partner_orders
+          SET claim_until = @until, attempts = attempts + 1, transaction_id = COALESCE(transaction_id, @transactionId)
+        WHERE trade_no = @tradeNo AND status = 'CREATED' AND (claim_until IS NULL OR claim_until <= @now)
+        RETURNING *`,
+    ),
+    /** The claim, only when the order matches the notification (else no row changes). */
+    claimChecked: db.prepare<
+      { tradeNo: string; transactionId: string; until: number; now: number; skillId: string; userToken: string; totalAmt: number },
+      OrderRow
+    >(
+      `UPDATE partner_orders
+          SET claim_until = @until, attempts = attempts + 1, transaction_id = COALESCE(transaction_id, @transactionId)
+        WHERE trade_no = @tradeNo AND status = 'CREATED' AND (claim_until IS NULL OR claim_until <= @now)
+          AND skill_id = @skillId AND user_token = @userToken AND total_amt = @totalAmt
+          AND (transaction_id IS NULL OR transaction_id = @transactionId)
+        RETURNING *`,
+    ),
+    complete: db.prepare<{ tradeNo: string; now: number }, OrderRow>(
+      `UPDATE partner_orders SET status = 'DELIVERED', delivered_at = @now, claim_until = NULL
+        WHERE trade_no = @tradeNo AND status = 'CREATED'
+        RETURNING *`,
+    ),
+    release: db.prepare<{ tradeNo: string; attempt: number | null }>(
+      `UPDATE partner_orders SET claim_until = NULL
+        WHERE trade_no = @tradeNo AND status = 'CREATED' AND (@attempt IS NULL OR attempts = @attempt)`,
+    ),
+    owns: db.prepare<[string, string, string], { one: number }>(
+      `SELECT 1 AS one FROM partner_entitlements e JOIN partner_orders o ON o.trade_no = e.trade_no
+        WHERE e.skill_id = ? AND e.user_token = ? AND e.item_id = ? AND o.status = 'DELIVERED' LIMIT 1`,
+    ),
+    getRefund: db.prepare<[string], RefundRow>('SELECT * FROM partner_refunds WHERE refund_trade_no = ?'),
+    refunded: db.prepare<[string], { sum: number }>(
+      `SELECT COALESCE(SUM(refund_amt), 0) AS sum FROM partner_refunds WHERE trade_no = ? AND status IN (${COUNTED_REFUND_STATUSES_SQL})`,
+    ),
+    insertRefund: db.prepare(
+      `INSERT INTO partner_refunds (refund_trade_no, trade_no, refund_amt, status, refund_transaction_id, created_at)
+       VALUES (@refundTradeNo, @tradeNo, @refundAmt, @status, @refundTransactionId, @createdAt)`,
+    ),
+    updateRefund: db.prepare(
+      `UPDATE partner_refunds
+          SET status = COALESCE(@status, status),
+              refund_transaction_id = CASE WHEN @setTx = 1 THEN @refundTransactionId ELSE refund_transaction_id END
+        WHERE refund_trade_no = @refundTradeNo`,
+    ),
+  };
+}
