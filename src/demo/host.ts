@@ -17,11 +17,13 @@
  * to say, the skill's `answer` in DingDang's real format, `error` when the
  * platform refused the answer, the effective `shouldEndSession`.
  *
- * Browser-safe: imports only the device companion (no Node built-ins).
+ * Browser-safe: imports only the device companion and the sandbox's
+ * browser-safe client request (no Node built-ins).
  */
 import { EventEmitter } from 'eventemitter3';
 import { findChargeDirective, type DeviceCompanion, type PurchaseResult, type TouchTarget } from '../device/index.js';
 import type { DisplayTemplate, DisplayTemplateType, SkillResponseBody } from '../protocol/skill-types.js';
+import { requestJson } from '../sandbox/client.js';
 import { findPlayDirective, Player, positionText, type MoveCause, type PlayerItem } from './player.js';
 
 /**
@@ -364,20 +366,11 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
   }
 }
 
-/** `platformSay` over HTTP: POST `{ text, ...fields }` as JSON to `url` (the sandbox's `/sandbox/v1/say`, or a page server forwarding to it). */
+/**
+ * `platformSay` over HTTP: POST `{ text, ...fields }` as JSON to `url` (the
+ * sandbox's `/sandbox/v1/say`, or a page server forwarding to it), with the
+ * typed client's request (timeout; a refusal throws `SandboxApiError`).
+ */
 export function httpSay(url: string, fields: Record<string, string>, timeoutMs = 15_000): (text: string) => Promise<PlatformReply> {
-  return async (text) => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...fields, text }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const body = (await res.json().catch(() => ({}))) as { error?: { message?: unknown; reason?: unknown } };
-    if (!res.ok) {
-      const e = body.error;
-      throw new Error(typeof e?.message === 'string' ? e.message : typeof e?.reason === 'string' ? e.reason : `HTTP ${res.status}`);
-    }
-    return parseSayReply(body);
-  };
+  return async (text) => parseSayReply(await requestJson(url, { method: 'POST', body: { ...fields, text }, call: `POST ${url}`, timeoutMs }));
 }

@@ -6,11 +6,14 @@
  * the device companion there talks to the platform directly (another origin:
  * CORS per docs/device-protocol.md).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { speakerBundle } from './bundle.js';
 import { speakerPage } from './page.js';
-import { httpSay, type SayReply } from './host.js';
+import { SandboxClient } from '../sandbox/client.js';
+import type { DeviceMode } from '../sandbox/purchase-book.js';
+import { readBody } from '../protocol/http-body.js';
+import { parseSayReply, type PlatformReply } from './host.js';
 
 export interface SpeakerServerOptions {
   platformUrl: string;
@@ -31,37 +34,28 @@ export interface SpeakerServer {
 export const DEFAULT_DEVICE_ID = 'demo-speaker';
 export const EXAMPLE_UTTERANCE = '我要听万古神帝第35集';
 
-function readBody(req: IncomingMessage, limit = 16 * 1024): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new Error('body too large'));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
+/** Largest `/api/say` body, bytes. */
+const SAY_BODY_LIMIT = 16 * 1024;
 
 function json(res: ServerResponse, status: number, value: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(JSON.stringify(value));
 }
 
-/** Ask the platform to route an utterance for `deviceId`; the reply trimmed to what a speaker needs. */
-/** The sandbox's `/sandbox/v1/say` for one speaker: the reply parsed by the host's `parseSayReply` (contract in docs/sandbox.md). */
-export function platformSay(platformUrl: string, text: string, deviceId: string, mode: 'screen' | 'screenless'): Promise<SayReply> {
-  return httpSay(`${platformUrl}/sandbox/v1/say`, { deviceId, mode })(text);
+/**
+ * The sandbox's `/sandbox/v1/say` for one speaker, through the typed client;
+ * the reply read by the host's `parseSayReply` (contract C, docs/sandbox.md).
+ */
+export async function platformSay(platform: string | SandboxClient, text: string, deviceId: string, mode: DeviceMode): Promise<PlatformReply> {
+  const client = typeof platform === 'string' ? new SandboxClient(platform) : platform;
+  return parseSayReply(await client.say({ text, deviceId, mode }));
 }
 
 export async function startSpeakerServer(options: SpeakerServerOptions): Promise<SpeakerServer> {
   const deviceId = options.deviceId ?? DEFAULT_DEVICE_ID;
   const example = options.example ?? EXAMPLE_UTTERANCE;
   const js = await speakerBundle();
+  const client = new SandboxClient(options.platformUrl);
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://speaker');
@@ -82,13 +76,18 @@ export async function startSpeakerServer(options: SpeakerServerOptions): Promise
       void (async () => {
         let text: unknown;
         try {
-          text = (JSON.parse(await readBody(req)) as { text?: unknown }).text;
+          const body = await readBody(req, { limit: SAY_BODY_LIMIT });
+          if (!body.ok) {
+            res.setHeader('connection', 'close');
+            throw new Error(body.reason);
+          }
+          text = (JSON.parse(body.body.toString('utf8')) as { text?: unknown }).text;
         } catch {
           return json(res, 400, { error: { message: 'body must be JSON { "text": "…" }' } });
         }
         if (typeof text !== 'string' || text.trim() === '' || text.length > 200) return json(res, 400, { error: { message: 'text must be 1–200 characters' } });
         try {
-          json(res, 200, await platformSay(options.platformUrl, text, deviceId, 'screen'));
+          json(res, 200, await platformSay(client, text, deviceId, 'screen'));
         } catch (e) {
           json(res, 502, { error: { message: (e as Error).message } });
         }

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DingDangPayError } from '../protocol/errors.js';
 import { loadSandboxConfig, parseSandboxConfig, type SandboxConfig } from '../sandbox/config.js';
+import { SandboxClient } from '../sandbox/client.js';
 import { Sandbox, type SandboxOptions } from '../sandbox/sandbox.js';
 
 export type { SkillRecord as ExampleSkillRecord } from './example-skill/server.js';
@@ -53,6 +54,8 @@ export interface DemoStackOptions {
 
 export interface DemoStack {
   sandbox: Sandbox;
+  /** The typed client of the sandbox's control API. */
+  client: SandboxClient;
   config: SandboxConfig;
   /** The example skill's record; undefined when a config file named other skills. */
   skill: ExampleSkillRecord | undefined;
@@ -74,6 +77,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     const sandbox = await Sandbox.start({ ...options.sandbox, config, port: options.sandboxPort ?? 0 });
     return {
       sandbox,
+      client: new SandboxClient(sandbox.url),
       config,
       skill: undefined,
       dbFile: undefined,
@@ -118,6 +122,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     if (!skill.platformConfigured) throw new DemoError('the example skill did not take the sandbox key');
     return {
       sandbox,
+      client: new SandboxClient(sandbox.url),
       config,
       skill: skill.record,
       dbFile,

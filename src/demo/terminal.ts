@@ -13,9 +13,9 @@ import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createNodeTransport, DeviceCompanion } from '../device/node.js';
-import type { CliIO } from '../cli/io.js';
-import { httpSay, SpeakerHost } from './host.js';
-import { EXAMPLE_UTTERANCE } from './speaker-server.js';
+import { SandboxApiError } from '../sandbox/errors.js';
+import { SpeakerHost } from './host.js';
+import { EXAMPLE_UTTERANCE, platformSay } from './speaker-server.js';
 import type { DemoStack } from './stack.js';
 
 export const TERMINAL_DEVICE_ID = 'demo-terminal';
@@ -31,9 +31,15 @@ export function findEspeak(env: NodeJS.ProcessEnv = process.env): string | undef
   return undefined;
 }
 
+/** The terminal's streams (the CLI's `CliIO` fits). */
+export interface TerminalIO {
+  stdin: NodeJS.ReadableStream;
+  stdout: { write(text: string): unknown };
+}
+
 export interface TerminalOptions {
   stack: DemoStack;
-  io: CliIO;
+  io: TerminalIO;
   deviceId?: string;
   /** Speak with espeak-ng when found (default true). */
   speech?: boolean;
@@ -53,7 +59,7 @@ export function runTerminalSpeaker(options: TerminalOptions): { done: Promise<vo
     transport: createNodeTransport({ platformUrl, tskPublicKey: stack.sandbox.tskPublicKey, deviceId }),
     mode: 'screenless',
   });
-  const host = new SpeakerHost(companion, httpSay(`${platformUrl}/sandbox/v1/say`, { deviceId, mode: 'screenless' }));
+  const host = new SpeakerHost(companion, (text) => platformSay(stack.client, text, deviceId, 'screenless'));
 
   // Speech: one espeak-ng at a time, in order; nothing when it is not installed.
   const espeak = options.speech === false ? undefined : findEspeak();
@@ -107,14 +113,12 @@ export function runTerminalSpeaker(options: TerminalOptions): { done: Promise<vo
   const pay = async (outcome: string) => {
     if (!purchaseId) return out('  ! no purchase yet: say what you want first');
     if (!['success', 'fail', 'cancel'].includes(outcome)) return out('  ! /pay success | fail | cancel');
-    const res = await fetch(`${platformUrl}/sandbox/v1/purchases/${encodeURIComponent(purchaseId)}/pay`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ outcome }),
-      signal: AbortSignal.timeout(15_000),
-    });
-    const body = (await res.json().catch(() => ({}))) as { tradeStatusDesc?: string; error?: { message?: string } };
-    out(res.ok ? `  📱 APP: ${body.tradeStatusDesc ?? 'done'}` : `  ! ${body.error?.message ?? `HTTP ${res.status}`}`);
+    try {
+      const paid = await stack.client.payPurchase(purchaseId, outcome as 'success' | 'fail' | 'cancel');
+      out(`  📱 APP: ${'tradeStatusDesc' in paid ? paid.tradeStatusDesc : '已拥有'}`);
+    } catch (e) {
+      out(`  ! ${e instanceof SandboxApiError ? `HTTP ${e.status} ${e.message}` : (e as Error).message}`);
+    }
   };
 
   const rl = createInterface({ input: io.stdin, crlfDelay: Infinity, terminal: false });
