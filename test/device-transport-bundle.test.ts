@@ -1,7 +1,7 @@
 /**
  * The device transport bundles for a browser (esbuild, platform "browser"):
- * no Node built-ins, no `ws`, nothing outside src/protocol and
- * src/device/transport — and the bundle actually works: loaded as a module it
+ * no Node built-ins, no `ws`, nothing outside src/protocol,
+ * src/device/transport and the device's errors — and the bundle actually works: loaded as a module it
  * talks to a real platform with the global fetch and a WebSocket.
  */
 import { after, before, test } from 'node:test';
@@ -40,7 +40,7 @@ test('src/device/transport/index.ts bundles for the browser without Node built-i
   });
   assert.deepEqual(result.errors, []);
   const inputs = Object.keys(result.metafile.inputs);
-  for (const input of inputs) assert.match(input, /^src\/(protocol|device\/transport)\//, `unexpected input ${input}`);
+  for (const input of inputs) assert.match(input, /^src\/(protocol\/|device\/transport\/|device\/errors\.ts$)/, `unexpected input ${input}`);
   assert.ok(!inputs.some((i) => i.includes('node_modules')), 'no dependency is bundled (no ws)');
   for (const [file, info] of Object.entries(result.metafile.inputs))
     for (const imp of info.imports) {

@@ -5,15 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  Backoff,
-  MAX_FRAME_CHARS,
-  parsePush,
-  parseServerFrame,
-  parseStatusBody,
-  SeqGate,
-  streamUrlOf,
-} from '../src/device/transport/index.js';
+import { Backoff, SeqGate } from '../src/device/transport/index.js';
+import { deviceStreamUrl as streamUrlOf, MAX_FRAME_CHARS, parsePush, parseServerFrame, parseStatusBody } from '../src/protocol/browser.js';
 
 const order = {
   purchaseId: 'p1',

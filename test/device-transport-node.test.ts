@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakePlatform, waitUntil } from './support/fake-platform.js';
-import { createNodeTransport, parsePush } from '../src/device/node.js';
+import { createNodeTransport } from '../src/device/node.js';
+import { parsePush } from '../src/protocol/index.js';
 
 test('createNodeTransport subscribes over ws and delivers a verified push', async () => {
   const platform = await FakePlatform.start();

@@ -6,17 +6,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { FakePlatform, waitUntil } from './support/fake-platform.js';
-import {
-  createHttpTransport,
-  DeviceTransportError,
-  PlatformError,
-  RequestTimeoutError,
-  type HttpTransport,
-  type HttpTransportOptions,
-  type WebSocketConstructor,
-} from '../src/device/transport/index.js';
+import { createHttpTransport, type HttpTransport, type HttpTransportOptions, type WebSocketConstructor } from '../src/device/transport/index.js';
+import { DeviceTransportError, PlatformError, RequestTimeoutError } from '../src/device/errors.js';
 import type { StatusUpdate } from '../src/device/port.js';
 import { DingDangPayError, SignatureError, TimeoutError, TransportError } from '../src/protocol/errors.js';
+import type { SubscribeFrame } from '../src/protocol/device-link.js';
 import fc from 'fast-check';
 
 const WS = WebSocket as unknown as WebSocketConstructor;
@@ -158,7 +152,7 @@ describe('device transport over HTTP + WebSocket', () => {
       const resubscribed = log.lastIndexOf(`subscribed:${p.purchaseId}`);
       return resubscribed > log.lastIndexOf('drop') && log.indexOf(`http:status:${p.purchaseId}`, resubscribed) > resubscribed;
     }, 3000, 'status query after the re-subscribe');
-    const resub = platform.framesIn.filter((f) => f.type === 'subscribe' && f.purchaseId === p.purchaseId).at(-1)!;
+    const resub = platform.framesIn.filter((f): f is SubscribeFrame => f.type === 'subscribe' && f.purchaseId === p.purchaseId).at(-1)!;
     assert.equal(resub.deviceToken, platform.deviceToken, 'the re-subscribe is authenticated');
 
     // After the reconnect pushes flow again.

@@ -14,6 +14,7 @@ import { EventEmitter } from 'eventemitter3';
 import { createActor, type Actor } from 'xstate';
 import { DingDangPayError, validate, type ChargeDirective } from '../protocol/browser.js';
 import { createTransportActors } from './actors.js';
+import { CompanionError } from './errors.js';
 import { eventForIntent, intentFromName, matchIntent, type FlowIntent, type IntentMatch } from './intents.js';
 import {
   DEFAULT_DELAYS,
@@ -28,27 +29,9 @@ import {
 import type { DeviceMode, PaymentTransport, ResumeResult } from './port.js';
 import { helpText, prompt, statusText, type Locale, type PromptKey } from './prompts.js';
 import { countdown, renderView, type Countdown, type ScreenView, type TouchTarget } from './render.js';
-import { createHttpTransport, type HttpTransportOptions } from './transport/index.js';
+import { createHttpTransport, type HttpTransportOptions } from './transport/http-transport.js';
 
-export type CompanionErrorCode =
-  | 'ERR_DEVICE_BUSY'
-  | 'ERR_DEVICE_STOPPED'
-  | 'ERR_DEVICE_BAD_CHARGE'
-  | 'ERR_DEVICE_CONFIG'
-  | 'ERR_DEVICE_STEP';
-
-/** Errors of the companion itself; `step` errors wrap a failed transport call. */
-export class CompanionError extends DingDangPayError {
-  declare readonly code: CompanionErrorCode;
-  /** For ERR_DEVICE_STEP: which step failed and the transport's own code. */
-  readonly step: ErrorInfo['step'] | undefined;
-  readonly causeCode: string | undefined;
-  constructor(code: CompanionErrorCode, message: string, options: { cause?: unknown; step?: ErrorInfo['step']; causeCode?: string } = {}) {
-    super(code, message, options.cause !== undefined ? { cause: options.cause } : undefined);
-    this.step = options.step;
-    this.causeCode = options.causeCode;
-  }
-}
+export { CompanionError, type CompanionErrorCode } from './errors.js';
 
 export interface CompanionOptions extends Partial<HttpTransportOptions> {
   /** A ready transport; otherwise one is made with `createHttpTransport` from `platformUrl`, `tskPublicKey`, `deviceId`. */

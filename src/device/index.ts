@@ -3,13 +3,32 @@
  * built-ins, no server code, no private keys (a test bundles this entry with
  * esbuild for the browser platform).
  */
-export * from './port.js';
+export type {
+  ConnectionState,
+  DeviceMode,
+  DeviceOrder,
+  PaymentTransport,
+  PlaceOrderResult,
+  ResumeResult,
+  StartPurchaseRequest,
+  StatusUpdate,
+  SubscriptionListener,
+} from './port.js';
 export {
   CompanionError,
+  DEVICE_ERROR_CODES,
+  DeviceProtocolError,
+  DeviceTransportError,
+  PlatformError,
+  RequestTimeoutError,
+  type CompanionErrorCode,
+  type DeviceErrorCode,
+  type TransportFailure,
+} from './errors.js';
+export {
   DeviceCompanion,
   createCompanion,
   findChargeDirective,
-  type CompanionErrorCode,
   type CompanionEvents,
   type CompanionOptions,
   type PurchaseRequest,
@@ -35,7 +54,7 @@ export {
   type PurchaseSnapshot,
   type WatchCommand,
 } from './machine.js';
-export { createTransportActors, DeviceProtocolError, isStatusUpdate, type TransportActors } from './actors.js';
+export { createTransportActors, isStatusUpdate, type TransportActors } from './actors.js';
 export {
   FLOW_INTENTS,
   eventForIntent,
@@ -59,15 +78,14 @@ export {
   type ScreenView,
   type TouchTarget,
 } from './render.js';
-export { machineToMermaid } from './diagram.js';
 export {
   createHttpTransport,
-  DeviceTransportError,
-  PlatformError,
-  RequestTimeoutError,
+  type BackoffOptions,
   type FetchLike,
   type HttpTransport,
   type HttpTransportOptions,
+  type RejectReason,
+  type TransportSubscriptionListener,
   type WebSocketConstructor,
   type WebSocketLike,
 } from './transport/index.js';

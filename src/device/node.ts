@@ -1,15 +1,17 @@
 /**
  * Node-only entry of the device companion: everything of the browser-safe
- * entry, plus `createNodeTransport`, which supplies `ws` as the WebSocket
- * (Node 20 has no global WebSocket). Do not import this file in a browser
- * bundle; use `createHttpTransport` from the main entry there.
+ * entry (index.ts, itself a list of names), plus `createNodeTransport`, which
+ * supplies `ws` as the WebSocket (Node 20 has no global WebSocket), and the
+ * statechart's Mermaid drawing `machineToMermaid` (a documentation tool, kept
+ * out of the browser bundle). Do not import this file in a browser bundle;
+ * use `createHttpTransport` from the main entry there.
  */
 import WebSocket from 'ws';
-import { createHttpTransport, type HttpTransport, type HttpTransportOptions, type WebSocketConstructor } from './transport/index.js';
+import { createHttpTransport, type HttpTransport, type HttpTransportOptions } from './transport/http-transport.js';
+import type { WebSocketConstructor } from './transport/web-socket.js';
 
 export * from './index.js';
-export * from './transport/index.js';
-export type * from './port.js';
+export { machineToMermaid } from './diagram.js';
 
 export type NodeTransportOptions = HttpTransportOptions;
 

@@ -5,71 +5,42 @@
  * a real device SDK can be plugged in instead. The statechart never sees
  * sockets: it sees these calls and verified `StatusUpdate`s.
  *
+ * The values that cross the port (`DeviceOrder`, `StatusUpdate`,
+ * `ResumeResult`, …) are the device-link contract's (src/protocol/device-link.ts).
+ *
  * Every method takes an AbortSignal and must settle (resolve or reject with a
  * typed error) when it is aborted: nothing waits forever.
  */
-import type { ChargeDirective, Fen, TradeStatus } from '../protocol/browser.js';
+import type {
+  ConnectionState,
+  DeviceOrder,
+  PlaceOrderResult,
+  ResumeResult,
+  StartPurchaseRequest,
+  StatusUpdate,
+} from '../protocol/browser.js';
 
-export type DeviceMode = 'screen' | 'screenless';
-
-/** The DingDang order as the device sees it (flow A step 11, flow B via the app). */
-export interface DeviceOrder {
-  purchaseId: string;
-  /** DingDang order id (`transactionId`, a.k.a. `dingdangOrderId`). */
-  transactionId: string;
-  /** The skill backend's order id. */
-  tradeNo: string;
-  totalAmt: Fen;
-  /** Encoded as the QR code on a screen speaker (WeChat scans it). */
-  payUrl: string;
-  /** Epoch ms after which the payment URL no longer works. */
-  expiresAt: number;
-}
-
-export interface StartPurchaseRequest {
-  mode: DeviceMode;
-  charge: ChargeDirective;
-  /** The user's original request, kept for the resume (flow C). Opaque to the device. */
-  originalRequest: unknown;
-  /** Set when the platform already assigned the purchase (it delivered the directive). */
-  purchaseId?: string;
-}
-
-export type PlaceOrderResult =
-  | { kind: 'order'; order: DeviceOrder }
-  /** The skill backend answered that the user already owns the goods: go straight to the resume. */
-  | { kind: 'already-owned' };
-
-/**
- * A verified status of one purchase, from a push or a poll. `seq` is the
- * platform's per-purchase sequence number: an update with a lower `seq` than
- * one already applied is stale. The transport delivers only updates whose
- * platform signature (TSK-RSA2, `TSKPublicKey`) verified.
- */
-export interface StatusUpdate {
-  purchaseId: string;
-  tradeStatus: TradeStatus;
-  seq: number;
-  /** Present once the platform has an order (screenless: created in the app). */
-  order?: DeviceOrder;
-  /** Short reason for FAIL (e.g. "余额不足"). */
-  reason?: string;
-  source: 'push' | 'poll';
-}
-
-export interface ResumeResult {
-  /** The skill's final answer to the re-run original intent (flow C step 5–6). */
-  outputSpeech?: string;
-  directives: unknown[];
-  shouldEndSession?: boolean;
-}
+export type {
+  ConnectionState,
+  DeviceMode,
+  DeviceOrder,
+  PlaceOrderResult,
+  ResumeResult,
+  StartPurchaseRequest,
+  StatusUpdate,
+} from '../protocol/browser.js';
 
 export interface SubscriptionListener {
+  /**
+   * A verified status of the purchase, from a push or a poll. An update with
+   * a lower `seq` than one already applied is stale; the transport delivers
+   * only updates whose platform signature (TSK-RSA2, `TSKPublicKey`) verified.
+   */
   onUpdate(update: StatusUpdate): void;
   /** A push was rejected (unsigned, forged, stale, malformed); never acted on. */
   onRejected?(info: { reason: string; detail?: string }): void;
   /** Connection changes, for display and tests. */
-  onConnection?(state: 'connecting' | 'open' | 'closed' | 'polling'): void;
+  onConnection?(state: ConnectionState): void;
 }
 
 export interface PaymentTransport {

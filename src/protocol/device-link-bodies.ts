@@ -24,10 +24,8 @@ import {
   type StatusBody,
 } from './device-link.js';
 import { isRecord, malformed, own, parseOrder, parseStatusBody } from './device-link-frames.js';
-import { SKILL_RET_CODES, type SkillRetCode } from './skill-types.js';
+import type { SkillRetCode } from './skill-types.js';
 import { TRADE_STATUSES, type TradeStatus } from './types.js';
-
-const RET_CODES: readonly number[] = Object.values(SKILL_RET_CODES);
 
 const wrong = (reason: Exclude<ReplyRejection, 'malformed'>, detail: string) => ({ ok: false as const, reason, detail });
 
@@ -149,8 +147,8 @@ export function parseResumeReply(v: unknown, purchaseId: string): ReplyResult<Re
   if (error !== undefined && error !== null) {
     const code = isRecord(error) ? own(error, 'code') : undefined;
     const reason = isRecord(error) ? own(error, 'reason') : undefined;
-    if (typeof code !== 'number' || !RET_CODES.includes(code) || typeof reason !== 'string')
-      return malformed('error is not { code: a platform return code, reason }');
+    // Any integer code is carried: a platform may know return codes this version does not.
+    if (!Number.isSafeInteger(code) || typeof reason !== 'string') return malformed('error is not { code, reason }');
     err = { code: code as SkillRetCode, reason: reason.slice(0, 512) };
   }
   return {

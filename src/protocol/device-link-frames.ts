@@ -3,7 +3,7 @@
  * status body, the platform's frames (push, pong, ping, subscribed, error)
  * and the device's (subscribe, unsubscribe, ping, pong), each parsed and
  * encoded. Parsers never throw: garbage in, typed refusal out (fuzzed).
- * Encoders write the fields in the documented order and nothing else.
+ * Encoders write the documented fields only (a push's decoded `status` stays home).
  */
 import {
   isDeviceId,
@@ -330,22 +330,7 @@ export function parseClientFrame(raw: unknown): ClientFrameResult {
   }
 }
 
-/** A device frame as text. */
+/** A device frame as text (a `ClientFrame` holds exactly the fields the wire carries). */
 export function encodeClientFrame(frame: ClientFrame): string {
-  switch (frame.type) {
-    case 'ping':
-    case 'pong':
-      return JSON.stringify(frame.t !== undefined ? { type: frame.type, t: frame.t } : { type: frame.type });
-    case 'unsubscribe':
-      return JSON.stringify({ type: 'unsubscribe', purchaseId: frame.purchaseId });
-    case 'subscribe':
-      return JSON.stringify({
-        type: 'subscribe',
-        ...(frame.id !== undefined ? { id: frame.id } : {}),
-        purchaseId: frame.purchaseId,
-        deviceId: frame.deviceId,
-        ...(frame.deviceToken !== undefined ? { deviceToken: frame.deviceToken } : {}),
-        lastSeq: frame.lastSeq,
-      });
-  }
+  return JSON.stringify(frame);
 }

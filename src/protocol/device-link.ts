@@ -133,11 +133,7 @@ export function deviceLinkRouteRe(route: DeviceLinkRoute): RegExp {
   return new RegExp(`^${DEVICE_LINK_BASE_PATH.replace(/\//g, '\\/')}${tail.replace(/\//g, '\\/')}$`);
 }
 
-const ROUTE_RES = (Object.keys(DEVICE_LINK_ROUTES) as DeviceLinkRoute[]).map((route) => ({
-  route,
-  method: DEVICE_LINK_ROUTES[route].method,
-  re: deviceLinkRouteRe(route),
-}));
+let routeRes: Array<{ route: DeviceLinkRoute; method: string; re: RegExp }> | undefined;
 
 /**
  * Which call a request is: by method and full path (query string excluded).
@@ -145,7 +141,13 @@ const ROUTE_RES = (Object.keys(DEVICE_LINK_ROUTES) as DeviceLinkRoute[]).map((ro
  * pattern; a segment that does not decode gives `undefined` for the match.
  */
 export function matchDeviceLinkRoute(method: string, path: string): { route: DeviceLinkRoute; purchaseId?: string } | undefined {
-  for (const r of ROUTE_RES) {
+  // Built on first use, so that a bundle that never matches routes (the device) carries none of this.
+  routeRes ??= (Object.keys(DEVICE_LINK_ROUTES) as DeviceLinkRoute[]).map((route) => ({
+    route,
+    method: DEVICE_LINK_ROUTES[route].method,
+    re: deviceLinkRouteRe(route),
+  }));
+  for (const r of routeRes) {
     if (r.method !== method) continue;
     const m = r.re.exec(path);
     if (!m) continue;

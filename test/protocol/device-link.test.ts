@@ -300,7 +300,7 @@ describe('HTTP bodies', () => {
       { purchaseId: 'p1', outputSpeech: 5, directives: [] },
       { purchaseId: 'p1', directives: {} },
       { purchaseId: 'p1', directives: [], shouldEndSession: 'yes' },
-      { purchaseId: 'p1', directives: [], error: { code: 1, reason: 'x' } },
+      { purchaseId: 'p1', directives: [], error: { code: 1.5, reason: 'x' } },
       { purchaseId: 'p1', directives: [], error: 'broken' },
     ].map((v) => {
       const r = parseResumeReply(v, 'p1');

@@ -18,12 +18,38 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { generateTskKeyPair, signRsa2, type TskKeyPair } from '../../src/protocol/tsk-node.js';
-import { formatTskDatetime, randomNonce } from '../../src/protocol/tsk.js';
-import type { TradeStatus } from '../../src/protocol/types.js';
-import type { DeviceOrder } from '../../src/device/port.js';
+import {
+  DEVICE_ID_HEADER,
+  DEVICE_STREAM_PATH,
+  DEVICE_TOKEN_HEADER,
+  MAX_FRAME_CHARS,
+  STREAM_CLOSE_CODES,
+  encodePushFrame,
+  encodeServerFrame,
+  encodeStatusBody,
+  errorBody,
+  formatTskDatetime,
+  generateTskKeyPair,
+  matchDeviceLinkRoute,
+  parseClientFrame,
+  parseStartPurchaseRequest,
+  randomNonce,
+  signRsa2,
+  type CancelReply,
+  type ClientFrame,
+  type DeviceLinkRoute,
+  type DeviceMode,
+  type DeviceOrder,
+  type PlaceOrderReply,
+  type RefreshOrderReply,
+  type ResumeReply,
+  type StartPurchaseReply,
+  type StatusBody,
+  type TradeStatus,
+  type TskKeyPair,
+} from '../../src/protocol/index.js';
 
-export type Route = 'start' | 'order' | 'refresh' | 'status' | 'cancel' | 'resume';
+export type Route = DeviceLinkRoute;
 
 /** How a reply or push is signed. */
 export type SignMode =
@@ -45,7 +71,7 @@ export type SignMode =
 export interface FakePurchase {
   purchaseId: string;
   deviceId: string;
-  mode: 'screen' | 'screenless';
+  mode: DeviceMode;
   charge: unknown;
   originalRequest: unknown;
   tradeStatus: TradeStatus;
@@ -116,15 +142,6 @@ function otherKeys(): TskKeyPair {
   return (cachedOtherKeys ??= generateTskKeyPair());
 }
 
-const STREAM_PATH = '/device/v1/stream';
-const ROUTES: Array<{ method: string; re: RegExp; route: Route }> = [
-  { method: 'POST', re: /^\/device\/v1\/purchases$/, route: 'start' },
-  { method: 'POST', re: /^\/device\/v1\/purchases\/([^/]+)\/order$/, route: 'order' },
-  { method: 'POST', re: /^\/device\/v1\/purchases\/([^/]+)\/order\/refresh$/, route: 'refresh' },
-  { method: 'GET', re: /^\/device\/v1\/purchases\/([^/]+)\/status$/, route: 'status' },
-  { method: 'POST', re: /^\/device\/v1\/purchases\/([^/]+)\/cancel$/, route: 'cancel' },
-  { method: 'POST', re: /^\/device\/v1\/purchases\/([^/]+)\/resume$/, route: 'resume' },
-];
 
 interface Client {
   ws: WebSocket;
@@ -150,8 +167,8 @@ export class FakePlatform {
   readonly requests: RecordedRequest[] = [];
   /** Timeline of what happened, e.g. `subscribed:p1`, `http:status:p1`, `drop` (for ordering assertions). */
   readonly log: string[] = [];
-  /** Every frame received from devices, parsed. */
-  readonly framesIn: Array<Record<string, unknown>> = [];
+  /** Every well-formed frame received from devices, parsed. */
+  readonly framesIn: ClientFrame[] = [];
   readonly behaviour: Behaviour = {
     pushes: true,
     pongs: true,
@@ -192,7 +209,7 @@ export class FakePlatform {
 
   static async start(options: FakePlatformOptions = {}): Promise<FakePlatform> {
     const server = createServer();
-    const wss = new WebSocketServer({ server, path: STREAM_PATH, maxPayload: 64 * 1024 });
+    const wss = new WebSocketServer({ server, path: DEVICE_STREAM_PATH, maxPayload: MAX_FRAME_CHARS });
     const platform = new FakePlatform(server, wss, options);
     server.on('request', (req, res) => platform.onRequest(req, res));
     server.on('connection', (socket: Socket) => {
@@ -217,7 +234,7 @@ export class FakePlatform {
     return `http://127.0.0.1:${this.port}`;
   }
   get wsUrl(): string {
-    return `ws://127.0.0.1:${this.port}${STREAM_PATH}`;
+    return `ws://127.0.0.1:${this.port}${DEVICE_STREAM_PATH}`;
   }
   get publicKeyPem(): string {
     return this.keys.publicKeyPem;
@@ -286,9 +303,9 @@ export class FakePlatform {
   }
 
   /** The exact JSON text of a status body, current status with `overrides` applied. */
-  statusBody(purchaseId: string, overrides: Record<string, unknown> = {}): string {
+  statusBody(purchaseId: string, overrides: Partial<StatusBody> = {}): string {
     const p = this.purchase(purchaseId);
-    const body: Record<string, unknown> = {
+    return encodeStatusBody({
       purchaseId: p.purchaseId,
       deviceId: p.deviceId,
       tradeStatus: p.tradeStatus,
@@ -297,19 +314,17 @@ export class FakePlatform {
       ...(p.reason !== undefined ? { reason: p.reason } : {}),
       nonceStr: randomNonce(),
       ...overrides,
-    };
-    for (const [k, v] of Object.entries(body)) if (v === undefined) delete body[k];
-    return JSON.stringify(body);
+    });
   }
 
-  /** A `push` frame for `body`, signed per `mode`. */
+  /** A `push` frame for `body`, signed per `mode` (`none`: without `authorization`, which the contract's encoder cannot write). */
   pushFrame(body: string, mode: SignMode = 'valid'): string {
     const { body: sent, authorization } = this.sign(body, mode);
-    return JSON.stringify({ type: 'push', body: sent, ...(authorization !== undefined ? { authorization } : {}) });
+    return authorization !== undefined ? encodePushFrame(sent, authorization) : JSON.stringify({ type: 'push', body: sent });
   }
 
   /** Push the current status (with `overrides`, e.g. `{ seq: 1, tradeStatus: 'NOTPAY' }`) to subscribers. Returns sockets reached. */
-  push(purchaseId: string, overrides: Record<string, unknown> = {}, mode: SignMode = 'valid'): number {
+  push(purchaseId: string, overrides: Partial<StatusBody> = {}, mode: SignMode = 'valid'): number {
     return this.sendToSubscribers(purchaseId, this.pushFrame(this.statusBody(purchaseId, overrides), mode));
   }
 
@@ -385,7 +400,7 @@ export class FakePlatform {
     const client: Client = { ws, subscriptions: new Set(), authTimer: undefined };
     client.authTimer = setTimeout(() => {
       client.authTimer = undefined;
-      if (client.subscriptions.size === 0) ws.close(4401, 'not subscribed in time');
+      if (client.subscriptions.size === 0) ws.close(STREAM_CLOSE_CODES.notSubscribed, 'not subscribed in time');
     }, 10_000);
     this.clients.add(client);
     ws.on('close', () => {
@@ -394,50 +409,45 @@ export class FakePlatform {
     });
     ws.on('error', () => {});
     ws.on('message', (data, isBinary) => {
-      if (isBinary) return void ws.close(4400, 'binary frame');
-      let frame: Record<string, unknown>;
-      try {
-        const parsed: unknown = JSON.parse(String(data));
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-        frame = parsed as Record<string, unknown>;
-      } catch {
-        return void ws.close(4400, 'bad frame');
+      if (isBinary) return void ws.close(STREAM_CLOSE_CODES.protocolViolation, 'binary frame');
+      const parsed = parseClientFrame(String(data));
+      if (!parsed.ok) {
+        if (!parsed.refusal) return void ws.close(STREAM_CLOSE_CODES.protocolViolation, 'bad frame');
+        if (this.behaviour.ackSubscribe) ws.send(encodeServerFrame({ type: 'error', ...parsed.refusal, message: parsed.detail }));
+        return;
       }
-      this.framesIn.push(frame);
-      this.onFrame(client, frame);
+      this.framesIn.push(parsed.value);
+      this.onFrame(client, parsed.value);
     });
   }
 
-  private onFrame(client: Client, frame: Record<string, unknown>): void {
+  private onFrame(client: Client, frame: ClientFrame): void {
     const { ws } = client;
     switch (frame.type) {
       case 'ping':
-        if (this.behaviour.pongs) ws.send(JSON.stringify({ type: 'pong', ...(frame.t !== undefined ? { t: frame.t } : {}) }));
+        if (this.behaviour.pongs) ws.send(encodeServerFrame({ type: 'pong', ...(frame.t !== undefined ? { t: frame.t } : {}) }));
         return;
       case 'pong':
         return;
       case 'unsubscribe':
-        if (typeof frame.purchaseId === 'string') client.subscriptions.delete(frame.purchaseId);
+        client.subscriptions.delete(frame.purchaseId);
         return;
       case 'subscribe': {
         if (!this.behaviour.ackSubscribe) return;
-        const id = typeof frame.id === 'string' ? frame.id : undefined;
-        const refuse = (code: string, message: string) => ws.send(JSON.stringify({ type: 'error', id, code, message }));
+        const id = frame.id !== undefined ? { id: frame.id } : {};
+        const refuse = (code: string, message: string) => ws.send(encodeServerFrame({ type: 'error', ...id, code, message }));
         if (this.behaviour.refuseSubscribe) return refuse(this.behaviour.refuseSubscribe, 'refused by test');
         if (frame.deviceId !== this.deviceId || (this.deviceToken !== undefined && frame.deviceToken !== this.deviceToken))
           return refuse('UNAUTHORIZED', 'unknown device or token');
-        const purchaseId = frame.purchaseId;
-        const p = typeof purchaseId === 'string' ? this.purchases.get(purchaseId) : undefined;
+        const p = this.purchases.get(frame.purchaseId);
         if (!p || p.deviceId !== frame.deviceId) return refuse('NOT_FOUND', 'no such purchase');
         client.subscriptions.add(p.purchaseId);
         this.subscribesAcked++;
         this.log.push(`subscribed:${p.purchaseId}`);
-        ws.send(JSON.stringify({ type: 'subscribed', id, purchaseId: p.purchaseId }));
+        ws.send(encodeServerFrame({ type: 'subscribed', ...id, purchaseId: p.purchaseId }));
         if (this.behaviour.pushes) ws.send(this.pushFrame(this.statusBody(p.purchaseId), this.behaviour.signPushes));
         return;
       }
-      default:
-        ws.close(4400, 'unknown frame type');
     }
   }
 
@@ -468,7 +478,7 @@ export class FakePlatform {
     if (req.method === 'OPTIONS') {
       res.writeHead(204, {
         'access-control-allow-methods': 'GET, POST',
-        'access-control-allow-headers': 'content-type, x-dingdang-device-id, x-dingdang-device-token',
+        'access-control-allow-headers': `content-type, ${DEVICE_ID_HEADER}, ${DEVICE_TOKEN_HEADER}`,
         'access-control-max-age': '600',
       });
       return void res.end();
@@ -482,11 +492,11 @@ export class FakePlatform {
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const path = (req.url ?? '/').split('?')[0]!;
-      const match = ROUTES.map((r) => ({ r, m: r.method === req.method ? r.re.exec(path) : null })).find((x) => x.m);
-      const route = match?.r.route;
+      const match = matchDeviceLinkRoute(req.method ?? '', path);
+      const route = match?.route;
       this.requests.push({ method: req.method ?? '', path, route, headers: req.headers, body });
-      this.log.push(`http:${route ?? 'unknown'}:${match?.m?.[1] ?? ''}`);
-      if (!match || !route) return this.reply(res, undefined, 404, { error: { code: 'NOT_FOUND', message: 'no such endpoint' } });
+      this.log.push(`http:${route ?? 'unknown'}:${match?.purchaseId ?? ''}`);
+      if (!match || !route) return this.reply(res, undefined, 404, errorBody('NOT_FOUND', 'no such endpoint'));
       if (this.behaviour.hang.has(route)) return; // answered never; close() cuts it
       const answer = () => {
         try {
@@ -497,12 +507,11 @@ export class FakePlatform {
             throw new HttpFail(fail.status, fail.code, fail.message ?? 'failed by test');
           }
           this.authenticate(req);
-          const id = match.m?.[1] !== undefined ? decodeURIComponent(match.m[1]) : undefined;
-          const [status, reply] = this.handle(route, id, body);
+          const [status, reply] = this.handle(route, match.purchaseId, body);
           this.reply(res, route, status, reply);
         } catch (e) {
-          if (e instanceof HttpFail) this.reply(res, route, e.status, { error: { code: e.code, message: e.message } });
-          else this.reply(res, route, 500, { error: { code: 'INTERNAL', message: (e as Error).message } });
+          if (e instanceof HttpFail) this.reply(res, route, e.status, errorBody(e.code, e.message));
+          else this.reply(res, route, 500, errorBody('INTERNAL', (e as Error).message));
         }
       };
       const delay = this.behaviour.delayMs[route];
@@ -517,8 +526,8 @@ export class FakePlatform {
   }
 
   private authenticate(req: IncomingMessage): void {
-    const id = req.headers['x-dingdang-device-id'];
-    const token = req.headers['x-dingdang-device-token'];
+    const id = req.headers[DEVICE_ID_HEADER];
+    const token = req.headers[DEVICE_TOKEN_HEADER];
     if (id !== this.deviceId) throw new HttpFail(401, 'UNAUTHORIZED', 'unknown device');
     if (this.deviceToken !== undefined && token !== this.deviceToken) throw new HttpFail(401, 'UNAUTHORIZED', 'wrong device token');
   }
@@ -552,36 +561,30 @@ export class FakePlatform {
     }
     switch (route) {
       case 'start': {
-        if (json.mode !== 'screen' && json.mode !== 'screenless') throw new HttpFail(400, 'BAD_REQUEST', 'mode');
-        if (typeof json.purchaseId === 'string' && this.purchases.has(json.purchaseId)) {
-          const p = this.owned(json.purchaseId);
-          return [200, { purchaseId: p.purchaseId, tradeStatus: p.tradeStatus, seq: p.seq }];
-        }
-        const p = this.addPurchase({
-          ...(typeof json.purchaseId === 'string' ? { purchaseId: json.purchaseId } : {}),
-          mode: json.mode,
-          charge: json.charge,
-          originalRequest: json.originalRequest,
-        });
-        return [201, { purchaseId: p.purchaseId, tradeStatus: p.tradeStatus, seq: p.seq }];
+        const start = parseStartPurchaseRequest(json);
+        if (!start.ok) throw new HttpFail(400, 'BAD_REQUEST', start.detail);
+        const { purchaseId, mode, charge, originalRequest } = start.value;
+        const reply = (p: FakePurchase): StartPurchaseReply => ({ purchaseId: p.purchaseId, tradeStatus: p.tradeStatus, seq: p.seq });
+        if (purchaseId !== undefined && this.purchases.has(purchaseId)) return [200, reply(this.owned(purchaseId))];
+        return [201, reply(this.addPurchase({ ...(purchaseId !== undefined ? { purchaseId } : {}), mode, charge, originalRequest }))];
       }
       case 'order': {
         const p = this.owned(id);
         const answer = p.placeOrderAnswer;
         if (answer === 'already-owned') {
           p.alreadyOwned = true;
-          return [200, { purchaseId: p.purchaseId, kind: 'already-owned' }];
+          return [200, { purchaseId: p.purchaseId, kind: 'already-owned' } satisfies PlaceOrderReply];
         }
         if (typeof answer === 'object') throw new HttpFail(409, 'ORDER_REFUSED', answer.refuse);
         if (p.tradeStatus === 'SUCCESS') throw new HttpFail(409, 'ALREADY_PAID', 'already paid');
         if (!p.order || p.order.expiresAt <= this.now()) this.setStatus(p.purchaseId, p.tradeStatus, { order: this.newOrder(p) });
-        return [200, { purchaseId: p.purchaseId, kind: 'order', order: p.order }];
+        return [200, { purchaseId: p.purchaseId, kind: 'order', order: p.order! } satisfies PlaceOrderReply];
       }
       case 'refresh': {
         const p = this.owned(id);
         if (p.tradeStatus === 'SUCCESS') throw new HttpFail(409, 'ALREADY_PAID', 'already paid');
         this.setStatus(p.purchaseId, 'NOTPAY', { order: this.newOrder(p) });
-        return [200, { purchaseId: p.purchaseId, order: p.order }];
+        return [200, { purchaseId: p.purchaseId, order: p.order! } satisfies RefreshOrderReply];
       }
       case 'status': {
         const p = this.owned(id);
@@ -589,9 +592,9 @@ export class FakePlatform {
       }
       case 'cancel': {
         const p = this.owned(id);
-        if (p.tradeStatus === 'SUCCESS') return [200, { purchaseId: p.purchaseId, cancelled: false }];
+        if (p.tradeStatus === 'SUCCESS') return [200, { purchaseId: p.purchaseId, cancelled: false } satisfies CancelReply];
         p.cancelled = true;
-        return [200, { purchaseId: p.purchaseId, cancelled: true }];
+        return [200, { purchaseId: p.purchaseId, cancelled: true } satisfies CancelReply];
       }
       case 'resume': {
         const p = this.owned(id);
@@ -610,7 +613,7 @@ export class FakePlatform {
               },
             ],
             shouldEndSession: true,
-          },
+          } satisfies ResumeReply,
         ];
       }
     }

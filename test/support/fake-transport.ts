@@ -4,16 +4,18 @@
  * a well-behaved platform), honours its AbortSignal, and is counted, so tests
  * can check that nothing is left pending or subscribed.
  */
-import { TimeoutError, TransportError, type TradeStatus } from '../../src/protocol/index.js';
-import type {
-  DeviceOrder,
-  PaymentTransport,
-  PlaceOrderResult,
-  ResumeResult,
-  StartPurchaseRequest,
-  StatusUpdate,
-  SubscriptionListener,
-} from '../../src/device/port.js';
+import {
+  TimeoutError,
+  TransportError,
+  type ConnectionState,
+  type DeviceOrder,
+  type PlaceOrderResult,
+  type ResumeResult,
+  type StartPurchaseRequest,
+  type StatusUpdate,
+  type TradeStatus,
+} from '../../src/protocol/index.js';
+import type { PaymentTransport, SubscriptionListener } from '../../src/device/port.js';
 
 type Method = 'startPurchase' | 'placeOrder' | 'refreshOrder' | 'queryStatus' | 'cancel' | 'resume';
 
@@ -108,7 +110,7 @@ export class FakeTransport implements PaymentTransport {
     for (const l of [...(this.listeners.get(purchaseId) ?? [])]) l.onRejected?.({ reason, ...(detail ? { detail } : {}) });
   }
 
-  connection(purchaseId: string, state: 'connecting' | 'open' | 'closed' | 'polling'): void {
+  connection(purchaseId: string, state: ConnectionState): void {
     for (const l of [...(this.listeners.get(purchaseId) ?? [])]) l.onConnection?.(state);
   }
 

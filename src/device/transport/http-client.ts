@@ -4,9 +4,9 @@
  * platform's TSK-RSA2 signature verified over the raw reply bytes before the
  * JSON is used. Uses the global `fetch` unless one is injected.
  */
-import { SignatureError } from '../../protocol/browser.js';
-import { DeviceTransportError, PlatformError, RequestTimeoutError } from './errors.js';
-import type { SignatureChecker } from './verify.js';
+import { DEVICE_ID_HEADER, DEVICE_TOKEN_HEADER, parseErrorBody, SignatureError } from '../../protocol/browser.js';
+import { DeviceTransportError, PlatformError, RequestTimeoutError } from '../errors.js';
+import type { SignatureChecker } from './signature-checker.js';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -72,9 +72,9 @@ export class HttpClient {
     this.inflight.add(controller);
     const headers: Record<string, string> = {
       accept: 'application/json',
-      'x-dingdang-device-id': this.options.deviceId,
+      [DEVICE_ID_HEADER]: this.options.deviceId,
     };
-    if (this.options.deviceToken !== undefined) headers['x-dingdang-device-token'] = this.options.deviceToken;
+    if (this.options.deviceToken !== undefined) headers[DEVICE_TOKEN_HEADER] = this.options.deviceToken;
     let payload: string | undefined;
     if (body !== undefined) {
       payload = JSON.stringify(body);
@@ -124,10 +124,8 @@ export class HttpClient {
       json = undefined;
     }
     if (status < 200 || status > 299) {
-      const err = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-      const code = typeof err?.code === 'string' ? err.code.slice(0, 64) : 'UNKNOWN';
-      const message = typeof err?.message === 'string' ? err.message.slice(0, 512) : `HTTP ${status}`;
-      throw new PlatformError(status, code, message);
+      const { code, message } = parseErrorBody(json);
+      throw new PlatformError(status, code, message || `HTTP ${status}`);
     }
     const verdict = await this.options.checker.verify(raw, authorization);
     if (!verdict.ok) throw new SignatureError(verdict.reason, `${what}: reply rejected: ${verdict.message}`);

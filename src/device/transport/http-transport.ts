@@ -4,52 +4,39 @@
  * `WebSocket`); in Node 20 pass `WebSocket` from `ws` (or use
  * `createNodeTransport` from `dingdang-pay/device/node`).
  */
-import { InvalidArgumentError, type Clock } from '../../protocol/browser.js';
-import type {
-  DeviceOrder,
-  PaymentTransport,
-  PlaceOrderResult,
-  ResumeResult,
-  StartPurchaseRequest,
-  StatusUpdate,
-  SubscriptionListener,
-} from '../port.js';
-import type { BackoffOptions } from './backoff.js';
-import { DeviceTransportError } from './errors.js';
-import { ID_RE, parseOrder, parseStatusBody, type StatusBody } from './frames.js';
-import { HttpClient, type FetchLike } from './http.js';
-import { globalWebSocket, streamUrlOf, type WebSocketConstructor } from './socket.js';
-import { Subscription, type TransportSubscriptionListener } from './subscription.js';
-import { SignatureChecker } from './verify.js';
-
-export { Backoff, type BackoffOptions } from './backoff.js';
-export { SeqGate, type SeqVerdict } from './dedupe.js';
-export {
-  DeviceTransportError,
-  PlatformError,
-  RequestTimeoutError,
-  type ReplyRejection,
-  type TransportFailure,
-} from './errors.js';
-export {
-  MAX_FRAME_CHARS,
-  parseOrder,
-  parsePush,
-  parseServerFrame,
-  parseStatusBody,
-  parseStatusObject,
-  type ClientFrame,
-  type ParseFailure,
-  type ParseResult,
-  type PushFrame,
-  type PushParseResult,
-  type ServerFrame,
+import {
+  deviceLinkPath,
+  deviceStreamUrl,
+  InvalidArgumentError,
+  isDeviceId,
+  isDeviceMode,
+  isPurchaseId,
+  LINK_ID_RULE,
+  parseCancelReply,
+  parsePlaceOrderReply,
+  parseRefreshOrderReply,
+  parseResumeReply,
+  parseStartPurchaseReply,
+  parseStatusReply,
+  startPurchaseBody,
+  statusUpdateOf,
+  type Clock,
+  type DeviceLinkRoute,
+  type DeviceOrder,
+  type PlaceOrderResult,
+  type ReplyResult,
+  type ResumeResult,
+  type StartPurchaseRequest,
   type StatusBody,
-} from './frames.js';
-export type { FetchLike } from './http.js';
-export { streamUrlOf, type WebSocketConstructor, type WebSocketLike } from './socket.js';
-export type { RejectReason, TransportSubscriptionListener } from './subscription.js';
-export { SignatureChecker } from './verify.js';
+  type StatusUpdate,
+} from '../../protocol/browser.js';
+import { DeviceTransportError } from '../errors.js';
+import type { PaymentTransport, SubscriptionListener } from '../port.js';
+import type { BackoffOptions } from './backoff.js';
+import { HttpClient, type FetchLike, type SignedReply } from './http-client.js';
+import { SignatureChecker } from './signature-checker.js';
+import { Subscription, type TransportSubscriptionListener } from './subscription.js';
+import { globalWebSocket, type WebSocketConstructor } from './web-socket.js';
 
 export interface HttpTransportOptions {
   /** Base URL of the platform, e.g. `https://platform.example` (paths go under `/device/v1`). */
@@ -99,9 +86,14 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 }
 
 function checkPurchaseId(purchaseId: unknown): string {
-  if (typeof purchaseId !== 'string' || !ID_RE.test(purchaseId))
-    throw new InvalidArgumentError('purchaseId must be 1-64 characters of [0-9A-Za-z._-]');
+  if (!isPurchaseId(purchaseId)) throw new InvalidArgumentError(`purchaseId must be ${LINK_ID_RULE}`);
   return purchaseId;
+}
+
+/** The checked value of a verified reply, or the `bad-reply` it is. */
+function accepted<T>(what: string, r: ReplyResult<T>): T {
+  if (r.ok) return r.value;
+  throw new DeviceTransportError('bad-reply', `${what}: ${r.detail}`, { rejection: r.reason });
 }
 
 function checkSignal(signal: unknown): AbortSignal {
@@ -115,8 +107,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
   const { platformUrl, tskPublicKey, deviceId, deviceToken } = options;
   if (typeof platformUrl !== 'string' || !/^https?:\/\/[^/\s]+/i.test(platformUrl))
     throw new InvalidArgumentError('platformUrl must be an http(s) URL');
-  if (typeof deviceId !== 'string' || !ID_RE.test(deviceId))
-    throw new InvalidArgumentError('deviceId must be 1-64 characters of [0-9A-Za-z._-]');
+  if (!isDeviceId(deviceId)) throw new InvalidArgumentError(`deviceId must be ${LINK_ID_RULE}`);
   if (deviceToken !== undefined && (typeof deviceToken !== 'string' || deviceToken === '' || /[\r\n]/.test(deviceToken)))
     throw new InvalidArgumentError('deviceToken must be a non-empty single-line string');
   if (!tskPublicKey || (typeof tskPublicKey !== 'string' && typeof tskPublicKey !== 'object'))
@@ -144,86 +135,46 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     maxReplyBytes,
     checker,
   });
-  const wsUrl = options.wsUrl ?? streamUrlOf(platformUrl);
+  const wsUrl = options.wsUrl ?? deviceStreamUrl(platformUrl);
   const WebSocketCtor = options.WebSocket ?? globalWebSocket();
   const subscriptions = new Set<Subscription>();
   let closed = false;
 
-  const path = (purchaseId: string, rest = '') => `/purchases/${encodeURIComponent(checkPurchaseId(purchaseId))}${rest}`;
-
-  function samePurchase(json: Record<string, unknown>, purchaseId: string, what: string): void {
-    if (json.purchaseId !== purchaseId)
-      throw new DeviceTransportError('bad-reply', `${what}: reply is about another purchase`, { rejection: 'wrong-purchase' });
-  }
-
-  function order(v: unknown, purchaseId: string, what: string): DeviceOrder {
-    const o = parseOrder(v);
-    if (!o.ok) throw new DeviceTransportError('bad-reply', `${what}: ${o.detail}`);
-    if (o.value.purchaseId !== purchaseId)
-      throw new DeviceTransportError('bad-reply', `${what}: order of another purchase`, { rejection: 'wrong-purchase' });
-    return o.value;
-  }
+  const call = (route: DeviceLinkRoute, purchaseId: string, body: unknown, signal: AbortSignal): Promise<SignedReply> =>
+    http.request(route === 'status' ? 'GET' : 'POST', deviceLinkPath(route, checkPurchaseId(purchaseId)), body, signal);
 
   async function fetchStatus(purchaseId: string, signal: AbortSignal): Promise<StatusBody> {
-    const reply = await http.request('GET', path(purchaseId, '/status'), undefined, signal);
-    const s = parseStatusBody(reply.text);
-    if (!s.ok) throw new DeviceTransportError('bad-reply', `status: ${s.detail}`);
-    if (s.value.purchaseId !== purchaseId)
-      throw new DeviceTransportError('bad-reply', 'status of another purchase', { rejection: 'wrong-purchase' });
-    if (s.value.deviceId !== deviceId)
-      throw new DeviceTransportError('bad-reply', 'status for another device', { rejection: 'wrong-device' });
-    return s.value;
+    const reply = await call('status', purchaseId, undefined, signal);
+    return accepted('status', parseStatusReply(reply.text, purchaseId, deviceId));
   }
 
   const transport: HttpTransport = {
     async startPurchase(request: StartPurchaseRequest, signal: AbortSignal) {
       checkSignal(signal);
       if (!request || typeof request !== 'object') throw new InvalidArgumentError('request is required');
-      if (request.mode !== 'screen' && request.mode !== 'screenless')
-        throw new InvalidArgumentError('mode must be "screen" or "screenless"');
+      if (!isDeviceMode(request.mode)) throw new InvalidArgumentError('mode must be "screen" or "screenless"');
       if (!request.charge || typeof request.charge !== 'object') throw new InvalidArgumentError('charge directive is required');
-      const body: Record<string, unknown> = {
-        mode: request.mode,
-        charge: request.charge,
-        originalRequest: request.originalRequest ?? null,
-      };
-      if (request.purchaseId !== undefined) body.purchaseId = checkPurchaseId(request.purchaseId);
-      const reply = await http.request('POST', '/purchases', body, signal);
-      const purchaseId = reply.json.purchaseId;
-      if (typeof purchaseId !== 'string' || !ID_RE.test(purchaseId))
-        throw new DeviceTransportError('bad-reply', 'startPurchase: reply has no valid purchaseId');
-      if (request.purchaseId !== undefined && purchaseId !== request.purchaseId)
-        throw new DeviceTransportError('bad-reply', 'startPurchase: reply names another purchase', { rejection: 'wrong-purchase' });
+      if (request.purchaseId !== undefined) checkPurchaseId(request.purchaseId);
+      const reply = await http.request('POST', deviceLinkPath('start'), startPurchaseBody(request), signal);
+      const { purchaseId } = accepted('startPurchase', parseStartPurchaseReply(reply.json, request.purchaseId));
       return { purchaseId };
     },
 
     async placeOrder(purchaseId: string, signal: AbortSignal): Promise<PlaceOrderResult> {
       checkSignal(signal);
-      const reply = await http.request('POST', path(purchaseId, '/order'), {}, signal);
-      samePurchase(reply.json, purchaseId, 'placeOrder');
-      if (reply.json.kind === 'already-owned') return { kind: 'already-owned' };
-      if (reply.json.kind !== 'order') throw new DeviceTransportError('bad-reply', 'placeOrder: unknown kind');
-      return { kind: 'order', order: order(reply.json.order, purchaseId, 'placeOrder') };
+      const reply = await call('order', purchaseId, {}, signal);
+      return accepted('placeOrder', parsePlaceOrderReply(reply.json, purchaseId));
     },
 
     async refreshOrder(purchaseId: string, signal: AbortSignal): Promise<DeviceOrder> {
       checkSignal(signal);
-      const reply = await http.request('POST', path(purchaseId, '/order/refresh'), {}, signal);
-      samePurchase(reply.json, purchaseId, 'refreshOrder');
-      return order(reply.json.order, purchaseId, 'refreshOrder');
+      const reply = await call('refresh', purchaseId, {}, signal);
+      return accepted('refreshOrder', parseRefreshOrderReply(reply.json, purchaseId));
     },
 
     async queryStatus(purchaseId: string, signal: AbortSignal): Promise<StatusUpdate> {
       checkSignal(signal);
-      const s = await fetchStatus(purchaseId, signal);
-      return {
-        purchaseId: s.purchaseId,
-        tradeStatus: s.tradeStatus,
-        seq: s.seq,
-        source: 'poll',
-        ...(s.order ? { order: s.order } : {}),
-        ...(s.reason !== undefined ? { reason: s.reason } : {}),
-      };
+      return statusUpdateOf(await fetchStatus(purchaseId, signal), 'poll');
     },
 
     subscribe(purchaseId: string, listener: SubscriptionListener | TransportSubscriptionListener): () => void {
@@ -255,26 +206,14 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
 
     async cancel(purchaseId: string, signal: AbortSignal): Promise<void> {
       checkSignal(signal);
-      const reply = await http.request('POST', path(purchaseId, '/cancel'), { reason: 'user' }, signal);
-      samePurchase(reply.json, purchaseId, 'cancel');
+      const reply = await call('cancel', purchaseId, { reason: 'user' }, signal);
+      accepted('cancel', parseCancelReply(reply.json, purchaseId));
     },
 
     async resume(purchaseId: string, signal: AbortSignal): Promise<ResumeResult> {
       checkSignal(signal);
-      const reply = await http.request('POST', path(purchaseId, '/resume'), {}, signal);
-      samePurchase(reply.json, purchaseId, 'resume');
-      const { outputSpeech, directives, shouldEndSession } = reply.json;
-      if (outputSpeech !== undefined && outputSpeech !== null && typeof outputSpeech !== 'string')
-        throw new DeviceTransportError('bad-reply', 'resume: outputSpeech is not a string');
-      if (directives !== undefined && !Array.isArray(directives))
-        throw new DeviceTransportError('bad-reply', 'resume: directives is not an array');
-      if (shouldEndSession !== undefined && typeof shouldEndSession !== 'boolean')
-        throw new DeviceTransportError('bad-reply', 'resume: shouldEndSession is not a boolean');
-      return {
-        directives: (directives as unknown[] | undefined) ?? [],
-        ...(typeof outputSpeech === 'string' ? { outputSpeech } : {}),
-        ...(typeof shouldEndSession === 'boolean' ? { shouldEndSession } : {}),
-      };
+      const reply = await call('resume', purchaseId, {}, signal);
+      return accepted('resume', parseResumeReply(reply.json, purchaseId));
     },
 
     close(): void {

@@ -5,14 +5,27 @@
  * while the socket is down or silent, signature checks and seq dedupe.
  * Only verified, new updates reach `listener.onUpdate`.
  */
-import { DingDangPayError, SignatureError } from '../../protocol/browser.js';
-import type { StatusUpdate, SubscriptionListener } from '../port.js';
+import {
+  DingDangPayError,
+  encodeClientFrame,
+  parseServerFrame,
+  SignatureError,
+  statusMismatch,
+  statusOfDeviceLinkError,
+  statusUpdateOf,
+  STREAM_CLOSE_CODES,
+  type ClientFrame,
+  type ConnectionState,
+  type PushFrame,
+  type StatusBody,
+  type StatusSource,
+} from '../../protocol/browser.js';
+import { DeviceTransportError, PlatformError } from '../errors.js';
+import type { SubscriptionListener } from '../port.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { SeqGate } from './dedupe.js';
-import { DeviceTransportError, PlatformError } from './errors.js';
-import { encodeFrame, parseServerFrame, type ClientFrame, type PushFrame, type StatusBody } from './frames.js';
-import { dropSocket, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
-import type { SignatureChecker } from './verify.js';
+import { SeqGate } from './seq-gate.js';
+import type { SignatureChecker } from './signature-checker.js';
+import { dropSocket, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './web-socket.js';
 
 /** Why a push or polled status was refused (reported via `onRejected`). */
 export type RejectReason =
@@ -77,7 +90,7 @@ export class Subscription {
   private pingOutstanding = false;
   private subscribeId = '';
   private queue: Promise<void> = Promise.resolve();
-  private connectionState: 'connecting' | 'open' | 'closed' | 'polling' | undefined;
+  private connectionState: ConnectionState | undefined;
   private warnedNoWebSocket = false;
   private requeryPending = false;
 
@@ -175,7 +188,7 @@ export class Subscription {
     this.subscribed = false;
     for (const t of [this.connectTimer, this.heartbeatTimer, this.silenceTimer]) if (t !== undefined) clearTimeout(t);
     this.connectTimer = this.heartbeatTimer = this.silenceTimer = undefined;
-    if (ws) dropSocket(ws, 4000, why.slice(0, 100));
+    if (ws) dropSocket(ws, STREAM_CLOSE_CODES.deviceGaveUp, why.slice(0, 100));
     this.setConnection('closed');
     this.enterPolling();
     this.scheduleReconnect();
@@ -200,8 +213,8 @@ export class Subscription {
       if (grace !== undefined) clearTimeout(grace);
     };
     try {
-      if (ws.readyState === WS_OPEN) ws.send(encodeFrame({ type: 'unsubscribe', purchaseId: this.options.purchaseId }));
-      ws.close(1000, 'unsubscribe');
+      if (ws.readyState === WS_OPEN) ws.send(encodeClientFrame({ type: 'unsubscribe', purchaseId: this.options.purchaseId }));
+      ws.close(STREAM_CLOSE_CODES.normal, 'unsubscribe');
     } catch {
       // already closing
     }
@@ -222,7 +235,7 @@ export class Subscription {
     const ws = this.ws;
     if (!ws || ws.readyState !== WS_OPEN) return;
     try {
-      ws.send(encodeFrame(frame));
+      ws.send(encodeClientFrame(frame));
     } catch {
       this.lost('send failed');
     }
@@ -274,10 +287,10 @@ export class Subscription {
         return;
       case 'error': {
         if (frame.id !== undefined && frame.id !== this.subscribeId) {
-          this.error(new PlatformError(statusOfCode(frame.code), frame.code, frame.message || 'stream error'));
+          this.error(new PlatformError(statusOfDeviceLinkError(frame.code), frame.code, frame.message || 'stream error'));
           return;
         }
-        this.error(new PlatformError(statusOfCode(frame.code), frame.code, frame.message || 'subscribe refused'));
+        this.error(new PlatformError(statusOfDeviceLinkError(frame.code), frame.code, frame.message || 'subscribe refused'));
         this.lost(`subscribe refused: ${frame.code}`);
         return;
       }
@@ -323,18 +336,12 @@ export class Subscription {
   }
 
   private belongs(status: StatusBody): boolean {
-    if (status.purchaseId !== this.options.purchaseId) {
-      this.reject('wrong-purchase', `status for ${status.purchaseId.slice(0, 64)}`);
-      return false;
-    }
-    if (status.deviceId !== this.options.deviceId) {
-      this.reject('wrong-device', `status for device ${status.deviceId.slice(0, 64)}`);
-      return false;
-    }
-    return true;
+    const mismatch = statusMismatch(status, this.options.purchaseId, this.options.deviceId);
+    if (mismatch) this.reject(mismatch.reason, mismatch.detail);
+    return !mismatch;
   }
 
-  private admit(status: StatusBody, source: 'push' | 'poll'): void {
+  private admit(status: StatusBody, source: StatusSource): void {
     if (this.closed) return;
     const verdict = this.gate.admit(status.seq);
     if (verdict === 'duplicate') return;
@@ -350,16 +357,8 @@ export class Subscription {
       if (this.silenceTimer !== undefined) clearTimeout(this.silenceTimer);
       this.silenceTimer = undefined;
     }
-    const update: StatusUpdate = {
-      purchaseId: status.purchaseId,
-      tradeStatus: status.tradeStatus,
-      seq: status.seq,
-      source,
-      ...(status.order ? { order: status.order } : {}),
-      ...(status.reason !== undefined ? { reason: status.reason } : {}),
-    };
     try {
-      this.listener.onUpdate(update);
+      this.listener.onUpdate(statusUpdateOf(status, source));
     } catch (e) {
       this.error(asTyped(e));
     }
@@ -427,7 +426,7 @@ export class Subscription {
 
   // ---- reporting -----------------------------------------------------------
 
-  private setConnection(state: 'connecting' | 'open' | 'closed' | 'polling'): void {
+  private setConnection(state: ConnectionState): void {
     if (this.closed || this.connectionState === state) return;
     this.connectionState = state;
     try {
@@ -454,13 +453,6 @@ export class Subscription {
       // ignore
     }
   }
-}
-
-function statusOfCode(code: string): number {
-  if (code === 'UNAUTHORIZED') return 401;
-  if (code === 'NOT_FOUND') return 404;
-  if (code === 'BAD_REQUEST') return 400;
-  return 0;
 }
 
 function asTyped(e: unknown): DingDangPayError {

@@ -24,12 +24,6 @@ export function globalWebSocket(): WebSocketConstructor | undefined {
   return typeof g === 'function' ? (g as WebSocketConstructor) : undefined;
 }
 
-/** `http://host/x` → `ws://host/x/device/v1/stream`. */
-export function streamUrlOf(platformUrl: string): string {
-  const base = platformUrl.replace(/\/+$/, '');
-  return base.replace(/^http(s?):/i, (_m, s: string) => `ws${s.toLowerCase()}:`) + '/device/v1/stream';
-}
-
 /** Close a socket without waiting on its peer: detach handlers, terminate if possible. */
 export function dropSocket(ws: WebSocketLike, code: number, reason: string): void {
   ws.onopen = null;
