@@ -9,17 +9,11 @@
  */
 import { fromCallback, fromPromise } from 'xstate';
 import { DingDangPayError, type TradeStatus } from '../protocol/browser.js';
+import { DeviceProtocolError } from './errors.js';
 import type { DeviceOrder, PaymentTransport, PlaceOrderResult, ResumeResult, StatusUpdate } from './port.js';
 import type { PlaceOrderInput, PurchaseEvent, PurchaseIdInput, StartInput, WatchCommand } from './machine.js';
 
 const TRADE_STATUSES: readonly TradeStatus[] = ['NOTPAY', 'PROCESSING', 'SUCCESS', 'FAIL'];
-
-/** An answer from the transport the device cannot use. */
-export class DeviceProtocolError extends DingDangPayError {
-  constructor(message: string) {
-    super('ERR_DEVICE_PROTOCOL', message);
-  }
-}
 
 function checkOrder(order: unknown, expectedTotal: number): DeviceOrder {
   const o = order as Partial<DeviceOrder> | null;
