@@ -11,9 +11,32 @@
  */
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InvalidArgumentError } from '../protocol/errors.js';
-import { randomNonce } from '../protocol/tsk.js';
-import { DEVICE_ID_RE, type DeviceConfig } from './config.js';
+import {
+  DEVICE_ID_HEADER,
+  DEVICE_STREAM_PATH,
+  DEVICE_TOKEN_HEADER,
+  InvalidArgumentError,
+  MAX_FRAME_CHARS,
+  STREAM_CLOSE_CODES,
+  deviceLinkRouteRe,
+  encodePushFrame,
+  encodeServerFrame,
+  encodeStatusBody,
+  errorBody,
+  isDeviceId,
+  parseClientFrame,
+  parseStartPurchaseRequest,
+  randomNonce,
+  type CancelReply,
+  type ClientFrame,
+  type PlaceOrderReply,
+  type RefreshOrderReply,
+  type ResumeReply,
+  type ServerFrame,
+  type StartPurchaseReply,
+  type SubscribeFrame,
+} from '../protocol/index.js';
+import type { DeviceConfig } from './config.js';
 import { deviceErrorOf, HttpError } from './errors.js';
 import type { PushFaults } from './faults.js';
 import type { DeviceLinkHost } from './device-link-host.js';
@@ -21,8 +44,7 @@ import type { Platform } from './platform.js';
 import type { PurchaseStatus } from './purchase-book.js';
 import type { RouteContext } from './router.js';
 
-export const DEVICE_STREAM_PATH = '/device/v1/stream';
-const MAX_FRAME = 64 * 1024;
+export { DEVICE_STREAM_PATH } from '../protocol/index.js';
 
 export interface DeviceLinkOptions {
   /** Repeat the current status to every subscription this often, real ms (0 = never). Default 5000. */
@@ -90,7 +112,7 @@ export class DeviceLink {
     this.authTimeoutMs = options.authTimeoutMs ?? 10_000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
     this.reorderHoldMs = options.reorderHoldMs ?? 1000;
-    this.wss = new WebSocketServer({ server: sandbox.server, path: DEVICE_STREAM_PATH, maxPayload: MAX_FRAME });
+    this.wss = new WebSocketServer({ server: sandbox.server, path: DEVICE_STREAM_PATH, maxPayload: MAX_FRAME_CHARS });
     this.wss.on('connection', (ws) => this.onConnection(ws));
     this.wss.on('error', () => {});
     this.platform.on('status', (s) => this.onStatus(s));
@@ -114,7 +136,7 @@ export class DeviceLink {
 
   /** Is this device (and token) allowed? With no devices configured, any valid deviceId is. */
   authorize(deviceId: unknown, token: unknown): string {
-    if (typeof deviceId !== 'string' || !DEVICE_ID_RE.test(deviceId)) throw new HttpError(401, 'unknown device', 'UNAUTHORIZED');
+    if (!isDeviceId(deviceId)) throw new HttpError(401, 'unknown device', 'UNAUTHORIZED');
     if (this.devices.length === 0) return deviceId;
     const d = this.devices.find((x) => x.deviceId === deviceId);
     if (!d) throw new HttpError(401, 'unknown device', 'UNAUTHORIZED');
@@ -131,18 +153,22 @@ export class DeviceLink {
 
   /** The exact JSON text of a status body (docs §3.4 / §4.3). */
   statusBody(s: PurchaseStatus, deviceId: string): string {
-    const body: Record<string, unknown> = { purchaseId: s.purchaseId, deviceId, tradeStatus: s.tradeStatus, seq: s.seq };
-    if (s.order) body.order = s.order;
-    if (s.tradeStatus === 'FAIL') body.reason = FAIL_REASON[s.reason ?? ''] ?? s.reason ?? '支付失败';
-    body.nonceStr = randomNonce();
-    return JSON.stringify(body);
+    return encodeStatusBody({
+      purchaseId: s.purchaseId,
+      deviceId,
+      tradeStatus: s.tradeStatus,
+      seq: s.seq,
+      ...(s.order ? { order: s.order } : {}),
+      ...(s.tradeStatus === 'FAIL' ? { reason: FAIL_REASON[s.reason ?? ''] ?? s.reason ?? '支付失败' } : {}),
+      nonceStr: randomNonce(),
+    });
   }
 
   /** A signed push frame (signature in the thread pool; the datetime is taken now). */
   private async pushFrame(s: PurchaseStatus, deviceId: string): Promise<string> {
     const body = this.statusBody(s, deviceId);
     const authorization = await this.platform.signAsync(body);
-    return JSON.stringify({ type: 'push', body, authorization });
+    return encodePushFrame(body, authorization);
   }
 
   // ── pushes and their faults ──────────────────────────────────────────
@@ -253,7 +279,7 @@ export class DeviceLink {
     const client: Client = { ws, subscriptions: new Map(), authTimer: undefined, lastSeen: Date.now(), outbox: [] };
     client.authTimer = this.platform.scheduler.afterReal(this.authTimeoutMs, () => {
       client.authTimer = undefined;
-      if (client.subscriptions.size === 0) ws.close(4401, 'not subscribed in time');
+      if (client.subscriptions.size === 0) ws.close(STREAM_CLOSE_CODES.notSubscribed, 'not subscribed in time');
     });
     const idle = setInterval(() => {
       if (Date.now() - client.lastSeen > this.idleTimeoutMs) ws.terminate();
@@ -270,59 +296,58 @@ export class DeviceLink {
     ws.on('error', () => {});
     ws.on('message', (data, isBinary) => {
       client.lastSeen = Date.now();
-      if (isBinary) return void ws.close(4400, 'binary frame');
-      let frame: Record<string, unknown>;
-      try {
-        const v: unknown = JSON.parse(String(data));
-        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-        frame = v as Record<string, unknown>;
-      } catch {
-        return void ws.close(4400, 'bad frame');
-      }
-      this.onFrame(client, frame);
+      if (isBinary) return void ws.close(STREAM_CLOSE_CODES.protocolViolation, 'binary frame');
+      const parsed = parseClientFrame(String(data));
+      if (parsed.ok) return this.onFrame(client, parsed.value);
+      // A subscribe with bad fields is answered; any other bad frame ends the connection.
+      if (parsed.refusal) this.answer(client, { type: 'error', ...parsed.refusal, message: parsed.detail });
+      else ws.close(STREAM_CLOSE_CODES.protocolViolation, 'bad frame');
     });
   }
 
-  private onFrame(c: Client, frame: Record<string, unknown>): void {
+  private answer(c: Client, frame: ServerFrame): void {
+    this.send(c, encodeServerFrame(frame));
+  }
+
+  private onFrame(c: Client, frame: ClientFrame): void {
     switch (frame.type) {
       case 'ping':
-        return this.send(c, JSON.stringify(frame.t !== undefined ? { type: 'pong', t: frame.t } : { type: 'pong' }));
+        return this.answer(c, frame.t !== undefined ? { type: 'pong', t: frame.t } : { type: 'pong' });
       case 'pong':
         return;
       case 'unsubscribe':
-        if (typeof frame.purchaseId === 'string' && c.subscriptions.delete(frame.purchaseId)) this.unindex(c, frame.purchaseId);
+        if (c.subscriptions.delete(frame.purchaseId)) this.unindex(c, frame.purchaseId);
         return;
-      case 'subscribe': {
-        const id = typeof frame.id === 'string' ? frame.id : undefined;
-        const refuse = (code: string, message: string) => this.send(c, JSON.stringify({ type: 'error', ...(id !== undefined ? { id } : {}), code, message }));
-        let deviceId: string;
-        try {
-          deviceId = this.authorize(frame.deviceId, frame.deviceToken);
-        } catch (e) {
-          return refuse('UNAUTHORIZED', (e as Error).message);
-        }
-        if (typeof frame.purchaseId !== 'string') return refuse('BAD_REQUEST', 'purchaseId missing');
-        let purchaseId: string;
-        try {
-          purchaseId = this.owned(frame.purchaseId, deviceId).purchaseId;
-        } catch {
-          return refuse('NOT_FOUND', 'no such purchase');
-        }
-        c.subscriptions.set(purchaseId, deviceId);
-        if (this.clients.has(c)) {
-          let subs = this.subs.get(purchaseId);
-          if (!subs) this.subs.set(purchaseId, (subs = new Map()));
-          subs.set(c, deviceId);
-        }
-        c.authTimer?.();
-        c.authTimer = undefined;
-        this.send(c, JSON.stringify({ type: 'subscribed', ...(id !== undefined ? { id } : {}), purchaseId }));
-        this.enqueue(c, purchaseId, this.pushFrame(this.platform.status(purchaseId), deviceId), null);
-        return;
-      }
-      default:
-        c.ws.close(4400, 'unknown frame type');
+      case 'subscribe':
+        return this.onSubscribe(c, frame);
     }
+  }
+
+  private onSubscribe(c: Client, frame: SubscribeFrame): void {
+    const id = frame.id !== undefined ? { id: frame.id } : {};
+    const refuse = (code: string, message: string) => this.answer(c, { type: 'error', ...id, code, message });
+    let deviceId: string;
+    try {
+      deviceId = this.authorize(frame.deviceId, frame.deviceToken);
+    } catch (e) {
+      return refuse('UNAUTHORIZED', (e as Error).message);
+    }
+    let purchaseId: string;
+    try {
+      purchaseId = this.owned(frame.purchaseId, deviceId).purchaseId;
+    } catch {
+      return refuse('NOT_FOUND', 'no such purchase');
+    }
+    c.subscriptions.set(purchaseId, deviceId);
+    if (this.clients.has(c)) {
+      let subs = this.subs.get(purchaseId);
+      if (!subs) this.subs.set(purchaseId, (subs = new Map()));
+      subs.set(c, deviceId);
+    }
+    c.authTimer?.();
+    c.authTimer = undefined;
+    this.answer(c, { type: 'subscribed', ...id, purchaseId });
+    this.enqueue(c, purchaseId, this.pushFrame(this.platform.status(purchaseId), deviceId), null);
   }
 
   // ── HTTP ──────────────────────────────────────────────────────────────
@@ -343,7 +368,7 @@ export class DeviceLink {
     const { status, code, message } = deviceErrorOf(e, route === 'order');
     if (res.headersSent) return void res.end();
     try {
-      await this.reply(res, status, { error: { code, message } });
+      await this.reply(res, status, errorBody(code, message));
     } catch {
       if (!res.headersSent) res.writeHead(500);
       res.end();
@@ -357,7 +382,7 @@ export class DeviceLink {
       res.writeHead(204, {
         ...CORS,
         'access-control-allow-methods': 'GET, POST',
-        'access-control-allow-headers': 'content-type, x-dingdang-device-id, x-dingdang-device-token',
+        'access-control-allow-headers': `content-type, ${DEVICE_ID_HEADER}, ${DEVICE_TOKEN_HEADER}`,
         'access-control-max-age': '600',
       });
       res.end();
@@ -365,46 +390,47 @@ export class DeviceLink {
     const route = (method: string, re: RegExp, name: string, fn: (ctx: RouteContext, deviceId: string, body: Record<string, unknown>) => Promise<void> | void) =>
       sb.route(method, re, async (ctx) => {
         try {
-          const deviceId = this.authorize(header(ctx.req, 'x-dingdang-device-id'), header(ctx.req, 'x-dingdang-device-token'));
+          const deviceId = this.authorize(header(ctx.req, DEVICE_ID_HEADER), header(ctx.req, DEVICE_TOKEN_HEADER));
           const body = method === 'POST' ? await ctx.json() : {};
           await fn(ctx, deviceId, body);
         } catch (e) {
           await this.fail(ctx.res, e, name);
         }
       });
-    const ID = '([^/]+)';
-    route('POST', /^\/device\/v1\/purchases$/, 'start', ({ res }, deviceId, b) => {
-      if (b.mode !== 'screen' && b.mode !== 'screenless') throw new InvalidArgumentError('mode must be "screen" or "screenless"');
-      const purchaseId = b.purchaseId;
-      if (purchaseId !== undefined && typeof purchaseId !== 'string') throw new InvalidArgumentError('purchaseId must be a string');
-      const existed = typeof purchaseId === 'string' && p.purchase(purchaseId) !== undefined;
+    route('POST', deviceLinkRouteRe('start'), 'start', ({ res }, deviceId, b) => {
+      const start = parseStartPurchaseRequest(b);
+      if (!start.ok) throw new InvalidArgumentError(start.detail);
+      const { purchaseId } = start.value;
+      const existed = purchaseId !== undefined && p.purchase(purchaseId) !== undefined;
       if (existed) this.owned(purchaseId, deviceId);
-      const input: Parameters<Platform['startPurchase']>[0] = { mode: b.mode, charge: b.charge, originalRequest: b.originalRequest, deviceId };
-      if (typeof purchaseId === 'string') input.purchaseId = purchaseId;
-      const pu = p.startPurchase(input);
+      const pu = p.startPurchase({ ...start.value, deviceId });
       const s = p.status(pu.purchaseId);
-      return this.reply(res, existed ? 200 : 201, { purchaseId: pu.purchaseId, tradeStatus: s.tradeStatus, seq: s.seq });
+      const reply: StartPurchaseReply = { purchaseId: pu.purchaseId, tradeStatus: s.tradeStatus, seq: s.seq };
+      return this.reply(res, existed ? 200 : 201, reply);
     });
-    route('POST', new RegExp(`^/device/v1/purchases/${ID}/order$`), 'order', async ({ res, params }, deviceId) => {
+    route('POST', deviceLinkRouteRe('order'), 'order', async ({ res, params }, deviceId) => {
       const pu = this.owned(params[0], deviceId);
-      const placed = await p.placeOrder(pu.purchaseId);
-      return this.reply(res, 200, placed.kind === 'order' ? { purchaseId: pu.purchaseId, kind: 'order', order: placed.order } : { purchaseId: pu.purchaseId, kind: 'already-owned' });
+      const reply: PlaceOrderReply = { purchaseId: pu.purchaseId, ...(await p.placeOrder(pu.purchaseId)) };
+      return this.reply(res, 200, reply);
     });
-    route('POST', new RegExp(`^/device/v1/purchases/${ID}/order/refresh$`), 'refresh', async ({ res, params }, deviceId) => {
+    route('POST', deviceLinkRouteRe('refresh'), 'refresh', async ({ res, params }, deviceId) => {
       const pu = this.owned(params[0], deviceId);
-      return this.reply(res, 200, { purchaseId: pu.purchaseId, order: await p.refreshOrder(pu.purchaseId) });
+      const reply: RefreshOrderReply = { purchaseId: pu.purchaseId, order: await p.refreshOrder(pu.purchaseId) };
+      return this.reply(res, 200, reply);
     });
-    route('GET', new RegExp(`^/device/v1/purchases/${ID}/status$`), 'status', ({ res, params }, deviceId) => {
+    route('GET', deviceLinkRouteRe('status'), 'status', ({ res, params }, deviceId) => {
       const pu = this.owned(params[0], deviceId);
       return this.replyRaw(res, 200, this.statusBody(p.status(pu.purchaseId), deviceId));
     });
-    route('POST', new RegExp(`^/device/v1/purchases/${ID}/cancel$`), 'cancel', ({ res, params }, deviceId) => {
+    route('POST', deviceLinkRouteRe('cancel'), 'cancel', ({ res, params }, deviceId) => {
       const pu = this.owned(params[0], deviceId);
-      return this.reply(res, 200, { purchaseId: pu.purchaseId, cancelled: p.cancel(pu.purchaseId) });
+      const reply: CancelReply = { purchaseId: pu.purchaseId, cancelled: p.cancel(pu.purchaseId) };
+      return this.reply(res, 200, reply);
     });
-    route('POST', new RegExp(`^/device/v1/purchases/${ID}/resume$`), 'resume', async ({ res, params }, deviceId) => {
+    route('POST', deviceLinkRouteRe('resume'), 'resume', async ({ res, params }, deviceId) => {
       const pu = this.owned(params[0], deviceId);
-      return this.reply(res, 200, { purchaseId: pu.purchaseId, ...(await p.resume(pu.purchaseId)) });
+      const reply: ResumeReply = { purchaseId: pu.purchaseId, ...(await p.resume(pu.purchaseId)) };
+      return this.reply(res, 200, reply);
     });
   }
 
