@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActor, fromPromise } from 'xstate';
-import { purchaseMachine, stateKey, DEFAULT_DELAYS } from '../src/device/machine.js';
-import { machineToMermaid } from '../src/device/diagram.js';
+import { readFileSync } from 'node:fs';
+import { purchaseMachine, stateKey, statePath, DEFAULT_DELAYS, FINAL_STATES, PUBLIC_STATE_NAMES } from '../src/device/machine.js';
+import { allStateNodes, machineToMermaid, ownTransitions } from '../src/device/diagram.js';
 import { CHARGE, Coverage, definition, explore, Harness, INPUTS, settle } from './support/statechart.js';
 
 test('model-based exploration exercises every state and every transition of the definition', async () => {
@@ -27,6 +28,15 @@ test('model-based exploration exercises every state and every transition of the 
   }
   assert.deepEqual(coverage.unpaidBy, [], 'paid was never undone');
 });
+
+/** Guard names in a guard definition (strings, `{ type }`, and and/not/or trees). */
+function guardNames(g: unknown): string[] {
+  if (!g) return [];
+  if (typeof g === 'string') return [g];
+  if (typeof g === 'object' && typeof (g as { type?: unknown }).type === 'string') return [(g as { type: string }).type];
+  if (typeof g === 'function') return ((g as { guards?: unknown[] }).guards ?? []).flatMap(guardNames);
+  return [];
+}
 
 async function toPaying(h: Harness) {
   h.start();
@@ -112,16 +122,119 @@ test('delays are named and overridable with provide', async () => {
   actor.stop();
 });
 
-test('stateKey and the Mermaid diagram follow the definition', () => {
-  assert.equal(stateKey({ active: { paying: 'confirming' } }), 'paying.confirming');
+test('stateKey maps every state of the definition to the public names the companion, simulate and the docs use', () => {
+  assert.equal(stateKey({ checkout: { screen: { paying: 'confirming' } } }), 'paying.confirming');
+  assert.equal(stateKey({ checkout: { screenless: 'pushed' } }), 'app.pushed');
+  assert.equal(stateKey({ checkout: { screenless: 'verifying' } }), 'verifying');
+  assert.equal(stateKey({ resume: 'resuming' }), 'resuming');
   assert.equal(stateKey('done'), 'done');
-  const mm = machineToMermaid(purchaseMachine);
+  assert.equal(statePath({ checkout: { screen: { paying: 'awaitingScan' } } }), 'checkout.screen.paying.awaitingScan');
+  // Every leaf of the definition has a public name; the table names nothing else.
+  const leaves = allStateNodes(purchaseMachine)
+    .filter((n) => Object.keys(n.states).length === 0)
+    .map((n) => n.path.join('.'));
+  assert.deepEqual([...leaves].sort(), Object.keys(PUBLIC_STATE_NAMES).sort());
+  // The public names are the ones from before the layout by flow.
+  assert.deepEqual(
+    [...new Set(Object.values(PUBLIC_STATE_NAMES))].sort(),
+    [
+      'starting', 'goods', 'ordering', 'orderFailed', 'paying.awaitingScan', 'paying.confirming', 'expired', 'refreshing',
+      'app.pushed', 'app.ordered', 'app.confirming', 'payFailed', 'verifying', 'cancelling', 'paid', 'owned', 'resuming',
+      'done', 'resumeFailed', 'cancelled', 'timedOut', 'unresolved', 'failed',
+    ].sort(),
+  );
+  for (const o of FINAL_STATES) assert.equal(PUBLIC_STATE_NAMES[o], o);
+});
+
+test('the flows are compound states of their own: the mode is looked at once, the shared behaviour is on checkout', () => {
+  const all = [purchaseMachine.root, ...allStateNodes(purchaseMachine)];
+  const uses = (name: string) =>
+    all.flatMap((n) => ownTransitions(n).filter((t) => JSON.stringify(guardNames(t.guard)).includes(`"${name}"`)).map(() => n.id));
+  assert.deepEqual(uses('isScreen'), ['purchase.starting'], 'only the start chooses the flow');
+  assert.deepEqual(uses('isSuccess'), ['purchase.checkout'], 'one way into paid');
+  for (const flow of ['screen', 'screenless']) {
+    const node = purchaseMachine.getStateNodeById(`purchase.checkout.${flow}`);
+    assert.ok(Object.keys(node.states).length >= 7, `${flow} holds its flow`);
+  }
+  const resume = purchaseMachine.getStateNodeById('purchase.resume');
+  assert.deepEqual(Object.keys(resume.states), ['paid', 'owned', 'resuming']);
+  const checkout = purchaseMachine.getStateNodeById('purchase.checkout');
+  assert.deepEqual([...checkout.transitions.keys()].sort(), ['CANCEL', 'CONNECTION', 'QUERY', 'QUERY_FAILED', 'REJECTED', 'STATUS']);
+  assert.equal(checkout.invoke[0]?.src, 'watchStatus');
+  // Actor results are typed by setup({ actors }), not cast.
+  assert.doesNotMatch(readFileSync(new URL('../src/device/machine.ts', import.meta.url), 'utf8'), /as unknown as/);
+});
+
+test('PROCESSING: the scan on the pay page and paying in the app, and the same push anywhere else in the flow', async () => {
+  const processing = (h: Harness) => h.apply({ kind: 'status', status: 'PROCESSING', fresh: true, withOrder: false });
+  // Screen: scanned on the pay page.
+  let h = new Harness(INPUTS[0]!);
+  await toPaying(h);
+  await processing(h);
+  assert.equal(stateKey(h.snapshot.value), 'paying.confirming');
+  h.stop();
+  // Screen: a PROCESSING after the code expired (scanned at the last second).
+  h = new Harness(INPUTS[0]!);
+  await toPaying(h);
+  await h.apply({ kind: 'tick' }); // PAY_WINDOW
+  assert.equal(stateKey(h.snapshot.value), 'expired');
+  await processing(h);
+  assert.equal(stateKey(h.snapshot.value), 'paying.confirming');
+  h.stop();
+  // Screenless: paying in the app after the order came, and before it did.
+  for (const withOrderFirst of [true, false]) {
+    h = new Harness(INPUTS[2]!);
+    h.start();
+    await settle();
+    await h.apply({ kind: 'resolve', actor: 'startPurchase', variant: 0 });
+    assert.equal(stateKey(h.snapshot.value), 'app.pushed');
+    if (withOrderFirst) {
+      await h.apply({ kind: 'status', status: 'NOTPAY', fresh: true, withOrder: true });
+      assert.equal(stateKey(h.snapshot.value), 'app.ordered');
+    }
+    await processing(h);
+    assert.equal(stateKey(h.snapshot.value), 'app.confirming');
+    h.stop();
+  }
+  // Cancelling: a FAIL confirms the cancel (no payFailed), a PROCESSING is only recorded.
+  h = new Harness(INPUTS[0]!);
+  await toPaying(h);
+  await h.apply({ kind: 'send', event: { type: 'CANCEL' } });
+  assert.equal(stateKey(h.snapshot.value), 'cancelling');
+  await processing(h);
+  await h.apply({ kind: 'status', status: 'FAIL', fresh: true, withOrder: false });
+  assert.equal(stateKey(h.snapshot.value), 'cancelling');
+  assert.equal(h.snapshot.context.tradeStatus, 'FAIL');
+  await h.apply({ kind: 'resolve', actor: 'cancelPurchase', variant: 0 });
+  assert.equal(stateKey(h.snapshot.value), 'cancelled');
+  h.stop();
+});
+
+test('the Mermaid views follow the definition: the whole purchase folded, then pay1, pay2, pay3', () => {
+  const full = machineToMermaid(purchaseMachine);
   for (const id of definition(purchaseMachine).states) {
     const key = id.split('.').slice(1).join('_');
-    assert.ok(mm.includes(` as ${key}`), `diagram has ${id}`);
+    assert.ok(full.includes(` as ${key}`), `diagram has ${id}`);
   }
-  assert.match(mm, /active_goods --> active_ordering : CONFIRM/);
-  assert.match(mm, /active --> paid : STATUS \[isFresh & isSuccess\]/);
+  assert.match(full, /checkout_screen_goods --> checkout_screen_ordering : CONFIRM\n/);
+  assert.match(full, /checkout --> resume_paid : STATUS \[isFresh & isSuccess\]/);
+  assert.match(full, /checkout_screen_orderFailed --> checkout_screen_ordering : CONFIRM \/ REFRESH\n/, 'parallel arrows are one');
+  assert.match(full, /state "screen · flow A \(pay1\): screen speaker" as checkout_screen/);
+  assert.doesNotMatch(full, /\[\*\] --> resume_paid/, 'resume is never entered by default: no initial marker');
+  const overview = machineToMermaid(purchaseMachine, { depth: 2 });
+  assert.doesNotMatch(overview, /checkout_screen_goods/);
+  assert.match(overview, /starting --> checkout_screen : done \[isScreen\]\n/);
+  assert.match(overview, /checkout_screen --> resume_owned : done \[isAlreadyOwned\]\n/);
+  const pay1 = machineToMermaid(purchaseMachine, { focus: 'checkout.screen' });
+  assert.doesNotMatch(pay1, /screenless/);
+  assert.match(pay1, /checkout_screen --> resume : STATUS \[isFresh & isSuccess\]\n/, 'the shared SUCCESS from the border');
+  assert.match(pay1, /checkout_screen_paying_awaitingScan --> checkout_screen_paying_confirming : STATUS \[isFresh & isProcessing\]\n/);
+  const pay2 = machineToMermaid(purchaseMachine, { focus: 'checkout.screenless' });
+  assert.doesNotMatch(pay2, /checkout_screen_/);
+  assert.match(pay2, /checkout_screenless_pushed --> checkout_screenless_ordered/);
+  const pay3 = machineToMermaid(purchaseMachine, { focus: 'resume' });
+  assert.match(pay3, /checkout --> resume_paid : STATUS \[isFresh & isSuccess\]\n/);
+  assert.match(pay3, /resume_resuming --> done : done\n/);
   assert.equal(CHARGE.payload.chargeInfo.items[0]!.totalFee, 200);
   assert.ok(new Coverage(purchaseMachine).report().states[1] > 0);
 });

@@ -1,19 +1,73 @@
 /**
- * The machine's effects as XState actors over a `PaymentTransport`.
- * `purchaseMachine.provide({ actors: createTransportActors(transport) })`.
+ * The machine's effects as named XState actors (SPEC §6). The machine
+ * (machine.ts) is set up with `unprovidedActors`, which only fail loudly;
+ * `purchaseMachine.provide({ actors: createTransportActors(transport) })`
+ * swaps in the real ones over a `PaymentTransport`.
  *
  * Promise actors pass XState's AbortSignal to the transport, so stopping the
  * machine (or leaving the state) aborts the call. The status watcher is an
  * invoked callback actor: it owns one subscription and any status queries in
  * flight, and its cleanup releases all of them.
  */
-import { fromCallback, fromPromise } from 'xstate';
+import { fromCallback, fromPromise, type CallbackActorLogic, type PromiseActorLogic } from 'xstate';
 import { DingDangPayError, type TradeStatus } from '../protocol/browser.js';
-import { DeviceProtocolError } from './errors.js';
-import type { DeviceOrder, PaymentTransport, PlaceOrderResult, ResumeResult, StatusUpdate } from './port.js';
-import type { PlaceOrderInput, PurchaseEvent, PurchaseIdInput, StartInput, WatchCommand } from './machine.js';
+import type { DeviceOrder, PaymentTransport, PlaceOrderResult, ResumeResult, StartPurchaseRequest, StatusUpdate } from './port.js';
+
+export interface StartInput {
+  request: StartPurchaseRequest;
+}
+export interface PurchaseIdInput {
+  purchaseId: string;
+}
+export interface PlaceOrderInput extends PurchaseIdInput {
+  /** The goods' total in fen; an order for another amount is refused. */
+  expectedTotal: number;
+}
+
+/** Commands the machine sends to the status watcher. */
+export type WatchCommand = { type: 'QUERY' };
+
+/** Events the status watcher sends back to the machine. */
+export type WatchEvent =
+  | { type: 'STATUS'; update: StatusUpdate }
+  | { type: 'QUERY_FAILED'; error: { code: string; message: string } }
+  | { type: 'REJECTED'; reason: string; detail?: string }
+  | { type: 'CONNECTION'; state: 'connecting' | 'open' | 'closed' | 'polling' };
+
+/** The machine's effects by name, with their inputs and outputs (what `provide({ actors })` takes). */
+export type PurchaseActors = {
+  startPurchase: PromiseActorLogic<{ purchaseId: string }, StartInput>;
+  placeOrder: PromiseActorLogic<PlaceOrderResult, PlaceOrderInput>;
+  refreshOrder: PromiseActorLogic<DeviceOrder, PlaceOrderInput>;
+  cancelPurchase: PromiseActorLogic<void, PurchaseIdInput>;
+  resumePurchase: PromiseActorLogic<ResumeResult, PurchaseIdInput>;
+  watchStatus: CallbackActorLogic<WatchCommand, PurchaseIdInput>;
+};
+
+const notProvided = (name: string) => async (): Promise<never> => {
+  throw new DingDangPayError('ERR_DEVICE_NOT_PROVIDED', `actor ${name} was not provided (use createTransportActors)`);
+};
+
+/** The machine's defaults: every effect fails loudly (`ERR_DEVICE_NOT_PROVIDED`) instead of hanging. */
+export const unprovidedActors: PurchaseActors = {
+  startPurchase: fromPromise<{ purchaseId: string }, StartInput>(notProvided('startPurchase')),
+  placeOrder: fromPromise<PlaceOrderResult, PlaceOrderInput>(notProvided('placeOrder')),
+  refreshOrder: fromPromise<DeviceOrder, PlaceOrderInput>(notProvided('refreshOrder')),
+  cancelPurchase: fromPromise<void, PurchaseIdInput>(notProvided('cancelPurchase')),
+  resumePurchase: fromPromise<ResumeResult, PurchaseIdInput>(notProvided('resumePurchase')),
+  watchStatus: fromCallback<WatchCommand, PurchaseIdInput>(({ sendBack }) => {
+    sendBack({ type: 'QUERY_FAILED', error: { code: 'ERR_DEVICE_NOT_PROVIDED', message: 'actor watchStatus was not provided' } });
+  }),
+};
 
 const TRADE_STATUSES: readonly TradeStatus[] = ['NOTPAY', 'PROCESSING', 'SUCCESS', 'FAIL'];
+
+/** An answer from the transport the device cannot use. */
+export class DeviceProtocolError extends DingDangPayError {
+  constructor(message: string) {
+    super('ERR_DEVICE_PROTOCOL', message);
+  }
+}
 
 function checkOrder(order: unknown, expectedTotal: number): DeviceOrder {
   const o = order as Partial<DeviceOrder> | null;
@@ -38,7 +92,7 @@ export function isStatusUpdate(u: unknown): u is StatusUpdate {
   );
 }
 
-export function createTransportActors(transport: PaymentTransport) {
+export function createTransportActors(transport: PaymentTransport): PurchaseActors {
   return {
     startPurchase: fromPromise<{ purchaseId: string }, StartInput>(async ({ input, signal }) => {
       const r = await transport.startPurchase(input.request, signal);
@@ -64,7 +118,7 @@ export function createTransportActors(transport: PaymentTransport) {
     watchStatus: fromCallback<WatchCommand, PurchaseIdInput>(({ input, sendBack, receive }) => {
       let closed = false;
       const inFlight = new Set<AbortController>();
-      const send = (e: PurchaseEvent) => {
+      const send = (e: WatchEvent) => {
         if (!closed) sendBack(e);
       };
       const deliver = (u: unknown) => {
@@ -101,4 +155,4 @@ export function createTransportActors(transport: PaymentTransport) {
   };
 }
 
-export type TransportActors = ReturnType<typeof createTransportActors>;
+export type TransportActors = PurchaseActors;

@@ -1,33 +1,48 @@
 /**
  * The purchase statechart: one XState v5 machine for one purchase on one
- * speaker (SPEC §2 flows A, B, C and §6).
+ * speaker (SPEC §2 flows A, B, C and §6), laid out as the seed draws it:
  *
- * The machine is pure. Every effect is a named actor (calls to the
- * `PaymentTransport`, see actors.ts) or a named action (`emit`ted events the
- * companion turns into speech and screens); the defaults here only fail
- * loudly, the companion swaps in real ones with `purchaseMachine.provide`.
- * Every waiting state has a named delay (overridable with `provide({ delays })`).
+ * * `starting` — the platform registers the purchase (pay1/pay2 steps 1–4);
+ * * `checkout.screen` — flow A, the screen speaker (pay1): goods shown, the
+ *   user orders, the pay page with the QR code, scanned, the result push;
+ * * `checkout.screenless` — flow B, the screenless speaker (pay2): goods,
+ *   order and payment happen in the DingDang app; the speaker speaks and
+ *   waits for the result push;
+ * * `resume` — flow C (pay3): paid (or already owned), the platform re-runs
+ *   the user's request, the skill's final answer comes back;
+ * * the outcomes: `done`, `resumeFailed`, `cancelled`, `timedOut`,
+ *   `unresolved`, `failed`.
+ *
+ * What both flows share is written once on `checkout`: the status watcher,
+ * the verified SUCCESS that leads to the resume, "支付好了吗" (also asks the
+ * platform), cancel (`checkout.cancelling`) and the watcher's reports; help
+ * and repeat are answered everywhere (root). Each flow adds only where a
+ * FAIL or PROCESSING push takes it.
+ *
+ * The machine is pure. Every effect is a named actor (actors.ts; calls to the
+ * `PaymentTransport`) or a named action (`emit`ted events the companion turns
+ * into speech and screens); the default actors only fail loudly, the
+ * companion swaps in real ones with `purchaseMachine.provide`. Every waiting
+ * state has a named delay (overridable with `provide({ delays })`). Actor
+ * results are assigned inline, typed by `setup({ actors })`.
  *
  * Safety rules encoded here:
- * * `paid` is entered only from a `STATUS` event whose verified update says
- *   `SUCCESS` for this purchase with a fresh `seq` — nothing else says "paid".
+ * * `resume.paid` is entered only from a `STATUS` event whose verified update
+ *   says `SUCCESS` for this purchase with a fresh `seq` — nothing else says
+ *   "paid".
  * * A `STATUS` with a `seq` not above the last applied one, or for another
  *   purchase, is ignored (duplicates, out-of-order pushes).
- * * After `paid` the status watcher is gone (it lives in `active`) and no state
- *   after it handles `STATUS`: a late `NOTPAY` changes nothing; SUCCESS is
- *   never undone.
+ * * After `paid` the status watcher is gone (it lives in `checkout`) and no
+ *   state after it handles `STATUS`: a late `NOTPAY` changes nothing; SUCCESS
+ *   is never undone.
  */
-import { and, assign, emit, fromCallback, fromPromise, not, sendTo, setup, type SnapshotFrom } from 'xstate';
+import { and, assign, emit, sendTo, setup, type SnapshotFrom } from 'xstate';
 import { DingDangPayError, sumFen, type ChargeDirective, type TradeStatus } from '../protocol/browser.js';
-import type {
-  DeviceMode,
-  DeviceOrder,
-  PlaceOrderResult,
-  ResumeResult,
-  StartPurchaseRequest,
-  StatusUpdate,
-} from './port.js';
+import { unprovidedActors, type WatchCommand, type WatchEvent } from './actors.js';
+import type { DeviceMode, DeviceOrder, PlaceOrderResult, ResumeResult } from './port.js';
 import type { PromptKey } from './prompts.js';
+
+export type { PlaceOrderInput, PurchaseIdInput, StartInput, WatchCommand, WatchEvent } from './actors.js';
 
 export interface PurchaseInput {
   mode: DeviceMode;
@@ -72,7 +87,7 @@ export interface PurchaseContext {
   attempts: number;
 }
 
-/** Events the host (through the companion) and the watcher send to the machine. */
+/** Events the host (through the companion) and the status watcher send to the machine. */
 export type PurchaseEvent =
   | { type: 'CONFIRM' }
   | { type: 'CANCEL' }
@@ -80,10 +95,7 @@ export type PurchaseEvent =
   | { type: 'QUERY' }
   | { type: 'HELP' }
   | { type: 'REPEAT' }
-  | { type: 'STATUS'; update: StatusUpdate }
-  | { type: 'QUERY_FAILED'; error: { code: string; message: string } }
-  | { type: 'REJECTED'; reason: string; detail?: string }
-  | { type: 'CONNECTION'; state: 'connecting' | 'open' | 'closed' | 'polling' };
+  | WatchEvent;
 
 /** What the machine tells its host. */
 export type PurchaseEmitted =
@@ -94,20 +106,6 @@ export type PurchaseEmitted =
   | { type: 'rejected'; reason: string; detail?: string }
   | { type: 'connection'; state: 'connecting' | 'open' | 'closed' | 'polling' }
   | { type: 'notice'; code: string; message: string };
-
-/** Commands the machine sends to the status watcher. */
-export type WatchCommand = { type: 'QUERY' };
-
-export interface StartInput {
-  request: StartPurchaseRequest;
-}
-export interface PurchaseIdInput {
-  purchaseId: string;
-}
-export interface PlaceOrderInput extends PurchaseIdInput {
-  /** The goods' total in fen; an order for another amount is refused. */
-  expectedTotal: number;
-}
 
 /** Default delays in ms. `PAY_WINDOW` follows the order's `expiresAt`. */
 export const DEFAULT_DELAYS = {
@@ -142,10 +140,6 @@ export function toErrorInfo(error: unknown, step: ErrorInfo['step']): ErrorInfo 
   return { code: 'ERR_UNKNOWN', message: String(error), step };
 }
 
-const notProvided = (name: string) => async (): Promise<never> => {
-  throw new DingDangPayError('ERR_DEVICE_NOT_PROVIDED', `actor ${name} was not provided (use createTransportActors)`);
-};
-
 function chargeTotal(charge: ChargeDirective): number {
   try {
     return sumFen(charge.payload.chargeInfo.items.map((i) => i.totalFee));
@@ -154,7 +148,7 @@ function chargeTotal(charge: ChargeDirective): number {
   }
 }
 
-const freshUpdate = (context: PurchaseContext, update: StatusUpdate): boolean =>
+const freshUpdate = (context: PurchaseContext, update: { purchaseId: string; seq: number }): boolean =>
   update.purchaseId === context.purchaseId && Number.isSafeInteger(update.seq) && update.seq > context.lastSeq;
 
 export const purchaseMachine = setup({
@@ -164,21 +158,11 @@ export const purchaseMachine = setup({
     input: {} as PurchaseInput,
     emitted: {} as PurchaseEmitted,
   },
-  actors: {
-    startPurchase: fromPromise<{ purchaseId: string }, StartInput>(notProvided('startPurchase')),
-    placeOrder: fromPromise<PlaceOrderResult, PlaceOrderInput>(notProvided('placeOrder')),
-    refreshOrder: fromPromise<DeviceOrder, PlaceOrderInput>(notProvided('refreshOrder')),
-    cancelPurchase: fromPromise<void, PurchaseIdInput>(notProvided('cancelPurchase')),
-    resumePurchase: fromPromise<ResumeResult, PurchaseIdInput>(notProvided('resumePurchase')),
-    watchStatus: fromCallback<WatchCommand, PurchaseIdInput>(({ sendBack }) => {
-      sendBack({ type: 'QUERY_FAILED', error: { code: 'ERR_DEVICE_NOT_PROVIDED', message: 'actor watchStatus was not provided' } });
-    }),
-  },
+  actors: unprovidedActors,
   guards: {
     isScreen: ({ context }) => context.mode === 'screen',
     resumeEnabled: ({ context }) => context.resumeEnabled,
-    isAlreadyOwned: ({ event }) =>
-      (event as { output?: PlaceOrderResult }).output?.kind === 'already-owned',
+    isAlreadyOwned: (_, params: { result: PlaceOrderResult }) => params.result.kind === 'already-owned',
     isFresh: ({ context, event }) => event.type === 'STATUS' && freshUpdate(context, event.update),
     isSuccess: ({ event }) => event.type === 'STATUS' && event.update.tradeStatus === 'SUCCESS',
     isFail: ({ event }) => event.type === 'STATUS' && event.update.tradeStatus === 'FAIL',
@@ -191,7 +175,7 @@ export const purchaseMachine = setup({
     sayHelp: emit(({ context }) => ({ type: 'help' as const, context })),
     sayAgain: emit({ type: 'repeat' as const }),
     sayStatus: emit(({ context }) => ({ type: 'status' as const, context })),
-    queryStatus: sendTo('watch', { type: 'QUERY' } as WatchCommand),
+    queryStatus: sendTo('watch', { type: 'QUERY' } satisfies WatchCommand),
     reportRejected: emit(({ event }) =>
       event.type === 'REJECTED'
         ? { type: 'rejected' as const, reason: event.reason, ...(event.detail !== undefined ? { detail: event.detail } : {}) }
@@ -217,25 +201,10 @@ export const purchaseMachine = setup({
       };
     }),
     markPaid: assign({ paid: true }),
-    assignPurchaseId: assign({
-      purchaseId: ({ event }) => (event as unknown as { output: { purchaseId: string } }).output.purchaseId,
-    }),
-    assignPlacedOrder: assign(({ context, event }) => {
-      const out = (event as unknown as { output: PlaceOrderResult }).output;
-      return out.kind === 'order' ? { order: out.order } : { order: context.order };
-    }),
-    assignRefreshedOrder: assign({
-      order: ({ event }) => (event as unknown as { output: DeviceOrder }).output,
-      failReason: undefined,
-    }),
     markOwned: assign({ alreadyOwned: true }),
     countAttempt: assign({ attempts: ({ context }) => context.attempts + 1, error: undefined }),
-    assignResume: assign({
-      resumeResult: ({ event }) => (event as unknown as { output: ResumeResult }).output,
-    }),
     assignError: assign({
-      error: ({ event }, params: { step: ErrorInfo['step'] }) =>
-        toErrorInfo((event as { error?: unknown }).error, params.step),
+      error: (_, params: { step: ErrorInfo['step']; error: unknown }) => toErrorInfo(params.error, params.step),
     }),
     assignTimeout: assign({
       error: (_, params: { step: ErrorInfo['step'] }): ErrorInfo => ({
@@ -280,6 +249,7 @@ export const purchaseMachine = setup({
     QUERY: { actions: 'sayStatus' },
   },
   states: {
+    // pay1/pay2 steps 1–4: the platform takes the Charge directive.
     starting: {
       invoke: {
         src: 'startPurchase',
@@ -291,25 +261,28 @@ export const purchaseMachine = setup({
             ...(context.purchaseId !== undefined ? { purchaseId: context.purchaseId } : {}),
           },
         }),
-        onDone: { target: 'active', actions: 'assignPurchaseId' },
-        onError: { target: 'failed', actions: { type: 'assignError', params: { step: 'start' } } },
+        onDone: [
+          { guard: 'isScreen', target: 'checkout.screen', actions: assign({ purchaseId: ({ event }) => event.output.purchaseId }) },
+          { target: 'checkout.screenless', actions: assign({ purchaseId: ({ event }) => event.output.purchaseId }) },
+        ],
+        onError: { target: 'failed', actions: { type: 'assignError', params: ({ event }) => ({ step: 'start', error: event.error }) } },
       },
       after: { START_TIMEOUT: { target: 'failed', actions: { type: 'assignTimeout', params: { step: 'start' } } } },
       on: { CANCEL: 'cancelled' },
     },
-    active: {
+
+    // Both flows: the status watcher and what every status push, cancel and
+    // status question does, whichever flow runs. Always entered through a flow.
+    checkout: {
+      description: 'both flows: status pushes, cancel',
       invoke: {
         id: 'watch',
         src: 'watchStatus',
         input: ({ context }) => ({ purchaseId: context.purchaseId ?? '' }),
       },
-      initial: 'route',
       on: {
         STATUS: [
-          { guard: and(['isFresh', 'isSuccess']), target: 'paid', actions: ['applyStatus', 'markPaid'] },
-          { guard: and(['isFresh', 'isFail']), target: '.payFailed', actions: 'applyStatus' },
-          { guard: and(['isFresh', 'isProcessing', 'isScreen']), target: '.paying.confirming', actions: 'applyStatus' },
-          { guard: and(['isFresh', 'isProcessing']), target: '.app.confirming', actions: 'applyStatus' },
+          { guard: and(['isFresh', 'isSuccess']), target: 'resume.paid', actions: ['applyStatus', 'markPaid'] },
           { guard: 'isFresh', actions: 'applyStatus' },
         ],
         QUERY: { actions: ['sayStatus', 'queryStatus'] },
@@ -318,178 +291,246 @@ export const purchaseMachine = setup({
         CONNECTION: { actions: 'reportConnection' },
         QUERY_FAILED: { actions: 'reportQueryFailed' },
       },
+      initial: 'screen',
       states: {
-        route: {
-          always: [{ guard: 'isScreen', target: 'goods' }, { target: 'app' }],
-        },
-        goods: {
-          entry: { type: 'announce', params: { key: 'goods' } },
-          on: { CONFIRM: 'ordering' },
-          after: { ORDER_WAIT: '#purchase.timedOut' },
-        },
-        ordering: {
-          entry: { type: 'announce', params: { key: 'ordering' } },
-          invoke: {
-            src: 'placeOrder',
-            input: ({ context }) => ({ purchaseId: context.purchaseId ?? '', expectedTotal: context.totalFen }),
-            onDone: [
-              { guard: 'isAlreadyOwned', target: '#purchase.owned', actions: 'markOwned' },
-              { target: 'paying', actions: 'assignPlacedOrder' },
-            ],
-            onError: { target: 'orderFailed', actions: { type: 'assignError', params: { step: 'order' } } },
-          },
-          after: { ORDER_TIMEOUT: { target: 'orderFailed', actions: { type: 'assignTimeout', params: { step: 'order' } } } },
-        },
-        orderFailed: {
-          entry: { type: 'announce', params: { key: 'orderFailed' } },
+        // Flow A, pay1: the screen speaker shows the goods, orders, shows the
+        // pay page (QR code), and shows the result push.
+        screen: {
+          description: 'flow A (pay1): screen speaker',
+          initial: 'goods',
           on: {
-            CONFIRM: [
-              { guard: not('isScreen'), target: 'refreshing', actions: 'countAttempt' },
-              { target: 'ordering', actions: 'countAttempt' },
-            ],
-            REFRESH: [
-              { guard: not('isScreen'), target: 'refreshing', actions: 'countAttempt' },
-              { target: 'ordering', actions: 'countAttempt' },
+            STATUS: [
+              { guard: and(['isFresh', 'isFail']), target: '.payFailed', actions: 'applyStatus' },
+              { guard: and(['isFresh', 'isProcessing']), target: '.paying.confirming', actions: 'applyStatus' },
             ],
           },
-          after: { OFFER_WAIT: '#purchase.timedOut' },
-        },
-        paying: {
-          initial: 'awaitingScan',
           states: {
-            awaitingScan: {
-              entry: { type: 'announce', params: { key: 'pay' } },
-              on: { REFRESH: { target: '#purchase.active.refreshing', actions: 'countAttempt' } },
-              after: { PAY_WINDOW: '#purchase.active.expired' },
+            goods: {
+              entry: { type: 'announce', params: { key: 'goods' } },
+              on: { CONFIRM: 'ordering' },
+              after: { ORDER_WAIT: '#purchase.timedOut' },
             },
-            confirming: {
-              entry: { type: 'announce', params: { key: 'confirming' } },
-              on: {
-                STATUS: { guard: and(['isFresh', 'isNotPay']), target: 'awaitingScan', actions: 'applyStatus' },
+            ordering: {
+              entry: { type: 'announce', params: { key: 'ordering' } },
+              invoke: {
+                src: 'placeOrder',
+                input: ({ context }) => ({ purchaseId: context.purchaseId ?? '', expectedTotal: context.totalFen }),
+                onDone: [
+                  {
+                    guard: { type: 'isAlreadyOwned', params: ({ event }) => ({ result: event.output }) },
+                    target: '#purchase.resume.owned',
+                    actions: 'markOwned',
+                  },
+                  {
+                    target: 'paying',
+                    actions: assign({ order: ({ context, event }) => (event.output.kind === 'order' ? event.output.order : context.order) }),
+                  },
+                ],
+                onError: {
+                  target: 'orderFailed',
+                  actions: { type: 'assignError', params: ({ event }) => ({ step: 'order', error: event.error }) },
+                },
               },
-              after: { CONFIRM_TIMEOUT: '#purchase.active.verifying' },
+              after: { ORDER_TIMEOUT: { target: 'orderFailed', actions: { type: 'assignTimeout', params: { step: 'order' } } } },
+            },
+            orderFailed: {
+              entry: { type: 'announce', params: { key: 'orderFailed' } },
+              on: {
+                CONFIRM: { target: 'ordering', actions: 'countAttempt' },
+                REFRESH: { target: 'ordering', actions: 'countAttempt' },
+              },
+              after: { OFFER_WAIT: '#purchase.timedOut' },
+            },
+            paying: {
+              description: 'the pay page',
+              initial: 'awaitingScan',
+              states: {
+                awaitingScan: {
+                  entry: { type: 'announce', params: { key: 'pay' } },
+                  on: {
+                    // Scanned (pay1 step 13). The same push in any other state of the flow is handled on `screen`.
+                    STATUS: { guard: and(['isFresh', 'isProcessing']), target: 'confirming', actions: 'applyStatus' },
+                    REFRESH: { target: '#purchase.checkout.screen.refreshing', actions: 'countAttempt' },
+                  },
+                  after: { PAY_WINDOW: '#purchase.checkout.screen.expired' },
+                },
+                confirming: {
+                  entry: { type: 'announce', params: { key: 'confirming' } },
+                  on: {
+                    STATUS: { guard: and(['isFresh', 'isNotPay']), target: 'awaitingScan', actions: 'applyStatus' },
+                  },
+                  after: { CONFIRM_TIMEOUT: '#purchase.checkout.screen.verifying' },
+                },
+              },
+            },
+            expired: {
+              entry: { type: 'announce', params: { key: 'expired' } },
+              on: {
+                REFRESH: { target: 'refreshing', actions: 'countAttempt' },
+                CONFIRM: { target: 'refreshing', actions: 'countAttempt' },
+              },
+              after: { OFFER_WAIT: '#purchase.timedOut' },
+            },
+            refreshing: {
+              entry: { type: 'announce', params: { key: 'refreshing' } },
+              invoke: {
+                src: 'refreshOrder',
+                input: ({ context }) => ({ purchaseId: context.purchaseId ?? '', expectedTotal: context.totalFen }),
+                onDone: { target: 'paying', actions: assign({ order: ({ event }) => event.output, failReason: undefined }) },
+                onError: {
+                  target: 'orderFailed',
+                  actions: { type: 'assignError', params: ({ event }) => ({ step: 'refresh', error: event.error }) },
+                },
+              },
+              after: {
+                REFRESH_TIMEOUT: { target: 'orderFailed', actions: { type: 'assignTimeout', params: { step: 'refresh' } } },
+              },
+            },
+            payFailed: {
+              entry: { type: 'announce', params: { key: 'payFailed' } },
+              on: {
+                CONFIRM: { target: 'ordering', actions: 'countAttempt' },
+                REFRESH: { target: 'ordering', actions: 'countAttempt' },
+              },
+              after: { OFFER_WAIT: '#purchase.timedOut' },
+            },
+            verifying: {
+              entry: [{ type: 'announce', params: { key: 'verifying' } }, 'queryStatus'],
+              on: {
+                STATUS: { guard: and(['isFresh', 'isNotPay']), target: 'paying', actions: 'applyStatus' },
+              },
+              after: { VERIFY_TIMEOUT: '#purchase.unresolved' },
             },
           },
         },
-        expired: {
-          entry: { type: 'announce', params: { key: 'expired' } },
-          on: {
-            REFRESH: { target: 'refreshing', actions: 'countAttempt' },
-            CONFIRM: { target: 'refreshing', actions: 'countAttempt' },
-          },
-          after: { OFFER_WAIT: '#purchase.timedOut' },
-        },
-        refreshing: {
-          entry: { type: 'announce', params: { key: 'refreshing' } },
-          invoke: {
-            src: 'refreshOrder',
-            input: ({ context }) => ({ purchaseId: context.purchaseId ?? '', expectedTotal: context.totalFen }),
-            onDone: [
-              { guard: 'isScreen', target: 'paying', actions: 'assignRefreshedOrder' },
-              { target: 'app.ordered', actions: 'assignRefreshedOrder' },
-            ],
-            onError: { target: 'orderFailed', actions: { type: 'assignError', params: { step: 'refresh' } } },
-          },
-          after: {
-            REFRESH_TIMEOUT: { target: 'orderFailed', actions: { type: 'assignTimeout', params: { step: 'refresh' } } },
-          },
-        },
-        app: {
+
+        // Flow B, pay2: goods, order and payment happen in the DingDang app;
+        // the screenless speaker says where to look and speaks the result push.
+        screenless: {
+          description: 'flow B (pay2): in the DingDang app',
           initial: 'pushed',
+          on: {
+            STATUS: [
+              { guard: and(['isFresh', 'isFail']), target: '.payFailed', actions: 'applyStatus' },
+              { guard: and(['isFresh', 'isProcessing']), target: '.confirming', actions: 'applyStatus' },
+            ],
+          },
           states: {
             pushed: {
               entry: { type: 'announce', params: { key: 'app' } },
               on: {
-                STATUS: {
-                  guard: and(['isFresh', 'isNotPay', 'hasOrderInUpdate']),
-                  target: 'ordered',
-                  actions: 'applyStatus',
-                },
+                STATUS: { guard: and(['isFresh', 'isNotPay', 'hasOrderInUpdate']), target: 'ordered', actions: 'applyStatus' },
               },
-              after: { APP_WAIT: '#purchase.active.verifying' },
+              after: { APP_WAIT: 'verifying' },
             },
             ordered: {
               entry: { type: 'announce', params: { key: 'appOrdered' } },
-              after: { APP_WAIT: '#purchase.active.verifying' },
+              on: {
+                // Paying in the app (pay2 step 12). The same push in any other state of the flow is handled on `screenless`.
+                STATUS: { guard: and(['isFresh', 'isProcessing']), target: 'confirming', actions: 'applyStatus' },
+              },
+              after: { APP_WAIT: 'verifying' },
             },
             confirming: {
               entry: { type: 'announce', params: { key: 'appConfirming' } },
               on: {
                 STATUS: { guard: and(['isFresh', 'isNotPay']), target: 'ordered', actions: 'applyStatus' },
               },
-              after: { CONFIRM_TIMEOUT: '#purchase.active.verifying' },
+              after: { CONFIRM_TIMEOUT: 'verifying' },
+            },
+            payFailed: {
+              entry: { type: 'announce', params: { key: 'payFailed' } },
+              on: {
+                CONFIRM: { target: 'refreshing', actions: 'countAttempt' },
+                REFRESH: { target: 'refreshing', actions: 'countAttempt' },
+                STATUS: { guard: and(['isFresh', 'isNotPay', 'hasOrderInUpdate']), target: 'ordered', actions: 'applyStatus' },
+              },
+              after: { OFFER_WAIT: '#purchase.timedOut' },
+            },
+            refreshing: {
+              entry: { type: 'announce', params: { key: 'refreshing' } },
+              invoke: {
+                src: 'refreshOrder',
+                input: ({ context }) => ({ purchaseId: context.purchaseId ?? '', expectedTotal: context.totalFen }),
+                onDone: { target: 'ordered', actions: assign({ order: ({ event }) => event.output, failReason: undefined }) },
+                onError: {
+                  target: 'orderFailed',
+                  actions: { type: 'assignError', params: ({ event }) => ({ step: 'refresh', error: event.error }) },
+                },
+              },
+              after: {
+                REFRESH_TIMEOUT: { target: 'orderFailed', actions: { type: 'assignTimeout', params: { step: 'refresh' } } },
+              },
+            },
+            orderFailed: {
+              entry: { type: 'announce', params: { key: 'orderFailed' } },
+              on: {
+                CONFIRM: { target: 'refreshing', actions: 'countAttempt' },
+                REFRESH: { target: 'refreshing', actions: 'countAttempt' },
+              },
+              after: { OFFER_WAIT: '#purchase.timedOut' },
+            },
+            verifying: {
+              entry: [{ type: 'announce', params: { key: 'verifying' } }, 'queryStatus'],
+              on: {
+                STATUS: { guard: and(['isFresh', 'isNotPay']), target: 'ordered', actions: 'applyStatus' },
+              },
+              after: { VERIFY_TIMEOUT: '#purchase.unresolved' },
             },
           },
         },
-        payFailed: {
-          entry: { type: 'announce', params: { key: 'payFailed' } },
-          on: {
-            CONFIRM: [
-              { guard: 'isScreen', target: 'ordering', actions: 'countAttempt' },
-              { target: 'refreshing', actions: 'countAttempt' },
-            ],
-            REFRESH: [
-              { guard: 'isScreen', target: 'ordering', actions: 'countAttempt' },
-              { target: 'refreshing', actions: 'countAttempt' },
-            ],
-            STATUS: {
-              guard: and(['isFresh', 'isNotPay', 'hasOrderInUpdate', not('isScreen')]),
-              target: 'app.ordered',
-              actions: 'applyStatus',
-            },
-          },
-          after: { OFFER_WAIT: '#purchase.timedOut' },
-        },
-        verifying: {
-          entry: [{ type: 'announce', params: { key: 'verifying' } }, 'queryStatus'],
-          on: {
-            STATUS: [
-              { guard: and(['isFresh', 'isNotPay', 'isScreen']), target: 'paying', actions: 'applyStatus' },
-              { guard: and(['isFresh', 'isNotPay']), target: 'app.ordered', actions: 'applyStatus' },
-            ],
-          },
-          after: { VERIFY_TIMEOUT: '#purchase.unresolved' },
-        },
+
+        // The platform answers a cancel with a FAIL push for the order: that
+        // is the cancel confirming itself, not a failed payment (the flows'
+        // FAIL handling is not above this state). Only a SUCCESS (the user
+        // paid before the cancel landed) still counts, through `checkout`.
         cancelling: {
-          // The platform answers a cancel with a FAIL push for the order: that
-          // is the cancel confirming itself, not a failed payment. Only a
-          // SUCCESS (the user paid before the cancel landed) still counts.
-          on: {
-            CANCEL: {},
-            STATUS: [
-              { guard: and(['isFresh', 'isSuccess']), target: '#purchase.paid', actions: ['applyStatus', 'markPaid'] },
-              { guard: 'isFresh', actions: 'applyStatus' },
-            ],
-          },
+          on: { CANCEL: {} },
           invoke: {
             src: 'cancelPurchase',
             input: ({ context }) => ({ purchaseId: context.purchaseId ?? '' }),
             onDone: '#purchase.cancelled',
-            onError: { target: '#purchase.cancelled', actions: { type: 'assignError', params: { step: 'cancel' } } },
+            onError: {
+              target: '#purchase.cancelled',
+              actions: { type: 'assignError', params: ({ event }) => ({ step: 'cancel', error: event.error }) },
+            },
           },
           after: { CANCEL_TIMEOUT: '#purchase.cancelled' },
         },
       },
     },
-    paid: {
-      entry: { type: 'announce', params: { key: 'paid' } },
-      always: [{ guard: 'resumeEnabled', target: 'resuming' }, { target: 'done' }],
-    },
-    owned: {
-      entry: { type: 'announce', params: { key: 'owned' } },
-      always: [{ guard: 'resumeEnabled', target: 'resuming' }, { target: 'done' }],
-    },
-    resuming: {
-      invoke: {
-        src: 'resumePurchase',
-        input: ({ context }) => ({ purchaseId: context.purchaseId ?? '' }),
-        onDone: { target: 'done', actions: 'assignResume' },
-        onError: { target: 'resumeFailed', actions: { type: 'assignError', params: { step: 'resume' } } },
+
+    // Flow C, pay3: paid (or already owned) → the platform re-runs the user's
+    // request → the skill's final answer. Always entered at `paid` or `owned`.
+    resume: {
+      description: "flow C (pay3): the user's request re-run",
+      initial: 'paid',
+      states: {
+        paid: {
+          entry: { type: 'announce', params: { key: 'paid' } },
+          always: [{ guard: 'resumeEnabled', target: 'resuming' }, { target: '#purchase.done' }],
+        },
+        owned: {
+          entry: { type: 'announce', params: { key: 'owned' } },
+          always: [{ guard: 'resumeEnabled', target: 'resuming' }, { target: '#purchase.done' }],
+        },
+        resuming: {
+          invoke: {
+            src: 'resumePurchase',
+            input: ({ context }) => ({ purchaseId: context.purchaseId ?? '' }),
+            onDone: { target: '#purchase.done', actions: assign({ resumeResult: ({ event }) => event.output }) },
+            onError: {
+              target: '#purchase.resumeFailed',
+              actions: { type: 'assignError', params: ({ event }) => ({ step: 'resume', error: event.error }) },
+            },
+          },
+          after: {
+            RESUME_TIMEOUT: { target: '#purchase.resumeFailed', actions: { type: 'assignTimeout', params: { step: 'resume' } } },
+          },
+        },
       },
-      after: {
-        RESUME_TIMEOUT: { target: 'resumeFailed', actions: { type: 'assignTimeout', params: { step: 'resume' } } },
-      },
     },
+
     done: { type: 'final', entry: { type: 'announce', params: { key: 'done' } } },
     resumeFailed: { type: 'final', entry: { type: 'announce', params: { key: 'resumeFailed' } } },
     cancelled: { type: 'final', entry: { type: 'announce', params: { key: 'cancelled' } } },
@@ -507,10 +548,44 @@ export type PurchaseOutcome = 'done' | 'resumeFailed' | 'cancelled' | 'timedOut'
 export const FINAL_STATES: readonly PurchaseOutcome[] = ['done', 'resumeFailed', 'cancelled', 'timedOut', 'unresolved', 'failed'];
 
 /**
- * The leaf state as a short dotted key without the `active.` wrapper:
- * `goods`, `paying.confirming`, `app.pushed`, `done`…
+ * The public name of every leaf state, by its path in the machine: what the
+ * companion's `state` events, `renderView`, `helpText`, simulate's milestones
+ * and the docs call it. These names predate the layout by flow and stay as
+ * they were (`app.*` is the screenless flow; `refreshing`, `orderFailed`,
+ * `payFailed` and `verifying` are one name in both flows).
  */
-export function stateKey(value: SnapshotFrom<typeof purchaseMachine>['value'] | string): string {
+export const PUBLIC_STATE_NAMES: Readonly<Record<string, string>> = {
+  starting: 'starting',
+  'checkout.screen.goods': 'goods',
+  'checkout.screen.ordering': 'ordering',
+  'checkout.screen.orderFailed': 'orderFailed',
+  'checkout.screen.paying.awaitingScan': 'paying.awaitingScan',
+  'checkout.screen.paying.confirming': 'paying.confirming',
+  'checkout.screen.expired': 'expired',
+  'checkout.screen.refreshing': 'refreshing',
+  'checkout.screen.payFailed': 'payFailed',
+  'checkout.screen.verifying': 'verifying',
+  'checkout.screenless.pushed': 'app.pushed',
+  'checkout.screenless.ordered': 'app.ordered',
+  'checkout.screenless.confirming': 'app.confirming',
+  'checkout.screenless.payFailed': 'payFailed',
+  'checkout.screenless.refreshing': 'refreshing',
+  'checkout.screenless.orderFailed': 'orderFailed',
+  'checkout.screenless.verifying': 'verifying',
+  'checkout.cancelling': 'cancelling',
+  'resume.paid': 'paid',
+  'resume.owned': 'owned',
+  'resume.resuming': 'resuming',
+  done: 'done',
+  resumeFailed: 'resumeFailed',
+  cancelled: 'cancelled',
+  timedOut: 'timedOut',
+  unresolved: 'unresolved',
+  failed: 'failed',
+};
+
+/** The dotted path of the active leaf state: `checkout.screen.paying.awaitingScan`, `done`… */
+export function statePath(value: SnapshotFrom<typeof purchaseMachine>['value'] | string): string {
   const parts: string[] = [];
   let v: unknown = value;
   while (v && typeof v === 'object') {
@@ -520,6 +595,15 @@ export function stateKey(value: SnapshotFrom<typeof purchaseMachine>['value'] | 
     v = inner;
   }
   if (typeof v === 'string') parts.push(v);
-  if (parts[0] === 'active' && parts.length > 1) parts.shift();
   return parts.join('.');
+}
+
+/**
+ * The public name of the active leaf state (`PUBLIC_STATE_NAMES`): `goods`,
+ * `paying.confirming`, `app.pushed`, `done`… A path the table does not know
+ * is returned as it is.
+ */
+export function stateKey(value: SnapshotFrom<typeof purchaseMachine>['value'] | string): string {
+  const path = statePath(value);
+  return PUBLIC_STATE_NAMES[path] ?? path;
 }
