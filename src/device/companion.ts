@@ -12,9 +12,10 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { createActor, type Actor } from 'xstate';
-import { DingDangPayError, validate, type ChargeDirective } from '../protocol/browser.js';
+import { DingDangPayError, validate } from '../protocol/browser.js';
 import { createTransportActors } from './actors.js';
 import { CompanionError } from './errors.js';
+import { findChargeDirective } from './find-charge-directive.js';
 import { eventForIntent, intentFromName, matchIntent, type FlowIntent, type IntentMatch } from './intents.js';
 import {
   DEFAULT_DELAYS,
@@ -26,7 +27,7 @@ import {
   type PurchaseEmitted,
   type PurchaseOutcome,
 } from './machine.js';
-import type { DeviceMode, PaymentTransport, ResumeResult } from './port.js';
+import type { ConnectionState, DeviceMode, PaymentTransport, ResumeResult } from './port.js';
 import { helpText, prompt, statusText, type Locale, type PromptKey } from './prompts.js';
 import { countdown, renderView, type Countdown, type ScreenView, type TouchTarget } from './render.js';
 import { createHttpTransport, type HttpTransportOptions } from './transport/http-transport.js';
@@ -103,23 +104,9 @@ export interface CompanionEvents {
   countdown: (c: Countdown) => void;
   error: (e: CompanionError) => void;
   rejected: (info: { reason: string; detail?: string }) => void;
-  connection: (state: 'connecting' | 'open' | 'closed' | 'polling') => void;
+  connection: (state: ConnectionState) => void;
   notice: (info: { code: string; message: string }) => void;
   end: (result: PurchaseResult) => void;
-}
-
-/** The Charge directive among a skill response's directives, validated; undefined when there is none. */
-export function findChargeDirective(directives: unknown): ChargeDirective | undefined {
-  if (!Array.isArray(directives)) return undefined;
-  for (const d of directives) {
-    const o = d as { type?: unknown; name?: unknown } | null;
-    if (o && o.type === 'Connections.SendRequest' && o.name === 'Charge') {
-      const r = validate('chargeDirective', d);
-      if (!r.ok) throw new CompanionError('ERR_DEVICE_BAD_CHARGE', `invalid Charge directive: ${r.issues[0]?.path ?? ''} ${r.issues[0]?.message ?? ''}`);
-      return r.value;
-    }
-  }
-  return undefined;
 }
 
 type PurchaseActor = Actor<typeof purchaseMachine>;

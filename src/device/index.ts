@@ -28,7 +28,6 @@ export {
 export {
   DeviceCompanion,
   createCompanion,
-  findChargeDirective,
   type CompanionEvents,
   type CompanionOptions,
   type PurchaseRequest,
@@ -37,6 +36,7 @@ export {
   type SpeakEvent,
   type StateEvent,
 } from './companion.js';
+export { findChargeDirective } from './find-charge-directive.js';
 export {
   DEFAULT_DELAYS,
   FINAL_STATES,

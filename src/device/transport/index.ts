@@ -21,6 +21,6 @@ export { createHttpTransport, type HttpTransport, type HttpTransportOptions } fr
 export { SeqGate, type SeqVerdict } from './seq-gate.js';
 export { SignatureChecker, type SignatureCheckerOptions } from './signature-checker.js';
 export { Subscription, type RejectReason, type SubscriptionOptions, type TransportSubscriptionListener } from './subscription.js';
-export { dropSocket, globalWebSocket, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './web-socket.js';
+export { closeGracefully, dropSocket, globalWebSocket, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './web-socket.js';
 // The stream's parsers, for the transport's own tests and bundles (the contract lives in src/protocol).
 export { parsePush, parseServerFrame, parseStatusBody } from '../../protocol/browser.js';

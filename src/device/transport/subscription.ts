@@ -25,7 +25,7 @@ import type { SubscriptionListener } from '../port.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { SeqGate } from './seq-gate.js';
 import type { SignatureChecker } from './signature-checker.js';
-import { dropSocket, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './web-socket.js';
+import { closeGracefully, dropSocket, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './web-socket.js';
 
 /** Why a push or polled status was refused (reported via `onRejected`). */
 export type RejectReason =
@@ -69,7 +69,6 @@ export interface SubscriptionOptions {
 }
 
 type Timer = ReturnType<typeof setTimeout>;
-const CLOSE_GRACE_MS = 1000;
 let nextId = 0;
 
 export class Subscription {
@@ -118,7 +117,7 @@ export class Subscription {
     this.pollInFlight = null;
     const ws = this.ws;
     this.ws = null;
-    if (ws) this.closeGracefully(ws);
+    if (ws) closeGracefully(ws, encodeClientFrame({ type: 'unsubscribe', purchaseId: this.options.purchaseId }));
     this.options.onEnd();
   }
 
@@ -201,34 +200,6 @@ export class Subscription {
       this.reconnectTimer = undefined;
       this.connect();
     }, delay);
-  }
-
-  private closeGracefully(ws: WebSocketLike): void {
-    const terminate = ws.terminate;
-    let grace: Timer | undefined;
-    ws.onopen = null;
-    ws.onmessage = null;
-    ws.onerror = () => {};
-    ws.onclose = () => {
-      if (grace !== undefined) clearTimeout(grace);
-    };
-    try {
-      if (ws.readyState === WS_OPEN) ws.send(encodeClientFrame({ type: 'unsubscribe', purchaseId: this.options.purchaseId }));
-      ws.close(STREAM_CLOSE_CODES.normal, 'unsubscribe');
-    } catch {
-      // already closing
-    }
-    if (typeof terminate === 'function') {
-      // `ws` would otherwise wait 30 s for a silent peer's close frame.
-      grace = setTimeout(() => {
-        try {
-          terminate.call(ws);
-        } catch {
-          // gone
-        }
-      }, CLOSE_GRACE_MS);
-      (grace as { unref?: () => void }).unref?.();
-    }
   }
 
   private send(frame: ClientFrame): void {

@@ -2,6 +2,8 @@
  * The minimal WebSocket surface the transport uses: the browser API, which
  * `ws` in Node also implements. No import of `ws` here (browser bundle).
  */
+import { STREAM_CLOSE_CODES } from '../../protocol/browser.js';
+
 export interface WebSocketLike {
   readonly readyState: number;
   onopen: ((event: unknown) => void) | null;
@@ -35,5 +37,40 @@ export function dropSocket(ws: WebSocketLike, code: number, reason: string): voi
     else ws.close(code, reason);
   } catch {
     // already closed
+  }
+}
+
+const CLOSE_GRACE_MS = 1000;
+
+/**
+ * Close a socket politely: detach handlers, send `lastFrame` (e.g. the
+ * `unsubscribe`) while it is open, close with 1000, and with `ws` terminate
+ * it after a second if the peer stays silent (`ws` would otherwise wait 30 s
+ * for the close frame).
+ */
+export function closeGracefully(ws: WebSocketLike, lastFrame: string): void {
+  const terminate = ws.terminate;
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  ws.onopen = null;
+  ws.onmessage = null;
+  ws.onerror = () => {};
+  ws.onclose = () => {
+    if (grace !== undefined) clearTimeout(grace);
+  };
+  try {
+    if (ws.readyState === WS_OPEN) ws.send(lastFrame);
+    ws.close(STREAM_CLOSE_CODES.normal, 'unsubscribe');
+  } catch {
+    // already closing
+  }
+  if (typeof terminate === 'function') {
+    grace = setTimeout(() => {
+      try {
+        terminate.call(ws);
+      } catch {
+        // gone
+      }
+    }, CLOSE_GRACE_MS);
+    (grace as { unref?: () => void }).unref?.();
   }
 }
