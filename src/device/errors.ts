@@ -18,7 +18,6 @@
  * `TSKPublicKey`).
  */
 import { DingDangPayError, RemoteError, TimeoutError, TransportError, type ReplyRejection } from '../protocol/browser.js';
-import type { ErrorInfo } from './machine.js';
 
 /** Why a transport call failed, stable and safe to switch on. */
 export type TransportFailure =
@@ -71,6 +70,9 @@ export class DeviceProtocolError extends DingDangPayError {
   }
 }
 
+/** The purchase step a failure belongs to (the machine's `step` of its error info). */
+export type PurchaseStep = 'start' | 'order' | 'refresh' | 'resume' | 'cancel' | 'query';
+
 export type CompanionErrorCode =
   | 'ERR_DEVICE_BUSY'
   | 'ERR_DEVICE_STOPPED'
@@ -82,9 +84,9 @@ export type CompanionErrorCode =
 export class CompanionError extends DingDangPayError {
   declare readonly code: CompanionErrorCode;
   /** For ERR_DEVICE_STEP: which step failed and the transport's own code. */
-  readonly step: ErrorInfo['step'] | undefined;
+  readonly step: PurchaseStep | undefined;
   readonly causeCode: string | undefined;
-  constructor(code: CompanionErrorCode, message: string, options: { cause?: unknown; step?: ErrorInfo['step']; causeCode?: string } = {}) {
+  constructor(code: CompanionErrorCode, message: string, options: { cause?: unknown; step?: PurchaseStep; causeCode?: string } = {}) {
     super(code, message, options.cause !== undefined ? { cause: options.cause } : undefined);
     this.step = options.step;
     this.causeCode = options.causeCode;

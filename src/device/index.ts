@@ -23,6 +23,7 @@ export {
   RequestTimeoutError,
   type CompanionErrorCode,
   type DeviceErrorCode,
+  type PurchaseStep,
   type TransportFailure,
 } from './errors.js';
 export {

@@ -11,14 +11,7 @@
  * Every method takes an AbortSignal and must settle (resolve or reject with a
  * typed error) when it is aborted: nothing waits forever.
  */
-import type {
-  ConnectionState,
-  DeviceOrder,
-  PlaceOrderResult,
-  ResumeResult,
-  StartPurchaseRequest,
-  StatusUpdate,
-} from '../protocol/browser.js';
+import type * as Link from '../protocol/browser.js';
 
 export type {
   ConnectionState,
@@ -36,22 +29,22 @@ export interface SubscriptionListener {
    * a lower `seq` than one already applied is stale; the transport delivers
    * only updates whose platform signature (TSK-RSA2, `TSKPublicKey`) verified.
    */
-  onUpdate(update: StatusUpdate): void;
+  onUpdate(update: Link.StatusUpdate): void;
   /** A push was rejected (unsigned, forged, stale, malformed); never acted on. */
   onRejected?(info: { reason: string; detail?: string }): void;
   /** Connection changes, for display and tests. */
-  onConnection?(state: ConnectionState): void;
+  onConnection?(state: Link.ConnectionState): void;
 }
 
 export interface PaymentTransport {
   /** Register the purchase with the platform; screenless: the platform pushes the goods to the DingDang app. */
-  startPurchase(request: StartPurchaseRequest, signal: AbortSignal): Promise<{ purchaseId: string }>;
+  startPurchase(request: Link.StartPurchaseRequest, signal: AbortSignal): Promise<{ purchaseId: string }>;
   /** Screen flow: the user ordered; the platform calls create order and creates its own order. */
-  placeOrder(purchaseId: string, signal: AbortSignal): Promise<PlaceOrderResult>;
+  placeOrder(purchaseId: string, signal: AbortSignal): Promise<Link.PlaceOrderResult>;
   /** The payment window expired: a fresh payment URL / order window. */
-  refreshOrder(purchaseId: string, signal: AbortSignal): Promise<DeviceOrder>;
+  refreshOrder(purchaseId: string, signal: AbortSignal): Promise<Link.DeviceOrder>;
   /** Ask the platform for the purchase's status (after reconnect, or when pushes stop). Verified. */
-  queryStatus(purchaseId: string, signal: AbortSignal): Promise<StatusUpdate>;
+  queryStatus(purchaseId: string, signal: AbortSignal): Promise<Link.StatusUpdate>;
   /**
    * Listen for verified status updates of one purchase. The transport owns the
    * socket: heartbeat, reconnect with backoff, re-subscribe and re-query after
@@ -61,7 +54,7 @@ export interface PaymentTransport {
   /** The user cancelled; best effort. */
   cancel(purchaseId: string, signal: AbortSignal): Promise<void>;
   /** Flow C: tell the platform payment is complete; it re-runs the original intent and returns the skill's answer. */
-  resume(purchaseId: string, signal: AbortSignal): Promise<ResumeResult>;
+  resume(purchaseId: string, signal: AbortSignal): Promise<Link.ResumeResult>;
   /** Release sockets and timers of every subscription. */
   close(): void;
 }

@@ -158,6 +158,15 @@ export function statusUpdateOf(body: StatusBody, source: StatusSource): StatusUp
 
 // ── platform → device ─────────────────────────────────────────────────
 
+/** A text frame's JSON object, either way: text, at most `MAX_FRAME_CHARS`, JSON, an object. */
+function frameObject(raw: unknown): { ok: true; value: Record<string, unknown> } | { ok: false; reason: 'malformed'; detail: string } {
+  if (typeof raw !== 'string') return malformed('frame is not text');
+  if (raw.length > MAX_FRAME_CHARS) return malformed('frame too large');
+  const j = safeJson(raw);
+  if (!j.ok) return malformed('frame is not JSON');
+  return isRecord(j.value) ? { ok: true, value: j.value } : malformed('frame is not an object');
+}
+
 function finiteT(f: Record<string, unknown>): { t?: number } {
   const t = own(f, 't');
   return typeof t === 'number' && Number.isFinite(t) ? { t } : {};
@@ -170,12 +179,9 @@ function finiteT(f: Record<string, unknown>): { t?: number } {
  */
 export function parseServerFrame(raw: unknown): ParseResult<ServerFrame> {
   try {
-    if (typeof raw !== 'string') return malformed('frame is not text');
-    if (raw.length > MAX_FRAME_CHARS) return malformed('frame too large');
-    const j = safeJson(raw);
-    if (!j.ok) return malformed('frame is not JSON');
-    const f = j.value;
-    if (!isRecord(f)) return malformed('frame is not an object');
+    const o = frameObject(raw);
+    if (!o.ok) return o;
+    const f = o.value;
     const type = own(f, 'type');
     const id = own(f, 'id');
     const idOf = typeof id === 'string' ? { id } : {};
@@ -304,12 +310,9 @@ function parseSubscribe(f: Record<string, unknown>): ClientFrameResult {
  */
 export function parseClientFrame(raw: unknown): ClientFrameResult {
   try {
-    if (typeof raw !== 'string') return malformed('frame is not text');
-    if (raw.length > MAX_FRAME_CHARS) return malformed('frame too large');
-    const j = safeJson(raw);
-    if (!j.ok) return malformed('frame is not JSON');
-    const f = j.value;
-    if (!isRecord(f)) return malformed('frame is not an object');
+    const o = frameObject(raw);
+    if (!o.ok) return o;
+    const f = o.value;
     const type = own(f, 'type');
     switch (type) {
       case 'ping':
