@@ -11,6 +11,7 @@
  */
 import { fromCallback, fromPromise, type CallbackActorLogic, type PromiseActorLogic } from 'xstate';
 import { DingDangPayError, type TradeStatus } from '../protocol/browser.js';
+import { DeviceProtocolError } from './errors.js';
 import type { DeviceOrder, PaymentTransport, PlaceOrderResult, ResumeResult, StartPurchaseRequest, StatusUpdate } from './port.js';
 
 export interface StartInput {
@@ -61,13 +62,6 @@ export const unprovidedActors: PurchaseActors = {
 };
 
 const TRADE_STATUSES: readonly TradeStatus[] = ['NOTPAY', 'PROCESSING', 'SUCCESS', 'FAIL'];
-
-/** An answer from the transport the device cannot use. */
-export class DeviceProtocolError extends DingDangPayError {
-  constructor(message: string) {
-    super('ERR_DEVICE_PROTOCOL', message);
-  }
-}
 
 function checkOrder(order: unknown, expectedTotal: number): DeviceOrder {
   const o = order as Partial<DeviceOrder> | null;

@@ -3,10 +3,22 @@ import type Database from 'better-sqlite3';
 import { COUNTED_REFUND_STATUSES_SQL } from './common.js';
 import type { OrderRow, RefundRow } from './sqlite-schema.js';
 
-/** Every statement of the store, prepared once per connection. */
-export type Statements = ReturnType<typeof prepareStatements>;
+/** Every statement of the store, prepared once per connection (spelled out: the declarations must name them). */
+export interface Statements {
+  getOrder: Database.Statement<[string], OrderRow>;
+  insertOrder: Database.Statement;
+  claim: Database.Statement<{ tradeNo: string; transactionId: string; until: number; now: number }, OrderRow>;
+  claimChecked: Database.Statement<{ tradeNo: string; transactionId: string; until: number; now: number; skillId: string; userToken: string; totalAmt: number }, OrderRow>;
+  complete: Database.Statement<{ tradeNo: string; now: number }, OrderRow>;
+  release: Database.Statement<{ tradeNo: string; attempt: number | null }>;
+  owns: Database.Statement<[string, string, string], { one: number }>;
+  getRefund: Database.Statement<[string], RefundRow>;
+  refunded: Database.Statement<[string], { sum: number }>;
+  insertRefund: Database.Statement;
+  updateRefund: Database.Statement;
+}
 
-export function prepareStatements(db: Database.Database) {
+export function prepareStatements(db: Database.Database): Statements {
   return {
     getOrder: db.prepare<[string], OrderRow>('SELECT * FROM partner_orders WHERE trade_no = ?'),
     insertOrder: db.prepare(
