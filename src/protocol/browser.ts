@@ -117,18 +117,9 @@ export {
   type VideoPlayBehavior,
   type VideoPlayerPlayDirective,
 } from './skill-types.js';
-export {
-  checkSkillRequest,
-  checkSkillResponse,
-  checkSkillResponseText,
-  compactTimestamp,
-  parseSkillTimestamp,
-  type SkillCheckOptions,
-  type SkillCheckResult,
-  type SkillRequestCheck,
-  type SkillSettings,
-  type SkillViolation,
-} from './skill-check.js';
+export { checkSkillResponse, checkSkillResponseText, type SkillCheckOptions, type SkillCheckResult, type SkillSettings } from './skill-check.js';
+export type { SkillViolation } from './skill-check-fields.js';
+export { checkSkillRequest, compactTimestamp, parseSkillTimestamp, type SkillRequestCheck } from './skill-request-check.js';
 export {
   MESSAGE_KINDS,
   ORDER_NO_RE,

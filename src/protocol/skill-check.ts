@@ -39,21 +39,17 @@
  *   (LaunchRequest, Display.ElementSelected) must carry `updatedIntent`.
  * * One Charge per answer.
  */
-import { formatTskDatetime, parseTskDatetime } from './tsk.js';
 import { validate } from './validate.js';
 import {
   CONFIRMATION_STATUSES,
-  DIALOG_STATES,
   DISPLAY_TEMPLATE_TYPES,
   REPEAT_TYPES,
   SKILL_DIRECTIVE_TYPES,
-  SKILL_REQUEST_TYPES,
-  SKILL_RET_CODES,
-  type SkillRequestEnvelope,
   type SkillRequestType,
   type SkillResponseEnvelope,
   type SkillRetCode,
 } from './skill-types.js';
+import { C, FieldChecker, isObj, kind, type Obj, type SkillViolation } from './skill-check-fields.js';
 
 /** What the platform knows of the skill's configuration. */
 export interface SkillSettings {
@@ -71,143 +67,13 @@ export interface SkillCheckOptions {
   strictSchema?: boolean;
 }
 
-export interface SkillViolation {
-  code: SkillRetCode;
-  /** Where, e.g. `response.directives[0].playlist[1].stream.url`. */
-  path: string;
-  reason: string;
-}
-
 export type SkillCheckResult =
   | { ok: true; response: SkillResponseEnvelope; violations: [] }
   | { ok: false; code: SkillRetCode; reason: string; violations: SkillViolation[] };
 
-const C = SKILL_RET_CODES;
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const HTTP_URL = /^https?:\/\/.+/;
-/** Why a familiar-looking field is refused. */
-const HINTS: Record<string, string> = {
-  paymentRequired: 'the paid flag is "pay" today',
-  audioItem: "Alexa's shape: DingDang's AudioPlayer.Play has a playlist",
-  metadata: "Alexa's shape: DingDang's playlist item has info { title, subtitle, art }",
-  playBehavior: 'AudioPlayer.Play has no playBehavior (only VideoPlayer.Play)',
-  offsetInMilliseconds: 'a DingDang stream is { url, token }',
-  reprompt: 'DingDang has no reprompt: shouldEndSession false opens the mic again',
-  ssml: 'only PlainText speech exists',
-  sessionAttributes: 'DingDang answers carry no session attributes',
-};
-const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
-
-class Checker {
-  readonly violations: SkillViolation[] = [];
-  constructor(readonly o: SkillCheckOptions) {}
-
-  add(code: SkillRetCode, path: string, reason: string): void {
-    this.violations.push({ code, path, reason });
-  }
-
-  /** Unknown keys → 200503. */
-  closed(v: Obj, path: string, allowed: readonly string[]): void {
-    for (const k of Object.keys(v)) {
-      if (allowed.includes(k)) continue;
-      const hint = HINTS[k];
-      this.add(C.UNDEFINED_FIELD, `${path}.${k}`, `field "${k}" is not defined here${hint ? ` (${hint})` : ''}`);
-    }
-  }
-
-  /** The object at `v[key]`; reports missing (200501) or not an object (100501). */
-  object(v: Obj, key: string, path: string, required: boolean): Obj | undefined {
-    const x = v[key];
-    if (x === undefined) {
-      if (required) this.add(C.MISSING_FIELD, `${path}.${key}`, `required field "${key}" is missing`);
-      return undefined;
-    }
-    if (!isObj(x)) {
-      this.add(C.INVALID_RESPONSE, `${path}.${key}`, `"${key}" must be an object, not ${kind(x)}`);
-      return undefined;
-    }
-    return x;
-  }
-
-  string(v: Obj, key: string, path: string, required: boolean, opts: { nonEmpty?: boolean; url?: boolean } = {}): string | undefined {
-    const x = v[key];
-    if (x === undefined) {
-      if (required) this.add(C.MISSING_FIELD, `${path}.${key}`, `required field "${key}" is missing`);
-      return undefined;
-    }
-    if (typeof x !== 'string') {
-      this.add(C.INVALID_RESPONSE, `${path}.${key}`, `"${key}" must be a string, not ${kind(x)}`);
-      return undefined;
-    }
-    if (opts.nonEmpty && x === '') this.add(required ? C.MISSING_FIELD : C.INVALID_RESPONSE, `${path}.${key}`, `"${key}" must not be empty`);
-    else if (opts.url && !HTTP_URL.test(x)) this.add(C.INVALID_RESPONSE, `${path}.${key}`, `"${key}" must be an http(s) URL`);
-    return x;
-  }
-
-  boolean(v: Obj, key: string, path: string, required: boolean): boolean | undefined {
-    const x = v[key];
-    if (x === undefined) {
-      if (required) this.add(C.MISSING_FIELD, `${path}.${key}`, `required field "${key}" is missing`);
-      return undefined;
-    }
-    if (typeof x !== 'boolean') {
-      this.add(C.INVALID_RESPONSE, `${path}.${key}`, `"${key}" must be a boolean, not ${kind(x)}`);
-      return undefined;
-    }
-    return x;
-  }
-
-  oneOf(v: Obj, key: string, path: string, required: boolean, values: readonly string[]): string | undefined {
-    const x = this.string(v, key, path, required);
-    if (x !== undefined && !values.includes(x)) this.add(C.INVALID_RESPONSE, `${path}.${key}`, `"${key}" must be one of ${values.join(', ')}`);
-    return x;
-  }
-
-  array(v: Obj, key: string, path: string, required: boolean, minItems = 0): unknown[] | undefined {
-    const x = v[key];
-    if (x === undefined) {
-      if (required) this.add(C.MISSING_FIELD, `${path}.${key}`, `required field "${key}" is missing`);
-      return undefined;
-    }
-    if (!Array.isArray(x)) {
-      this.add(C.INVALID_RESPONSE, `${path}.${key}`, `"${key}" must be an array, not ${kind(x)}`);
-      return undefined;
-    }
-    if (x.length < minItems) this.add(C.INVALID_RESPONSE, `${path}.${key}`, `"${key}" needs at least ${minItems} item${minItems > 1 ? 's' : ''}`);
-    return x;
-  }
-
-  /** Each element must be an object; returns the objects with their paths. */
-  objects(list: unknown[] | undefined, path: string): Array<[Obj, string]> {
-    const out: Array<[Obj, string]> = [];
-    (list ?? []).forEach((x, i) => {
-      if (isObj(x)) out.push([x, `${path}[${i}]`]);
-      else this.add(C.INVALID_RESPONSE, `${path}[${i}]`, `must be an object, not ${kind(x)}`);
-    });
-    return out;
-  }
-
-  image(v: Obj, key: string, path: string, required: boolean): void {
-    const img = this.object(v, key, path, required);
-    if (!img) return;
-    const p = `${path}.${key}`;
-    this.closed(img, p, ['contentDescription', 'source']);
-    this.string(img, 'contentDescription', p, false);
-    const src = this.object(img, 'source', p, true);
-    if (src) {
-      this.closed(src, `${p}.source`, ['url']);
-      this.string(src, 'url', `${p}.source`, true, { url: true });
-    }
-  }
-
-  textContent(v: Obj, path: string): void {
-    const t = this.object(v, 'textContent', path, true);
-    if (!t) return;
-    const p = `${path}.textContent`;
-    this.closed(t, p, ['title', 'description']);
-    this.string(t, 'title', p, true, { nonEmpty: true });
-    this.string(t, 'description', p, false);
+class Checker extends FieldChecker {
+  constructor(readonly o: SkillCheckOptions) {
+    super();
   }
 
   // ------------------------------------------------------------ directives
@@ -530,88 +396,3 @@ export function checkSkillResponseText(raw: string | Uint8Array, options: SkillC
   return checkSkillResponse(value, options);
 }
 
-// ---------------------------------------------------------------- requests
-
-export type SkillRequestCheck = { ok: true; envelope: SkillRequestEnvelope } | { ok: false; path: string; reason: string };
-
-/**
- * Structural check of a request envelope, as a skill receives it. Tolerant in
- * what it accepts (unknown fields are kept: the platform may add some), strict
- * on what a skill relies on: the envelope's ids, a known request type and its
- * own fields, typed slot values.
- */
-export function checkSkillRequest(value: unknown): SkillRequestCheck {
-  const fail = (path: string, reason: string): SkillRequestCheck => ({ ok: false, path, reason });
-  const str = (o: Obj, k: string) => typeof o[k] === 'string';
-  if (!isObj(value)) return fail('', 'the request must be a JSON object');
-  if (value.version !== '1.0') return fail('version', 'version must be "1.0"');
-  const ctx = value.context;
-  if (!isObj(ctx) || !isObj(ctx.System)) return fail('context.System', 'context.System is missing');
-  const sys = ctx.System;
-  if (!isObj(sys.application) || !str(sys.application, 'applicationId')) return fail('context.System.application.applicationId', 'missing');
-  if (!isObj(sys.device) || !str(sys.device, 'deviceId')) return fail('context.System.device.deviceId', 'missing');
-  if (sys.device.supportedInterfaces !== undefined && !isObj(sys.device.supportedInterfaces)) return fail('context.System.device.supportedInterfaces', 'must be an object');
-  if (!isObj(sys.user) || !str(sys.user, 'userId')) return fail('context.System.user.userId', 'missing');
-  if (sys.user.accessToken !== undefined && !str(sys.user, 'accessToken')) return fail('context.System.user.accessToken', 'must be a string');
-  if (value.session !== undefined) {
-    const s = value.session;
-    if (!isObj(s) || typeof s.new !== 'boolean' || !str(s, 'sessionId')) return fail('session', 'session must be { new: boolean, sessionId: string }');
-  }
-  const r = value.request;
-  if (!isObj(r)) return fail('request', 'request is missing');
-  if (typeof r.type !== 'string' || !(SKILL_REQUEST_TYPES as readonly string[]).includes(r.type)) return fail('request.type', `unknown request type ${JSON.stringify(r.type)}`);
-  if (!str(r, 'requestId') || r.requestId === '') return fail('request.requestId', 'missing');
-  if (!str(r, 'timestamp')) return fail('request.timestamp', 'missing');
-  for (const k of ['queryText', 'dialogState', 'token']) if (r[k] !== undefined && !str(r, k)) return fail(`request.${k}`, 'must be a string');
-  switch (r.type) {
-    case 'IntentRequest': {
-      if (r.dialogState !== undefined && !(DIALOG_STATES as readonly string[]).includes(r.dialogState as string)) return fail('request.dialogState', 'unknown dialogState');
-      if (!isObj(r.intent) || !str(r.intent, 'name')) return fail('request.intent.name', 'missing');
-      const slots = r.intent.slots ?? {};
-      if (!isObj(slots)) return fail('request.intent.slots', 'must be an object keyed by slot name');
-      for (const [name, slot] of Object.entries(slots)) {
-        const p = `request.intent.slots.${name}`;
-        if (!isObj(slot)) return fail(p, 'must be an object');
-        if (slot.values !== undefined && !Array.isArray(slot.values)) return fail(`${p}.values`, 'must be an array');
-        for (const [i, entry] of ((slot.values as unknown[] | undefined) ?? []).entries()) {
-          const v = isObj(entry) ? entry.value : undefined;
-          if (!isObj(v) || typeof v.type !== 'string') return fail(`${p}.values[${i}].value`, 'must be a typed value');
-          if (!['text', 'unit', 'address', 'datetime'].includes(v.type)) return fail(`${p}.values[${i}].value.type`, `unknown slot value type ${JSON.stringify(v.type)}`);
-          if (v.type === 'text' && !str(v, 'value')) return fail(`${p}.values[${i}].value.value`, 'missing');
-          if (v.type === 'unit' && !str(v, 'amount')) return fail(`${p}.values[${i}].value.amount`, 'missing');
-          if (v.type === 'datetime' && !isObj(v.value)) return fail(`${p}.values[${i}].value.value`, 'missing');
-        }
-      }
-      break;
-    }
-    case 'SessionEndedRequest':
-      if (r.reason !== 'USER_INITIATED' && r.reason !== 'ERROR') return fail('request.reason', 'must be USER_INITIATED or ERROR');
-      if (r.error !== undefined && !isObj(r.error)) return fail('request.error', 'must be an object');
-      break;
-    case 'Connections.Response': {
-      const v = validate('chargeResponseEvent', r);
-      if (!v.ok) return fail(`request.${v.issues[0]!.path}`, v.issues[0]!.message);
-      break;
-    }
-    case 'Display.ElementSelected':
-      if (!str(r, 'token') || r.token === '') return fail('request.token', 'missing');
-      break;
-    default:
-      break;
-  }
-  return { ok: true, envelope: value as unknown as SkillRequestEnvelope };
-}
-
-// ---------------------------------------------------------------- timestamps
-
-/** `20170720T193559Z`: the compact basic form the platform writes in `request.timestamp` and signatures. */
-export function compactTimestamp(ms: number): string {
-  return formatTskDatetime(ms);
-}
-
-/** Milliseconds of a compact (or ISO-8601) `request.timestamp`; NaN when unreadable. */
-export function parseSkillTimestamp(text: string): number {
-  const compact = parseTskDatetime(text);
-  if (compact !== undefined) return compact;
-  return /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : NaN;
-}

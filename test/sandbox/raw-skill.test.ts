@@ -7,7 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkSkillRequest } from '../../src/protocol/skill-check.js';
+import { checkSkillRequest } from '../../src/protocol/skill-request-check.js';
 import { parseSandboxConfig } from '../../src/sandbox/config.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
 import { control, platformKeys, SKILL_PUBLIC, until } from '../sandbox-support.js';
