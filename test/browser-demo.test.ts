@@ -6,6 +6,7 @@
  * WebCrypto-verified replies). A screenshot per step is kept in
  * test-artifacts/browser-demo/.
  */
+import { SandboxClient } from '../src/sandbox/client.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -178,8 +179,7 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
     assert.ok(sockets.some((u) => u.startsWith(demo.sandbox.replace('http:', 'ws:') + '/device/v1/stream')), `sockets: ${sockets}`);
 
     // Delivered exactly once (the sandbox's notification log).
-    const notes = (await (await fetch(`${demo.sandbox}/sandbox/v1/notifications`)).json()) as { notifications: Array<{ kind: string; state: string; attempts: number }> };
-    const deliveries = notes.notifications.filter((x) => x.kind === 'deliver');
+    const deliveries = (await new SandboxClient(demo.sandbox).notifications()).filter((x) => x.kind === 'deliver');
     assert.equal(deliveries.length, 1);
     assert.equal(deliveries[0]!.state, 'delivered');
 

@@ -63,7 +63,7 @@ test('POST /api/say routes an utterance to the platform for this device and retu
   assert.equal(reply.answer.directives[0]!.type, 'Connections.SendRequest');
   assert.equal(reply.answer.directives[0]!.name, 'Charge');
   // The platform opened the purchase for this speaker's device.
-  const p = (await (await fetch(`${stack.sandbox.url}/sandbox/v1/purchases/${reply.purchaseId}`)).json()) as { deviceId: string; mode: string };
+  const p = await stack.client.purchase(reply.purchaseId);
   assert.equal(p.deviceId, 'spk-server-test');
   assert.equal(p.mode, 'screen');
   const unknown = (await (await post('/api/say', JSON.stringify({ text: '今天天气怎么样' }))).json()) as { matched: boolean; speech: string; shouldEndSession: boolean };
@@ -73,14 +73,14 @@ test('POST /api/say routes an utterance to the platform for this device and retu
 });
 
 test('bad input is refused and changes nothing; an unreachable platform is a 502', { timeout: 30_000 }, async () => {
-  const before = ((await (await fetch(`${stack.sandbox.url}/sandbox/v1/purchases`)).json()) as { purchases: unknown[] }).purchases.length;
+  const before = (await stack.client.purchases()).length;
   assert.equal((await post('/api/say', 'not json')).status, 400);
   assert.equal((await post('/api/say', JSON.stringify({ text: '' }))).status, 400);
   assert.equal((await post('/api/say', JSON.stringify({ text: 'x'.repeat(201) }))).status, 400);
   assert.equal((await post('/api/say', JSON.stringify({ words: '买' }))).status, 400);
   assert.equal((await fetch(new URL('/api/say', speaker.url))).status, 405);
   assert.equal((await fetch(new URL('/nope', speaker.url))).status, 404);
-  const after = ((await (await fetch(`${stack.sandbox.url}/sandbox/v1/purchases`)).json()) as { purchases: unknown[] }).purchases.length;
+  const after = (await stack.client.purchases()).length;
   assert.equal(after, before);
 
   // A platform that is not there: a free port nobody listens on.

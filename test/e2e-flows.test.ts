@@ -35,17 +35,6 @@ async function until(check: () => boolean | Promise<boolean>, ms: number, what: 
   }
 }
 
-async function control(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${stack.sandbox.url}/sandbox/v1${path}`, {
-    method,
-    ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const json = await res.json();
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
 /** A person presses a button on one of the sandbox's phone pages (a real form POST). */
 async function pressOnPhone(pageUrl: string, action: 'success' | 'fail' | 'cancel'): Promise<string> {
   const page = await fetch(pageUrl, { signal: AbortSignal.timeout(10_000) });
@@ -79,7 +68,7 @@ function speaker(deviceId: string, mode: 'screen' | 'screenless'): Speaker {
     mode,
     countdownMs: 0,
   });
-  const host = new SpeakerHost(companion, (text) => platformSay(stack.sandbox.url, text, deviceId, mode));
+  const host = new SpeakerHost(companion, (text) => platformSay(stack.client, text, deviceId, mode));
   const s: Speaker = { host, companion, states: [], speech: [], plays: [], pushes: 0, stop: () => host.stop() };
   companion.on('state', (e) => s.states.push(e.state));
   host.on('speak', (e) => s.speech.push(e.text));
@@ -107,22 +96,22 @@ async function assertResumedAndDeliveredOnce(sp: Speaker, result: PurchaseResult
   assert.equal(audio.headers.get('content-type'), 'audio/wav');
   assert.equal((await audio.arrayBuffer()).byteLength > 1000, true);
 
-  const purchase = await control('GET', `/purchases/${purchaseId}`);
-  const tradeNo = purchase.tradeNo as string;
+  const purchase = await stack.client.purchase(purchaseId);
+  const tradeNo = purchase.tradeNo!;
   await until(
-    async () => (await control('GET', '/notifications')).notifications.some((n: any) => n.transactionId === purchase.transactionId && n.state === 'delivered'),
+    async () => (await stack.client.notifications()).some((n) => n.transactionId === purchase.transactionId && n.state === 'delivered'),
     10_000,
     'the delivery notification to be acknowledged',
   );
   await new Promise((r) => setTimeout(r, 300)); // duplicates have landed
   assert.equal(stack.deliveryCount(tradeNo), 1, `order ${tradeNo} delivered exactly once`);
-  const order = await control('GET', `/orders/${purchase.transactionId}`);
+  const order = await stack.client.order(purchase.transactionId!);
   assert.equal(order.tradeStatus, 'SUCCESS');
   return { purchase, tradeNo };
 }
 
 test('flow A + C: screen speaker — goods, QR, WeChat pay page, pushed result, resume with AudioPlayer.Play; delivered once despite duplicates', { timeout: 30_000 }, async () => {
-  await control('POST', '/faults', { duplicateDelivery: 2, duplicatePush: 1 });
+  await stack.client.setFaults({ duplicateDelivery: 2, duplicatePush: 1 });
   const sp = speaker('e2e-screen', 'screen');
   try {
     const heard = await sp.host.hear('我要听万古神帝第35集');
@@ -148,7 +137,7 @@ test('flow A + C: screen speaker — goods, QR, WeChat pay page, pushed result, 
     assert.ok(sp.states.includes('paying.confirming'), `PROCESSING was shown: ${sp.states.join(' → ')}`);
     assert.deepEqual(sp.states.slice(-2), ['resuming', 'done']);
     const { purchase } = await assertResumedAndDeliveredOnce(sp, result, result.purchaseId!, 'wgsd035');
-    const calls = (await control('GET', '/calls')).calls.filter((c: any) => c.kind === 'deliver' && c.body.includes(purchase.transactionId));
+    const calls = (await stack.client.calls()).filter((c) => c.kind === 'deliver' && c.body.includes(purchase.transactionId!));
     assert.ok(calls.length >= 3, `the platform sent duplicated notifications (${calls.length})`);
     // Owned now: the same request plays at once, no purchase.
     sp.plays.length = 0;
@@ -157,7 +146,7 @@ test('flow A + C: screen speaker — goods, QR, WeChat pay page, pushed result, 
     assert.equal(sp.plays[0]!.resumed, false);
   } finally {
     sp.stop();
-    await control('DELETE', '/faults');
+    await stack.client.clearFaults();
   }
 });
 
@@ -181,10 +170,10 @@ test('flow B + C: screenless speaker — goods pushed to the DingDang app, order
     assert.equal(directives[0]!.type, 'AudioPlayer.Play');
     assert.equal(directives[0]!.playlist[0]!.stream.token, 'wgsd036');
     assert.equal(result.resume!.outputSpeech, '购买成功，开始播放万古神帝第36集');
-    const purchase = await control('GET', `/purchases/${purchaseId}`);
-    await until(() => stack.deliveryCount(purchase.tradeNo) === 1, 10_000, 'the delivery');
+    const purchase = await stack.client.purchase(purchaseId);
+    await until(() => stack.deliveryCount(purchase.tradeNo!) === 1, 10_000, 'the delivery');
     await new Promise((r) => setTimeout(r, 300));
-    assert.equal(stack.deliveryCount(purchase.tradeNo), 1);
+    assert.equal(stack.deliveryCount(purchase.tradeNo!), 1);
     assert.match(sp.speech.at(-1)!, /开始播放万古神帝第36集/);
   } finally {
     sp.stop();
@@ -202,23 +191,23 @@ test('flow C on its own: the resume is idempotent and re-runs the original inten
     const view = sp.companion.view();
     assert.equal(view?.kind, 'pay');
     if (view?.kind !== 'pay') return;
-    const before = (await control('GET', '/calls')).calls.filter((c: any) => c.kind === 'skill').length;
+    const before = (await stack.client.calls()).filter((c) => c.kind === 'skill').length;
     await pressOnPhone(view.payUrl, 'success');
     const result = await run;
     const { purchase } = await assertResumedAndDeliveredOnce(sp, result, result.purchaseId!, 'wgsd037');
     // The platform re-ran the original intent as a Connections.Response Charge event.
-    const skillCalls = (await control('GET', '/calls')).calls.filter((c: any) => c.kind === 'skill').slice(before);
-    const resumeCall = skillCalls.map((c: any) => JSON.parse(c.body)).find((b: any) => b.request.type === 'Connections.Response');
+    const skillCalls = (await stack.client.calls()).filter((c) => c.kind === 'skill').slice(before);
+    const resumeCall = skillCalls.map((c) => JSON.parse(c.body)).find((b) => b.request.type === 'Connections.Response');
     assert.ok(resumeCall, 'a Connections.Response was sent to the skill');
     assert.equal(resumeCall.request.name, 'Charge');
     assert.equal(resumeCall.request.payload.partnerOrderId, purchase.tradeNo);
     assert.equal(resumeCall.request.payload.dingdangOrderId, purchase.transactionId);
     // A repeated resume returns the same answer and re-runs nothing.
-    const again = await control('POST', `/purchases/${result.purchaseId}/resume`);
+    const again = await stack.client.resume(result.purchaseId!);
     assert.deepEqual(again.directives, result.resume!.directives);
-    const after = (await control('GET', '/calls')).calls.filter((c: any) => c.kind === 'skill').length;
+    const after = (await stack.client.calls()).filter((c) => c.kind === 'skill').length;
     assert.equal(after, before + skillCalls.length, 'no new skill call for a repeated resume');
-    assert.equal(stack.deliveryCount(purchase.tradeNo), 1);
+    assert.equal(stack.deliveryCount(purchase.tradeNo!), 1);
   } finally {
     sp.stop();
   }

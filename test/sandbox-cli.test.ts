@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { publicKeyToBase64, signRsa2, verifyRsa2 } from '../src/protocol/tsk-node.js';
 import { fixturePath } from './helpers.js';
-import { SKILL_ID, SKILL_PRIVATE, nonce } from './sandbox-support.js';
+import { api, SKILL_ID, SKILL_PRIVATE, nonce } from './sandbox-support.js';
 
 const BIN = new URL('../bin/dingdang-pay.js', import.meta.url).pathname;
 
@@ -67,7 +67,7 @@ test('sandbox CLI: JSON ready line with url and tskPublicKey; serves; SIGTERM st
       assert.equal(ready.tskPublicKey, publicKeyToBase64(SKILL_PRIVATE), 'the configured platform key (the test fixture)');
       assert.match(ready.tskPublicKey, /^[A-Za-z0-9+/]+=*$/);
       assert.deepEqual(ready.skills, [SKILL_ID]);
-      const info = await (await fetch(`${ready.url}/sandbox/v1/info`)).json();
+      const info = await api(ready.url).info();
       assert.equal(info.tskPublicKey, ready.tskPublicKey);
       // the pay CGI answers, signed with the platform key
       const body = JSON.stringify({ skillId: SKILL_ID, tradeNo: 'NOPE1', nonceStr: nonce() });

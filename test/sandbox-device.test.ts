@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { verifyRsa2 } from '../src/protocol/tsk-node.js';
 import { createNodeTransport } from '../src/device/node.js';
 import type { StatusUpdate } from '../src/device/port.js';
-import { control, startPair, until, within } from './sandbox-support.js';
+import { api, control, startPair, until, within } from './sandbox-support.js';
 import { deferred } from './helpers.js';
 
 const DEVICE = 'spk-test-1';
@@ -52,9 +52,9 @@ async function openStream(base: string): Promise<Stream> {
 
 /** A screen purchase for DEVICE via the device API, with an order. */
 async function startScreenPurchase(base: string, text = '我要听万古神帝第35集') {
-  const said = await control(base, 'POST', '/say', { text, deviceId: DEVICE });
-  const charge = said.json.answer.directives[0];
-  const started = await device(base, 'POST', '/purchases', { mode: 'screen', charge, originalRequest: said.json.request, purchaseId: said.json.purchaseId });
+  const said = await api(base).say({ text, deviceId: DEVICE });
+  const charge = said.answer!.directives![0]!;
+  const started = await device(base, 'POST', '/purchases', { mode: 'screen', charge, originalRequest: said.request, purchaseId: said.purchaseId });
   return { said, started };
 }
 
@@ -66,8 +66,8 @@ test('device HTTP: signed replies, ownership, errors, CORS', async () => {
     const { said, started } = await startScreenPurchase(base);
     assert.equal(started.status, 200, started.raw);
     assert.equal(verifyRsa2(started.raw, started.authorization, key).ok, true);
-    assert.deepEqual(started.json, { purchaseId: said.json.purchaseId, tradeStatus: 'NOTPAY', seq: 1 });
-    const id = said.json.purchaseId;
+    assert.deepEqual(started.json, { purchaseId: said.purchaseId, tradeStatus: 'NOTPAY', seq: 1 });
+    const id = said.purchaseId;
     const placed = await device(base, 'POST', `/purchases/${id}/order`, {});
     assert.equal(placed.status, 200, placed.raw);
     assert.equal(verifyRsa2(placed.raw, placed.authorization, key).ok, true);
@@ -89,7 +89,7 @@ test('device HTTP: signed replies, ownership, errors, CORS', async () => {
     assert.equal((await device(base, 'POST', '/purchases', { mode: 'screen', charge: { type: 'x' } })).status, 400);
     assert.equal((await device(base, 'POST', `/purchases/${id}/resume`, {})).json.error.code, 'NOT_PAID');
     // a new purchase started by the device from a Charge directive
-    const fresh = await device(base, 'POST', '/purchases', { mode: 'screenless', charge: said.json.answer.directives[0], originalRequest: said.json.request });
+    const fresh = await device(base, 'POST', '/purchases', { mode: 'screenless', charge: said.answer!.directives![0]!, originalRequest: said.request });
     assert.equal(fresh.status, 201);
     assert.notEqual(fresh.json.purchaseId, id);
     // cancel, idempotent
@@ -117,7 +117,7 @@ test('device stream: subscribe, signed pushes on every change with rising seq, a
   let s: Stream | undefined;
   try {
     const { said } = await startScreenPurchase(base);
-    const id = said.json.purchaseId;
+    const id = said.purchaseId;
     s = await openStream(base);
     s.ws.send(JSON.stringify({ type: 'ping', t: 42 }));
     s.ws.send(JSON.stringify({ type: 'subscribe', id: 'bad', purchaseId: id, deviceId: 'spk-other' }));
@@ -128,8 +128,8 @@ test('device stream: subscribe, signed pushes on every change with rising seq, a
     assert.deepEqual(s.frames[2], { type: 'subscribed', id: 's1', purchaseId: id });
     assert.equal(s.pushes[0].status.seq, 1);
     await device(base, 'POST', `/purchases/${id}/order`, {});
-    const tid = (await control(base, 'GET', `/purchases/${id}`)).json.transactionId;
-    await control(base, 'POST', `/orders/${tid}/pay`, { outcome: 'success' });
+    const tid = (await api(base).purchase(id)).transactionId;
+    await api(base).payOrder(tid, 'success');
     await until(() => s!.pushes.some((p) => p.status.tradeStatus === 'SUCCESS'), 3000, 'SUCCESS push');
     const statuses = s.pushes.map((p) => [p.status.tradeStatus, p.status.seq]);
     assert.deepEqual(statuses, [['NOTPAY', 1], ['NOTPAY', 2], ['PROCESSING', 3], ['SUCCESS', 4]]);
@@ -154,37 +154,37 @@ test('push faults: duplicate, reorder, delay, drop the socket; FAIL carries a sp
   let s: Stream | undefined;
   try {
     const { said } = await startScreenPurchase(base);
-    const id = said.json.purchaseId;
+    const id = said.purchaseId;
     s = await openStream(base);
     s.ws.send(JSON.stringify({ type: 'subscribe', id: 's1', purchaseId: id, deviceId: DEVICE, lastSeq: 0 }));
     await until(() => s!.pushes.length === 1, 3000, 'initial push');
     // duplicate: each push twice, byte-identical
-    await control(base, 'POST', '/faults', { duplicatePush: 1 });
+    await api(base).setFaults({ duplicatePush: 1 });
     await device(base, 'POST', `/purchases/${id}/order`, {});
     await until(() => s!.pushes.length === 3, 3000, 'duplicated push');
     assert.equal(s.pushes[1].body, s.pushes[2].body);
     // reorder: the PROCESSING push arrives after the FAIL push
-    await control(base, 'POST', '/faults', { duplicatePush: 0, reorderPush: true });
-    const tid = (await control(base, 'GET', `/purchases/${id}`)).json.transactionId;
-    await control(base, 'POST', `/orders/${tid}/pay`, { outcome: 'fail' });
+    await api(base).setFaults({ duplicatePush: 0, reorderPush: true });
+    const tid = (await api(base).purchase(id)).transactionId;
+    await api(base).payOrder(tid, 'fail');
     await until(() => s!.pushes.length === 5, 3000, 'reordered pushes');
     assert.deepEqual(s.pushes.slice(3).map((p) => [p.status.tradeStatus, p.status.seq]), [['FAIL', 4], ['PROCESSING', 3]]);
     assert.equal(s.pushes[3].status.reason, '银行卡余额不足');
     // delay
-    await control(base, 'POST', '/faults', { reorderPush: false, delayPushMs: 250 });
+    await api(base).setFaults({ reorderPush: false, delayPushMs: 250 });
     const t0 = Date.now();
     await device(base, 'POST', `/purchases/${id}/order`, {}); // retry after FAIL: a new order (NOTPAY, seq 5)
     await until(() => s!.pushes.length === 6, 3000, 'delayed push');
     assert.ok(Date.now() - t0 >= 200, 'the push was held back');
     assert.equal(s.pushes[5].status.seq, 5);
     // drop the socket
-    const dropped = await control(base, 'POST', '/faults', { delayPushMs: 0, dropSocket: true });
-    assert.equal(dropped.json.dropped, 1);
+    const dropped = await api(base).setFaults({ delayPushMs: 0, dropSocket: true });
+    assert.equal(dropped.dropped, 1);
     assert.equal(await s.closed, 1006);
     assert.equal(pair.sandbox.device.connections, 0);
     // a missed push is recoverable by query
-    const tid2 = (await control(base, 'GET', `/purchases/${id}`)).json.transactionId;
-    await control(base, 'POST', `/orders/${tid2}/pay`, { outcome: 'success' });
+    const tid2 = (await api(base).purchase(id)).transactionId;
+    await api(base).payOrder(tid2, 'success');
     const st = await device(base, 'GET', `/purchases/${id}/status`);
     assert.equal(st.json.tradeStatus, 'SUCCESS');
     assert.equal(st.json.seq, 7);
@@ -228,10 +228,10 @@ test('the device companion transport runs a whole purchase against the sandbox',
   const updates: StatusUpdate[] = [];
   let unsubscribe = () => {};
   try {
-    const said = await control(base, 'POST', '/say', { text: '我要听万古神帝第35集', deviceId: DEVICE });
+    const said = await api(base).say({ text: '我要听万古神帝第35集', deviceId: DEVICE });
     const signal = AbortSignal.timeout(5000);
-    const { purchaseId } = await transport.startPurchase({ mode: 'screen', charge: said.json.answer.directives[0], originalRequest: said.json.request, purchaseId: said.json.purchaseId }, signal);
-    assert.equal(purchaseId, said.json.purchaseId);
+    const { purchaseId } = await transport.startPurchase({ mode: 'screen', charge: said.answer!.directives![0]!, originalRequest: said.request, purchaseId: said.purchaseId }, signal);
+    assert.equal(purchaseId, said.purchaseId);
     const paid = deferred<void>();
     unsubscribe = transport.subscribe(purchaseId, {
       onUpdate: (u) => {
@@ -269,9 +269,9 @@ test('screenless: the DingDang app page orders and pays; the device gets NOTPAY+
   const base = pair.sandbox.url;
   let s: Stream | undefined;
   try {
-    const said = await control(base, 'POST', '/say', { text: '我要听万古神帝第35集', deviceId: DEVICE, mode: 'screenless' });
-    const id = said.json.purchaseId;
-    const started = await device(base, 'POST', '/purchases', { mode: 'screenless', charge: said.json.answer.directives[0], originalRequest: said.json.request, purchaseId: id });
+    const said = await api(base).say({ text: '我要听万古神帝第35集', deviceId: DEVICE, mode: 'screenless' });
+    const id = said.purchaseId;
+    const started = await device(base, 'POST', '/purchases', { mode: 'screenless', charge: said.answer!.directives![0]!, originalRequest: said.request, purchaseId: id });
     assert.equal(started.status, 200);
     s = await openStream(base);
     s.ws.send(JSON.stringify({ type: 'subscribe', id: 's1', purchaseId: id, deviceId: DEVICE, lastSeq: 0 }));
@@ -303,11 +303,11 @@ test('screenless: the DingDang app page orders and pays; the device gets NOTPAY+
     const bad = await fetch(`${base}/pay/${tid}`, { method: 'POST', body: 'action=steal', headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
     assert.equal(bad.status, 303);
     assert.match(decodeURIComponent(bad.headers.get('location') ?? ''), /action must be/);
-    assert.equal((await control(base, 'GET', `/orders/${tid}`)).json.tradeStatus, 'SUCCESS', 'nothing changed');
+    assert.equal((await api(base).order(tid)).tradeStatus, 'SUCCESS', 'nothing changed');
     // cancel on the app page of another purchase
-    const s2 = await control(base, 'POST', '/say', { text: '我要听万古神帝第36集', deviceId: DEVICE, mode: 'screenless', userId: 'u2' });
-    await fetch(`${base}/app/${s2.json.purchaseId}`, { method: 'POST', body: 'action=cancel', headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
-    assert.equal((await control(base, 'GET', `/purchases/${s2.json.purchaseId}`)).json.state, 'cancelled');
+    const s2 = await api(base).say({ text: '我要听万古神帝第36集', deviceId: DEVICE, mode: 'screenless', userId: 'u2' });
+    await fetch(`${base}/app/${s2.purchaseId}`, { method: 'POST', body: 'action=cancel', headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    assert.equal((await api(base).purchase(s2.purchaseId!)).state, 'cancelled');
   } finally {
     s?.ws.terminate();
     await pair.close();

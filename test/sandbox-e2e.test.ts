@@ -12,7 +12,8 @@ import { parseSandboxConfig } from '../src/sandbox/config.js';
 import { Sandbox } from '../src/sandbox/sandbox.js';
 import { createNodeTransport } from '../src/device/node.js';
 import type { StatusUpdate } from '../src/device/port.js';
-import { control, platformKeys, until, within } from './sandbox-support.js';
+import { platformKeys, tradeStatusOf, until, within } from './sandbox-support.js';
+import { SandboxClient } from '../src/sandbox/client.js';
 import { deferred } from './helpers.js';
 
 const BIN = new URL('../bin/dingdang-pay.js', import.meta.url).pathname;
@@ -22,6 +23,7 @@ let child: ChildProcess | undefined;
 let sandbox: Sandbox;
 let base: string;
 let configWarnings: string[] = [];
+const api = () => new SandboxClient(base);
 
 before(async () => {
   child = spawn(process.execPath, [BIN, 'example-skill', '--port', '0'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
@@ -83,15 +85,14 @@ test('the example skill record is a valid sandbox skill (its extra url is ignore
 test('flow A + C: screen speaker, phone pays, signed pushes, delivery, resume plays', async () => {
   const t = transport();
   try {
-    const said = await control(base, 'POST', '/say', { text: '我要听万古神帝第35集', userId: 'alice', deviceId: DEVICE });
-    assert.equal(said.status, 200, JSON.stringify(said.json));
-    assert.deepEqual(said.json.answer.outputSpeech, { type: 'PlainText', text: '这是付费内容，需要购买才能播放哦' });
-    assert.equal(said.json.speech, '这是付费内容，需要购买才能播放哦');
-    assert.equal(said.json.error, undefined);
-    const charge = said.json.answer.directives[0];
+    const said = await api().say({ text: '我要听万古神帝第35集', userId: 'alice', deviceId: DEVICE });
+    assert.deepEqual(said.answer.outputSpeech, { type: 'PlainText', text: '这是付费内容，需要购买才能播放哦' });
+    assert.equal(said.speech, '这是付费内容，需要购买才能播放哦');
+    assert.equal(said.error, undefined);
+    const charge = said.answer!.directives![0]!;
     assert.equal(charge.payload.chargeInfo.items[0].totalFee, 200);
     const signal = AbortSignal.timeout(8000);
-    const { purchaseId } = await t.startPurchase({ mode: 'screen', charge, originalRequest: said.json.request, purchaseId: said.json.purchaseId }, signal);
+    const { purchaseId } = await t.startPurchase({ mode: 'screen', charge, originalRequest: said.request, purchaseId: said.purchaseId }, signal);
     const w = await watch(t, purchaseId);
     const placed = await t.placeOrder(purchaseId, signal);
     assert.equal(placed.kind, 'order');
@@ -104,16 +105,16 @@ test('flow A + C: screen speaker, phone pays, signed pushes, delivery, resume pl
       ['NOTPAY', 'PROCESSING', 'SUCCESS'],
     );
     const n = await until(async () => {
-      const x = (await control(base, 'GET', '/notifications')).json.notifications.find((y: any) => y.transactionId === placed.order.transactionId);
+      const x = (await api().notifications()).find((y) => y.transactionId === placed.order.transactionId);
       return x?.state === 'delivered' ? x : undefined;
     }, 5000, 'delivered');
     assert.equal(n.attempts, 1, 'the partner kit answered SUCCESS to the signed notification');
     const resumed = await t.resume(purchaseId, AbortSignal.timeout(8000));
     assert.equal((resumed.directives[0] as any).type, 'AudioPlayer.Play');
     assert.equal(resumed.shouldEndSession, true);
-    const again = await control(base, 'POST', '/say', { text: '我要听万古神帝第35集', userId: 'alice', deviceId: DEVICE });
-    assert.equal(again.json.answer.directives[0].type, 'AudioPlayer.Play', 'alice owns episode 35 now');
-    assert.equal(again.json.purchaseId, undefined);
+    const again = await api().say({ text: '我要听万古神帝第35集', userId: 'alice', deviceId: DEVICE });
+    assert.equal(again.answer!.directives![0]!.type, 'AudioPlayer.Play', 'alice owns episode 35 now');
+    assert.equal(again.purchaseId, undefined);
     w.stop();
   } finally {
     t.close();
@@ -123,10 +124,10 @@ test('flow A + C: screen speaker, phone pays, signed pushes, delivery, resume pl
 test('flow B: screenless speaker, the DingDang app orders and pays', async () => {
   const t = transport();
   try {
-    const said = await control(base, 'POST', '/say', { text: '播放万古神帝第36集', userId: 'bob', deviceId: DEVICE, mode: 'screenless' });
-    const charge = said.json.answer.directives[0];
+    const said = await api().say({ text: '播放万古神帝第36集', userId: 'bob', deviceId: DEVICE, mode: 'screenless' });
+    const charge = said.answer!.directives![0]!;
     const signal = AbortSignal.timeout(8000);
-    const { purchaseId } = await t.startPurchase({ mode: 'screenless', charge, originalRequest: said.json.request, purchaseId: said.json.purchaseId }, signal);
+    const { purchaseId } = await t.startPurchase({ mode: 'screenless', charge, originalRequest: said.request, purchaseId: said.purchaseId }, signal);
     const w = await watch(t, purchaseId);
     assert.match(await (await fetch(`${base}/app/${purchaseId}`)).text(), /万古神帝/);
     assert.equal((await form(`${base}/app/${purchaseId}`, 'success')).status, 303);
@@ -144,24 +145,24 @@ test('flow B: screenless speaker, the DingDang app orders and pays', async () =>
 test('already owned: a second purchase of owned goods goes straight to the resume; a failed payment can be retried', async () => {
   const t = transport();
   try {
-    const one = await control(base, 'POST', '/say', { text: '我要听万古神帝第37集', userId: 'carol', deviceId: DEVICE });
-    const two = await control(base, 'POST', '/say', { text: '我要听万古神帝第37集', userId: 'carol', deviceId: DEVICE });
+    const one = await api().say({ text: '我要听万古神帝第37集', userId: 'carol', deviceId: DEVICE });
+    const two = await api().say({ text: '我要听万古神帝第37集', userId: 'carol', deviceId: DEVICE });
     const signal = AbortSignal.timeout(8000);
-    for (const s of [one, two]) await t.startPurchase({ mode: 'screen', charge: s.json.answer.directives[0], originalRequest: s.json.request, purchaseId: s.json.purchaseId }, signal);
-    const p1 = await t.placeOrder(one.json.purchaseId, signal);
+    for (const s of [one, two]) await t.startPurchase({ mode: 'screen', charge: s.answer!.directives![0]!, originalRequest: s.request, purchaseId: s.purchaseId }, signal);
+    const p1 = await t.placeOrder(one.purchaseId, signal);
     assert.equal(p1.kind, 'order');
     if (p1.kind !== 'order') return;
     // first attempt declined, the retry is a new order that succeeds
-    assert.equal((await control(base, 'POST', `/orders/${p1.order.transactionId}/pay`, { outcome: 'fail' })).json.tradeStatus, 'FAIL');
-    const retry = await t.placeOrder(one.json.purchaseId, signal);
+    assert.equal(tradeStatusOf(await api().payOrder(p1.order.transactionId, 'fail')), 'FAIL');
+    const retry = await t.placeOrder(one.purchaseId, signal);
     assert.equal(retry.kind, 'order');
     if (retry.kind !== 'order') return;
     assert.notEqual(retry.order.transactionId, p1.order.transactionId);
-    assert.equal((await control(base, 'POST', `/orders/${retry.order.transactionId}/pay`, { outcome: 'success' })).json.tradeStatus, 'SUCCESS');
-    await until(async () => (await control(base, 'GET', '/notifications')).json.notifications.some((x: any) => x.transactionId === retry.order.transactionId && x.state === 'delivered'), 5000, 'delivered');
-    const p2 = await t.placeOrder(two.json.purchaseId, signal);
+    assert.equal(tradeStatusOf(await api().payOrder(retry.order.transactionId, 'success')), 'SUCCESS');
+    await until(async () => (await api().notifications()).some((x) => x.transactionId === retry.order.transactionId && x.state === 'delivered'), 5000, 'delivered');
+    const p2 = await t.placeOrder(two.purchaseId, signal);
     assert.equal(p2.kind, 'already-owned');
-    const resumed = await t.resume(two.json.purchaseId, signal);
+    const resumed = await t.resume(two.purchaseId, signal);
     assert.equal((resumed.directives[0] as any).type, 'AudioPlayer.Play');
   } finally {
     t.close();
@@ -170,28 +171,28 @@ test('already owned: a second purchase of owned goods goes straight to the resum
 
 test('late delivery: the resume reaches the skill first; it confirms with /paycgi/orderquery and plays; the late notification is answered SUCCESS', async () => {
   // The example skill waits 3 s for the delivery before it asks the platform; the delivery comes after 4 s.
-  await control(base, 'POST', '/faults', { delayDeliveryMs: 4000 });
+  await api().setFaults({ delayDeliveryMs: 4000 });
   const t = transport();
   try {
-    const said = await control(base, 'POST', '/say', { text: '我要听万古神帝第40集', userId: 'dave', deviceId: DEVICE });
+    const said = await api().say({ text: '我要听万古神帝第40集', userId: 'dave', deviceId: DEVICE });
     const signal = AbortSignal.timeout(8000);
-    const { purchaseId } = await t.startPurchase({ mode: 'screen', charge: said.json.answer.directives[0], originalRequest: said.json.request, purchaseId: said.json.purchaseId }, signal);
+    const { purchaseId } = await t.startPurchase({ mode: 'screen', charge: said.answer!.directives![0]!, originalRequest: said.request, purchaseId: said.purchaseId }, signal);
     const placed = await t.placeOrder(purchaseId, signal);
     if (placed.kind !== 'order') throw new Error('expected an order');
-    assert.equal((await control(base, 'POST', `/orders/${placed.order.transactionId}/pay`, { outcome: 'success' })).json.tradeStatus, 'SUCCESS');
-    const calls = () => control(base, 'GET', '/calls').then((r) => r.json.calls.filter((c: any) => c.kind === 'deliver' && JSON.parse(c.body).transactionId === placed.order.transactionId));
+    assert.equal(tradeStatusOf(await api().payOrder(placed.order.transactionId, 'success')), 'SUCCESS');
+    const calls = async () => (await api().calls()).filter((c) => c.kind === 'deliver' && JSON.parse(c.body).transactionId === placed.order.transactionId);
     assert.equal((await calls()).length, 0, 'no delivery yet');
     const resumed = await t.resume(purchaseId, signal);
     assert.equal((resumed.directives[0] as any).type, 'AudioPlayer.Play', 'the skill asked the platform and delivered itself');
-    const asked = (await control(base, 'GET', '/inbound')).json.inbound.filter((x: any) => x.kind === 'orderquery' && JSON.parse(x.body).tradeNo === placed.order.tradeNo);
+    const asked = (await api().inbound()).filter((x) => x.kind === 'orderquery' && JSON.parse(x.body).tradeNo === placed.order.tradeNo);
     assert.equal(asked.length, 1, 'the skill confirmed the payment with /paycgi/orderquery');
-    assert.equal(asked[0].retCode, 'SUCCESS', 'its signed request was accepted');
+    assert.equal(asked[0]!.retCode, 'SUCCESS', 'its signed request was accepted');
     await until(async () => (await calls()).length === 1, 5000, 'the late delivery notification');
     const [late] = await calls();
-    assert.equal(late.outcome, 'ok');
-    assert.equal(late.retCode, 'SUCCESS', 'a repeat of a handled delivery is answered SUCCESS');
+    assert.equal(late!.outcome, 'ok');
+    assert.equal(late!.retCode, 'SUCCESS', 'a repeat of a handled delivery is answered SUCCESS');
   } finally {
-    await control(base, 'DELETE', '/faults');
+    await api().clearFaults();
     t.close();
   }
 });
@@ -206,18 +207,18 @@ test('the device companion (statechart) buys and resumes through the sandbox: sc
     companion.on('state', ({ state }) => states.push(state));
     try {
       const episodeNo = mode === 'screen' ? 41 : 42;
-      const said = await control(base, 'POST', '/say', { text: `我要听万古神帝第${episodeNo}集`, userId: `erin-${mode}`, deviceId: DEVICE, mode });
-      const running = companion.purchase({ charge: said.json.answer.directives[0], speech: said.json.speech, originalRequest: said.json.request, purchaseId: said.json.purchaseId });
+      const said = await api().say({ text: `我要听万古神帝第${episodeNo}集`, userId: `erin-${mode}`, deviceId: DEVICE, mode });
+      const running = companion.purchase({ charge: said.answer!.directives![0]!, speech: said.speech, originalRequest: said.request, purchaseId: said.purchaseId });
       const result = within(running, 15_000, `${mode} purchase`);
       if (mode === 'screen') {
         await until(() => states.includes('goods'), 5000, 'goods shown');
         assert.ok(companion.say('购买'), 'the companion takes "购买"');
         await until(() => states.some((s) => s.startsWith('paying')), 5000, 'pay page');
-        const order = (await control(base, 'GET', `/purchases/${said.json.purchaseId}`)).json;
+        const order = await api().purchase(said.purchaseId!);
         assert.equal((await form(`${base}/pay/${order.transactionId}`, 'success')).status, 303);
       } else {
         await until(() => states.some((s) => s.startsWith('app')), 5000, 'app prompt');
-        assert.equal((await form(`${base}/app/${said.json.purchaseId}`, 'success')).status, 303);
+        assert.equal((await form(`${base}/app/${said.purchaseId}`, 'success')).status, 303);
       }
       const r = await result;
       assert.equal(r.paid, true, `${mode}: paid (verified push or poll)`);

@@ -11,12 +11,11 @@ import { validate } from '../src/protocol/validate.js';
 import { verifyHmac } from '../src/protocol/tsk-node.js';
 import { WECHAT_RETRY_SCHEDULE_MS } from '../src/sandbox/outbound.js';
 import { normalizeNumber, UtteranceMatcher } from '../src/sandbox/skill.js';
-import { control, nonce, postSigned, SKILL_ID, SKILL_SECRET, startPair, until } from './sandbox-support.js';
+import { SandboxApiError } from '../src/sandbox/errors.js';
+import { api, control, nonce, orderOf, postSigned, SKILL_ID, SKILL_SECRET, startPair, tradeStatusOf, until } from './sandbox-support.js';
 
 async function purchase(base: string, text = '我要听万古神帝第35集', userId = 'user-1') {
-  const said = await control(base, 'POST', '/say', { text, userId });
-  assert.equal(said.status, 200, JSON.stringify(said.json));
-  return said.json;
+  return api(base).say({ text, userId });
 }
 
 test('utterance → HMAC-signed IntentRequest in the real envelope; Charge opens a purchase', async () => {
@@ -59,18 +58,16 @@ test('utterance → HMAC-signed IntentRequest in the real envelope; Charge opens
     assert.equal(env.request.intent.confirmationStatus, 'NONE');
     assert.equal(env.request.intent.slots.album.values[0].value.value, '万古神帝');
     assert.equal(env.request.intent.slots.index.values[0].value.value, '35');
-    const none = await control(pair.sandbox.url, 'POST', '/say', { text: '今天天气怎么样' });
-    assert.equal(none.json.matched, false);
+    const none = await api(pair.sandbox.url).say({ text: '今天天气怎么样' });
+    assert.equal(none.matched, false);
     assert.equal(pair.backend.of('/skill').length, 1, 'an unmatched utterance reaches no skill');
-    const bad = await control(pair.sandbox.url, 'POST', '/say', { text: '' });
-    assert.equal(bad.status, 400);
-    const invalid = await control(pair.sandbox.url, 'POST', '/say', { text: '我要听坏账第1集' });
-    assert.equal(invalid.status, 200);
-    assert.equal(invalid.json.error.code, 100501, 'an invalid Charge from the skill is an invalid answer');
-    assert.match(invalid.json.error.reason, /totalFee/);
-    assert.equal(invalid.json.answer, undefined);
-    assert.equal(invalid.json.speech, '抱歉，技能暂时无法回答，请稍后再试');
-    assert.equal((await control(pair.sandbox.url, 'GET', '/purchases')).json.purchases.length, 1, 'no purchase from it');
+    await assert.rejects(api(pair.sandbox.url).say({ text: '' }), (e: unknown) => e instanceof SandboxApiError && e.status === 400);
+    const invalid = await api(pair.sandbox.url).say({ text: '我要听坏账第1集' });
+    assert.equal(invalid.error?.code, 100501, 'an invalid Charge from the skill is an invalid answer');
+    assert.match(invalid.error?.reason ?? '', /totalFee/);
+    assert.equal(invalid.answer, undefined);
+    assert.equal(invalid.speech, '抱歉，技能暂时无法回答，请稍后再试');
+    assert.equal((await api(pair.sandbox.url).purchases()).length, 1, 'no purchase from it');
   } finally {
     await pair.close();
   }
@@ -107,9 +104,8 @@ test('create order: signed both ways, amount = totalFee, quantity = count; refus
   const base = pair.sandbox.url;
   try {
     const said = await purchase(base);
-    const placed = await control(base, 'POST', `/purchases/${said.purchaseId}/order`);
-    assert.equal(placed.status, 200, JSON.stringify(placed.json));
-    assert.equal(placed.json.kind, 'order');
+    const placed = await api(base).placeOrder(said.purchaseId!);
+    assert.equal(placed.kind, 'order');
     const [create] = pair.backend.of('/create');
     assert.ok(create);
     assert.equal(create.verified, true, 'the backend verified the platform signature');
@@ -120,15 +116,15 @@ test('create order: signed both ways, amount = totalFee, quantity = count; refus
     assert.deepEqual(create.body.details, [{ itemId: 'ep35', quantity: 2, amount: 200 }]);
     assert.equal(create.body.totalAmt, 200);
     assert.match(create.body.nonceStr, /^[0-9A-Za-z]{32}$/);
-    const order = placed.json.order;
+    const order = orderOf(placed);
     assert.match(order.transactionId, /^DD/);
     assert.equal(order.payUrl, `${base}/pay/${order.transactionId}`);
     assert.ok(order.expiresAt > Date.now());
-    const calls = (await control(base, 'GET', '/calls')).json.calls.filter((c: any) => c.kind === 'createOrder');
+    const calls = (await api(base).calls()).filter((c) => c.kind === 'createOrder');
     assert.equal(calls[0].outcome, 'ok', 'the platform verified the backend reply');
     // repeat while open: the same order, no second create-order call
-    const again = await control(base, 'POST', `/purchases/${said.purchaseId}/order`);
-    assert.equal(again.json.order.transactionId, order.transactionId);
+    const again = orderOf(await api(base).placeOrder(said.purchaseId!));
+    assert.equal(again.transactionId, order.transactionId);
     assert.equal(pair.backend.of('/create').length, 1);
 
     // the backend refuses
@@ -138,38 +134,38 @@ test('create order: signed both ways, amount = totalFee, quantity = count; refus
     assert.equal(refused.status, 502);
     assert.equal(refused.json.error.retMsg, 'SOLD_OUT');
     // partner timeout fault: the request goes out, the reply is lost
-    await control(base, 'POST', '/faults', { partner: { mode: 'timeout', calls: ['createOrder'] } });
+    await api(base).setFaults({ partner: { mode: 'timeout', calls: ['createOrder'] } });
     const before = pair.backend.of('/create').length;
     const timedOut = await control(base, 'POST', `/purchases/${p2.purchaseId}/order`);
     assert.equal(timedOut.status, 504);
     assert.equal(pair.backend.of('/create').length, before + 1);
-    assert.equal((await control(base, 'GET', '/faults')).json.partner, null, 'a one-shot fault clears itself');
+    assert.equal((await api(base).faults()).partner, null, 'a one-shot fault clears itself');
     // an unsigned reply is not trusted: no order
     pair.backend.createPlan.push('UNSIGNED');
     const unsigned = await control(base, 'POST', `/purchases/${p2.purchaseId}/order`);
     assert.equal(unsigned.status, 502);
     assert.equal(unsigned.json.error.code, 'ERR_SIGNATURE');
-    assert.equal((await control(base, 'GET', '/orders')).json.orders.length, 1, 'no DingDang order from an unverified reply');
+    assert.equal((await api(base).orders()).length, 1, 'no DingDang order from an unverified reply');
     const ok = await control(base, 'POST', `/purchases/${p2.purchaseId}/order`);
     assert.equal(ok.status, 200);
     // already owned
     pair.backend.createPlan.push('ALREADY_OWNED');
     const p3 = await purchase(base, '我要听万古神帝第37集', 'user-3');
-    const owned = await control(base, 'POST', `/purchases/${p3.purchaseId}/order`);
-    assert.deepEqual(owned.json, { kind: 'already-owned' });
+    const owned = await api(base).placeOrder(p3.purchaseId!);
+    assert.deepEqual(owned, { kind: 'already-owned' });
     pair.backend.owned.add('user-3');
-    const resumed = await control(base, 'POST', `/purchases/${p3.purchaseId}/resume`);
-    assert.equal(resumed.json.outputSpeech, '开始播放', 'the original IntentRequest is re-run');
+    const resumed = await api(base).resume(p3.purchaseId!);
+    assert.equal(resumed.outputSpeech, '开始播放', 'the original IntentRequest is re-run');
     const rerun = pair.backend.of('/skill').at(-1)!.body;
     assert.equal(rerun.request.type, 'IntentRequest');
     assert.notEqual(rerun.request.requestId, p3.request.requestId, 'a fresh requestId');
     assert.deepEqual(rerun.request.intent, p3.request.intent);
     assert.equal(rerun.session.sessionId, p3.sessionId, 'in the session the Charge was answered in');
     // scripted already-owned (no call at all)
-    await control(base, 'POST', '/faults', { alreadyOwned: true });
+    await api(base).setFaults({ alreadyOwned: true });
     const p4 = await purchase(base, '我要听万古神帝第38集', 'user-4');
     const n = pair.backend.of('/create').length;
-    assert.equal((await control(base, 'POST', `/purchases/${p4.purchaseId}/order`)).json.kind, 'already-owned');
+    assert.equal((await api(base).placeOrder(p4.purchaseId!)).kind, 'already-owned');
     assert.equal(pair.backend.of('/create').length, n);
   } finally {
     await pair.close();
@@ -184,12 +180,11 @@ test('delivery notification: retried on the scaled schedule until the backend an
     // every kind of failure once: FAIL, HTTP 500, an unsigned reply, no reply (timeout)
     pair.backend.deliverPlan.push('FAIL', 'http500', 'unsigned', 'hang', 'SUCCESS');
     const said = await purchase(base);
-    const placed = await control(base, 'POST', `/purchases/${said.purchaseId}/order`);
-    const tid = placed.json.order.transactionId;
-    const paid = await control(base, 'POST', `/orders/${tid}/pay`, { outcome: 'success' });
-    assert.equal(paid.json.tradeStatus, 'SUCCESS');
+    const placed = orderOf(await api(base).placeOrder(said.purchaseId!));
+    const tid = placed.transactionId;
+    assert.equal(tradeStatusOf(await api(base).payOrder(tid, 'success')), 'SUCCESS');
     const state = await until(async () => {
-      const n = (await control(base, 'GET', '/notifications')).json.notifications.find((x: any) => x.transactionId === tid);
+      const n = (await api(base).notifications()).find((x) => x.transactionId === tid);
       return n && n.state !== 'pending' ? n : undefined;
     }, 5000, 'notification settled');
     const got = pair.backend.of('/deliver');
@@ -202,7 +197,7 @@ test('delivery notification: retried on the scaled schedule until the backend an
       assert.equal(validate('deliverNotifyRequest', d.body).ok, true);
       assert.deepEqual(
         { skillId: d.body.skillId, transactionId: d.body.transactionId, tradeNo: d.body.tradeNo, totalAmt: d.body.totalAmt, userToken: d.body.userToken },
-        { skillId: SKILL_ID, transactionId: tid, tradeNo: placed.json.order.tradeNo, totalAmt: 200, userToken: 'user-1' },
+        { skillId: SKILL_ID, transactionId: tid, tradeNo: placed.tradeNo, totalAmt: 200, userToken: 'user-1' },
       );
     }
     assert.equal(new Set(got.map((d) => d.body.nonceStr)).size, 4, 'a fresh nonce for every attempt');
@@ -223,11 +218,10 @@ test('delivery: WeChat schedule (scaled) keeps retrying until SUCCESS; then stop
   try {
     pair.backend.deliverPlan.push(...Array<'FAIL'>(9).fill('FAIL'), 'SUCCESS');
     const said = await purchase(base);
-    const placed = await control(base, 'POST', `/purchases/${said.purchaseId}/order`);
-    const tid = placed.json.order.transactionId;
-    await control(base, 'POST', `/orders/${tid}/pay`, { outcome: 'success' });
+    const tid = orderOf(await api(base).placeOrder(said.purchaseId!)).transactionId;
+    await api(base).payOrder(tid, 'success');
     const state = await until(async () => {
-      const n = (await control(base, 'GET', '/notifications')).json.notifications.find((x: any) => x.transactionId === tid);
+      const n = (await api(base).notifications()).find((x) => x.transactionId === tid);
       return n?.state === 'delivered' ? n : undefined;
     }, 8000, 'delivered');
     assert.equal(state.attempts, 10);
@@ -237,10 +231,10 @@ test('delivery: WeChat schedule (scaled) keeps retrying until SUCCESS; then stop
     // all 16 attempts fail → gave up
     pair.backend.deliverPlan.push(...Array<'FAIL'>(20).fill('FAIL'));
     const s2 = await purchase(base, '我要听万古神帝第2集', 'user-9');
-    const o2 = (await control(base, 'POST', `/purchases/${s2.purchaseId}/order`)).json.order;
-    await control(base, 'POST', `/orders/${o2.transactionId}/pay`, { outcome: 'success' });
+    const o2 = orderOf(await api(base).placeOrder(s2.purchaseId!));
+    await api(base).payOrder(o2.transactionId, 'success');
     const gave = await until(async () => {
-      const n = (await control(base, 'GET', '/notifications')).json.notifications.find((x: any) => x.transactionId === o2.transactionId);
+      const n = (await api(base).notifications()).find((x) => x.transactionId === o2.transactionId);
       return n?.state === 'gave-up' ? n : undefined;
     }, 8000, 'gave up');
     assert.equal(gave.attempts, 16, 'first attempt + 15 retries');
@@ -253,10 +247,10 @@ test('delivery duplicates on demand: concurrent copies, a late copy, a manual co
   const pair = await startPair({ timeScale: 0.001, retryScheduleMs: [10, 10, 10] });
   const base = pair.sandbox.url;
   try {
-    await control(base, 'POST', '/faults', { duplicateDelivery: 2, lateDeliveryMs: 150 });
+    await api(base).setFaults({ duplicateDelivery: 2, lateDeliveryMs: 150 });
     const said = await purchase(base);
-    const o = (await control(base, 'POST', `/purchases/${said.purchaseId}/order`)).json.order;
-    await control(base, 'POST', `/orders/${o.transactionId}/pay`, { outcome: 'success' });
+    const o = orderOf(await api(base).placeOrder(said.purchaseId!));
+    await api(base).payOrder(o.transactionId, 'success');
     await until(() => pair.backend.of('/deliver').length >= 3, 3000, '3 concurrent notifications');
     await until(() => pair.backend.of('/deliver').length >= 4, 3000, 'the late copy');
     const got = pair.backend.of('/deliver');
@@ -264,27 +258,27 @@ test('delivery duplicates on demand: concurrent copies, a late copy, a manual co
     assert.ok(got.every((d) => d.verified && d.body.transactionId === o.transactionId));
     assert.equal(new Set(got.map((d) => d.body.nonceStr)).size, 4);
     assert.ok(got[3]!.at - got[0]!.at >= 120, 'the late copy comes after lateDeliveryMs');
-    const calls = (await control(base, 'GET', '/calls')).json.calls.filter((c: any) => c.kind === 'deliver');
-    assert.deepEqual(calls.map((c: any) => c.copy).sort(), ['duplicate', 'duplicate', 'late', 'primary']);
-    const manual = await control(base, 'POST', `/orders/${o.transactionId}/notify`);
-    assert.equal(manual.json.reply.retCode, 'SUCCESS');
+    const calls = (await api(base).calls()).filter((c) => c.kind === 'deliver');
+    assert.deepEqual(calls.map((c) => c.copy).sort(), ['duplicate', 'duplicate', 'late', 'primary']);
+    const manual = await api(base).notifyOrder(o.transactionId);
+    assert.equal(manual?.retCode, 'SUCCESS');
     assert.equal(pair.backend.of('/deliver').length, 5);
-    await control(base, 'DELETE', '/faults');
+    await api(base).clearFaults();
 
     // partner answers FAIL twice (injected): the platform retries
-    await control(base, 'POST', '/faults', { partner: { mode: 'fail', calls: ['deliver'], count: 2 } });
+    await api(base).setFaults({ partner: { mode: 'fail', calls: ['deliver'], count: 2 } });
     const s2 = await purchase(base, '我要听万古神帝第2集', 'user-2');
-    const o2 = (await control(base, 'POST', `/purchases/${s2.purchaseId}/order`)).json.order;
-    await control(base, 'POST', `/orders/${o2.transactionId}/pay`, { outcome: 'success' });
+    const o2 = orderOf(await api(base).placeOrder(s2.purchaseId!));
+    await api(base).payOrder(o2.transactionId, 'success');
     const st = await until(async () => {
-      const n = (await control(base, 'GET', '/notifications')).json.notifications.find((x: any) => x.transactionId === o2.transactionId);
+      const n = (await api(base).notifications()).find((x) => x.transactionId === o2.transactionId);
       return n?.state === 'delivered' ? n : undefined;
     }, 3000, 'delivered');
     assert.equal(st.attempts, 3);
     assert.equal(pair.backend.of('/deliver').filter((d) => d.body.transactionId === o2.transactionId).length, 3);
     // unpaid orders are not notified
     const s3 = await purchase(base, '我要听万古神帝第3集', 'user-3');
-    const o3 = (await control(base, 'POST', `/purchases/${s3.purchaseId}/order`)).json.order;
+    const o3 = orderOf(await api(base).placeOrder(s3.purchaseId!));
     assert.equal((await control(base, 'POST', `/orders/${o3.transactionId}/notify`)).status, 409);
   } finally {
     await pair.close();
@@ -296,8 +290,8 @@ test('refund: PROCESSING → SUCCESS after the scaled delay, then a signed refun
   const base = pair.sandbox.url;
   try {
     const said = await purchase(base);
-    const o = (await control(base, 'POST', `/purchases/${said.purchaseId}/order`)).json.order;
-    await control(base, 'POST', `/orders/${o.transactionId}/pay`, { outcome: 'success' });
+    const o = orderOf(await api(base).placeOrder(said.purchaseId!));
+    await api(base).payOrder(o.transactionId, 'success');
     const r = await postSigned(`${base}/paycgi/refund`, {
       skillId: SKILL_ID,
       tradeNo: o.tradeNo,
@@ -335,43 +329,42 @@ test('payment outcomes and the resume: Connections.Response Charge, HMAC-signed,
   const base = pair.sandbox.url;
   try {
     const said = await purchase(base);
-    const o = (await control(base, 'POST', `/purchases/${said.purchaseId}/order`)).json.order;
+    const o = orderOf(await api(base).placeOrder(said.purchaseId!));
     assert.equal((await control(base, 'POST', `/purchases/${said.purchaseId}/resume`)).status, 409, 'not paid yet');
-    const paid = await control(base, 'POST', `/purchases/${said.purchaseId}/pay`, { outcome: 'success' });
-    assert.equal(paid.json.tradeStatus, 'SUCCESS');
-    const resumed = await control(base, 'POST', `/purchases/${said.purchaseId}/resume`);
-    assert.equal(resumed.status, 200, JSON.stringify(resumed.json));
-    assert.equal(resumed.json.outputSpeech, '购买成功，开始播放万古神帝第35集', 'the speech as a string (contract C)');
-    assert.deepEqual(resumed.json.directives, [
+    assert.equal(tradeStatusOf(await api(base).payPurchase(said.purchaseId!, 'success')), 'SUCCESS');
+    const resumed = await api(base).resume(said.purchaseId!);
+    assert.equal(resumed.outputSpeech, '购买成功，开始播放万古神帝第35集', 'the speech as a string (contract C)');
+    assert.deepEqual(resumed.directives, [
       { type: 'AudioPlayer.Play', playlist: [{ stream: { url: 'http://x/35.mp3', token: 'ep35' }, info: { title: '万古神帝 第35集' } }] },
     ]);
-    assert.equal(resumed.json.shouldEndSession, true);
-    assert.equal(resumed.json.error, undefined);
+    assert.equal(resumed.shouldEndSession, true);
+    assert.equal(resumed.error, undefined);
     const req = pair.backend.of('/skill').at(-1)!;
     assert.equal(req.verified, true);
     assert.equal(validate('chargeResponseEvent', req.body.request).ok, true);
     assert.equal(req.body.session, undefined, 'Connections.Response carries no session');
     assert.match(req.body.request.timestamp, /^\d{8}T\d{6}Z$/);
     assert.deepEqual(req.body.request.payload, { dingdangOrderId: o.transactionId, partnerOrderId: o.tradeNo });
-    const again = await control(base, 'POST', `/purchases/${said.purchaseId}/resume`);
-    assert.deepEqual(again.json, resumed.json, 'a repeated resume returns the same answer');
+    const again = await api(base).resume(said.purchaseId!);
+    assert.deepEqual(again, resumed, 'a repeated resume returns the same answer');
 
     // fail, cancel, never pays (window expires)
     const f = await purchase(base, '我要听万古神帝第2集', 'u2');
-    const fo = (await control(base, 'POST', `/purchases/${f.purchaseId}/order`)).json.order;
-    assert.equal((await control(base, 'POST', `/orders/${fo.transactionId}/pay`, { outcome: 'fail' })).json.tradeStatus, 'FAIL');
-    const retry = (await control(base, 'POST', `/purchases/${f.purchaseId}/order`)).json.order;
+    const fo = orderOf(await api(base).placeOrder(f.purchaseId!));
+    assert.equal(tradeStatusOf(await api(base).payOrder(fo.transactionId, 'fail')), 'FAIL');
+    const retry = orderOf(await api(base).placeOrder(f.purchaseId!));
     assert.notEqual(retry.transactionId, fo.transactionId, 'a retry after FAIL is a new order');
     const c = await purchase(base, '我要听万古神帝第3集', 'u3');
-    const co = (await control(base, 'POST', `/purchases/${c.purchaseId}/order`)).json.order;
-    const cancelled = await control(base, 'POST', `/orders/${co.transactionId}/pay`, { outcome: 'cancel' });
-    assert.equal(cancelled.json.tradeStatus, 'FAIL');
-    assert.equal(cancelled.json.reason, 'cancelled');
+    const co = orderOf(await api(base).placeOrder(c.purchaseId!));
+    const cancelled = await api(base).payOrder(co.transactionId, 'cancel');
+    assert.ok('tradeStatus' in cancelled);
+    assert.equal(cancelled.tradeStatus, 'FAIL');
+    assert.equal(cancelled.reason, 'cancelled');
     const n = await purchase(base, '我要听万古神帝第4集', 'u4');
-    const no = (await control(base, 'POST', `/purchases/${n.purchaseId}/order`)).json.order;
-    assert.equal((await control(base, 'POST', `/orders/${no.transactionId}/pay`, { outcome: 'none' })).json.tradeStatus, 'NOTPAY');
+    const no = orderOf(await api(base).placeOrder(n.purchaseId!));
+    assert.equal(tradeStatusOf(await api(base).payOrder(no.transactionId, 'none')), 'NOTPAY');
     const expired = await until(async () => {
-      const x = (await control(base, 'GET', `/orders/${no.transactionId}`)).json;
+      const x = (await api(base).order(no.transactionId));
       return x.expired ? x : undefined;
     }, 3000, 'expired');
     assert.equal(expired.tradeStatus, 'NOTPAY');
@@ -393,10 +386,10 @@ test("the partner kit's PayClient against the sandbox: orderquery, partial refun
   try {
     const client = new PayClient({ skillId: SKILL_ID, skillPrivateKey: SKILL_PRIVATE, tskPublicKey: pair.sandbox.tskPublicKey, baseUrl: base, retries: 0 });
     const said = await purchase(base);
-    const o = (await control(base, 'POST', `/purchases/${said.purchaseId}/order`)).json.order;
+    const o = orderOf(await api(base).placeOrder(said.purchaseId!));
     assert.equal((await client.orderQuery({ tradeNo: o.tradeNo })).tradeStatus, 'NOTPAY');
     await assert.rejects(client.refund({ transactionId: o.transactionId, totalAmt: 200, refundAmt: 50, refundDetails: [] }), (e: unknown) => e instanceof PayRemoteError && e.retMsg === 'order not paid');
-    await control(base, 'POST', `/orders/${o.transactionId}/pay`, { outcome: 'success' });
+    await api(base).payOrder(o.transactionId, 'success');
     const q = await client.orderQuery({ transactionId: o.transactionId });
     assert.deepEqual([q.tradeStatus, q.tradeNo, q.totalAmt], ['SUCCESS', o.tradeNo, 200]);
     const r1 = await client.refund({ tradeNo: o.tradeNo, refundTradeNo: 'PC1', totalAmt: 200, refundAmt: 150, refundDetails: [{ itemId: 'ep35', quantity: 1, amount: 150 }] });
@@ -420,8 +413,8 @@ test('closing the sandbox aborts calls in flight and stops retries', async () =>
   try {
     pair.backend.deliverPlan.push('hang');
     const said = await purchase(base);
-    const o = (await control(base, 'POST', `/purchases/${said.purchaseId}/order`)).json.order;
-    await control(base, 'POST', `/orders/${o.transactionId}/pay`, { outcome: 'success' });
+    const o = orderOf(await api(base).placeOrder(said.purchaseId!));
+    await api(base).payOrder(o.transactionId, 'success');
     await until(() => pair.backend.of('/deliver').length === 1, 3000, 'the hanging delivery');
     const t0 = Date.now();
     await pair.sandbox.close();

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { control, startPair } from './sandbox-support.js';
+import { api, orderOf, startPair, tradeStatusOf } from './sandbox-support.js';
 import { CHROMIUM_SKIP as SKIP, hasChromium, launchChromium } from './support/chromium.js';
 
 
@@ -18,8 +18,8 @@ test('pay page and app page in headless Chromium', async (t) => {
     const page = await browser.newPage();
     page.setDefaultTimeout(5000);
     // 1. the user scans and pays with the button
-    const said = await control(base, 'POST', '/say', { text: '我要听万古神帝第35集' });
-    const o = (await control(base, 'POST', `/purchases/${said.json.purchaseId}/order`)).json.order;
+    const said = await api(base).say({ text: '我要听万古神帝第35集' });
+    const o = orderOf(await api(base).placeOrder(said.purchaseId!));
     await page.goto(o.payUrl);
     assert.equal(await page.textContent('h1'), '万古神帝第35集');
     assert.equal(await page.textContent('#amount'), '¥2.00');
@@ -27,23 +27,23 @@ test('pay page and app page in headless Chromium', async (t) => {
     await page.click('#pay-success');
     await page.waitForFunction(() => document.getElementById('status')?.dataset.status === 'SUCCESS');
     assert.equal(await page.isVisible('#pay-success'), false);
-    assert.equal((await control(base, 'GET', `/orders/${o.transactionId}`)).json.tradeStatus, 'SUCCESS');
+    assert.equal((await api(base).order(o.transactionId)).tradeStatus, 'SUCCESS');
 
     // 2. a page left open follows a payment made elsewhere (its script polls)
-    const s2 = await control(base, 'POST', '/say', { text: '我要听万古神帝第36集', userId: 'u2' });
-    const o2 = (await control(base, 'POST', `/purchases/${s2.json.purchaseId}/order`)).json.order;
+    const s2 = await api(base).say({ text: '我要听万古神帝第36集', userId: 'u2' });
+    const o2 = orderOf(await api(base).placeOrder(s2.purchaseId!));
     await page.goto(o2.payUrl);
-    await control(base, 'POST', `/orders/${o2.transactionId}/pay`, { outcome: 'fail' });
+    await api(base).payOrder(o2.transactionId, 'fail');
     await page.waitForFunction(() => document.getElementById('status')?.dataset.status === 'FAIL');
     assert.equal(await page.isVisible('#actions'), false, 'buttons hidden once final');
 
     // 3. the DingDang app of a screenless purchase
-    const s3 = await control(base, 'POST', '/say', { text: '我要听万古神帝第37集', userId: 'u3', mode: 'screenless' });
-    await page.goto(`${base}/app/${s3.json.purchaseId}`);
+    const s3 = await api(base).say({ text: '我要听万古神帝第37集', userId: 'u3', mode: 'screenless' });
+    await page.goto(`${base}/app/${s3.purchaseId}`);
     assert.equal(await page.textContent('h1'), '万古神帝第37集');
     await page.click('#app-pay');
     await page.waitForFunction(() => document.getElementById('status')?.dataset.status === 'SUCCESS');
-    const p3 = (await control(base, 'GET', `/purchases/${s3.json.purchaseId}`)).json;
+    const p3 = (await api(base).purchase(s3.purchaseId!));
     assert.equal(p3.state, 'paid');
 
     // 4. the dashboard at / lists the purchases with links to their pages

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { formatTskDatetime } from '../src/protocol/tsk.js';
 import { generateTskKeyPair, signHmac } from '../src/protocol/tsk-node.js';
 import { validate } from '../src/protocol/validate.js';
-import { control, nonce, postSigned, SKILL_ID, startPair, until, within } from './sandbox-support.js';
+import { api, nonce, orderOf, postSigned, SKILL_ID, startPair, tradeStatusOf, until, within } from './sandbox-support.js';
 
 let pair: Awaited<ReturnType<typeof startPair>>;
 let base: string;
@@ -26,15 +26,11 @@ after(async () => {
 let episode = 1;
 /** An order through the platform: utterance → Charge → create order → DingDang order (→ paid). */
 async function order(pay: boolean): Promise<{ transactionId: string; tradeNo: string; totalAmt: number }> {
-  const said = await control(base, 'POST', '/say', { text: `我要听万古神帝第${episode++}集`, userId: `u${episode}` });
-  assert.equal(said.status, 200, JSON.stringify(said.json));
-  assert.ok(said.json.purchaseId, 'the skill answered with a Charge');
-  const placed = await control(base, 'POST', `/purchases/${said.json.purchaseId}/order`);
-  assert.equal(placed.json.kind, 'order');
-  const o = placed.json.order;
+  const said = await api(base).say({ text: `我要听万古神帝第${episode++}集`, userId: `u${episode}` });
+  assert.ok(said.purchaseId, 'the skill answered with a Charge');
+  const o = orderOf(await api(base).placeOrder(said.purchaseId!));
   if (pay) {
-    const paid = await control(base, 'POST', `/orders/${o.transactionId}/pay`, { outcome: 'success' });
-    assert.equal(paid.json.tradeStatus, 'SUCCESS');
+    assert.equal(tradeStatusOf(await api(base).payOrder(o.transactionId, 'success')), 'SUCCESS');
   }
   return o;
 }
@@ -65,7 +61,7 @@ describe('/paycgi/orderquery', () => {
       assert.equal(r.json.tradeStatusDesc, '未支付');
       assert.equal(validate('orderQueryReply', r.json).ok, true);
     }
-    await control(base, 'POST', `/orders/${o.transactionId}/pay`, { outcome: 'success' });
+    await api(base).payOrder(o.transactionId, 'success');
     const paid = await postSigned(cgi('orderquery'), { skillId: SKILL_ID, tradeNo: o.tradeNo, version: '1.0', nonceStr: nonce() });
     assert.equal(paid.json.tradeStatus, 'SUCCESS');
   });
@@ -127,7 +123,7 @@ describe('/paycgi/refund and /paycgi/refundquery', () => {
       nonceStr: nonce(),
       ...extra,
     });
-  const refundCount = async () => (await control(base, 'GET', '/refunds')).json.refunds.length as number;
+  const refundCount = async () => (await api(base).refunds()).length as number;
 
   test('partial refunds bounded by what was paid; repeated refundTradeNo returns the existing refund', async () => {
     const o = await order(true);
@@ -147,7 +143,7 @@ describe('/paycgi/refund and /paycgi/refundquery', () => {
     const second = await refund(o, { refundTradeNo: 'RA2', refundAmt: 80, transactionId: undefined, tradeNo: o.tradeNo });
     assert.equal(second.json.retCode, 'SUCCESS', second.raw);
     assertFail(await refund(o, { refundTradeNo: 'RA3', refundAmt: 1 }), 'refundAmt exceeds paid amount');
-    const refunds = (await control(base, 'GET', '/refunds')).json.refunds.filter((r: any) => r.transactionId === o.transactionId);
+    const refunds = (await api(base).refunds()).filter((r) => r.transactionId === o.transactionId);
     assert.equal(refunds.length, 2);
   });
 
@@ -214,7 +210,7 @@ describe('/paycgi/refund and /paycgi/refundquery', () => {
 
 test('clock skew fault: replies are signed with the skewed platform clock', async () => {
   const o = await order(false);
-  await control(base, 'POST', '/faults', { clockSkewMs: 10 * 60_000 });
+  await api(base).setFaults({ clockSkewMs: 10 * 60_000 });
   try {
     const r = await postSigned(cgi('orderquery'), { skillId: SKILL_ID, transactionId: o.transactionId, nonceStr: nonce() });
     assert.equal(r.json.retCode, 'SUCCESS');
@@ -222,7 +218,7 @@ test('clock skew fault: replies are signed with the skewed platform clock', asyn
     const { verifyRsa2 } = await import('../src/protocol/tsk-node.js');
     assert.equal(verifyRsa2(r.raw, r.authorization, pair.keys.publicKeyBase64, { now: Date.now() + 10 * 60_000 }).ok, true);
   } finally {
-    await control(base, 'DELETE', '/faults');
+    await api(base).clearFaults();
   }
   const r2 = await postSigned(cgi('orderquery'), { skillId: SKILL_ID, transactionId: o.transactionId, nonceStr: nonce() });
   assert.equal(r2.verified, true);
@@ -238,8 +234,8 @@ test('every pay-CGI request is logged with its answer (GET /sandbox/v1/inbound) 
   const r = await postSigned(cgi('orderquery'), { skillId: SKILL_ID, tradeNo: o.tradeNo, nonceStr: nonce() });
   assert.equal(r.json.retCode, 'SUCCESS');
   await postSigned(cgi('refund'), { skillId: SKILL_ID, tradeNo: o.tradeNo, nonceStr: nonce() });
-  const log = (await control(base, 'GET', '/inbound')).json.inbound.slice(-2);
-  assert.deepEqual(log.map((x: any) => [x.kind, x.skillId, x.retCode, x.retMsg]), [
+  const log = (await api(base).inbound()).slice(-2);
+  assert.deepEqual(log.map((x) => [x.kind, x.skillId, x.retCode, x.retMsg]), [
     ['orderquery', SKILL_ID, 'SUCCESS', undefined],
     ['refund', SKILL_ID, 'FAIL', 'refundTradeNo missing'],
   ]);

@@ -1,7 +1,8 @@
 /**
  * Test support for the sandbox suites: a real little skill backend (HTTP on
  * 127.0.0.1:0) that verifies the platform's signatures and signs its replies,
- * and a signed-POST client for the pay CGI.
+ * a signed-POST client for the pay CGI, and the typed client of the control
+ * API (`api`; `control` is the raw wire, for refusals and malformed input).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,9 @@ import { validateJson } from '../src/protocol/validate.js';
 import { randomNonce } from '../src/protocol/tsk.js';
 import { parseSandboxConfig, type SkillConfigInput } from '../src/sandbox/config.js';
 import { Sandbox, type SandboxOptions } from '../src/sandbox/sandbox.js';
+import { SandboxClient } from '../src/sandbox/client.js';
+import type { PayReply } from '../src/sandbox/control-types.js';
+import type { DeviceOrderView, PlaceOrderOutcome } from '../src/sandbox/purchase-book.js';
 import { fixture } from './helpers.js';
 
 export const SKILL_PRIVATE = fixture('tsk-test-private.pem');
@@ -245,10 +249,30 @@ export async function until<T>(check: () => T | Promise<T>, ms = 3000, what = 'c
   }
 }
 
+/** The typed client of a sandbox's control API (5 s per call). */
+export function api(base: string): SandboxClient {
+  return new SandboxClient({ baseUrl: base, timeoutMs: 5000 });
+}
+
+/** The trade status of a pay call's reply (`ALREADY_OWNED` when the user owned the goods). */
+export function tradeStatusOf(reply: PayReply): string {
+  return 'tradeStatus' in reply ? reply.tradeStatus : 'ALREADY_OWNED';
+}
+
+/** The order a placed purchase got (fails the test when the user already owned the goods). */
+export function orderOf(placed: PlaceOrderOutcome): DeviceOrderView {
+  if (placed.kind !== 'order') throw new Error(`expected an order, got ${placed.kind}`);
+  return placed.order;
+}
+
+/**
+ * The control API on the wire, untyped: status and body as they came, for
+ * the tests of malformed input and refusals (everything else uses `api`).
+ */
 export async function control(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const init: RequestInit = { method, signal: AbortSignal.timeout(5000) };
   if (body !== undefined) {
-    init.body = JSON.stringify(body);
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
     init.headers = { 'content-type': 'application/json' };
   }
   const res = await fetch(`${base}/sandbox/v1${path}`, init);

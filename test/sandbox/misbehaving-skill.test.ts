@@ -17,7 +17,10 @@ import type { AddressInfo } from 'node:net';
 import { parseSandboxConfig } from '../../src/sandbox/config.js';
 import { SKILL_FALLBACK_SPEECH } from '../../src/sandbox/skill-router.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { control, platformKeys, skillInput, startBackend, until, type Backend } from '../sandbox-support.js';
+import type { SandboxEvent } from '../../src/sandbox/control-types.js';
+import type { ResumeOutcome } from '../../src/sandbox/purchase-book.js';
+import type { SayReply } from '../../src/sandbox/skill-router.js';
+import { api, platformKeys, skillInput, startBackend, tradeStatusOf, until, type Backend } from '../sandbox-support.js';
 
 type Behaviour =
   | 'ok'
@@ -132,7 +135,7 @@ let backend: Backend;
 let bad: Bad;
 let sandbox: Sandbox;
 let base: string;
-const events: Array<{ event: string; data: any }> = [];
+const events: SandboxEvent[] = [];
 const sse = new AbortController();
 
 before(async () => {
@@ -156,25 +159,8 @@ before(async () => {
   sandbox = await Sandbox.start({ config, processingMs: 0, timeScale: 0.0001 });
   base = sandbox.url;
   // The event stream, read throughout.
-  const res = await fetch(`${base}/sandbox/v1/events`, { signal: sse.signal });
   void (async () => {
-    const decoder = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buf += decoder.decode(chunk, { stream: true });
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const event = /^event: (.+)$/m.exec(block)?.[1];
-          const data = /^data: (.+)$/m.exec(block)?.[1];
-          if (event && data) events.push({ event, data: JSON.parse(data) });
-        }
-      }
-    } catch {
-      /* aborted at the end */
-    }
+    for await (const e of api(base).events({ signal: sse.signal })) events.push(e);
   })();
 });
 
@@ -187,14 +173,12 @@ after(async () => {
 
 let devices = 0;
 const say = async (text: string, deviceId: string) => {
-  const r = await control(base, 'POST', '/say', { text, deviceId, userId: `u-${deviceId}` });
-  assert.equal(r.status, 200, JSON.stringify(r.json));
-  return r.json;
+  return api(base).say({ text, deviceId, userId: `u-${deviceId}` });
 };
 
 /** The failure is in the reply, the call log, the event stream; the skill hears SessionEndedRequest ERROR. */
 async function expectFailure(
-  reply: any,
+  reply: Partial<SayReply> & Partial<ResumeOutcome>,
   o: { code: number; requestType: string; deviceId: string; skillId?: string; reason?: RegExp; resume?: boolean; unreachable?: boolean },
 ) {
   const skillId = o.skillId ?? 'bad';
@@ -213,8 +197,8 @@ async function expectFailure(
   assert.equal(typeof reply.error.reason, 'string');
   if (o.reason) assert.match(reply.error.reason, o.reason);
 
-  const calls = (await control(base, 'GET', '/calls')).json.calls.filter((c: any) => c.kind === 'skill' && c.deviceId === o.deviceId);
-  const failed = calls.find((c: any) => c.requestType === o.requestType && c.code === o.code);
+  const calls = (await api(base).calls()).filter((c) => c.kind === 'skill' && c.deviceId === o.deviceId);
+  const failed = calls.find((c) => c.requestType === o.requestType && c.code === o.code);
   assert.ok(failed, `call log: ${JSON.stringify(calls)}`);
   assert.equal(failed.outcome, 'error');
   assert.equal(failed.skillId, skillId);
@@ -237,8 +221,8 @@ async function expectFailure(
     // Nobody listens: the SessionEndedRequest ERROR was tried (and failed the same way).
     const end = await until(
       async () =>
-        (await control(base, 'GET', '/calls')).json.calls.find(
-          (c: any) => c.deviceId === o.deviceId && c.requestType === 'SessionEndedRequest' && JSON.parse(c.body).request.reason === 'ERROR',
+        (await api(base).calls()).find(
+          (c) => c.deviceId === o.deviceId && c.requestType === 'SessionEndedRequest' && JSON.parse(c.body).request.reason === 'ERROR',
         ),
       2000,
       'SessionEndedRequest ERROR attempt',
@@ -281,7 +265,7 @@ test('100401: slower than the skill\'s time budget (250 ms)', async () => {
 });
 
 test('100401 also from the injected skill timeout fault', async () => {
-  await control(base, 'POST', '/faults', { partner: { mode: 'timeout', calls: ['skill'] } });
+  await api(base).setFaults({ partner: { mode: 'timeout', calls: ['skill'] } });
   await intentCase('ok', 100401, /injected/);
 });
 
@@ -327,11 +311,10 @@ test('100502: Dialog.ElicitSlot in the answer to Connections.Response (the resum
   const said = await say('我要听万古神帝第1集', deviceId);
   assert.equal(said.error, undefined);
   assert.match(said.purchaseId, /^P/);
-  const paid = await control(base, 'POST', `/purchases/${said.purchaseId}/pay`, { outcome: 'success' });
-  assert.equal(paid.json.tradeStatus, 'SUCCESS');
-  const resumed = await control(base, 'POST', `/purchases/${said.purchaseId}/resume`);
-  assert.equal(resumed.status, 200);
-  await expectFailure(resumed.json, { code: 100502, requestType: 'Connections.Response', deviceId, reason: /Dialog/, resume: true });
+  assert.equal(tradeStatusOf(await api(base).payPurchase(said.purchaseId!, 'success')), 'SUCCESS');
+  const resumed = await api(base).resume(said.purchaseId!);
+  // HTTP 200 with the failure inside (the client throws on any other status).
+  await expectFailure(resumed, { code: 100502, requestType: 'Connections.Response', deviceId, reason: /Dialog/, resume: true });
   const ended = bad.received.find((e) => e.context.System.device.deviceId === deviceId && e.request.reason === 'ERROR');
   assert.equal(ended.session.sessionId, said.sessionId, 'the ERROR names the session the Charge was answered in');
   // The device link's resume (contract C): the same, signed, status 200.
@@ -343,12 +326,12 @@ test('100502: Dialog.ElicitSlot in the answer to Connections.Response (the resum
   assert.equal(viaDevice.status, 200);
   assert.match(viaDevice.headers.get('authorization') ?? '', /^TSK-RSA2 /);
   const dj = (await viaDevice.json()) as any;
-  assert.deepEqual(dj, { purchaseId: said.purchaseId, outputSpeech: SKILL_FALLBACK_SPEECH, directives: [], shouldEndSession: true, error: resumed.json.error });
+  assert.deepEqual(dj, { purchaseId: said.purchaseId, outputSpeech: SKILL_FALLBACK_SPEECH, directives: [], shouldEndSession: true, error: resumed.error });
   bad.plan = { 'Connections.Response': 'playOnEnd' };
-  const again = await control(base, 'POST', `/purchases/${said.purchaseId}/resume`);
-  assert.equal(again.json.error, undefined, 'a failed resume is not kept');
-  assert.equal(again.json.outputSpeech, '好的');
-  assert.deepEqual(again.json.directives, [PLAY], 'the real directives');
+  const again = await api(base).resume(said.purchaseId!);
+  assert.equal(again.error, undefined, 'a failed resume is not kept');
+  assert.equal(again.outputSpeech, '好的');
+  assert.deepEqual(again.directives, [PLAY], 'the real directives');
   assert.equal(bad.received.filter((e) => e.request.type === 'Connections.Response').length, 3);
 });
 

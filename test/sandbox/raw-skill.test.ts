@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { checkSkillRequest } from '../../src/protocol/skill-request-check.js';
 import { parseSandboxConfig } from '../../src/sandbox/config.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { control, platformKeys, SKILL_PUBLIC, until } from '../sandbox-support.js';
+import type { Slot } from '../../src/protocol/skill-types.js';
+import { api, control, platformKeys, SKILL_PUBLIC, until } from '../sandbox-support.js';
 import { startRawSkill, type RawSkill } from './raw-skill.js';
 
 let skill: RawSkill;
@@ -45,10 +46,9 @@ after(async () => {
 });
 
 const say = async (text: string, deviceId: string, mode: 'screen' | 'screenless' = 'screen') => {
-  const r = await control(base, 'POST', '/say', { text, deviceId, userId: 'u-raw', mode });
-  assert.equal(r.status, 200, JSON.stringify(r.json));
-  assert.equal(r.json.error, undefined, JSON.stringify(r.json.error));
-  return r.json;
+  const r = await api(base).say({ text, deviceId, userId: 'u-raw', mode });
+  assert.equal(r.error, undefined, JSON.stringify(r.error));
+  return r;
 };
 
 test('launch, typed slot, elicited slot across turns, 退出: one session, real requests', async () => {
@@ -94,7 +94,7 @@ test('launch, typed slot, elicited slot across turns, 退出: one session, real 
   assert.equal(asked.speech, '你想听第几个故事？');
   assert.equal(asked.answer.directives[0].type, 'Dialog.ElicitSlot');
   assert.equal(asked.shouldEndSession, false);
-  const session = (await control(base, 'GET', '/sessions')).json.sessions.find((s: any) => s.deviceId === dev);
+  const session = (await api(base).sessions()).find((s) => s.deviceId === dev);
   assert.equal(session.elicit.slot, 'number');
   assert.equal(session.elicit.intent.name, 'tell');
 
@@ -115,7 +115,7 @@ test('launch, typed slot, elicited slot across turns, 退出: one session, real 
   assert.deepEqual(ended.session, { new: false, sessionId });
   assert.equal(ended.request.reason, 'USER_INITIATED');
   assert.equal(ended.request.error, undefined);
-  assert.equal((await control(base, 'GET', '/sessions')).json.sessions.some((s: any) => s.deviceId === dev), false, 'the session is gone');
+  assert.equal((await api(base).sessions()).some((s) => s.deviceId === dev), false, 'the session is gone');
 
   // After the session: a new one; 退出 outside a session reaches no skill.
   const again = await say('讲第一个故事', dev);
@@ -130,8 +130,8 @@ test('launch, typed slot, elicited slot across turns, 退出: one session, real 
 
   for (const env of skill.received.slice(from)) assert.equal(checkSkillRequest(env).ok, true, JSON.stringify(checkSkillRequest(env)));
   assert.deepEqual(skill.violations, [], 'the hand-written skill found nothing off-protocol');
-  const calls = (await control(base, 'GET', '/calls')).json.calls.filter((c: any) => c.kind === 'skill');
-  assert.ok(calls.length >= 7 && calls.every((c: any) => c.outcome === 'ok' && c.code === undefined));
+  const calls = (await api(base).calls()).filter((c) => c.kind === 'skill');
+  assert.ok(calls.length >= 7 && calls.every((c) => c.outcome === 'ok' && c.code === undefined));
 });
 
 test('sessions are per device; a screenless speaker has no Sandbox.Screen', async () => {
@@ -154,16 +154,15 @@ test('Display.ElementSelected from the control API: no session, token as given; 
   const dev = 'raw-dev-select';
   await say('讲第九个故事', dev);
   const n = skill.received.length;
-  const r = await control(base, 'POST', '/select', { deviceId: dev, token: 'story-10', userId: 'u-raw' });
-  assert.equal(r.status, 200, JSON.stringify(r.json));
-  assert.equal(r.json.requestType, 'Display.ElementSelected');
-  assert.equal(r.json.speech, '第10个故事需要购买');
-  assert.match(r.json.purchaseId, /^P/);
+  const r = await api(base).select({ deviceId: dev, token: 'story-10', userId: 'u-raw' });
+  assert.equal(r.requestType, 'Display.ElementSelected');
+  assert.equal(r.speech, '第10个故事需要购买');
+  assert.match(r.purchaseId ?? '', /^P/);
   const env = skill.received[n];
   assert.equal(env.request.type, 'Display.ElementSelected');
   assert.equal(env.request.token, 'story-10');
   assert.equal(env.session, undefined, 'ElementSelected carries no session');
-  const p = (await control(base, 'GET', `/purchases/${r.json.purchaseId}`)).json;
+  const p = await api(base).purchase(r.purchaseId!);
   assert.equal(p.charge.payload.chargeInfo.name, '第10个故事');
   assert.equal(p.deviceId, dev);
   assert.equal((await control(base, 'POST', '/select', { deviceId: dev })).status, 400, 'token required');
@@ -174,14 +173,13 @@ test('Display.ElementSelected from the control API: no session, token as given; 
 test('POST /intent: string slots become text slots, typed slots pass as given, a malformed slot is refused', async () => {
   const dev = 'raw-dev-intent';
   const n = skill.received.length;
-  const r = await control(base, 'POST', '/intent', { intent: 'tell', slots: { number: '12' }, query: '讲第十二个故事', deviceId: dev });
-  assert.equal(r.status, 200, JSON.stringify(r.json));
-  assert.equal(r.json.speech, '从前有座山，这是第12个故事。还想听吗？');
+  const r = await api(base).intent({ intent: 'tell', slots: { number: '12' }, query: '讲第十二个故事', deviceId: dev });
+  assert.equal(r.speech, '从前有座山，这是第12个故事。还想听吗？');
   assert.deepEqual(skill.received[n].request.intent.slots.number.values, [{ value: { type: 'text', value: '12', origin: '12' } }]);
   assert.equal(skill.received[n].request.queryText, '讲第十二个故事');
-  const typed = { name: 'number', confirmationStatus: 'NONE', values: [{ value: { type: 'text', value: '13', origin: '十三' } }] };
-  const t = await control(base, 'POST', '/intent', { intent: 'tell', slots: { number: typed }, deviceId: dev });
-  assert.equal(t.json.sessionId, r.json.sessionId, 'the open session');
+  const typed: Slot = { name: 'number', confirmationStatus: 'NONE', values: [{ value: { type: 'text', value: '13', origin: '十三' } }] };
+  const t = await api(base).intent({ intent: 'tell', slots: { number: typed }, deviceId: dev });
+  assert.equal(t.sessionId, r.sessionId, 'the open session');
   assert.deepEqual(skill.received[n + 1].request.intent.slots.number, typed);
   const bad = await control(base, 'POST', '/intent', { intent: 'tell', slots: { number: { value: '13' } }, deviceId: dev });
   assert.equal(bad.status, 400);
