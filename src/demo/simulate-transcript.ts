@@ -48,9 +48,11 @@ export class Transcript {
   /** The running purchase (the latest the host started). */
   purchaseId: string | undefined;
   private readonly waiters = new Set<() => void>();
-  private readonly started = Date.now();
-
-  constructor(private readonly out: (event: Record<string, unknown>) => void) {}
+  constructor(
+    private readonly out: (event: Record<string, unknown>) => void,
+    /** Epoch ms the lines' `t` counts from. */
+    private readonly started = Date.now(),
+  ) {}
 
   /** One transcript line. */
   emit(type: string, fields: Record<string, unknown> = {}): void {

@@ -46,6 +46,7 @@ export interface SimulationResult {
 export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
   const { script } = options;
   const mode: Mode = options.mode ?? script.mode ?? 'screen';
+  const started = Date.now();
   const stack: DemoStack = await startDemoStack({
     ...(options.configFile !== undefined ? { configFile: options.configFile } : {}),
     sandbox: {
@@ -62,7 +63,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     countdownMs: 0,
   });
   const host = new SpeakerHost(companion, (text) => platformSay(stack.client, text, deviceId, mode));
-  const transcript = new Transcript(options.emit);
+  const transcript = new Transcript(options.emit, started);
   transcript.watch(companion, host);
   const deliveries = new DeliveryWatch(stack.client, stack.deliveries, transcript);
   deliveries.start();

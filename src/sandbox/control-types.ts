@@ -6,7 +6,7 @@
  */
 import type { AckReply, ChargeDirective } from '../protocol/types.js';
 import type { Slot } from '../protocol/skill-types.js';
-import type { UtteranceSpec } from './config.js';
+import type { SkillConfig } from './config.js';
 import type { ControlApiError } from './errors.js';
 import type { FaultSettings, FaultState } from './faults.js';
 import type { DingDangOrder, RefundRecord } from './order-book.js';
@@ -20,22 +20,14 @@ import type {
   Purchase,
   PurchaseStatus,
   ResumeOutcome,
+  StartPurchaseInput,
 } from './purchase-book.js';
 import type { DeviceSession, SayReply, SkillErrorEvent } from './skill-router.js';
 
 export type { ControlApiError };
 
-/** One skill of `GET /info`. */
-export interface SkillInfo {
-  skillId: string;
-  name: string;
-  utterances: UtteranceSpec[];
-  invocationName?: string;
-  accountLinking: boolean;
-  deviceMaker: boolean;
-  responseTimeoutMs: number;
-  strictSchema: boolean;
-}
+/** One skill of `GET /info`: its record without the endpoint, secrets and keys. */
+export type SkillInfo = Pick<SkillConfig, 'skillId' | 'name' | 'utterances' | 'invocationName' | 'accountLinking' | 'deviceMaker' | 'responseTimeoutMs' | 'strictSchema'>;
 
 /** `GET /info`. */
 export interface SandboxInfo {
@@ -79,17 +71,8 @@ export interface SelectRequest extends TurnFields {
   token: string;
 }
 
-/** `POST /purchases`: register a purchase as a device would. */
-export interface StartPurchaseRequest {
-  mode: DeviceMode;
-  charge: ChargeDirective;
-  originalRequest?: unknown;
-  purchaseId?: string;
-  skillId?: string;
-  userId?: string;
-  accessToken?: string;
-  deviceId?: string;
-}
+/** `POST /purchases`: register a purchase as a device would (the platform reads the body as `StartPurchaseInput`). */
+export type StartPurchaseRequest = Omit<StartPurchaseInput, 'charge'> & { charge: ChargeDirective };
 
 /** `POST /orders/:id/pay`, `POST /purchases/:id/pay`. */
 export interface PayRequest {

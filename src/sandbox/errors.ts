@@ -63,16 +63,13 @@ export class SandboxStateError extends DingDangPayError {
   }
 }
 
-/** The error codes of the device link (docs/device-protocol.md §3.7; src/protocol/device-link.ts). */
-export type DeviceErrorCode = DeviceLinkErrorCode;
-
 /** A request the sandbox's HTTP surface refuses as such (bad URL, body too large, unknown device …). */
 export class HttpError extends DingDangPayError {
   constructor(
     readonly status: number,
     message: string,
     /** The device link's code for it (default `BAD_REQUEST`). */
-    readonly deviceCode?: DeviceErrorCode,
+    readonly deviceCode?: DeviceLinkErrorCode,
   ) {
     super('ERR_HTTP', message);
   }
@@ -127,7 +124,7 @@ interface StatusRow {
   /** The control API's HTTP status. */
   control: number;
   /** The device link's code (its status: `DEVICE_LINK_ERROR_STATUS`); `order` is the create-order route (`POST …/order`). */
-  device: DeviceErrorCode | ((e: DingDangPayError, order: boolean) => DeviceErrorCode);
+  device: DeviceLinkErrorCode | ((e: DingDangPayError, order: boolean) => DeviceLinkErrorCode);
 }
 
 const stateReason = (reason: OrderBookReason | 'UNKNOWN_*') => (e: DingDangPayError) =>
@@ -165,7 +162,7 @@ export function controlErrorOf(e: unknown): { status: number; error: ControlApiE
 }
 
 /** What an error becomes on the device link (docs/device-protocol.md §3.7); `order`: the create-order route. */
-export function deviceErrorOf(e: unknown, order = false): { status: number; code: DeviceErrorCode; message: string } {
+export function deviceErrorOf(e: unknown, order = false): { status: number; code: DeviceLinkErrorCode; message: string } {
   if (!(e instanceof DingDangPayError)) return { status: 500, code: 'INTERNAL', message: 'internal error' };
   const cell = rowOf(e).device;
   const code = typeof cell === 'function' ? cell(e, order) : cell;

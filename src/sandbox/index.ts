@@ -65,7 +65,6 @@ export {
   SandboxConfigError,
   SandboxStateError,
   type ControlApiError,
-  type DeviceErrorCode,
   type OrderBookReason,
   type SandboxErrorCode,
 } from './errors.js';
