@@ -118,7 +118,7 @@ function startTinySkill() {
       }),
     play: () =>
       say('开始播放万古神帝第1集', {
-        directives: [{ type: 'AudioPlayer.Play', playlist: [ep(1, false, art('wgsd')), ep(2, false, missing('wgsd2')), ep(3, true, art('wgsd')), ep(4, true)] } as SkillDirective],
+        directives: [{ type: 'AudioPlayer.Play', playlist: [ep(1, false, art('wgsd')), ep(2, false, missing('wgsd2')), ep(3, true, art('wgsd')), ep(4, true)] }],
       }),
     link: () => say('查看书架需要先关联账号，请在叮当APP里完成关联', { card: { type: 'LinkAccount' } }),
     ask: () => say('你想听哪一本？', { shouldEndSession: false }),

@@ -26,8 +26,8 @@ function startDemo(): Promise<{ child: ChildProcess; url: string; sandbox: strin
   });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -38,11 +38,11 @@ function startDemo(): Promise<{ child: ChildProcess; url: string; sandbox: strin
       const sandbox = /Sandbox platform:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
       if (url && sandbox) {
         clearTimeout(timer);
-        child.stdout!.off('data', check);
+        child.stdout.off('data', check);
         resolve({ child, url, sandbox, output: () => `stdout: ${out}\nstderr: ${err}` });
       }
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`demo exited ${code}\nstdout: ${out}\nstderr: ${err}`));
@@ -75,7 +75,7 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
     viewport: { width: 1400, height: 900 },
     args: CHROMIUM_ARGS,
   });
-  let exitCode: number | null = null;
+  let exitCode: number | null;
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     const errors: string[] = [];
@@ -104,7 +104,7 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
     try {
       await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 30_000 });
     } catch (e) {
-      throw new Error(`the speaker page did not start: ${(e as Error).message}\npage errors: ${errors.join('\n')}\nconsole: ${consoleLines.join('\n')}\n${demo.output()}`);
+      throw new Error(`the speaker page did not start: ${(e as Error).message}\npage errors: ${errors.join('\n')}\nconsole: ${consoleLines.join('\n')}\n${demo.output()}`, { cause: e });
     }
     assert.equal(await screen.getAttribute('data-kind'), 'idle');
     await shot('idle');

@@ -22,7 +22,7 @@ const until = async <T>(what: string, ms: number, check: () => T | Promise<T>): 
   const end = Date.now() + ms;
   for (;;) {
     const v = await check();
-    if (v) return v as NonNullable<T>;
+    if (v) return v;
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(25);
   }

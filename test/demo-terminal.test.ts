@@ -21,8 +21,8 @@ test('screenless demo in the terminal: ask, pay in the DingDang app, hear the ep
   });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const waitFor = async (re: RegExp, ms = 15_000): Promise<RegExpExecArray> => {
     const end = Date.now() + ms;
@@ -35,11 +35,11 @@ test('screenless demo in the terminal: ask, pay in the DingDang app, hear the ep
   };
   try {
     await waitFor(/screenless speaker \(this terminal\)/);
-    child.stdin!.write('我要听万古神帝第35集\n');
+    child.stdin.write('我要听万古神帝第35集\n');
     const app = await waitFor(/叮当APP \(phone\): (http:\/\/127\.0\.0\.1:\d+\/app\/\S+)/);
     await waitFor(/叮当：这是付费内容，需要购买才能播放哦。已将商品信息推送到叮当APP/);
     // A flow word goes to the running purchase: the speaker answers the status question.
-    child.stdin!.write('支付好了吗\n');
+    child.stdin.write('支付好了吗\n');
     await waitFor(/你：支付好了吗\n叮当：[^\n]*(还没有|等待|未)/);
     // The user orders and pays on the DingDang app page (what the phone shows).
     const page = await fetch(app[1]!);
@@ -59,14 +59,14 @@ test('screenless demo in the terminal: ask, pay in the DingDang app, hear the ep
     await waitFor(/播放列表 \d+ 首，其中 \d+ 首需购买/);
     await waitFor(/purchase done \(paid\)/);
     // /next comes to episode 36, not bought: the player stops there and says so; /prev plays 35 again.
-    child.stdin!.write('/next\n');
+    child.stdin.write('/next\n');
     await waitFor(/🔒 万古神帝 第36集（第 2\/\d+ 首）需购买\n叮当：下一集需要购买/);
-    child.stdin!.write('/prev\n');
+    child.stdin.write('/prev\n');
     await waitFor(/下一集需要购买\n {2}▶ 正在播放：万古神帝 第35集/);
     // Owned now: asking again plays at once; /pay without a running purchase is refused politely.
-    child.stdin!.write('我要听万古神帝第35集\n');
+    child.stdin.write('我要听万古神帝第35集\n');
     await waitFor(/你：我要听万古神帝第35集\n叮当：开始播放万古神帝第35集/);
-    child.stdin!.end();
+    child.stdin.end();
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000).unref())]);
     assert.equal(code, 0, `exit ${code}\nstderr: ${err}`);
     assert.match(err, /stopping \(end of input\)/);
@@ -90,13 +90,13 @@ test('screenless demo: Ctrl-C (SIGINT) while waiting for the payment stops every
   });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     const end = Date.now() + 20_000;
     while (!/screenless speaker/.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    child.stdin!.write('我要听万古神帝第36集\n');
+    child.stdin.write('我要听万古神帝第36集\n');
     while (!/app\.pushed/.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     assert.match(out, /app\.pushed/, `stdout: ${out}\nstderr: ${err}`);
     child.kill('SIGINT');

@@ -24,7 +24,7 @@ test('dingdang-pay/device bundles for the browser: no Node built-ins, no server 
   for (const banned of ['PRIVATE KEY', 'node:crypto', 'createPrivateKey', 'require("crypto")', 'better-sqlite3', 'node:fs', 'node:http']) {
     assert.ok(!out.includes(banned), `bundle contains ${banned}`);
   }
-  const inputs = Object.keys(result.metafile!.inputs);
+  const inputs = Object.keys(result.metafile.inputs);
   assert.ok(inputs.some((p) => p.includes('node_modules/xstate')));
   assert.ok(inputs.some((p) => p.includes('node_modules/qrcode/lib/core')));
   assert.ok(inputs.some((p) => p.includes('src/device/transport/')));

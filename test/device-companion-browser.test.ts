@@ -37,7 +37,7 @@ test('a screen purchase runs in headless Chromium from the browser bundle', { ti
 
     await page.evaluate(
       async ({ url, key, deviceId, deviceToken, charge }) => {
-        const mod = await import('/device.mjs' as string);
+        const mod = await import('/device.mjs');
         const w = window as unknown as Record<string, unknown>;
         const log = { states: [] as string[], speech: [] as string[], resumes: [] as unknown[], ends: [] as unknown[], qrLoaded: 0 };
         const c = new mod.DeviceCompanion({ platformUrl: url, tskPublicKey: key, deviceId, deviceToken, countdownMs: 0 });

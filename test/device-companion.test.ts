@@ -20,7 +20,11 @@ function track(c: DeviceCompanion) {
   const waiters: Array<{ key: string; from: number; resolve: () => void }> = [];
   c.on('state', (e) => {
     states.push(e.state);
-    for (const w of [...waiters]) if (states.indexOf(w.key, w.from) >= 0) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+    for (const w of [...waiters])
+      if (states.indexOf(w.key, w.from) >= 0) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
   });
   c.on('speak', (e) => speech.push(e));
   c.on('render', (v) => views.push(v));
@@ -446,7 +450,7 @@ test('start failure is an outcome with a typed error; bad input throws typed err
     assert.equal(r.outcome, 'failed');
     assert.equal(r.error?.step, 'start');
     assert.ok(t.errors[0] instanceof CompanionError);
-    assert.equal(t.errors[0]!.step, 'start');
+    assert.equal(t.errors[0].step, 'start');
     assert.match(t.speech.at(-1)!.text, /暂时不可用/);
 
     const bad = { ...CHARGE, payload: { chargeInfo: { name: 'x', items: [{ itemId: 'a', itemName: 'a', price: 1.5, count: 1, totalFee: 1.5 }] } } };

@@ -38,7 +38,7 @@ test('the transport bundle works in headless Chromium (fetch, WebSocket, WebCryp
 
     const start = await page.evaluate(
       async ({ url, key, deviceId, deviceToken, purchaseId }) => {
-        const mod = await import('/transport.mjs' as string);
+        const mod = await import('/transport.mjs');
         const w = window as unknown as Record<string, unknown>;
         const seen: string[] = [];
         const rejected: string[] = [];

@@ -311,7 +311,7 @@ describe('device transport over HTTP + WebSocket', () => {
     assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
     results.forEach((r, i) => {
       assert.equal(r.status, 'rejected', calls[i]![0]);
-      const e = (r as PromiseRejectedResult).reason;
+      const e = (r).reason;
       assert.ok(e instanceof RequestTimeoutError && e instanceof TimeoutError, `${calls[i]![0]}: ${e}`);
       assert.equal(e.code, 'ERR_TIMEOUT');
     });
@@ -461,7 +461,7 @@ describe('device transport over HTTP + WebSocket', () => {
         const p = platform.addPurchase();
         const { rec, stop } = await subscribed(t, p.purchaseId);
         try {
-          for (const step of script) platform.push(p.purchaseId, { seq: step.seq, tradeStatus: step.tradeStatus }, step.mode as never);
+          for (const step of script) platform.push(p.purchaseId, { seq: step.seq, tradeStatus: step.tradeStatus }, step.mode);
           platform.push(p.purchaseId, { seq: 1000, tradeStatus: 'SUCCESS' }); // sentinel: everything before it was handled
           await waitUntil(() => rec.updates.some((u) => u.seq === 1000), 3000, 'sentinel');
           let last = 1;

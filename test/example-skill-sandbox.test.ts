@@ -42,10 +42,10 @@ async function start(args: string[]) {
   });
   children.add(child);
   let err = '';
-  child.stderr!.on('data', (d) => (err += d));
+  child.stderr.on('data', (d) => (err += d));
   const line = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${args[0]}: no JSON line in 20 s: ${err}`)), 20_000);
-    createInterface({ input: child.stdout! }).once('line', (l) => {
+    createInterface({ input: child.stdout }).once('line', (l) => {
       clearTimeout(t);
       resolve(l);
     });
@@ -74,7 +74,7 @@ describe('example skill + sandbox, through the real CLI', () => {
     const config = join(tmp, 'sandbox.json');
     writeFileSync(config, JSON.stringify({ skills: [skill.info] }));
     const sbx = await start(['sandbox', '--config', config, '--port', '0', '--time-scale', '0.0001']);
-    skill.child.stdin!.write(JSON.stringify({ tskPublicKey: sbx.info.tskPublicKey, payBaseUrl: sbx.info.url }) + '\n');
+    skill.child.stdin.write(JSON.stringify({ tskPublicKey: sbx.info.tskPublicKey, payBaseUrl: sbx.info.url }) + '\n');
     await until('platform configured', async () => (/platform configured: true/.test(skill.stderr()) ? true : undefined));
 
     const api = sbx.info.controlUrl as string;
@@ -85,7 +85,7 @@ describe('example skill + sandbox, through the real CLI', () => {
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(15_000),
       });
-      const json = (await r.json()) as any;
+      const json = (await r.json());
       assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
       return json;
     };

@@ -51,8 +51,8 @@ async function start(args: string[]): Promise<{ child: ChildProcess; record: Rec
   });
   children.add(child);
   let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const lines = createInterface({ input: child.stdout! });
+  child.stderr.on('data', (d) => (err += d));
+  const lines = createInterface({ input: child.stdout });
   const first = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no JSON line within 20 s; stderr: ${err}`)), 20_000);
     lines.once('line', (l) => {
@@ -121,7 +121,7 @@ async function askSkill(r: Record_, userId: string, request: { type: string }, s
     body,
     signal: AbortSignal.timeout(10_000),
   });
-  const json = (await res.json()) as any;
+  const json = (await res.json());
   const ms = Date.now() - started;
   if (res.status === 200) {
     const c = checkSkillResponse(json, { requestType: request.type as SkillRequestType });

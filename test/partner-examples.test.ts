@@ -57,8 +57,8 @@ for (const name of ['partner-node-http', 'partner-express', 'partner-fastify']) 
       });
       live.add(child);
       let err = '';
-      child.stderr!.on('data', (d) => (err += d));
-      const lines = createInterface({ input: child.stdout! });
+      child.stderr.on('data', (d) => (err += d));
+      const lines = createInterface({ input: child.stdout });
       const base = await new Promise<string>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`not listening in 20 s: ${err}`)), 20_000);
         lines.on('line', (l) => {

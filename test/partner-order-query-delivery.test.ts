@@ -37,7 +37,7 @@ function tracked(inner: PartnerStore, checked = true) {
         return (v as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
-  }) as PartnerStore;
+  });
   return { store: proxy, writes };
 }
 
@@ -163,7 +163,7 @@ for (const { name, make, checked } of STORES) {
         }
         // Not a valid answer at all: refused by validation (a SUCCESS must name the order and its amount).
         const { totalAmt: _omit, ...noAmount } = paidAnswer(s.tradeNo);
-        const invalid = await s.h.deliverFromOrderQuery(noAmount as OrderQueryReply);
+        const invalid = await s.h.deliverFromOrderQuery(noAmount);
         assert.equal(invalid.retCode, 'FAIL');
         assert.match(invalid.retMsg ?? '', /totalAmt/);
         const fractional = await s.h.deliverFromOrderQuery(paidAnswer(s.tradeNo, { totalAmt: 200.5 }));

@@ -69,7 +69,7 @@ class Worker {
       const timer = setTimeout(() => reject(new Error(`worker: no ${what} within ${timeoutMs} ms\n${this.#stderr}`)), timeoutMs);
       const waiter = (m: unknown) => {
         clearTimeout(timer);
-        if (m && typeof m === 'object' && 'fatal' in m) reject(new Error(`worker failed: ${String((m as { fatal: unknown }).fatal)}`));
+        if (m && typeof m === 'object' && 'fatal' in m) reject(new Error(`worker failed: ${String((m).fatal)}`));
         else resolve(m as T);
       };
       this.#waiters.push(waiter);

@@ -274,7 +274,7 @@ describe('keys', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const short = generateKeyPairSync('rsa', { modulusLength: 1024 });
     for (const bad of ['not a key', '', '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----', ec.publicKey, short.publicKey]) {
-      assert.throws(() => loadPublicKey(bad as string), (e: unknown) => e instanceof KeyError && e.code === 'ERR_KEY');
+      assert.throws(() => loadPublicKey(bad), (e: unknown) => e instanceof KeyError && e.code === 'ERR_KEY');
     }
     assert.throws(() => loadPrivateKey(PUB_PEM), KeyError);
     assert.throws(() => loadPrivateKey(short.privateKey), KeyError);

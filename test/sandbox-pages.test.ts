@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, orderOf, startPair, tradeStatusOf } from './sandbox-support.js';
+import { api, orderOf, startPair } from './sandbox-support.js';
 import { CHROMIUM_SKIP as SKIP, hasChromium, launchChromium } from './support/chromium.js';
 
 

@@ -28,7 +28,7 @@ let episode = 1;
 async function order(pay: boolean): Promise<{ transactionId: string; tradeNo: string; totalAmt: number }> {
   const said = await api(base).say({ text: `我要听万古神帝第${episode++}集`, userId: `u${episode}` });
   assert.ok(said.purchaseId, 'the skill answered with a Charge');
-  const o = orderOf(await api(base).placeOrder(said.purchaseId!));
+  const o = orderOf(await api(base).placeOrder(said.purchaseId));
   if (pay) {
     assert.equal(tradeStatusOf(await api(base).payOrder(o.transactionId, 'success')), 'SUCCESS');
   }
@@ -123,7 +123,7 @@ describe('/paycgi/refund and /paycgi/refundquery', () => {
       nonceStr: nonce(),
       ...extra,
     });
-  const refundCount = async () => (await api(base).refunds()).length as number;
+  const refundCount = async () => (await api(base).refunds()).length;
 
   test('partial refunds bounded by what was paid; repeated refundTradeNo returns the existing refund', async () => {
     const o = await order(true);

@@ -243,7 +243,7 @@ export async function until<T>(check: () => T | Promise<T>, ms = 3000, what = 'c
   const end = Date.now() + ms;
   for (;;) {
     const v = await check();
-    if (v) return v as NonNullable<T>;
+    if (v) return v;
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -49,7 +49,7 @@ async function lane(): Promise<void> {
     const transport = createNodeTransport({ platformUrl: url!, tskPublicKey: key!, deviceId: `spk-fan-${i}`, requestTimeoutMs: 60_000, pollIntervalMs: 60_000 });
     transports.push(transport);
     const signal = AbortSignal.timeout(120_000);
-    const { purchaseId } = await retry(() => transport.startPurchase({ mode: 'screen', charge: charge as never, originalRequest: { i } }, signal));
+    const { purchaseId } = await retry(() => transport.startPurchase({ mode: 'screen', charge: charge, originalRequest: { i } }, signal));
     const placed = await retry(() => transport.placeOrder(purchaseId, signal));
     if (placed.kind !== 'order') throw new Error('no order');
     await new Promise<void>((resolve) => {

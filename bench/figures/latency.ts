@@ -82,7 +82,7 @@ async function purchases(pair: Pair, n: number, measure: (tid: string, companion
     for (let i = 0; i < n; i++) {
       const pay = waitFor<ScreenView & { kind: 'pay' }>(
         (done) => {
-          const h = (v: ScreenView) => v.kind === 'pay' && done(v as ScreenView & { kind: 'pay' });
+          const h = (v: ScreenView) => v.kind === 'pay' && done(v);
           const s = (e: { state: string }) => e.state === 'goods' && queueMicrotask(() => companion.touch('buy'));
           companion.on('render', h);
           companion.on('state', s);

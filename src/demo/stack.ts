@@ -103,7 +103,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       }
     }
   };
-  if (tmp) cleanup.push(() => rmSync(tmp!, { recursive: true, force: true }));
+  if (tmp) cleanup.push(() => rmSync(tmp, { recursive: true, force: true }));
   try {
     const { startAudiobookSkill } = await loadExampleSkill();
     const skill = await startAudiobookSkill({

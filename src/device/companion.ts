@@ -12,7 +12,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { createActor, type Actor } from 'xstate';
-import { DingDangPayError, validate } from '../protocol/browser.js';
+import { validate } from '../protocol/browser.js';
 import { createTransportActors } from './actors.js';
 import { CompanionError } from './errors.js';
 import { findChargeDirective } from './find-charge-directive.js';
@@ -230,7 +230,7 @@ export class DeviceCompanion extends EventEmitter<CompanionEvents> {
     this.running = run;
     this.lastKey = undefined;
 
-    const onEmit = actor.on('*', (e) => this.onEmitted(run, e as PurchaseEmitted));
+    const onEmit = actor.on('*', (e) => this.onEmitted(run, e));
     run.disposers.push(() => onEmit.unsubscribe());
     const sub = actor.subscribe({
       next: () => this.onSnapshot(run),

@@ -108,7 +108,7 @@ export function machineToMermaid(machine: AnyStateMachine, options: MermaidOptio
   for (const node of all)
     for (const t of ownTransitions(node)) {
       const guard = guardLabel(t.guard);
-      const label = `${eventLabel(t.eventType)}${guard ? ` [${guard}]` : ''}`;
+      const label = `${eventLabel(String(t.eventType))}${guard ? ` [${guard}]` : ''}`;
       const list = targets(t);
       if (list.length === 0 && hide) continue;
       for (const target of list.length > 0 ? list : [node]) {
@@ -154,7 +154,7 @@ export function machineToMermaid(machine: AnyStateMachine, options: MermaidOptio
   const first = machine.root.initial?.target?.[0] as AnyStateNode | undefined;
   const everywhere = ownTransitions(machine.root)
     .filter((t) => targets(t).length === 0)
-    .map((t) => eventLabel(t.eventType));
+    .map((t) => eventLabel(String(t.eventType)));
   if (focus === machine.root && everywhere.length > 0 && first) lines.push(`  note right of ${nodeId(first)} : anywhere - ${everywhere.join(', ')}`);
   return lines.join('\n') + '\n';
 }

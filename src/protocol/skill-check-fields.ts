@@ -104,7 +104,7 @@ export class FieldChecker {
       return undefined;
     }
     if (x.length < minItems) this.add(C.INVALID_RESPONSE, `${path}.${key}`, `"${key}" needs at least ${minItems} item${minItems > 1 ? 's' : ''}`);
-    return x;
+    return x as unknown[];
   }
 
   /** Each element must be an object; returns the objects with their paths. */

@@ -73,7 +73,7 @@ const sumEquals =
 const notAbove =
   (field: string, limit: string) =>
   (v: Record<string, unknown>, path: string): ValidationIssue | undefined =>
-    typeof v[field] === 'number' && typeof v[limit] === 'number' && (v[field] as number) > (v[limit] as number)
+    typeof v[field] === 'number' && typeof v[limit] === 'number' && (v[field]) > (v[limit])
       ? issue(join(path, field), 'EXCEEDS_TOTAL', `must not exceed ${limit}`)
       : undefined;
 

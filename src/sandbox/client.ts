@@ -334,7 +334,8 @@ function parseEventBlock(block: string): SandboxEvent | undefined {
   }
   if (data.length === 0 || !SANDBOX_EVENT_NAMES.includes(event as SandboxEventName)) return undefined;
   try {
-    return { event, data: JSON.parse(data.join('\n')) } as SandboxEvent;
+    const parsed: unknown = JSON.parse(data.join('\n'));
+    return { event, data: parsed } as SandboxEvent;
   } catch {
     return undefined;
   }

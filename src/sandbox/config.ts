@@ -152,7 +152,7 @@ function devices(value: unknown): DeviceConfig[] {
     seen.add(d.deviceId);
     if (d.deviceToken !== undefined && (typeof d.deviceToken !== 'string' || d.deviceToken === '' || d.deviceToken.length > 256))
       throw new SandboxConfigError(`${p}.deviceToken`, 'must be a non-empty string of at most 256 characters');
-    return d.deviceToken === undefined ? { deviceId: d.deviceId } : { deviceId: d.deviceId, deviceToken: d.deviceToken as string };
+    return d.deviceToken === undefined ? { deviceId: d.deviceId } : { deviceId: d.deviceId, deviceToken: d.deviceToken };
   });
 }
 
@@ -252,7 +252,7 @@ function skill(value: unknown, i: number, baseDir: string, warnings: string[]): 
   }
   const out: SkillConfig = {
     skillId,
-    name: (name as string | undefined) ?? skillId,
+    name: (name) ?? skillId,
     skillEndpoint: url(value.skillEndpoint, `${p}.skillEndpoint`, true)!,
     skillSecret,
     createOrderUrl: url(value.createOrderUrl, `${p}.createOrderUrl`, true)!,

@@ -165,12 +165,12 @@ export function installControlApi(router: Router, host: ControlApiHost): void {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write(': dingdang-pay sandbox events\n\n');
     const handlers = SANDBOX_EVENT_NAMES.map((event) => [event, (data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)] as const);
-    for (const [e, h] of handlers) p.on(e as 'status', h);
+    for (const [e, h] of handlers) p.on(e, h);
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     keepAlive.unref();
     req.on('close', () => {
       clearInterval(keepAlive);
-      for (const [e, h] of handlers) p.off(e as 'status', h);
+      for (const [e, h] of handlers) p.off(e, h);
     });
   });
 }

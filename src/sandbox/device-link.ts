@@ -341,7 +341,7 @@ export class DeviceLink {
     c.subscriptions.set(purchaseId, deviceId);
     if (this.clients.has(c)) {
       let subs = this.subs.get(purchaseId);
-      if (!subs) this.subs.set(purchaseId, (subs = new Map()));
+      if (!subs) this.subs.set(purchaseId, (subs = new Map<Client, string>()));
       subs.set(c, deviceId);
     }
     c.authTimer?.();

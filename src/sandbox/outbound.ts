@@ -33,7 +33,7 @@ import { signRsa2Async, verifyRsa2 } from '../protocol/tsk-node.js';
 import { randomNonce } from '../protocol/tsk.js';
 import { sumFen } from '../protocol/money.js';
 import type { SkillConfig } from './config.js';
-import type { Faults, PartnerCall } from './faults.js';
+import type { Faults } from './faults.js';
 import type { Scheduler } from './scheduler.js';
 import type { DingDangOrder, RefundRecord } from './order-book.js';
 import { REFUND_STATUS_DESC, refundWireFields } from './order-book.js';
@@ -118,7 +118,7 @@ export async function postSigned<R extends AckReply>(
 ): Promise<R> {
   const raw = JSON.stringify(body);
   const record: CallRecord = { kind, url, skillId: skill.skillId, at: o.now(), body: raw, outcome: 'error', ...extra };
-  const fault = o.faults.takePartnerFault(kind as PartnerCall);
+  const fault = o.faults.takePartnerFault(kind);
   try {
     const reply = await send<R>(o, skill, url, raw, replyKind);
     record.outcome = 'ok';

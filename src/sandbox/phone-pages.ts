@@ -45,7 +45,7 @@ export function installPhonePages(router: Router, host: PhonePagesHost): void {
   });
   router.route('POST', /^\/pay\/([^/]+)$/, async ({ res, params, body }) => {
     const tid = params[0]!;
-    let message = '';
+    let message: string;
     try {
       const o = await p.pay(tid, await formAction(body));
       message = o ? tradeStatusDesc(o) : '';
@@ -64,7 +64,7 @@ export function installPhonePages(router: Router, host: PhonePagesHost): void {
   router.route('POST', /^\/app\/([^/]+)$/, async ({ res, params, body }) => {
     const id = params[0]!;
     if (!p.purchase(id)) return sendHtml(res, 404, notFoundPage(`purchase ${id}`));
-    let message = '';
+    let message: string;
     try {
       const action = await formAction(body);
       if (action === 'cancel') {

@@ -15,9 +15,9 @@ export interface RouteContext {
   params: string[];
   url: URL;
   /** The raw request body (bounded). */
-  body(): Promise<Buffer>;
+  body: () => Promise<Buffer>;
   /** The body decoded as a JSON object ({} when empty); InvalidArgumentError otherwise. */
-  json(): Promise<Record<string, unknown>>;
+  json: () => Promise<Record<string, unknown>>;
 }
 
 export type RouteHandler = (ctx: RouteContext) => Promise<void> | void;

@@ -115,7 +115,7 @@ export function extractNumber(text: string): string | undefined {
   const t = normalizeUtterance(text);
   const runs = t.match(/\d+|[零〇一二两三四五六七八九十百千]+/g) ?? [];
   if (runs.length !== 1) return undefined;
-  const n = normalizeNumber(runs[0]!);
+  const n = normalizeNumber(runs[0]);
   return /^\d+$/.test(n) ? n : undefined;
 }
 

@@ -191,10 +191,10 @@ export class ResponseBuilder {
       const playlist = list.map((item, i) => {
         const path = `playlist[${i}]`;
         if (item && typeof item === 'object' && 'stream' in item) {
-          const p = item as PlaylistItem;
+          const p = item;
           return playlistItem({ token: p.stream?.token, url: p.stream?.url, title: p.info?.title ?? '', subtitle: p.info?.subtitle, art: p.info?.art, pay: p.pay }, path);
         }
-        return playlistItem(item as PlaylistItemInput, path);
+        return playlistItem(item, path);
       });
       const tokens = new Set<string>();
       for (const [i, p] of playlist.entries()) {
@@ -242,7 +242,7 @@ export class ResponseBuilder {
             const computed = Number.isSafeInteger(it?.price) && Number.isSafeInteger(count) ? it.price * count : undefined;
             return { ...it, count, totalFee: (it?.totalFee ?? computed) as number };
           })
-        : (chargeInfo?.items as unknown as ChargeItem[]);
+        : (chargeInfo?.items);
       const info = { ...chargeInfo, items } as ChargeInfo;
       const directive: ChargeDirective = { type: 'Connections.SendRequest', name: 'Charge', payload: { chargeInfo: info } };
       const v = validate('chargeDirective', directive);

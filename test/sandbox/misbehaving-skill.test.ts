@@ -325,7 +325,7 @@ test('100502: Dialog.ElicitSlot in the answer to Connections.Response (the resum
   });
   assert.equal(viaDevice.status, 200);
   assert.match(viaDevice.headers.get('authorization') ?? '', /^TSK-RSA2 /);
-  const dj = (await viaDevice.json()) as any;
+  const dj = (await viaDevice.json());
   assert.deepEqual(dj, { purchaseId: said.purchaseId, outputSpeech: SKILL_FALLBACK_SPEECH, directives: [], shouldEndSession: true, error: resumed.error });
   bad.plan = { 'Connections.Response': 'playOnEnd' };
   const again = await api(base).resume(said.purchaseId!);

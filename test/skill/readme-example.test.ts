@@ -59,7 +59,7 @@ after(async () => {
 
 async function api(path: string, body: unknown) {
   const r = await fetch(`${sandbox.url}/sandbox/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
-  const json = (await r.json()) as any;
+  const json = (await r.json());
   assert.equal(r.status, 200, JSON.stringify(json));
   assert.equal(json.error, undefined, `the sandbox accepted the answer: ${JSON.stringify(json.error)}`);
   return json;

@@ -41,7 +41,7 @@ export function envelope<R extends SkillRequest>(request: R, o: EnvelopeOptions 
       },
     },
     request,
-  } as SkillRequestEnvelope<R>;
+  };
 }
 
 const base = () => ({ requestId: nextId(), timestamp: STAMP });

@@ -647,7 +647,7 @@ export function waitUntil(predicate: () => boolean, timeoutMs = 5000, what = 'co
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const tick = () => {
-      let ok = false;
+      let ok: boolean;
       try {
         ok = predicate();
       } catch (e) {

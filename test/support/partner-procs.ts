@@ -114,7 +114,7 @@ export class SignedClient {
               assert.ok(v.ok, 'reply signed by the skill');
               const parsed = validateJson('deliverNotifyReply', raw);
               assert.ok(parsed.ok, 'valid reply');
-              resolve(parsed.value as { retCode: string; retMsg?: string });
+              resolve(parsed.value);
             } catch (e) {
               reject(e);
             }

@@ -164,7 +164,7 @@ export class Harness {
     this.actor = createActor(this.machine as typeof purchaseMachine, {
       input,
       clock: this.clock,
-      ...(coverage ? { inspect: coverage.inspector as never } : {}),
+      ...(coverage ? { inspect: coverage.inspector } : {}),
     });
     Harness.current = this;
   }
@@ -194,7 +194,7 @@ export class Harness {
         watchStatus: fromCallback(({ sendBack, receive }) => {
           const h = Harness.current!;
           h.watchStarts++;
-          h.sendBack = sendBack as (e: PurchaseEvent) => void;
+          h.sendBack = sendBack;
           receive(() => h.queries++);
           return () => {
             h.watchStops++;

@@ -91,7 +91,7 @@ Options:
       script = parseScript(JSON.parse(readFileSync(file, 'utf8')));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw e;
-      if (e instanceof ScriptError || e instanceof SyntaxError) throw new UsageError(`${given}: ${(e as Error).message}`);
+      if (e instanceof ScriptError || e instanceof SyntaxError) throw new UsageError(`${given}: ${(e).message}`);
       throw e;
     }
     const result = await runSimulation({
