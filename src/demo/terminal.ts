@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createNodeTransport, DeviceCompanion } from '../device/node.js';
+import { sleep } from '../protocol/sleep.js';
 import { SandboxApiError } from '../sandbox/errors.js';
 import { SpeakerHost } from './host.js';
 import { EXAMPLE_UTTERANCE, platformSay } from './speaker-server.js';
@@ -85,7 +86,8 @@ export function runTerminalSpeaker(options: TerminalOptions): { done: Promise<vo
     out(`  ▶ 正在播放：${p.title}${p.subtitle ? ` — ${p.subtitle}` : ''}  （${p.position}）`);
     if (p.url) out(`    ${p.url}`);
     const locked = p.items.filter((i) => i.locked).length;
-    if (p.cause === 'start' && p.items.length > 1) out(`    播放列表 ${p.items.length} 首${locked ? `，其中 ${locked} 首需购买` : ''} · /next 下一首 · /prev 上一首`);
+    if (p.cause === 'start' && p.items.length > 1)
+      out(`    播放列表 ${p.items.length} 首${locked ? `，其中 ${locked} 首需购买` : ''} · /next 下一首 · /prev 上一首`);
   });
   host.on('locked', (e) => out(`  🔒 ${e.item.title}（${e.position}）需购买`));
   host.on('playlistEnd', () => out('  ■ 播放列表放完了'));
@@ -150,11 +152,7 @@ export function runTerminalSpeaker(options: TerminalOptions): { done: Promise<vo
       });
     });
     // End of input: let the lines already read finish and a running purchase end (bounded), then stop.
-    rl.on('close', () =>
-      void chain
-        .then(() => Promise.race([host.purchase, new Promise((r) => setTimeout(r, 60_000).unref())]))
-        .then(() => resolve()),
-    );
+    rl.on('close', () => void chain.then(() => Promise.race([host.purchase, new Promise((r) => setTimeout(r, 60_000).unref())])).then(() => resolve()));
   });
 
   return {
@@ -164,7 +162,7 @@ export function runTerminalSpeaker(options: TerminalOptions): { done: Promise<vo
       closed = true;
       rl.close();
       host.stop();
-      await Promise.race([voice, new Promise((r) => setTimeout(r, 2000))]);
+      await Promise.race([voice, sleep(2000)]);
     },
   };
 }

@@ -119,8 +119,15 @@ test('events arrive typed and the stream ends on abort', async () => {
   const status = seen.find((e) => e.event === 'status');
   assert.equal(status?.event === 'status' && status.data.tradeStatus, 'NOTPAY');
   assert.ok(seen.some((e) => e.event === 'call' && e.data.kind === 'skill'));
-  // Breaking out of the loop closes the stream too.
-  for await (const _ of client.events()) break;
+  // Breaking out of the loop on the first event ends the iteration too.
+  const first = (async () => {
+    for await (const e of client.events({ signal: AbortSignal.timeout(5000) })) return e.event;
+    return undefined;
+  })();
+  await new Promise((r) => setTimeout(r, 100));
+  await client.say({ text: '今天天气怎么样' });
+  await client.say({ text: '我要听万古神帝第38集', userId: 'client-u4' });
+  assert.ok(await first, 'an event came, then the loop broke');
 });
 
 test('no reply in time is a TimeoutError; nobody listening is a TransportError', async () => {
@@ -156,13 +163,24 @@ test('a 2xx that is not JSON is a TransportError; an error body of the wrong sha
   }
 });
 
+test('a body over maxBodyBytes is a 413 (ERR_HTTP), the sandbox stays up', async () => {
+  const small = await startPair({ maxBodyBytes: 1024 });
+  try {
+    const c = new SandboxClient(small.sandbox.url);
+    await assert.rejects(c.say({ text: 'x'.repeat(4096) }), (e: unknown) => e instanceof SandboxApiError && e.status === 413 && e.errorCode === 'ERR_HTTP');
+    assert.equal((await c.say({ text: '我要听万古神帝第1集' })).matched, true);
+  } finally {
+    await small.close();
+  }
+});
+
 test('the error table names one class per code', () => {
   assert.deepEqual(Object.keys(SANDBOX_ERROR_CODES).sort(), ['ERR_HTTP', 'ERR_SANDBOX_API', 'ERR_SANDBOX_CONFIG', 'ERR_STATE']);
   assert.equal(new SANDBOX_ERROR_CODES.ERR_STATE('NOT_PAID', 'x').code, 'ERR_STATE');
   assert.equal(new SANDBOX_ERROR_CODES.ERR_HTTP(413, 'x').code, 'ERR_HTTP');
   assert.equal(new SANDBOX_ERROR_CODES.ERR_SANDBOX_CONFIG('skills', 'x').code, 'ERR_SANDBOX_CONFIG');
   assert.equal(new SANDBOX_ERROR_CODES.ERR_SANDBOX_API('GET /x', 500, {}).code, 'ERR_SANDBOX_API');
-  for (const [code, Class] of Object.entries(SANDBOX_ERROR_CODES)) assert.ok([SandboxStateError, HttpError, SandboxConfigError, SandboxApiError].includes(Class as never), code);
+  for (const [code, Class] of Object.entries(SANDBOX_ERROR_CODES)) assert.ok([SandboxStateError, HttpError, SandboxConfigError, SandboxApiError].includes(Class), code);
 });
 
 test('the client bundles for a browser: no Node built-ins', async () => {
