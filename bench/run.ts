@@ -32,7 +32,10 @@ function table(rows: Row[]): string {
     f.unit,
     `${f.op} ${f.target}`,
     result ? (meets(f.op, result.value, f.target) ? 'yes' : 'NO') : 'NO',
-    error ?? Object.entries(result?.notes ?? {}).map(([k, v]) => `${k}=${v}`).join(', '),
+    error ??
+      Object.entries(result?.notes ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', '),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (i === 5 ? 0 : r[i]!.length))));
   const line = (cells: string[]) => cells.map((c, i) => (i === 5 ? c : c.padEnd(widths[i]!))).join('  ');

@@ -90,6 +90,24 @@ test('no import circles in src/', () => {
 });
 
 test('the circle check finds circles (and only circles)', () => {
-  assert.deepEqual(circles(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']]])), ['a → b → c → a']);
-  assert.deepEqual(circles(new Map([['a', ['b', 'c']], ['b', ['c']], ['c', []]])), []);
+  assert.deepEqual(
+    circles(
+      new Map([
+        ['a', ['b']],
+        ['b', ['c']],
+        ['c', ['a']],
+      ]),
+    ),
+    ['a → b → c → a'],
+  );
+  assert.deepEqual(
+    circles(
+      new Map([
+        ['a', ['b', 'c']],
+        ['b', ['c']],
+        ['c', []],
+      ]),
+    ),
+    [],
+  );
 });

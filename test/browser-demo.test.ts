@@ -104,7 +104,10 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
     try {
       await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 30_000 });
     } catch (e) {
-      throw new Error(`the speaker page did not start: ${(e as Error).message}\npage errors: ${errors.join('\n')}\nconsole: ${consoleLines.join('\n')}\n${demo.output()}`, { cause: e });
+      throw new Error(
+        `the speaker page did not start: ${(e as Error).message}\npage errors: ${errors.join('\n')}\nconsole: ${consoleLines.join('\n')}\n${demo.output()}`,
+        { cause: e },
+      );
     }
     assert.equal(await screen.getAttribute('data-kind'), 'idle');
     await shot('idle');
@@ -165,8 +168,15 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
     // The dialog log holds the whole story, in order.
     const log = await page.locator('#log').innerText();
     const order = ['→ goods', '→ ordering', '→ paying.awaitingScan', '→ paying.confirming', '→ resuming', '→ done'].map((s) => log.indexOf(s));
-    assert.ok(order.every((i) => i >= 0), `states in the log:\n${log}`);
-    assert.deepEqual(order, [...order].sort((a, b) => a - b), 'states in order');
+    assert.ok(
+      order.every((i) => i >= 0),
+      `states in the log:\n${log}`,
+    );
+    assert.deepEqual(
+      order,
+      [...order].sort((a, b) => a - b),
+      'states in order',
+    );
     assert.match(log, /购买结束：done（已支付）/);
 
     // Cross-origin device link: CORS answered, Authorization exposed, a WebSocket to the stream.
@@ -176,7 +186,10 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
       assert.equal(r.allowOrigin, '*', r.url);
       assert.match(r.exposed ?? '', /authorization/i, r.url);
     }
-    assert.ok(sockets.some((u) => u.startsWith(demo.sandbox.replace('http:', 'ws:') + '/device/v1/stream')), `sockets: ${sockets}`);
+    assert.ok(
+      sockets.some((u) => u.startsWith(demo.sandbox.replace('http:', 'ws:') + '/device/v1/stream')),
+      `sockets: ${sockets}`,
+    );
 
     // Delivered exactly once (the sandbox's notification log).
     const deliveries = (await new SandboxClient(demo.sandbox).notifications()).filter((x) => x.kind === 'deliver');

@@ -28,8 +28,8 @@ interface Record {
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what()}`)), ms)))]).finally(() =>
-    clearTimeout(timer),
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what()}`)), ms)))]).finally(
+    () => clearTimeout(timer),
   );
 }
 
@@ -162,11 +162,22 @@ describe('chaos: device purchases through socket kills, duplicate and out-of-ord
     const platformPaid = (r: Record) => r.result.purchaseId !== undefined && platformStatus.get(r.result.purchaseId) === 'SUCCESS';
     const falsePaid = records.filter((r) => (r.result.paid || r.states.includes('paid')) && (r.outcome === 'fail' || !platformPaid(r)));
     const missedPaid = records.filter((r) => platformPaid(r) && !(r.result.paid && r.result.outcome === 'done'));
-    assert.deepEqual(falsePaid.map((r) => [r.purchaseId, r.result.outcome, r.states.join('→')]), [], 'zero false "paid"');
-    assert.deepEqual(missedPaid.map((r) => [r.purchaseId, r.result.outcome, r.result.error?.code, r.states.join('→')]), [], 'zero missed "paid"');
+    assert.deepEqual(
+      falsePaid.map((r) => [r.purchaseId, r.result.outcome, r.states.join('→')]),
+      [],
+      'zero false "paid"',
+    );
+    assert.deepEqual(
+      missedPaid.map((r) => [r.purchaseId, r.result.outcome, r.result.error?.code, r.states.join('→')]),
+      [],
+      'zero missed "paid"',
+    );
     // A purchase that never reached the pay page (e.g. its start timed out under load) was never paid: report them.
     const unstarted = records.filter((r) => r.outcome === 'success' && !platformPaid(r));
-    assert.ok(unstarted.every((r) => !r.result.paid), 'a purchase the platform did not see paid is not paid');
+    assert.ok(
+      unstarted.every((r) => !r.result.paid),
+      'a purchase the platform did not see paid is not paid',
+    );
     assert.ok(unstarted.length <= PURCHASES * 0.1, `most purchases ran to the end (${unstarted.length} did not reach payment)`);
     const paid = records.filter((r) => r.result.paid).length;
     assert.ok(paid > 0 && paid < PURCHASES, 'both outcomes happened');

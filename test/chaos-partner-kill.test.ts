@@ -74,7 +74,13 @@ describe('chaos: partner SIGKILLed mid-delivery, recovered by the platform retri
       ],
       platformPrivateKey: keys.privateKeyPem,
     });
-    sandbox = await Sandbox.start({ config, timeScale: 1, processingMs: 0, callTimeoutMs: 3_000, retryScheduleMs: [300, 300, 500, 500, 1000, 1000, 1000, 2000, 2000, 2000, 3000, 3000] });
+    sandbox = await Sandbox.start({
+      config,
+      timeScale: 1,
+      processingMs: 0,
+      callTimeoutMs: 3_000,
+      retryScheduleMs: [300, 300, 500, 500, 1000, 1000, 1000, 2000, 2000, 2000, 3000, 3000],
+    });
     const base = sandbox.url;
 
     // A purchase through the platform: the real partner handlers create the order.
@@ -95,9 +101,15 @@ describe('chaos: partner SIGKILLed mid-delivery, recovered by the platform retri
     const survivor = await startWorker(args);
     forwarder.setTarget(survivor.port);
     const state = await until('the platform to record the delivery', 30_000, async () => {
-      const n = ((await control(base, 'GET', '/notifications')).json.notifications as Array<{ kind: string; transactionId: string; state: string; attempts: number; lastError?: string }>).find(
-        (x) => x.kind === 'deliver' && x.transactionId === transactionId,
-      );
+      const n = (
+        (await control(base, 'GET', '/notifications')).json.notifications as Array<{
+          kind: string;
+          transactionId: string;
+          state: string;
+          attempts: number;
+          lastError?: string;
+        }>
+      ).find((x) => x.kind === 'deliver' && x.transactionId === transactionId);
       assert.notEqual(n?.state, 'gave-up', `the platform gave up: ${n?.lastError}`);
       return n?.state === 'delivered' ? n : undefined;
     });

@@ -41,7 +41,14 @@ describe('chaos: duplicate deliveries from two processes on PostgreSQL', { skip 
     await store.init();
     const tradeNos = Array.from({ length: ORDERS }, () => 'C' + randomNonce(20));
     await pool(tradeNos, 16, async (tradeNo) => {
-      await store.createOrder({ tradeNo, skillId: SKILL_ID, userToken: 'user-1', details: [{ itemId: 'ep35', quantity: 1, amount: 200 }], totalAmt: 200, createdAt: Date.now() });
+      await store.createOrder({
+        tradeNo,
+        skillId: SKILL_ID,
+        userToken: 'user-1',
+        details: [{ itemId: 'ep35', quantity: 1, amount: 200 }],
+        totalAmt: 200,
+        createdAt: Date.now(),
+      });
     });
 
     const args = {
@@ -97,7 +104,10 @@ describe('chaos: duplicate deliveries from two processes on PostgreSQL', { skip 
     for (const r of runs) perOrder.set(r.tradeNo, (perOrder.get(r.tradeNo) ?? 0) + 1);
     assert.equal(runs.length, ORDERS, `hook ran ${runs.length} times for ${ORDERS} orders`);
     assert.equal(perOrder.size, ORDERS);
-    assert.ok([...perOrder.values()].every((n) => n === 1), 'one hook run per order');
+    assert.ok(
+      [...perOrder.values()].every((n) => n === 1),
+      'one hook run per order',
+    );
     assert.equal(new Set(runs.map((r) => r.pid)).size, 2, 'both processes delivered some orders');
     assert.equal(readdirSync(args.effectsDir).length, ORDERS, 'one effect per order');
     let delivered = 0;

@@ -74,7 +74,10 @@ describe('dingdang-pay CLI', () => {
     const s = cli(['sign', '--hmac', '--key', secretFile, '--datetime', '20170720T193559Z'], '{"skillId":"s1","transactionId":"T123","nonceStr":"abc"}');
     assert.equal(s.code, 0, s.err);
     assert.equal(s.out.trim(), 'TSK-HMAC-SHA256-BASIC Datetime=20170720T193559Z, Signature=85b9fc4472698bdecbbae285a7275553beb63ed96dea24431ab4a9ccf0fa1593');
-    const v = cli(['verify', '--hmac', '--key', secretFile, '--authorization', s.out.trim(), '--now', '20170720T193600Z'], '{"skillId":"s1","transactionId":"T123","nonceStr":"abc"}');
+    const v = cli(
+      ['verify', '--hmac', '--key', secretFile, '--authorization', s.out.trim(), '--now', '20170720T193600Z'],
+      '{"skillId":"s1","transactionId":"T123","nonceStr":"abc"}',
+    );
     assert.equal(v.code, 0, v.out);
   });
 
@@ -88,7 +91,13 @@ describe('dingdang-pay CLI', () => {
     const unknownCmd = cli(['frobnicate']);
     assert.equal(unknownCmd.code, 2);
     assert.match(unknownCmd.err, /unknown command "frobnicate"/);
-    for (const args of [['sign', '--nope'], ['verify', '--key', 'x', '--authorization', 'y', '--bogus'], ['keygen', 'extra'], ['sign'], ['verify', '--key', 'k']]) {
+    for (const args of [
+      ['sign', '--nope'],
+      ['verify', '--key', 'x', '--authorization', 'y', '--bogus'],
+      ['keygen', 'extra'],
+      ['sign'],
+      ['verify', '--key', 'k'],
+    ]) {
       const r = cli(args, BODY);
       assert.equal(r.code, 2, args.join(' '));
       assert.match(r.err, /Usage:/);

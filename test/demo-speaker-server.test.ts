@@ -42,35 +42,43 @@ test('the page carries the platform URL, key and device id; the script is a brow
   for (const banned of ['node:crypto', 'better-sqlite3', 'PRIVATE KEY', 'node:http']) assert.ok(!js.includes(banned), `bundle contains ${banned}`);
 });
 
-test('POST /api/say routes an utterance to the platform for this device and returns its reply as the platform sent it (contract C)', { timeout: 30_000 }, async () => {
-  const res = await post('/api/say', JSON.stringify({ text: '我要听万古神帝第35集' }));
-  assert.equal(res.status, 200);
-  const reply = (await res.json()) as {
-    matched: boolean;
-    skillId: string;
-    requestType: string;
-    purchaseId: string;
-    speech: string;
-    shouldEndSession: boolean;
-    answer: { outputSpeech: { type: string; text: string }; directives: Array<{ type: string; name: string }> };
-  };
-  assert.equal(reply.matched, true);
-  assert.equal(reply.requestType, 'IntentRequest');
-  // DingDang's format: speech is { type: 'PlainText', text }, not a bare string.
-  assert.deepEqual(reply.answer.outputSpeech, { type: 'PlainText', text: '这是付费内容，需要购买才能播放哦' });
-  assert.equal(reply.speech, '这是付费内容，需要购买才能播放哦');
-  assert.equal(reply.shouldEndSession, true);
-  assert.equal(reply.answer.directives[0]!.type, 'Connections.SendRequest');
-  assert.equal(reply.answer.directives[0]!.name, 'Charge');
-  // The platform opened the purchase for this speaker's device.
-  const p = await stack.client.purchase(reply.purchaseId);
-  assert.equal(p.deviceId, 'spk-server-test');
-  assert.equal(p.mode, 'screen');
-  const unknown = (await (await post('/api/say', JSON.stringify({ text: '今天天气怎么样' }))).json()) as { matched: boolean; speech: string; shouldEndSession: boolean };
-  assert.equal(unknown.matched, false);
-  assert.equal(unknown.speech, '');
-  assert.equal(unknown.shouldEndSession, true);
-});
+test(
+  'POST /api/say routes an utterance to the platform for this device and returns its reply as the platform sent it (contract C)',
+  { timeout: 30_000 },
+  async () => {
+    const res = await post('/api/say', JSON.stringify({ text: '我要听万古神帝第35集' }));
+    assert.equal(res.status, 200);
+    const reply = (await res.json()) as {
+      matched: boolean;
+      skillId: string;
+      requestType: string;
+      purchaseId: string;
+      speech: string;
+      shouldEndSession: boolean;
+      answer: { outputSpeech: { type: string; text: string }; directives: Array<{ type: string; name: string }> };
+    };
+    assert.equal(reply.matched, true);
+    assert.equal(reply.requestType, 'IntentRequest');
+    // DingDang's format: speech is { type: 'PlainText', text }, not a bare string.
+    assert.deepEqual(reply.answer.outputSpeech, { type: 'PlainText', text: '这是付费内容，需要购买才能播放哦' });
+    assert.equal(reply.speech, '这是付费内容，需要购买才能播放哦');
+    assert.equal(reply.shouldEndSession, true);
+    assert.equal(reply.answer.directives[0]!.type, 'Connections.SendRequest');
+    assert.equal(reply.answer.directives[0]!.name, 'Charge');
+    // The platform opened the purchase for this speaker's device.
+    const p = await stack.client.purchase(reply.purchaseId);
+    assert.equal(p.deviceId, 'spk-server-test');
+    assert.equal(p.mode, 'screen');
+    const unknown = (await (await post('/api/say', JSON.stringify({ text: '今天天气怎么样' }))).json()) as {
+      matched: boolean;
+      speech: string;
+      shouldEndSession: boolean;
+    };
+    assert.equal(unknown.matched, false);
+    assert.equal(unknown.speech, '');
+    assert.equal(unknown.shouldEndSession, true);
+  },
+);
 
 test('bad input is refused and changes nothing; an unreachable platform is a 502', { timeout: 30_000 }, async () => {
   const before = (await stack.client.purchases()).length;

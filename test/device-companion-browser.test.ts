@@ -10,7 +10,6 @@ import { FakePlatform } from './support/fake-platform.js';
 import { CHARGE } from './support/statechart.js';
 import { CHROMIUM_SKIP as SKIP, hasChromium, launchChromium, serveBundlePage, type BundlePage } from './support/chromium.js';
 
-
 let platform: FakePlatform;
 let site: BundlePage | undefined;
 
@@ -59,7 +58,13 @@ test('a screen purchase runs in headless Chromium from the browser bundle', { ti
       },
       { url: platform.url, key: platform.publicKeyPem, deviceId: platform.deviceId, deviceToken: platform.deviceToken!, charge: CHARGE },
     );
-    type Log = { states: string[]; speech: string[]; resumes: Array<{ directives: Array<{ type: string }> }>; ends: Array<{ outcome: string; paid: boolean }>; qrLoaded: number };
+    type Log = {
+      states: string[];
+      speech: string[];
+      resumes: Array<{ directives: Array<{ type: string }> }>;
+      ends: Array<{ outcome: string; paid: boolean }>;
+      qrLoaded: number;
+    };
     const log = () => page.evaluate(() => (window as unknown as { log: Log }).log);
     const until = async (check: (l: Log) => boolean, what: string) => {
       const started = Date.now();

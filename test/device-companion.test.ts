@@ -272,7 +272,7 @@ test('a payment that succeeds while cancelling is honoured, not lost', async () 
   }
 });
 
-test('cancel on the QR screen: the platform\'s FAIL push for the cancelled order ends as cancelled, not as a failed payment', async () => {
+test("cancel on the QR screen: the platform's FAIL push for the cancelled order ends as cancelled, not as a failed payment", async () => {
   const { fake, companion, t } = setup({ delays: { CANCEL_TIMEOUT: 300 } });
   try {
     fake.script('cancel', { hang: true });
@@ -351,7 +351,10 @@ test('already owned: straight to the resume, nothing paid', async () => {
     assert.equal(r.paid, false);
     assert.equal(r.alreadyOwned, true);
     assert.deepEqual(t.states.slice(-3), ['ordering', 'resuming', 'done']);
-    assert.equal(t.views.find((v) => v.state === 'resuming')?.kind === 'result' && (t.views.find((v) => v.state === 'resuming') as { outcome: string }).outcome, 'owned');
+    assert.equal(
+      t.views.find((v) => v.state === 'resuming')?.kind === 'result' && (t.views.find((v) => v.state === 'resuming') as { outcome: string }).outcome,
+      'owned',
+    );
     assert.match(t.said(), /你已经买过了/);
     assert.doesNotMatch(t.said(), /支付成功/);
     assert.equal(t.resumes[0]?.alreadyOwned, true);
@@ -454,7 +457,10 @@ test('start failure is an outcome with a typed error; bad input throws typed err
     assert.match(t.speech.at(-1)!.text, /暂时不可用/);
 
     const bad = { ...CHARGE, payload: { chargeInfo: { name: 'x', items: [{ itemId: 'a', itemName: 'a', price: 1.5, count: 1, totalFee: 1.5 }] } } };
-    assert.throws(() => companion.purchase({ charge: bad, originalRequest: null }), (e: unknown) => e instanceof CompanionError && e.code === 'ERR_DEVICE_BAD_CHARGE');
+    assert.throws(
+      () => companion.purchase({ charge: bad, originalRequest: null }),
+      (e: unknown) => e instanceof CompanionError && e.code === 'ERR_DEVICE_BAD_CHARGE',
+    );
     assert.throws(() => companion.purchase({ charge: { type: 'Other' }, originalRequest: null }), { code: 'ERR_DEVICE_BAD_CHARGE' });
     assert.equal(fake.callsOf('startPurchase').length, 1, 'bad input changed nothing');
 
@@ -513,7 +519,10 @@ test('several purchases in a row on one companion leave no listeners, timers or 
       );
     }
     assert.equal(t.resumes.length, 2);
-    assert.deepEqual(t.resumes.map((r) => r.originalRequest), [{ n: 0 }, { n: 3 }]);
+    assert.deepEqual(
+      t.resumes.map((r) => r.originalRequest),
+      [{ n: 0 }, { n: 3 }],
+    );
     assert.equal(fake.callsOf('subscribe').length, 6);
     assert.equal(fake.callsOf('unsubscribe').length, 6);
 

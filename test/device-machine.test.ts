@@ -107,10 +107,7 @@ test('an unprovided machine fails loudly instead of hanging', async () => {
 });
 
 test('delays are named and overridable with provide', async () => {
-  assert.deepEqual(
-    Object.keys(purchaseMachine.implementations.delays).sort(),
-    [...Object.keys(DEFAULT_DELAYS), 'PAY_WINDOW'].sort(),
-  );
+  assert.deepEqual(Object.keys(purchaseMachine.implementations.delays).sort(), [...Object.keys(DEFAULT_DELAYS), 'PAY_WINDOW'].sort());
   const m = purchaseMachine.provide({
     actors: { startPurchase: fromPromise(() => new Promise<{ purchaseId: string }>(() => {})) },
     delays: { START_TIMEOUT: 5 },
@@ -138,9 +135,29 @@ test('stateKey maps every state of the definition to the public names the compan
   assert.deepEqual(
     [...new Set(Object.values(PUBLIC_STATE_NAMES))].sort(),
     [
-      'starting', 'goods', 'ordering', 'orderFailed', 'paying.awaitingScan', 'paying.confirming', 'expired', 'refreshing',
-      'app.pushed', 'app.ordered', 'app.confirming', 'payFailed', 'verifying', 'cancelling', 'paid', 'owned', 'resuming',
-      'done', 'resumeFailed', 'cancelled', 'timedOut', 'unresolved', 'failed',
+      'starting',
+      'goods',
+      'ordering',
+      'orderFailed',
+      'paying.awaitingScan',
+      'paying.confirming',
+      'expired',
+      'refreshing',
+      'app.pushed',
+      'app.ordered',
+      'app.confirming',
+      'payFailed',
+      'verifying',
+      'cancelling',
+      'paid',
+      'owned',
+      'resuming',
+      'done',
+      'resumeFailed',
+      'cancelled',
+      'timedOut',
+      'unresolved',
+      'failed',
     ].sort(),
   );
   for (const o of FINAL_STATES) assert.equal(PUBLIC_STATE_NAMES[o], o);
@@ -149,7 +166,11 @@ test('stateKey maps every state of the definition to the public names the compan
 test('the flows are compound states of their own: the mode is looked at once, the shared behaviour is on checkout', () => {
   const all = [purchaseMachine.root, ...allStateNodes(purchaseMachine)];
   const uses = (name: string) =>
-    all.flatMap((n) => ownTransitions(n).filter((t) => JSON.stringify(guardNames(t.guard)).includes(`"${name}"`)).map(() => n.id));
+    all.flatMap((n) =>
+      ownTransitions(n)
+        .filter((t) => JSON.stringify(guardNames(t.guard)).includes(`"${name}"`))
+        .map(() => n.id),
+    );
   assert.deepEqual(uses('isScreen'), ['purchase.starting'], 'only the start chooses the flow');
   assert.deepEqual(uses('isSuccess'), ['purchase.checkout'], 'one way into paid');
   for (const flow of ['screen', 'screenless']) {

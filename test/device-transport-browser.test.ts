@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { FakePlatform } from './support/fake-platform.js';
 import { CHROMIUM_SKIP as SKIP, hasChromium, launchChromium, serveBundlePage, type BundlePage } from './support/chromium.js';
 
-
 let platform: FakePlatform;
 let site: BundlePage | undefined;
 

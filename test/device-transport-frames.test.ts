@@ -79,8 +79,14 @@ describe('parsePush', () => {
   });
 
   test('never throws on arbitrary input (fuzz)', () => {
-    fc.assert(fc.property(fc.anything(), (v) => checkResult(parsePush(v))), { numRuns: 2000 });
-    fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => checkResult(parsePush(s))), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.anything(), (v) => checkResult(parsePush(v))),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (s) => checkResult(parsePush(s))),
+      { numRuns: 2000 },
+    );
     fc.assert(
       fc.property(fc.jsonValue(), fc.jsonValue(), (body, auth) => {
         checkResult(parsePush(JSON.stringify({ type: 'push', body: JSON.stringify(body), authorization: auth })));
@@ -93,16 +99,13 @@ describe('parsePush', () => {
   test('never throws on mutated valid frames (fuzz), and only well-formed ones pass', () => {
     const valid = frame(status);
     fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.nat({ max: valid.length }), fc.nat({ max: 3 }), fc.string({ maxLength: 3 })), { maxLength: 6 }),
-        (edits) => {
-          let s = valid;
-          for (const [at, del, ins] of edits) s = s.slice(0, at) + ins + s.slice(at + del);
-          const r = parsePush(s);
-          checkResult(r);
-          if (r.ok) assert.deepEqual(parseStatusBody(r.push.body), { ok: true, value: r.push.status });
-        },
-      ),
+      fc.property(fc.array(fc.tuple(fc.nat({ max: valid.length }), fc.nat({ max: 3 }), fc.string({ maxLength: 3 })), { maxLength: 6 }), (edits) => {
+        let s = valid;
+        for (const [at, del, ins] of edits) s = s.slice(0, at) + ins + s.slice(at + del);
+        const r = parsePush(s);
+        checkResult(r);
+        if (r.ok) assert.deepEqual(parseStatusBody(r.push.body), { ok: true, value: r.push.status });
+      }),
       { numRuns: 3000 },
     );
   });
@@ -141,7 +144,10 @@ describe('parsePush', () => {
 describe('SeqGate', () => {
   test('each seq once, never backwards', () => {
     const g = new SeqGate();
-    assert.deepEqual([1, 1, 3, 2, 3, 4, 0].map((s) => g.admit(s)), ['new', 'duplicate', 'new', 'stale', 'duplicate', 'new', 'stale']);
+    assert.deepEqual(
+      [1, 1, 3, 2, 3, 4, 0].map((s) => g.admit(s)),
+      ['new', 'duplicate', 'new', 'stale', 'duplicate', 'new', 'stale'],
+    );
     assert.equal(g.lastSeq, 4);
   });
   test('whatever the arrival order, the delivered seqs are strictly increasing and end at the max', () => {
@@ -159,9 +165,15 @@ describe('SeqGate', () => {
 describe('Backoff', () => {
   test('doubles to the cap with 50-100 % jitter, and resets', () => {
     const lo = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0 });
-    assert.deepEqual([1, 2, 3, 4, 5, 6].map(() => lo.next()), [50, 100, 200, 400, 500, 500]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6].map(() => lo.next()),
+      [50, 100, 200, 400, 500, 500],
+    );
     const hi = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0.999999 });
-    assert.deepEqual([1, 2, 3, 4, 5].map(() => hi.next()), [100, 200, 400, 800, 1000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map(() => hi.next()),
+      [100, 200, 400, 800, 1000],
+    );
     hi.reset();
     assert.equal(hi.attempt, 0);
     assert.equal(hi.next(), 100);
@@ -171,7 +183,10 @@ describe('Backoff', () => {
       const d = real.next();
       assert.ok(d >= nominal / 2 && d <= nominal, `${d} vs ${nominal}`);
     }
-    assert.throws(() => new Backoff({ initialMs: 0 }), (e: unknown) => (e as { code: string }).code === 'ERR_INVALID_ARGUMENT');
+    assert.throws(
+      () => new Backoff({ initialMs: 0 }),
+      (e: unknown) => (e as { code: string }).code === 'ERR_INVALID_ARGUMENT',
+    );
   });
 });
 

@@ -147,11 +147,15 @@ describe('device transport over HTTP + WebSocket', () => {
     await waitUntil(() => rec.updates.some((u) => u.tradeStatus === 'PROCESSING'), 3000, 'PROCESSING after reconnect');
     assert.ok(platform.requestsTo('status').length > statusQueries, 'status re-queried');
     // Re-query after the re-subscribe itself, not only by the polling while down.
-    await waitUntil(() => {
-      const log = platform.log;
-      const resubscribed = log.lastIndexOf(`subscribed:${p.purchaseId}`);
-      return resubscribed > log.lastIndexOf('drop') && log.indexOf(`http:status:${p.purchaseId}`, resubscribed) > resubscribed;
-    }, 3000, 'status query after the re-subscribe');
+    await waitUntil(
+      () => {
+        const log = platform.log;
+        const resubscribed = log.lastIndexOf(`subscribed:${p.purchaseId}`);
+        return resubscribed > log.lastIndexOf('drop') && log.indexOf(`http:status:${p.purchaseId}`, resubscribed) > resubscribed;
+      },
+      3000,
+      'status query after the re-subscribe',
+    );
     const resub = platform.framesIn.filter((f): f is SubscribeFrame => f.type === 'subscribe' && f.purchaseId === p.purchaseId).at(-1)!;
     assert.equal(resub.deviceToken, platform.deviceToken, 'the re-subscribe is authenticated');
 
@@ -220,7 +224,10 @@ describe('device transport over HTTP + WebSocket', () => {
     platform.push(p.purchaseId, { seq: 7, tradeStatus: 'SUCCESS' }, 'stale');
     platform.push(p.purchaseId, { seq: 7, tradeStatus: 'SUCCESS' }, 'future');
     await waitUntil(() => rec.rejected.length === 2, 3000, 'two rejections');
-    assert.deepEqual(rec.rejected.map((r) => r.reason), ['stale', 'future']);
+    assert.deepEqual(
+      rec.rejected.map((r) => r.reason),
+      ['stale', 'future'],
+    );
     assert.deepEqual(rec.statuses(), ['NOTPAY#1']);
     stop();
 
@@ -267,7 +274,10 @@ describe('device transport over HTTP + WebSocket', () => {
     platform.push(p.purchaseId, { seq: 0, tradeStatus: 'PROCESSING' });
     await waitUntil(() => rec.rejected.length === 2, 3000, 'late pushes reported');
     await sleep(50);
-    assert.deepEqual(rec.rejected.map((r) => r.reason), ['stale-seq', 'stale-seq']);
+    assert.deepEqual(
+      rec.rejected.map((r) => r.reason),
+      ['stale-seq', 'stale-seq'],
+    );
     assert.deepEqual(rec.statuses(), ['NOTPAY#1', 'SUCCESS#2']);
     // A direct query still tells the truth, and the subscription stays on SUCCESS.
     assert.equal((await t.queryStatus(p.purchaseId, signal())).tradeStatus, 'SUCCESS');
@@ -311,7 +321,7 @@ describe('device transport over HTTP + WebSocket', () => {
     assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
     results.forEach((r, i) => {
       assert.equal(r.status, 'rejected', calls[i]![0]);
-      const e = (r).reason;
+      const e = r.reason;
       assert.ok(e instanceof RequestTimeoutError && e instanceof TimeoutError, `${calls[i]![0]}: ${e}`);
       assert.equal(e.code, 'ERR_TIMEOUT');
     });
@@ -387,7 +397,10 @@ describe('device transport over HTTP + WebSocket', () => {
       return true;
     });
     const wrongToken = transport({ deviceToken: 'nope' });
-    await assert.rejects(wrongToken.queryStatus(p.purchaseId, signal()), (e: unknown) => e instanceof PlatformError && e.status === 401 && e.platformCode === 'UNAUTHORIZED');
+    await assert.rejects(
+      wrongToken.queryStatus(p.purchaseId, signal()),
+      (e: unknown) => e instanceof PlatformError && e.status === 401 && e.platformCode === 'UNAUTHORIZED',
+    );
     await assert.rejects(t.queryStatus('unknown1', signal()), (e: unknown) => e instanceof PlatformError && e.platformCode === 'NOT_FOUND');
 
     for (const [mode, reason] of [
@@ -404,7 +417,10 @@ describe('device transport over HTTP + WebSocket', () => {
     p.placeOrderAnswer = 'already-owned';
     assert.deepEqual(await t.placeOrder(p.purchaseId, signal()), { kind: 'already-owned' });
     p.placeOrderAnswer = { refuse: 'SOLD_OUT' };
-    await assert.rejects(t.placeOrder(p.purchaseId, signal()), (e: unknown) => e instanceof PlatformError && e.status === 409 && e.message.includes('SOLD_OUT'));
+    await assert.rejects(
+      t.placeOrder(p.purchaseId, signal()),
+      (e: unknown) => e instanceof PlatformError && e.status === 409 && e.message.includes('SOLD_OUT'),
+    );
     p.placeOrderAnswer = 'order';
 
     const first = await t.placeOrder(p.purchaseId, signal());
@@ -416,11 +432,23 @@ describe('device transport over HTTP + WebSocket', () => {
     // Bad arguments fail before any request.
     const before = platform.requests.length;
     await assert.rejects(t.queryStatus('../etc', signal()), (e: unknown) => (e as DingDangPayError).code === 'ERR_INVALID_ARGUMENT');
-    await assert.rejects(t.placeOrder(p.purchaseId, undefined as unknown as AbortSignal), (e: unknown) => (e as DingDangPayError).code === 'ERR_INVALID_ARGUMENT');
-    assert.throws(() => t.subscribe(p.purchaseId, {} as never), (e: unknown) => (e as DingDangPayError).code === 'ERR_INVALID_ARGUMENT');
+    await assert.rejects(
+      t.placeOrder(p.purchaseId, undefined as unknown as AbortSignal),
+      (e: unknown) => (e as DingDangPayError).code === 'ERR_INVALID_ARGUMENT',
+    );
+    assert.throws(
+      () => t.subscribe(p.purchaseId, {} as never),
+      (e: unknown) => (e as DingDangPayError).code === 'ERR_INVALID_ARGUMENT',
+    );
     assert.equal(platform.requests.length, before);
-    assert.throws(() => createHttpTransport({ platformUrl: 'ftp://x', tskPublicKey: 'k', deviceId: 'd' }), (e: unknown) => (e as DingDangPayError).code === 'ERR_INVALID_ARGUMENT');
-    assert.throws(() => transport({ pollIntervalMs: -1 }), (e: unknown) => (e as DingDangPayError).code === 'ERR_INVALID_ARGUMENT');
+    assert.throws(
+      () => createHttpTransport({ platformUrl: 'ftp://x', tskPublicKey: 'k', deviceId: 'd' }),
+      (e: unknown) => (e as DingDangPayError).code === 'ERR_INVALID_ARGUMENT',
+    );
+    assert.throws(
+      () => transport({ pollIntervalMs: -1 }),
+      (e: unknown) => (e as DingDangPayError).code === 'ERR_INVALID_ARGUMENT',
+    );
     const badKey = transport({ tskPublicKey: 'bm90IGEga2V5' });
     await assert.rejects(badKey.ready(), (e: unknown) => (e as DingDangPayError).code === 'ERR_KEY');
   });
@@ -534,7 +562,10 @@ describe('device transport over HTTP + WebSocket', () => {
     assert.deepEqual([ra.rec.updates.length, rb.rec.updates.length, ra.rec.connection.length], counts, 'silent after close');
     assert.equal(platform.connections, baseline, 'no reconnect after close');
     await assert.rejects(t.queryStatus(a.purchaseId, signal()), (e: unknown) => e instanceof DeviceTransportError && e.reason === 'closed');
-    assert.throws(() => t.subscribe(a.purchaseId, ra.rec.listener), (e: unknown) => e instanceof DeviceTransportError && e.reason === 'closed');
+    assert.throws(
+      () => t.subscribe(a.purchaseId, ra.rec.listener),
+      (e: unknown) => e instanceof DeviceTransportError && e.reason === 'closed',
+    );
     // Unsubscribing one purchase only closes its own socket.
     const t2 = transport();
     const s1 = await subscribed(t2, a.purchaseId);

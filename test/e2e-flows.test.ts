@@ -87,7 +87,10 @@ async function assertResumedAndDeliveredOnce(sp: Speaker, result: PurchaseResult
   assert.equal(play.playlist[0]!.stream.token, itemId);
   assert.match(play.playlist[0]!.stream.url ?? '', /^http:\/\/127\.0\.0\.1:\d+\/audio\//);
   assert.notEqual(play.playlist[0]!.pay, true);
-  assert.ok(play.playlist.slice(1).some((i) => i.pay === true && !i.stream.url), 'the next, unbought episodes are marked pay: true without a url');
+  assert.ok(
+    play.playlist.slice(1).some((i) => i.pay === true && !i.stream.url),
+    'the next, unbought episodes are marked pay: true without a url',
+  );
   assert.equal(result.resume?.outputSpeech, `购买成功，开始播放万古神帝第${Number(itemId.slice(4))}集`);
   await until(() => sp.plays.length > 0, 5000, 'the host to start playing');
   assert.equal(sp.plays[0]!.resumed, true);
@@ -110,75 +113,83 @@ async function assertResumedAndDeliveredOnce(sp: Speaker, result: PurchaseResult
   return { purchase, tradeNo };
 }
 
-test('flow A + C: screen speaker — goods, QR, WeChat pay page, pushed result, resume with AudioPlayer.Play; delivered once despite duplicates', { timeout: 30_000 }, async () => {
-  await stack.client.setFaults({ duplicateDelivery: 2, duplicatePush: 1 });
-  const sp = speaker('e2e-screen', 'screen');
-  try {
-    const heard = await sp.host.hear('我要听万古神帝第35集');
-    assert.deepEqual(heard, { handledBy: 'platform', purchase: true });
-    const run = sp.host.purchase!;
-    await until(() => sp.companion.state === 'goods', 10_000, 'goods');
-    assert.match(sp.speech.join("|"), /这是付费内容，需要购买才能播放哦。万古神帝 第35集，2元。/, JSON.stringify(sp.speech));
-    const view = sp.companion.view();
-    assert.equal(view?.kind, 'goods');
-    // "买" goes to the running purchase, not to the platform.
-    assert.deepEqual(await sp.host.hear('买'), { handledBy: 'device', intent: 'buy' });
-    await until(() => sp.companion.state === 'paying.awaitingScan', 10_000, 'the QR code');
-    const pay = sp.companion.view();
-    assert.equal(pay?.kind, 'pay');
-    if (pay?.kind !== 'pay') return;
-    assert.equal(pay.amountFen, 200);
-    assert.match(pay.payUrl, new RegExp(`^${stack.sandbox.url}/pay/DD`));
-    assert.equal(pay.qr.text, pay.payUrl, 'the QR code encodes the pay URL');
-    // The phone scans the QR code and pays on the WeChat page.
-    const html = await pressOnPhone(pay.payUrl, 'success');
-    assert.match(html, /¥2\.00/);
-    const result = await run;
-    assert.ok(sp.states.includes('paying.confirming'), `PROCESSING was shown: ${sp.states.join(' → ')}`);
-    assert.deepEqual(sp.states.slice(-2), ['resuming', 'done']);
-    const { purchase } = await assertResumedAndDeliveredOnce(sp, result, result.purchaseId!, 'wgsd035');
-    const calls = (await stack.client.calls()).filter((c) => c.kind === 'deliver' && c.body.includes(purchase.transactionId!));
-    assert.ok(calls.length >= 3, `the platform sent duplicated notifications (${calls.length})`);
-    // Owned now: the same request plays at once, no purchase.
-    sp.plays.length = 0;
-    assert.deepEqual(await sp.host.hear('我要听万古神帝第35集'), { handledBy: 'platform' });
-    assert.equal(sp.plays.length, 1);
-    assert.equal(sp.plays[0]!.resumed, false);
-  } finally {
-    sp.stop();
-    await stack.client.clearFaults();
-  }
-});
+test(
+  'flow A + C: screen speaker — goods, QR, WeChat pay page, pushed result, resume with AudioPlayer.Play; delivered once despite duplicates',
+  { timeout: 30_000 },
+  async () => {
+    await stack.client.setFaults({ duplicateDelivery: 2, duplicatePush: 1 });
+    const sp = speaker('e2e-screen', 'screen');
+    try {
+      const heard = await sp.host.hear('我要听万古神帝第35集');
+      assert.deepEqual(heard, { handledBy: 'platform', purchase: true });
+      const run = sp.host.purchase!;
+      await until(() => sp.companion.state === 'goods', 10_000, 'goods');
+      assert.match(sp.speech.join('|'), /这是付费内容，需要购买才能播放哦。万古神帝 第35集，2元。/, JSON.stringify(sp.speech));
+      const view = sp.companion.view();
+      assert.equal(view?.kind, 'goods');
+      // "买" goes to the running purchase, not to the platform.
+      assert.deepEqual(await sp.host.hear('买'), { handledBy: 'device', intent: 'buy' });
+      await until(() => sp.companion.state === 'paying.awaitingScan', 10_000, 'the QR code');
+      const pay = sp.companion.view();
+      assert.equal(pay?.kind, 'pay');
+      if (pay?.kind !== 'pay') return;
+      assert.equal(pay.amountFen, 200);
+      assert.match(pay.payUrl, new RegExp(`^${stack.sandbox.url}/pay/DD`));
+      assert.equal(pay.qr.text, pay.payUrl, 'the QR code encodes the pay URL');
+      // The phone scans the QR code and pays on the WeChat page.
+      const html = await pressOnPhone(pay.payUrl, 'success');
+      assert.match(html, /¥2\.00/);
+      const result = await run;
+      assert.ok(sp.states.includes('paying.confirming'), `PROCESSING was shown: ${sp.states.join(' → ')}`);
+      assert.deepEqual(sp.states.slice(-2), ['resuming', 'done']);
+      const { purchase } = await assertResumedAndDeliveredOnce(sp, result, result.purchaseId!, 'wgsd035');
+      const calls = (await stack.client.calls()).filter((c) => c.kind === 'deliver' && c.body.includes(purchase.transactionId!));
+      assert.ok(calls.length >= 3, `the platform sent duplicated notifications (${calls.length})`);
+      // Owned now: the same request plays at once, no purchase.
+      sp.plays.length = 0;
+      assert.deepEqual(await sp.host.hear('我要听万古神帝第35集'), { handledBy: 'platform' });
+      assert.equal(sp.plays.length, 1);
+      assert.equal(sp.plays[0]!.resumed, false);
+    } finally {
+      sp.stop();
+      await stack.client.clearFaults();
+    }
+  },
+);
 
-test('flow B + C: screenless speaker — goods pushed to the DingDang app, ordered and paid there, resume with AudioPlayer.Play; delivered once', { timeout: 30_000 }, async () => {
-  const sp = speaker('e2e-screenless', 'screenless');
-  try {
-    // Another episode: the user of this sandbox already owns 35 after flow A.
-    await sp.host.hear('播放万古神帝第36集');
-    const run = sp.host.purchase!;
-    assert.ok(run, 'a purchase started');
-    await until(() => sp.companion.state === 'app.pushed', 10_000, 'the app prompt');
-    assert.match(sp.speech.join('|'), /已将商品信息推送到叮当APP/);
-    const purchaseId = sp.companion.context!.purchaseId!;
-    // The user opens the DingDang app page, orders and pays.
-    const html = await pressOnPhone(`${stack.sandbox.url}/app/${purchaseId}`, 'success');
-    assert.match(html, /万古神帝 第36集/);
-    const result = await run;
-    assert.ok(sp.states.includes('app.ordered') || sp.states.includes('app.confirming'), `app states: ${sp.states.join(' → ')}`);
-    assert.equal(result.outcome, 'done');
-    const directives = result.resume!.directives as Array<{ type: string; playlist: Array<{ stream: { token: string } }> }>;
-    assert.equal(directives[0]!.type, 'AudioPlayer.Play');
-    assert.equal(directives[0]!.playlist[0]!.stream.token, 'wgsd036');
-    assert.equal(result.resume!.outputSpeech, '购买成功，开始播放万古神帝第36集');
-    const purchase = await stack.client.purchase(purchaseId);
-    await until(() => stack.deliveryCount(purchase.tradeNo!) === 1, 10_000, 'the delivery');
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(stack.deliveryCount(purchase.tradeNo!), 1);
-    assert.match(sp.speech.at(-1)!, /开始播放万古神帝第36集/);
-  } finally {
-    sp.stop();
-  }
-});
+test(
+  'flow B + C: screenless speaker — goods pushed to the DingDang app, ordered and paid there, resume with AudioPlayer.Play; delivered once',
+  { timeout: 30_000 },
+  async () => {
+    const sp = speaker('e2e-screenless', 'screenless');
+    try {
+      // Another episode: the user of this sandbox already owns 35 after flow A.
+      await sp.host.hear('播放万古神帝第36集');
+      const run = sp.host.purchase!;
+      assert.ok(run, 'a purchase started');
+      await until(() => sp.companion.state === 'app.pushed', 10_000, 'the app prompt');
+      assert.match(sp.speech.join('|'), /已将商品信息推送到叮当APP/);
+      const purchaseId = sp.companion.context!.purchaseId!;
+      // The user opens the DingDang app page, orders and pays.
+      const html = await pressOnPhone(`${stack.sandbox.url}/app/${purchaseId}`, 'success');
+      assert.match(html, /万古神帝 第36集/);
+      const result = await run;
+      assert.ok(sp.states.includes('app.ordered') || sp.states.includes('app.confirming'), `app states: ${sp.states.join(' → ')}`);
+      assert.equal(result.outcome, 'done');
+      const directives = result.resume!.directives as Array<{ type: string; playlist: Array<{ stream: { token: string } }> }>;
+      assert.equal(directives[0]!.type, 'AudioPlayer.Play');
+      assert.equal(directives[0]!.playlist[0]!.stream.token, 'wgsd036');
+      assert.equal(result.resume!.outputSpeech, '购买成功，开始播放万古神帝第36集');
+      const purchase = await stack.client.purchase(purchaseId);
+      await until(() => stack.deliveryCount(purchase.tradeNo!) === 1, 10_000, 'the delivery');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(stack.deliveryCount(purchase.tradeNo!), 1);
+      assert.match(sp.speech.at(-1)!, /开始播放万古神帝第36集/);
+    } finally {
+      sp.stop();
+    }
+  },
+);
 
 test('flow C on its own: the resume is idempotent and re-runs the original intent, not a new purchase', { timeout: 30_000 }, async () => {
   const sp = speaker('e2e-resume', 'screen');

@@ -70,7 +70,17 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_
 describe('example skill + sandbox, through the real CLI', () => {
   it('buys, delivers once, resumes, queries and refunds', async () => {
     const db = join(tmp, 'skill.db');
-    const skill = await start(['example-skill', '--port', '0', '--db', db, '--skill-private-key', fixturePath('tsk-test-private.pem'), '--skill-id', 'audiobookT']);
+    const skill = await start([
+      'example-skill',
+      '--port',
+      '0',
+      '--db',
+      db,
+      '--skill-private-key',
+      fixturePath('tsk-test-private.pem'),
+      '--skill-id',
+      'audiobookT',
+    ]);
     const config = join(tmp, 'sandbox.json');
     writeFileSync(config, JSON.stringify({ skills: [skill.info] }));
     const sbx = await start(['sandbox', '--config', config, '--port', '0', '--time-scale', '0.0001']);
@@ -85,7 +95,7 @@ describe('example skill + sandbox, through the real CLI', () => {
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(15_000),
       });
-      const json = (await r.json());
+      const json = await r.json();
       assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
       return json;
     };
@@ -111,7 +121,10 @@ describe('example skill + sandbox, through the real CLI', () => {
     assert.equal(resumed.directives[0].type, 'AudioPlayer.Play');
     const calls = ((await call('GET', '/calls')).calls as any[]).filter((c) => c.kind === 'deliver' && String(c.body).includes(tradeNo));
     assert.ok(calls.length >= 5, `the platform sent duplicates (${calls.length})`);
-    const hookRuns = skill.stderr().split('\n').filter((l) => l.includes(`deliver ${tradeNo}`));
+    const hookRuns = skill
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes(`deliver ${tradeNo}`));
     assert.equal(hookRuns.length, 1, `one delivery despite duplicates: ${hookRuns.join(' | ')}`);
 
     // The partner's side of /paycgi, against the sandbox.
@@ -135,9 +148,7 @@ describe('example skill + sandbox, through the real CLI', () => {
       const tooMuch = await requestRefund({ store, pay }, { tradeNo, refundAmt: 151, refundTradeNo: 'RF2' }).catch((e) => e);
       assert.equal(tooMuch.code, 'ERR_REFUND_EXCEEDS');
       // The platform enforces the bound too.
-      const remote = await pay
-        .refund({ tradeNo, refundTradeNo: 'RF3', totalAmt: 200, refundAmt: 151, refundDetails: [] })
-        .catch((e) => e);
+      const remote = await pay.refund({ tradeNo, refundTradeNo: 'RF3', totalAmt: 200, refundAmt: 151, refundDetails: [] }).catch((e) => e);
       assert.ok(remote instanceof PayRemoteError, String(remote));
       // The refund result notification reaches the skill and updates its store.
       const done = await until('refund SUCCESS in the skill store', async () => {

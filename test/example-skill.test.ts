@@ -89,7 +89,10 @@ function envelope(skillId: string, userId: string, request: { type: string }, sc
     context: {
       System: {
         application: { applicationId: skillId },
-        device: { deviceId: 'spk1', supportedInterfaces: { AudioPlayer: { Play: true, Stop: true, ClearQueue: true }, ...(screen ? { 'Sandbox.Screen': {} } : {}) } },
+        device: {
+          deviceId: 'spk1',
+          supportedInterfaces: { AudioPlayer: { Play: true, Stop: true, ClearQueue: true }, ...(screen ? { 'Sandbox.Screen': {} } : {}) },
+        },
         user: { userId },
       },
     },
@@ -106,7 +109,10 @@ const playIntent = (album: string | null = '万古神帝', index: string | null 
   intent: {
     name,
     confirmationStatus: 'NONE',
-    slots: { ...(album !== null ? { album: slot('album', text(album)) } : {}), ...(index !== null ? { index: slot('index', text(index, origin ?? index)) } : {}) },
+    slots: {
+      ...(album !== null ? { album: slot('album', text(album)) } : {}),
+      ...(index !== null ? { index: slot('index', text(index, origin ?? index)) } : {}),
+    },
   },
 });
 
@@ -121,7 +127,7 @@ async function askSkill(r: Record_, userId: string, request: { type: string }, s
     body,
     signal: AbortSignal.timeout(10_000),
   });
-  const json = (await res.json());
+  const json = await res.json();
   const ms = Date.now() - started;
   if (res.status === 200) {
     const c = checkSkillResponse(json, { requestType: request.type as SkillRequestType });
@@ -133,7 +139,12 @@ async function askSkill(r: Record_, userId: string, request: { type: string }, s
 /** Call a pay route as the platform does; verify the reply with the skill's public key. */
 async function platformCall<K extends MessageKind>(r: Record_, url: string, message: object, kind: K) {
   const req = signedRequest(JSON.stringify(message));
-  const res = await fetch(url, { method: 'POST', headers: req.headers as Record<string, string>, body: new Uint8Array(req.rawBody), signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: req.headers as Record<string, string>,
+    body: new Uint8Array(req.rawBody),
+    signal: AbortSignal.timeout(10_000),
+  });
   const raw = Buffer.from(await res.arrayBuffer());
   const v = verifyRsa2(raw, res.headers.get('authorization'), r.skillPublicKey);
   assert.ok(v.ok, `reply signed by the skill: ${v.ok ? '' : v.message}`);
@@ -153,7 +164,12 @@ async function buy(r: Record_, charge: ChargeDirective, transactionId: string) {
   const info = charge.payload.chargeInfo;
   const details = info.items.map((i) => ({ itemId: i.itemId, quantity: i.count, amount: i.totalFee }));
   const totalAmt = details.reduce((s, d) => s + d.amount, 0);
-  const created = await platformCall(r, r.createOrderUrl, { skillId: r.skillId, userToken: info.userId, details, totalAmt, nonceStr: randomNonce() }, 'createOrderReply');
+  const created = await platformCall(
+    r,
+    r.createOrderUrl,
+    { skillId: r.skillId, userToken: info.userId, details, totalAmt, nonceStr: randomNonce() },
+    'createOrderReply',
+  );
   return { created, deliver: { skillId: r.skillId, userToken: info.userId!, transactionId, tradeNo: created.tradeNo!, totalAmt } };
 }
 
@@ -165,7 +181,18 @@ describe('example audiobook skill (dingdang-pay example-skill)', () => {
     const { child, record: r } = await start(['--db', db, '--tsk-public-key', platform.publicKeyBase64]);
     secret = r.skillSecret;
     try {
-      assert.deepEqual(Object.keys(r).sort(), ['createOrderUrl', 'deliverUrl', 'invocationName', 'refundNotifyUrl', 'skillEndpoint', 'skillId', 'skillPublicKey', 'skillSecret', 'url', 'utterances']);
+      assert.deepEqual(Object.keys(r).sort(), [
+        'createOrderUrl',
+        'deliverUrl',
+        'invocationName',
+        'refundNotifyUrl',
+        'skillEndpoint',
+        'skillId',
+        'skillPublicKey',
+        'skillSecret',
+        'url',
+        'utterances',
+      ]);
       assert.match(r.skillPublicKey, /^[A-Za-z0-9+/]+={0,2}$/);
       assert.ok(r.skillEndpoint.startsWith(r.url));
 
@@ -186,7 +213,14 @@ describe('example audiobook skill (dingdang-pay example-skill)', () => {
       const free = await askSkill(r, 'u1', playIntent('万古神帝', '2', '二'));
       assert.equal(free.json.response.directives[0].type, 'AudioPlayer.Play');
       const list = free.json.response.directives[0].playlist as Array<{ stream: { url: string; token: string }; pay?: boolean }>;
-      assert.deepEqual(list.slice(0, 3).map((i) => [i.stream.token, i.pay === true, i.stream.url !== '']), [['wgsd002', false, true], ['wgsd003', false, true], ['wgsd004', true, false]]);
+      assert.deepEqual(
+        list.slice(0, 3).map((i) => [i.stream.token, i.pay === true, i.stream.url !== '']),
+        [
+          ['wgsd002', false, true],
+          ['wgsd003', false, true],
+          ['wgsd004', true, false],
+        ],
+      );
 
       // The platform creates the order (price from the skill's own list) and delivers, twice.
       const tampered = await platformCall(
@@ -263,7 +297,10 @@ describe('example audiobook skill (dingdang-pay example-skill)', () => {
       const [play, render] = screen.json.response.directives;
       assert.equal(play.type, 'AudioPlayer.Play');
       assert.equal(render.type, 'Display.RenderTemplate');
-      assert.deepEqual(render.template.listItems.slice(0, 4).map((i: any) => i.textContent.description), ['免费', '免费', '免费', '2元']);
+      assert.deepEqual(
+        render.template.listItems.slice(0, 4).map((i: any) => i.textContent.description),
+        ['免费', '免费', '免费', '2元'],
+      );
 
       // The player reached a paid item: its token → the Charge for that episode; a free token plays.
       const selected = await askSkill(r, 'u5', { type: 'Display.ElementSelected', token: 'wgsd004' } as { type: string });
@@ -292,7 +329,11 @@ describe('example audiobook skill (dingdang-pay example-skill)', () => {
     try {
       const charge = chargeOf((await askSkill(r, 'u8', playIntent('万古神帝', '50'))).json);
       const { created } = await buy(r, charge, 'DD000000008');
-      const answer = await askSkill(r, 'u8', { type: 'Connections.Response', name: 'Charge', payload: { dingdangOrderId: 'DD000000008', partnerOrderId: created.tradeNo } } as { type: string });
+      const answer = await askSkill(r, 'u8', {
+        type: 'Connections.Response',
+        name: 'Charge',
+        payload: { dingdangOrderId: 'DD000000008', partnerOrderId: created.tradeNo },
+      } as { type: string });
       assert.match(answer.json.response.outputSpeech.text, /确认中/);
       assert.ok(answer.ms < 1000, `answered in ${answer.ms} ms`);
     } finally {
@@ -376,7 +417,12 @@ describe('example audiobook skill (dingdang-pay example-skill)', () => {
         'deliverNotifyReply',
       );
       assert.equal(late.retCode, 'SUCCESS');
-      assert.equal(stderr().split('\n').filter((l) => l.includes(`deliver ${created.tradeNo}`)).length, 1);
+      assert.equal(
+        stderr()
+          .split('\n')
+          .filter((l) => l.includes(`deliver ${created.tradeNo}`)).length,
+        1,
+      );
     } finally {
       await stop(child);
       paycgi.closeAllConnections();
@@ -388,8 +434,11 @@ describe('example audiobook skill (dingdang-pay example-skill)', () => {
     const { execFile } = await import('node:child_process');
     const run = (args: string[]) =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        execFile(process.execPath, [join(root, 'bin/dingdang-pay.js'), 'example-skill', ...args], { timeout: 20_000, env: { ...process.env, NODE_OPTIONS: '' } }, (e, _o, stderr) =>
-          resolve({ code: e ? ((e as { code?: number }).code ?? null) : 0, stderr }),
+        execFile(
+          process.execPath,
+          [join(root, 'bin/dingdang-pay.js'), 'example-skill', ...args],
+          { timeout: 20_000, env: { ...process.env, NODE_OPTIONS: '' } },
+          (e, _o, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? null) : 0, stderr }),
         );
       });
     const port = await run(['--port', 'abc']);

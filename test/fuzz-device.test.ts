@@ -22,7 +22,14 @@ function status(tradeStatus: string, seq: number): Record<string, Json> {
     deviceId: 'spk-1',
     tradeStatus,
     seq,
-    order: { purchaseId: 'p' + seq, transactionId: 'DD' + seq, tradeNo: 'T' + seq, totalAmt: 200, payUrl: 'https://pay.example/qr/' + seq, expiresAt: Date.now() + 60_000 },
+    order: {
+      purchaseId: 'p' + seq,
+      transactionId: 'DD' + seq,
+      tradeNo: 'T' + seq,
+      totalAmt: 200,
+      payUrl: 'https://pay.example/qr/' + seq,
+      expiresAt: Date.now() + 60_000,
+    },
     nonceStr: randomNonce(),
   };
 }
@@ -39,13 +46,33 @@ function shape(r: ReturnType<typeof parsePush>): void {
 
 describe('fuzz: device push parser and verification', () => {
   it('parsePush never throws on arbitrary strings, JSON frames or other values', () => {
-    const frameish = fc.record({ type: fc.oneof(fc.constant('push'), nastyValue), body: fc.oneof(fc.string(), fc.jsonValue().map((j) => JSON.stringify(j)), nastyValue), authorization: nastyValue }, { requiredKeys: [] });
+    const frameish = fc.record(
+      {
+        type: fc.oneof(fc.constant('push'), nastyValue),
+        body: fc.oneof(
+          fc.string(),
+          fc.jsonValue().map((j) => JSON.stringify(j)),
+          nastyValue,
+        ),
+        authorization: nastyValue,
+      },
+      { requiredKeys: [] },
+    );
     return check(
-      fc.property(fc.oneof(fc.string({ maxLength: 500 }), fc.string({ unit: 'binary', maxLength: 200 }), fc.jsonValue().map((j) => JSON.stringify(j)), frameish.map((f) => JSON.stringify(f)), fc.anything()), (raw) => {
-        shape(parsePush(raw));
-        const f = parseServerFrame(raw);
-        assert.equal(typeof f.ok, 'boolean');
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 500 }),
+          fc.string({ unit: 'binary', maxLength: 200 }),
+          fc.jsonValue().map((j) => JSON.stringify(j)),
+          frameish.map((f) => JSON.stringify(f)),
+          fc.anything(),
+        ),
+        (raw) => {
+          shape(parsePush(raw));
+          const f = parseServerFrame(raw);
+          assert.equal(typeof f.ok, 'boolean');
+        },
+      ),
       fuzzParams(3000),
     );
   });

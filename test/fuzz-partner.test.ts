@@ -19,13 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { randomNonce, validateJson, verifyRsa2, type MessageKind } from '../src/protocol/index.js';
-import {
-  catalogFrom,
-  createPartnerHandlers,
-  DEFAULT_PARTNER_PATHS,
-  partnerRequestListener,
-  SqlitePartnerStore,
-} from '../src/partner/index.js';
+import { catalogFrom, createPartnerHandlers, DEFAULT_PARTNER_PATHS, partnerRequestListener, SqlitePartnerStore } from '../src/partner/index.js';
 import { CATALOG, platform, skill, SKILL_ID } from './partner-fixtures.js';
 import {
   applyEdits,
@@ -88,8 +82,7 @@ function template(route: Route, tradeNo: string, refundTradeNo: string): Record<
   const nonceStr = randomNonce();
   if (route === 'createOrder')
     return { skillId: SKILL_ID, userToken: 'buyer-' + nonceStr.slice(0, 8), details: [{ itemId: 'ep35', quantity: 1, amount: 200 }], totalAmt: 200, nonceStr };
-  if (route === 'deliver')
-    return { skillId: SKILL_ID, userToken: 'user-1', transactionId: 'DD' + tradeNo, tradeNo, totalAmt: 200, nonceStr };
+  if (route === 'deliver') return { skillId: SKILL_ID, userToken: 'user-1', transactionId: 'DD' + tradeNo, tradeNo, totalAmt: 200, nonceStr };
   return {
     skillId: SKILL_ID,
     transactionId: 'DD' + tradeNo,
@@ -111,7 +104,14 @@ type BodyPlan =
   | { kind: 'json'; value: unknown };
 
 const bodyPlan: fc.Arbitrary<BodyPlan> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('template' as const), mutations: fc.array(mutation, { maxLength: 3 }), target: fc.constantFrom('fresh' as const, 'delivered' as const, 'unknown' as const) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('template' as const),
+      mutations: fc.array(mutation, { maxLength: 3 }),
+      target: fc.constantFrom('fresh' as const, 'delivered' as const, 'unknown' as const),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('edited' as const), edits: byteEdits }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('bytes' as const), bytes: fc.uint8Array({ maxLength: 300 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('json' as const), value: fc.jsonValue({ maxDepth: 3 }) }) },
@@ -138,7 +138,8 @@ async function fuzzRoute(route: Route, runs: number) {
       const fresh = await freshOrder(route === 'refundNotify');
       const refundTradeNo = 'R' + randomNonce(20);
       const target = plan.kind === 'template' ? plan.target : 'fresh';
-      const tradeNo = target === 'fresh' || (target === 'delivered' && route === 'refundNotify') ? fresh : target === 'delivered' ? DELIVERED : 'NOSUCH' + randomNonce(8);
+      const tradeNo =
+        target === 'fresh' || (target === 'delivered' && route === 'refundNotify') ? fresh : target === 'delivered' ? DELIVERED : 'NOSUCH' + randomNonce(8);
       const tpl = template(route, tradeNo, refundTradeNo);
       let text: Buffer;
       if (plan.kind === 'template') text = Buffer.from(JSON.stringify(mutate(tpl, plan.mutations)));
@@ -229,14 +230,18 @@ describe('fuzz: partner HTTP handlers (node-http adapter, SQLite store)', () => 
 
   it('oversized and empty bodies get a signed FAIL and change nothing', { timeout: 60_000 }, async () => {
     await check(
-      fc.asyncProperty(fc.constantFrom<'createOrder' | 'deliver' | 'refundNotify'>('createOrder', 'deliver', 'refundNotify'), fc.integer({ min: 64 * 1024 + 1, max: 300_000 }), async (route, size) => {
-        const beforeState = snapshot();
-        const body = Buffer.alloc(size, 0x7b);
-        const res = await post(base + DEFAULT_PARTNER_PATHS[route], body, [['content-type', 'application/json']]);
-        const reply = checkReply(route, res);
-        assert.deepEqual([reply.retCode, reply.retMsg], ['FAIL', 'body too large']);
-        assert.equal(snapshot(), beforeState);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom<'createOrder' | 'deliver' | 'refundNotify'>('createOrder', 'deliver', 'refundNotify'),
+        fc.integer({ min: 64 * 1024 + 1, max: 300_000 }),
+        async (route, size) => {
+          const beforeState = snapshot();
+          const body = Buffer.alloc(size, 0x7b);
+          const res = await post(base + DEFAULT_PARTNER_PATHS[route], body, [['content-type', 'application/json']]);
+          const reply = checkReply(route, res);
+          assert.deepEqual([reply.retCode, reply.retMsg], ['FAIL', 'body too large']);
+          assert.equal(snapshot(), beforeState);
+        },
+      ),
       fuzzParams(10),
     );
     const empty = await post(base + DEFAULT_PARTNER_PATHS.deliver, Buffer.alloc(0), []);

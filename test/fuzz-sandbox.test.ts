@@ -62,7 +62,8 @@ const snapshot = () => JSON.stringify([pair.sandbox.platform.book.list(), pair.s
 function template(cgi: Cgi, pick: number): Record<string, Json> {
   const o = pick % 4 === 3 ? unpaid : paid[pick % paid.length]!;
   const nonceStr = randomNonce();
-  if (cgi === 'orderquery') return pick % 2 ? { skillId: SKILL_ID, transactionId: o.transactionId, nonceStr } : { skillId: SKILL_ID, tradeNo: o.tradeNo, nonceStr };
+  if (cgi === 'orderquery')
+    return pick % 2 ? { skillId: SKILL_ID, transactionId: o.transactionId, nonceStr } : { skillId: SKILL_ID, tradeNo: o.tradeNo, nonceStr };
   if (cgi === 'refundquery') return { skillId: SKILL_ID, refundTradeNo: knownRefund.refundTradeNo, nonceStr };
   return {
     skillId: SKILL_ID,
@@ -138,7 +139,17 @@ describe('fuzz: sandbox /paycgi endpoints', () => {
     while (pair.backend.of('/deliver').length < paid.length && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     const p = paid[0]!;
     const refundTradeNo = 'RFSEED' + randomNonce(10);
-    const body = Buffer.from(JSON.stringify({ skillId: SKILL_ID, transactionId: p.transactionId, refundTradeNo, totalAmt: p.totalAmt, refundAmt: 1, refundDetails: [{ itemId: 'ep1', quantity: 1, amount: 1 }], nonceStr: randomNonce() }));
+    const body = Buffer.from(
+      JSON.stringify({
+        skillId: SKILL_ID,
+        transactionId: p.transactionId,
+        refundTradeNo,
+        totalAmt: p.totalAmt,
+        refundAmt: 1,
+        refundDetails: [{ itemId: 'ep1', quantity: 1, amount: 1 }],
+        nonceStr: randomNonce(),
+      }),
+    );
     const seeded = await post(`${pair.sandbox.url}/paycgi/refund`, body, signAs('good', body, SKILL_PRIVATE, other.privateKey, '').headers);
     assert.equal(JSON.parse(seeded.body.toString()).retCode, 'SUCCESS', seeded.body.toString());
     knownRefund = { refundTradeNo, tradeNo: p.tradeNo };

@@ -5,13 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { randomNonce } from '../src/protocol/index.js';
-import {
-  catalogFrom,
-  createPartnerHandlers,
-  MemoryPartnerStore,
-  partnerRequestListener,
-  type PartnerHandlers,
-} from '../src/partner/index.js';
+import { catalogFrom, createPartnerHandlers, MemoryPartnerStore, partnerRequestListener, type PartnerHandlers } from '../src/partner/index.js';
 import { expressPartnerRouter } from '../src/partner/adapters/express.js';
 import { fastifyPartnerPlugin } from '../src/partner/adapters/fastify.js';
 import { CATALOG, deliverBody, readReply, signedRequest, SKILL_ID, platform, skill } from './partner-fixtures.js';

@@ -121,7 +121,13 @@ for (const b of stores) {
       try {
         await store.init();
         const o = await store.createOrder(order());
-        for (const e of [null, { ...expect400, skillId: '' }, { ...expect400, totalAmt: -1 }, { ...expect400, totalAmt: 1.5 }, { ...expect400, userToken: 'a\u0000' }]) {
+        for (const e of [
+          null,
+          { ...expect400, skillId: '' },
+          { ...expect400, totalAmt: -1 },
+          { ...expect400, totalAmt: 1.5 },
+          { ...expect400, userToken: 'a\u0000' },
+        ]) {
           await assert.rejects(store.claimDeliveryChecked!(o.tradeNo, 'TX1', e as never, 60_000, 2_000), InvalidArgumentError);
         }
         assert.deepEqual(await store.getOrder(o.tradeNo), o);
@@ -306,7 +312,10 @@ describe('SqlitePartnerStore synchronous option', () => {
     const other = new Database(file);
     other.exec('BEGIN IMMEDIATE');
     try {
-      await assert.rejects(store.claimDeliveryChecked(o.tradeNo, 'TX1', expect400, 60_000, 2_000), (e: unknown) => (e as { retryable?: boolean }).retryable === true);
+      await assert.rejects(
+        store.claimDeliveryChecked(o.tradeNo, 'TX1', expect400, 60_000, 2_000),
+        (e: unknown) => (e as { retryable?: boolean }).retryable === true,
+      );
       assert.equal(sync(store), 2);
     } finally {
       other.exec('ROLLBACK');
@@ -350,7 +359,10 @@ describe('SqlitePartnerStore synchronous option', () => {
     const store = new SqlitePartnerStore({ filename: file });
     await store.init();
     const names = store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger'`).all() as { name: string }[];
-    assert.deepEqual(names.map((n) => n.name), ['partner_orders_grant']);
+    assert.deepEqual(
+      names.map((n) => n.name),
+      ['partner_orders_grant'],
+    );
     const o = await store.createOrder(order());
     await store.claimDelivery(o.tradeNo, 'TX1', 60_000, 2_000);
     await store.completeDelivery(o.tradeNo, 3_000);

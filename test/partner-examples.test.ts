@@ -31,7 +31,12 @@ after(async () => {
 
 async function post<K extends MessageKind>(url: string, message: object, kind: K) {
   const req = signedRequest(JSON.stringify(message));
-  const res = await fetch(url, { method: 'POST', headers: req.headers as Record<string, string>, body: new Uint8Array(req.rawBody), signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: req.headers as Record<string, string>,
+    body: new Uint8Array(req.rawBody),
+    signal: AbortSignal.timeout(10_000),
+  });
   const raw = Buffer.from(await res.arrayBuffer());
   assert.ok(verifyRsa2(raw, res.headers.get('authorization'), skill.publicKey).ok, 'reply signed with the skill key');
   const v = validateJson(kind, raw);

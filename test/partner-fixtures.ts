@@ -26,10 +26,7 @@ export const CATALOG = [
   { itemId: 'coins', price: 10, consumable: true, maxQuantity: 100 },
 ];
 
-export function signedRequest(
-  body: string | Uint8Array,
-  options: { key?: typeof platform.privateKey; at?: number; headerName?: string } = {},
-): PartnerRequest {
+export function signedRequest(body: string | Uint8Array, options: { key?: typeof platform.privateKey; at?: number; headerName?: string } = {}): PartnerRequest {
   const raw = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   const authorization = signRsa2(raw, options.key ?? platform.privateKey, { datetime: formatTskDatetime(options.at ?? Date.now()) });
   return { headers: { [options.headerName ?? 'authorization']: authorization, 'content-type': 'application/json' }, rawBody: raw };

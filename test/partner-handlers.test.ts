@@ -1,20 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import {
-  formatAuthorization,
-  formatTskDatetime,
-  generateTskKeyPair,
-  RET_MSG_ALREADY_OWNED,
-  rsa2Signature,
-} from '../src/protocol/index.js';
-import {
-  catalogFrom,
-  createPartnerHandlers,
-  MemoryPartnerStore,
-  type DeliverContext,
-  type PartnerOptions,
-  type PartnerStore,
-} from '../src/partner/index.js';
+import { formatAuthorization, formatTskDatetime, generateTskKeyPair, RET_MSG_ALREADY_OWNED, rsa2Signature } from '../src/protocol/index.js';
+import { catalogFrom, createPartnerHandlers, MemoryPartnerStore, type DeliverContext, type PartnerOptions, type PartnerStore } from '../src/partner/index.js';
 import { CATALOG, createOrderBody, deliverBody, platform, readReply, signedRequest, skill, SKILL_ID } from './partner-fixtures.js';
 
 const MUTATORS = ['createOrder', 'claimDelivery', 'claimDeliveryChecked', 'completeDelivery', 'releaseDelivery', 'saveRefund', 'updateRefund'] as const;
@@ -271,8 +258,7 @@ describe('delivery notification', () => {
     assert.equal(reply.retCode, 'SUCCESS');
     return reply.tradeNo!;
   }
-  const deliver = async (s: ReturnType<typeof setup>, body: object) =>
-    readReply(await s.h.deliver(signedRequest(JSON.stringify(body))), 'deliverNotifyReply');
+  const deliver = async (s: ReturnType<typeof setup>, body: object) => readReply(await s.h.deliver(signedRequest(JSON.stringify(body))), 'deliverNotifyReply');
 
   it('repeats → one deliver hook call, SUCCESS every time', async () => {
     const s = setup();
@@ -349,7 +335,10 @@ describe('delivery notification', () => {
     assert.equal(s.delivered.length, 0);
     // the checked claim compares inside the store and writes nothing on a mismatch:
     // no other mutator ran, and the stored order is exactly as before
-    assert.deepEqual(s.writes.slice(writesBefore).filter((w) => w !== 'claimDeliveryChecked'), []);
+    assert.deepEqual(
+      s.writes.slice(writesBefore).filter((w) => w !== 'claimDeliveryChecked'),
+      [],
+    );
     assert.deepEqual(await s.store.getOrder(tradeNo), orderBefore);
     assert.equal((await s.store.getOrder(tradeNo))?.status, 'CREATED');
     // the real notification still works, and then a different transactionId is refused
@@ -511,7 +500,10 @@ describe('refund result notification', () => {
       refundStatusDesc: '退款中',
     };
     const send = async (over: object) =>
-      readReply(await s.h.refundNotify(signedRequest(JSON.stringify({ ...base, nonceStr: Math.random().toString(36).slice(2), ...over }))), 'refundNotifyReply');
+      readReply(
+        await s.h.refundNotify(signedRequest(JSON.stringify({ ...base, nonceStr: Math.random().toString(36).slice(2), ...over }))),
+        'refundNotifyReply',
+      );
     assert.equal((await send({})).retCode, 'SUCCESS');
     assert.equal((await s.store.getRefund('R1'))?.status, 'PROCESSING');
     assert.equal((await send({ refundStatus: 'SUCCESS', refundStatusDesc: '退款成功' })).retCode, 'SUCCESS');
@@ -593,7 +585,10 @@ describe('layering', () => {
         if (statSync(p).isDirectory()) walk(p);
         else if (p.endsWith('.ts')) {
           const deps = [...readFileSync(p, 'utf8').matchAll(/(?:from|import)\s+'(\.[^']+)\.js'/g)].map((m) => resolve(dirname(p), m[1]! + '.ts'));
-          graph.set(p, deps.filter((x) => x.startsWith(root)));
+          graph.set(
+            p,
+            deps.filter((x) => x.startsWith(root)),
+          );
         }
       }
     };

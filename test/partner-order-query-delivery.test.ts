@@ -171,7 +171,10 @@ for (const { name, make, checked } of STORES) {
 
         assert.equal(s.delivered.length, 0);
         // Nothing written: a checked claim on a mismatch changes no row, no other mutator ran.
-        assert.deepEqual(s.writes.slice(writesBefore).filter((w) => w !== 'claimDeliveryChecked'), []);
+        assert.deepEqual(
+          s.writes.slice(writesBefore).filter((w) => w !== 'claimDeliveryChecked'),
+          [],
+        );
         assert.deepEqual(await s.store.getOrder(s.tradeNo), before);
         assert.equal(await s.store.ownsItem(SKILL_ID, 'user-1', 'ep35'), false);
         // Every refusal was told to onError, as kind orderQueryReply.

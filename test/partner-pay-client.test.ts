@@ -73,7 +73,11 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
     }
     if (mode === 'drop') return void req.socket.destroy();
     const named = mode === 'otherRefund' ? 'SomeoneElse' : no;
-    return reply(res, { retCode: 'SUCCESS', skillId: SKILL_ID, ...ORDER, refundTransactionId: r.refundTransactionId, refundTradeNo: named, refundAmt: r.refundAmt }, mode);
+    return reply(
+      res,
+      { retCode: 'SUCCESS', skillId: SKILL_ID, ...ORDER, refundTransactionId: r.refundTransactionId, refundTradeNo: named, refundAmt: r.refundAmt },
+      mode,
+    );
   }
   if (req.url === '/paycgi/refundquery') {
     const entry = [...state.refunds.entries()].find(([no, r]) => no === body.refundTradeNo || r.refundTransactionId === body.refundTransactionId);
@@ -81,7 +85,16 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
     const [no, r] = entry;
     return reply(
       res,
-      { retCode: 'SUCCESS', skillId: SKILL_ID, ...ORDER, refundTransactionId: r.refundTransactionId, refundTradeNo: no, refundAmt: r.refundAmt, refundStatus: 'SUCCESS', refundStatusDesc: '退款成功' },
+      {
+        retCode: 'SUCCESS',
+        skillId: SKILL_ID,
+        ...ORDER,
+        refundTransactionId: r.refundTransactionId,
+        refundTradeNo: no,
+        refundAmt: r.refundAmt,
+        refundStatus: 'SUCCESS',
+        refundStatusDesc: '退款成功',
+      },
       mode,
     );
   }
@@ -141,7 +154,9 @@ describe('pay client', () => {
   });
 
   it('a FAIL reply is a PayRemoteError with the platform retMsg, not retried', async () => {
-    const e = await client().orderQuery({ tradeNo: 'Unknown1' }).catch((x) => x);
+    const e = await client()
+      .orderQuery({ tradeNo: 'Unknown1' })
+      .catch((x) => x);
     assert.ok(e instanceof PayRemoteError);
     assert.equal(e.code, 'ERR_REMOTE');
     assert.equal(e.retMsg, 'order not found');
@@ -152,7 +167,9 @@ describe('pay client', () => {
     for (const mode of ['forged', 'unsigned', 'tamper'] as const) {
       state.hits = [];
       state.modes = [mode];
-      const e = await client().orderQuery({ tradeNo: ORDER.tradeNo }).catch((x) => x);
+      const e = await client()
+        .orderQuery({ tradeNo: ORDER.tradeNo })
+        .catch((x) => x);
       assert.ok(e instanceof SignatureError, `${mode}: ${e}`);
       assert.equal(state.hits.length, 1);
     }
@@ -161,7 +178,9 @@ describe('pay client', () => {
   it('times out each attempt and retries a query, then gives up with TimeoutError', async () => {
     state.modes = ['slow', 'slow', 'slow'];
     const t0 = Date.now();
-    const e = await client({ timeoutMs: 100, retries: 2 }).orderQuery({ tradeNo: ORDER.tradeNo }).catch((x) => x);
+    const e = await client({ timeoutMs: 100, retries: 2 })
+      .orderQuery({ tradeNo: ORDER.tradeNo })
+      .catch((x) => x);
     assert.ok(e instanceof TimeoutError, String(e));
     assert.equal(state.hits.length, 3);
     assert.ok(Date.now() - t0 < 2000);
@@ -224,10 +243,14 @@ describe('pay client', () => {
 
   it('a signed reply about another refund or order is refused (PayRemoteError), not trusted', async () => {
     state.modes = ['otherRefund'];
-    const e = await client().refund(refundInput({ refundTradeNo: 'RF7', refundAmt: 10 })).catch((x) => x);
+    const e = await client()
+      .refund(refundInput({ refundTradeNo: 'RF7', refundAmt: 10 }))
+      .catch((x) => x);
     assert.ok(e instanceof PayRemoteError, String(e));
     assert.match(e.message, /another refund/);
-    const q = await client().orderQuery({ tradeNo: ORDER.tradeNo, transactionId: 'DDwrong' }).catch((x) => x);
+    const q = await client()
+      .orderQuery({ tradeNo: ORDER.tradeNo, transactionId: 'DDwrong' })
+      .catch((x) => x);
     assert.ok(q instanceof PayRemoteError, String(q));
     assert.match(q.message, /another transactionId/);
   });
@@ -241,7 +264,9 @@ describe('pay client', () => {
   it('an aborted call stops at once', async () => {
     state.modes = ['slow', 'slow', 'slow'];
     const ac = new AbortController();
-    const pending = client({ timeoutMs: 5000 }).orderQuery({ tradeNo: ORDER.tradeNo }, { signal: ac.signal }).catch((x) => x);
+    const pending = client({ timeoutMs: 5000 })
+      .orderQuery({ tradeNo: ORDER.tradeNo }, { signal: ac.signal })
+      .catch((x) => x);
     const deadline = Date.now() + 5000;
     while (state.hits.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     const t0 = Date.now();
@@ -304,7 +329,10 @@ describe('requestRefund: store first, then the platform, same refundTradeNo on e
   it('after a timeout the refund stays PROCESSING; the retry with the same refundTradeNo completes it once', async () => {
     const store = await paidStore();
     state.modes = ['slow', 'slow'];
-    const e = await requestRefund({ store, pay: client({ timeoutMs: 100, retries: 1 }) }, { tradeNo: ORDER.tradeNo, refundAmt: 120, refundTradeNo: 'RQ4' }).catch((x) => x);
+    const e = await requestRefund(
+      { store, pay: client({ timeoutMs: 100, retries: 1 }) },
+      { tradeNo: ORDER.tradeNo, refundAmt: 120, refundTradeNo: 'RQ4' },
+    ).catch((x) => x);
     assert.ok(e instanceof TimeoutError);
     assert.equal((await store.getRefund('RQ4'))?.status, 'PROCESSING');
     const r = await requestRefund({ store, pay: client() }, { tradeNo: ORDER.tradeNo, refundAmt: 120, refundTradeNo: 'RQ4' });
@@ -321,7 +349,14 @@ describe('requestRefund: store first, then the platform, same refundTradeNo on e
     assert.equal((await store.getRefund('RQ5'))?.status, 'FAIL');
     const unknown = await requestRefund({ store, pay: client() }, { tradeNo: 'Nope1', refundAmt: 1 }).catch((x) => x);
     assert.equal(unknown.code, 'ERR_REFUND_UNKNOWN_ORDER');
-    await store.createOrder({ tradeNo: 'Unpaid1', skillId: SKILL_ID, userToken: 'u', details: [{ itemId: 'ep35', quantity: 1, amount: 200 }], totalAmt: 200, createdAt: 1 });
+    await store.createOrder({
+      tradeNo: 'Unpaid1',
+      skillId: SKILL_ID,
+      userToken: 'u',
+      details: [{ itemId: 'ep35', quantity: 1, amount: 200 }],
+      totalAmt: 200,
+      createdAt: 1,
+    });
     const unpaid = await requestRefund({ store, pay: client() }, { tradeNo: 'Unpaid1', refundAmt: 1 }).catch((x) => x);
     assert.equal(unpaid.code, 'ERR_REFUND_NOT_PAID');
   });

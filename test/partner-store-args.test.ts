@@ -14,16 +14,50 @@ const expect = { skillId: 's', userToken: 'u', totalAmt: 1 };
 
 /** Per method: arguments that pass, and arguments that each break one rule. */
 const CASES: { [M in keyof typeof checkArgs]: { good: Parameters<(typeof checkArgs)[M]>; bad: Array<Parameters<(typeof checkArgs)[M]>> } } = {
-  createOrder: { good: [order], bad: [[{ ...order, tradeNo: 'no-dashes' }], [{ ...order, totalAmt: 1.5 }], [{ ...order, details: [] }], [{ ...order, userToken: 'a\u0000b' }]] },
+  createOrder: {
+    good: [order],
+    bad: [[{ ...order, tradeNo: 'no-dashes' }], [{ ...order, totalAmt: 1.5 }], [{ ...order, details: [] }], [{ ...order, userToken: 'a\u0000b' }]],
+  },
   getOrder: { good: ['T1'], bad: [[''], ['x'.repeat(33)]] },
-  claimDelivery: { good: ['T1', 'DD1', 1000, 0], bad: [['T1', '', 1000, 0], ['T1', 'DD1', 0, 0], ['T1', 'DD1', 1000, -1]] },
-  claimDeliveryChecked: { good: ['T1', 'DD1', expect, 1000, 0], bad: [['T1', 'DD1', { ...expect, totalAmt: -1 }, 1000, 0], ['T1', 'DD1', null as never, 1000, 0]] },
+  claimDelivery: {
+    good: ['T1', 'DD1', 1000, 0],
+    bad: [
+      ['T1', '', 1000, 0],
+      ['T1', 'DD1', 0, 0],
+      ['T1', 'DD1', 1000, -1],
+    ],
+  },
+  claimDeliveryChecked: {
+    good: ['T1', 'DD1', expect, 1000, 0],
+    bad: [
+      ['T1', 'DD1', { ...expect, totalAmt: -1 }, 1000, 0],
+      ['T1', 'DD1', null as never, 1000, 0],
+    ],
+  },
   completeDelivery: { good: ['T1', 0], bad: [['T1', 1.5]] },
-  releaseDelivery: { good: ['T1'], bad: [['T1', 0], ['T1', 1.5]] },
-  ownsItem: { good: ['s', 'u', 'a'], bad: [['', 'u', 'a'], ['s', 'u', 'x'.repeat(1025)]] },
+  releaseDelivery: {
+    good: ['T1'],
+    bad: [
+      ['T1', 0],
+      ['T1', 1.5],
+    ],
+  },
+  ownsItem: {
+    good: ['s', 'u', 'a'],
+    bad: [
+      ['', 'u', 'a'],
+      ['s', 'u', 'x'.repeat(1025)],
+    ],
+  },
   saveRefund: { good: [refund], bad: [[{ ...refund, refundAmt: 0 }], [{ ...refund, status: 'DONE' as never }]] },
   getRefund: { good: ['R1'], bad: [['R-1']] },
-  updateRefund: { good: ['R1', { status: 'SUCCESS' }], bad: [['R1', { status: 'DONE' as never }], ['R1', null as never]] },
+  updateRefund: {
+    good: ['R1', { status: 'SUCCESS' }],
+    bad: [
+      ['R1', { status: 'DONE' as never }],
+      ['R1', null as never],
+    ],
+  },
 };
 
 const messageOf = (run: () => void): string => {

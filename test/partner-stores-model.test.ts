@@ -154,7 +154,9 @@ async function compareWithModel(name: string, store: PartnerStore): Promise<void
           now += dt;
           const want = await apply(model, p, now, op);
           if (process.env.DDP_DEBUG) {
-            const k = `${op.op}:${String(JSON.stringify(want)).replace(/[0-9]+/g, 'N').slice(0, 70)}`;
+            const k = `${op.op}:${String(JSON.stringify(want))
+              .replace(/[0-9]+/g, 'N')
+              .slice(0, 70)}`;
             hist.set(k, (hist.get(k) ?? 0) + 1);
           }
           const got = await apply(store, p, now, op);
@@ -170,7 +172,11 @@ async function compareWithModel(name: string, store: PartnerStore): Promise<void
     { numRuns: 50, ...(process.env.DDP_SEED ? { seed: Number(process.env.DDP_SEED), path: process.env.DDP_PATH } : {}) },
   );
   // DDP_DEBUG=1 prints how often each kind of answer came up (to see the generator reaches the edges)
-  if (process.env.DDP_DEBUG) console.log(name, [...hist].sort((a, b) => b[1] - a[1]));
+  if (process.env.DDP_DEBUG)
+    console.log(
+      name,
+      [...hist].sort((a, b) => b[1] - a[1]),
+    );
 }
 
 describe('store contract, model-based: SQLite and PostgreSQL answer like the in-memory model', () => {

@@ -69,7 +69,7 @@ class Worker {
       const timer = setTimeout(() => reject(new Error(`worker: no ${what} within ${timeoutMs} ms\n${this.#stderr}`)), timeoutMs);
       const waiter = (m: unknown) => {
         clearTimeout(timer);
-        if (m && typeof m === 'object' && 'fatal' in m) reject(new Error(`worker failed: ${String((m).fatal)}`));
+        if (m && typeof m === 'object' && 'fatal' in m) reject(new Error(`worker failed: ${String(m.fatal)}`));
         else resolve(m as T);
       };
       this.#waiters.push(waiter);
@@ -328,7 +328,10 @@ for (const b of [sqliteBackend, postgresBackend]) {
             workerArgs(t, { tradeNos: orders, perOrder: 2, hookLog, label: 'B2' }),
           ]),
         );
-        assert.equal(again.reduce((s, r) => s + r.outcomes['already-delivered'], 0), 4 * orders.length);
+        assert.equal(
+          again.reduce((s, r) => s + r.outcomes['already-delivered'], 0),
+          4 * orders.length,
+        );
         assert.equal(hookRuns(hookLog).length, orders.length);
         assert.equal((await t.audit()).deliveries.length, orders.length);
       } finally {
@@ -396,21 +399,25 @@ for (const b of [sqliteBackend, postgresBackend]) {
 
           // the platform's retries, from two processes, after the lease (their own leases are long:
           // only the dead holder's lease has to run out)
-          const ws = await startWorkers([
-            workerArgs(t, { tradeNos: [id], hookLog, label: 'R1' }),
-            workerArgs(t, { tradeNos: [id], hookLog, label: 'R2' }),
-          ]);
+          const ws = await startWorkers([workerArgs(t, { tradeNos: [id], hookLog, label: 'R1' }), workerArgs(t, { tradeNos: [id], hookLog, label: 'R2' })]);
           const wait = claim.now + leaseMs + 50 - Date.now();
           if (wait > 0) await sleep(wait);
           const results = await runToEnd(ws);
           for (const r of results) assert.deepEqual(r.errors, []);
-          assert.equal(results.reduce((s, r) => s + r.outcomes.claimed, 0), 1, 'one retry took the expired claim over');
+          assert.equal(
+            results.reduce((s, r) => s + r.outcomes.claimed, 0),
+            1,
+            'one retry took the expired claim over',
+          );
 
           const runs = hookRuns(hookLog);
           const retried = runs.filter((r) => r.label !== 'doomed');
           assert.equal(retried.length, 1);
           assert.equal(retried[0]!.attempt, 2, 'the takeover is attempt 2');
-          assert.ok(runs.every((r) => r.tradeNo === id), 'every hook run carries the idempotency key tradeNo');
+          assert.ok(
+            runs.every((r) => r.tradeNo === id),
+            'every hook run carries the idempotency key tradeNo',
+          );
           assert.equal(runs.length, mode === 'crash-after-hook' ? 2 : 1, 'at-least-once hook');
 
           const audit = await t.audit();
@@ -455,9 +462,13 @@ for (const b of [sqliteBackend, postgresBackend]) {
         assert.deepEqual([...audit.deliveries].sort(), [...orders].sort(), 'every order recorded exactly once');
         const all = hookRuns(hookLog);
         const runs = countBy(all, (r) => r.tradeNo);
-        const retryRuns = countBy(all.filter((r) => r.label !== 'victim'), (r) => r.tradeNo);
+        const retryRuns = countBy(
+          all.filter((r) => r.label !== 'victim'),
+          (r) => r.tradeNo,
+        );
         assert.ok(all.filter((r) => r.label === 'victim').length >= 5, 'the victim was killed mid-flight, after some deliveries');
-        if (process.env.DDP_DEBUG) console.log('victim hook runs', all.filter((r) => r.label === 'victim').length, 'twice', [...runs.values()].filter((v) => v === 2).length);
+        if (process.env.DDP_DEBUG)
+          console.log('victim hook runs', all.filter((r) => r.label === 'victim').length, 'twice', [...runs.values()].filter((v) => v === 2).length);
         const claims = countBy(audit.claims, (x) => x);
         for (const id of orders) {
           assert.equal((await t.store.getOrder(id))?.status, 'DELIVERED');

@@ -171,9 +171,7 @@ for (const b of backends) {
     });
 
     it('keeps odd but valid data exactly: unicode, NUL and nesting in extra detail fields, a long userToken', async () => {
-      const details = [
-        { itemId: '万古神帝-35', quantity: 3, amount: 0, note: 'a\u0000b "q" \\ 😀', nested: { z: 1, a: [true, null] } },
-      ];
+      const details = [{ itemId: '万古神帝-35', quantity: 3, amount: 0, note: 'a\u0000b "q" \\ 😀', nested: { z: 1, a: [true, null] } }];
       const o = newOrder({ details, totalAmt: 0, userToken: 'u'.repeat(2000) });
       await s.createOrder(o);
       const got = await s.getOrder(o.tradeNo);
@@ -255,9 +253,7 @@ for (const b of backends) {
     it('gives exactly one "claimed" to many concurrent claims', async () => {
       const o = await s.createOrder(newOrder());
       const handles = [s, await another(), await another()];
-      const results = await Promise.all(
-        Array.from({ length: 30 }, (_, i) => handles[i % handles.length]!.claimDelivery(o.tradeNo, 'tx-c', 60_000, 5_000 + i)),
-      );
+      const results = await Promise.all(Array.from({ length: 30 }, (_, i) => handles[i % handles.length]!.claimDelivery(o.tradeNo, 'tx-c', 60_000, 5_000 + i)));
       const kinds = results.map((r) => r.kind);
       assert.equal(kinds.filter((k) => k === 'claimed').length, 1, kinds.join(','));
       assert.equal(kinds.filter((k) => k === 'in-progress').length, 29);

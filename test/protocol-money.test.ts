@@ -39,7 +39,11 @@ describe('money (integer fen)', () => {
     assert.equal(yuanToFen('0.07'), 7);
     assert.equal(yuanToFen('19.99'), 1999);
     for (const bad of ['', '2.555', '-1', '1e3', 'abc', '2.'])
-      assert.throws(() => yuanToFen(bad), (e: unknown) => e instanceof MoneyError && e.code === 'ERR_MONEY', bad);
+      assert.throws(
+        () => yuanToFen(bad),
+        (e: unknown) => e instanceof MoneyError && e.code === 'ERR_MONEY',
+        bad,
+      );
   });
 
   it('refuses non-integer, negative, unsafe amounts with a typed error', () => {

@@ -104,10 +104,7 @@ describe('TSK signatures: known answers (openssl-computed)', () => {
       assert.equal(rsa2Signature(Buffer.from(v.body), v.datetime, PRIV_PKCS1), v.rsa, 'PKCS#1 private key gives the same');
       assert.equal(signRsa2(v.body, PRIV, { datetime: v.datetime }), `TSK-RSA2 Datetime=${v.datetime}, Signature=${v.rsa}`);
       assert.equal(hmacSignature(v.body, v.datetime, SECRET), v.hmac);
-      assert.equal(
-        signHmac(v.body, SECRET, { datetime: v.datetime }),
-        `TSK-HMAC-SHA256-BASIC Datetime=${v.datetime}, Signature=${v.hmac}`,
-      );
+      assert.equal(signHmac(v.body, SECRET, { datetime: v.datetime }), `TSK-HMAC-SHA256-BASIC Datetime=${v.datetime}, Signature=${v.hmac}`);
       const header = `TSK-RSA2 Datetime=${v.datetime}, Signature=${v.rsa}`;
       for (const key of [PUB_PEM, PUB_B64, PRIV]) assert.equal(verifyRsa2(v.body, header, key, { now: at(v.datetime) }).ok, true);
       assert.equal((await verifyRsa2WebCrypto(v.body, header, PUB_B64, { now: at(v.datetime) })).ok, true);
@@ -123,7 +120,10 @@ describe('TSK signatures: known answers (openssl-computed)', () => {
   it('signRsa2Async gives the same header as signRsa2 (thread pool), and rejects a bad key', async () => {
     for (const v of [V1, V2]) {
       assert.equal(await signRsa2Async(v.body, PRIV, { datetime: v.datetime }), `TSK-RSA2 Datetime=${v.datetime}, Signature=${v.rsa}`);
-      assert.equal(await signRsa2Async(Buffer.from(v.body), loadPrivateKey(PRIV_PKCS1), { datetime: v.datetime }), signRsa2(v.body, PRIV, { datetime: v.datetime }));
+      assert.equal(
+        await signRsa2Async(Buffer.from(v.body), loadPrivateKey(PRIV_PKCS1), { datetime: v.datetime }),
+        signRsa2(v.body, PRIV, { datetime: v.datetime }),
+      );
     }
     const many = await Promise.all(Array.from({ length: 8 }, (_, i) => signRsa2Async(`{"i":${i}}`, PRIV, { datetime: V2.datetime })));
     many.forEach((h, i) => assert.equal(h, signRsa2(`{"i":${i}}`, PRIV, { datetime: V2.datetime })));
@@ -183,10 +183,7 @@ describe('TSK verification reports why it failed', () => {
     assert.equal(reasonOf(verifyRsa2(V1.body.replace('T123', 'T124'), rsaHeader, PUB_PEM, { now })), 'bad-signature');
     assert.equal(reasonOf(verifyRsa2(V1.body, rsaHeader, other.publicKey, { now })), 'bad-signature');
     assert.equal(reasonOf(verifyRsa2(V1.body, rsaHeader.replace(V1.rsa, '!!!'), PUB_PEM, { now })), 'bad-signature');
-    assert.equal(
-      reasonOf(verifyRsa2(V1.body, rsaHeader.replace(V1.datetime, '20170720T193600Z'), PUB_PEM, { now })),
-      'bad-signature',
-    );
+    assert.equal(reasonOf(verifyRsa2(V1.body, rsaHeader.replace(V1.datetime, '20170720T193600Z'), PUB_PEM, { now })), 'bad-signature');
     assert.equal(reasonOf(await verifyRsa2WebCrypto(V1.body + ' ', rsaHeader, PUB_B64, { now })), 'bad-signature');
     const hh = `TSK-HMAC-SHA256-BASIC Datetime=${V1.datetime}, Signature=${V1.hmac}`;
     assert.equal(reasonOf(verifyHmac(V1.body, hh, 'other-secret', { now })), 'bad-signature');
@@ -239,7 +236,10 @@ describe('NonceGuard', () => {
   });
 
   it('rejects a bad configuration with a typed error', () => {
-    assert.throws(() => new NonceGuard({ maxEntries: 0 }), (e: unknown) => (e as DingDangPayError).code === 'ERR_INVALID_ARGUMENT');
+    assert.throws(
+      () => new NonceGuard({ maxEntries: 0 }),
+      (e: unknown) => (e as DingDangPayError).code === 'ERR_INVALID_ARGUMENT',
+    );
   });
 
   it('randomNonce gives distinct 32-char [0-9A-Za-z] strings', () => {
@@ -274,7 +274,10 @@ describe('keys', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const short = generateKeyPairSync('rsa', { modulusLength: 1024 });
     for (const bad of ['not a key', '', '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----', ec.publicKey, short.publicKey]) {
-      assert.throws(() => loadPublicKey(bad), (e: unknown) => e instanceof KeyError && e.code === 'ERR_KEY');
+      assert.throws(
+        () => loadPublicKey(bad),
+        (e: unknown) => e instanceof KeyError && e.code === 'ERR_KEY',
+      );
     }
     assert.throws(() => loadPrivateKey(PUB_PEM), KeyError);
     assert.throws(() => loadPrivateKey(short.privateKey), KeyError);

@@ -26,9 +26,7 @@ type Msg = Record<string, unknown>;
 const sum = (ds: Array<{ amount: number }>) => ds.reduce((s, d) => s + d.amount, 0);
 
 const VALID: Record<MessageKind, fc.Arbitrary<Msg>> = {
-  createOrderRequest: fc
-    .record({ skillId: text(32), userToken: anyText, details, nonceStr: text(32) })
-    .map((m) => ({ ...m, totalAmt: sum(m.details) })),
+  createOrderRequest: fc.record({ skillId: text(32), userToken: anyText, details, nonceStr: text(32) }).map((m) => ({ ...m, totalAmt: sum(m.details) })),
   createOrderReply: fc.oneof(fc.record({ retCode: fc.constant('SUCCESS'), tradeNo: orderNo }), retFail),
   deliverNotifyRequest: fc.record({
     skillId: text(32),
@@ -218,10 +216,38 @@ add('refundRequest', 'refundAmt 0', 'TOO_SMALL', 'refundAmt', (m) => (m.refundAm
 add('refundRequest', 'refundDesc too long', 'TOO_LONG', 'refundDesc', (m) => (m.refundDesc = '退'.repeat(65)));
 add('refundRequest', 'refundDetails missing', 'REQUIRED', 'refundDetails', (m) => delete m.refundDetails);
 add('refundNotifyRequest', 'refundStatus unknown', 'BAD_ENUM', 'refundStatus', (m) => (m.refundStatus = 'DONE'));
-add('orderQueryReply', 'tradeStatus unknown', 'BAD_ENUM', 'tradeStatus', (m) => (m.tradeStatus = 'PAID'), (m) => m.retCode === 'SUCCESS');
-add('orderQueryReply', 'tradeStatus missing on SUCCESS', 'REQUIRED', 'tradeStatus', (m) => delete m.tradeStatus, (m) => m.retCode === 'SUCCESS');
-add('createOrderReply', 'tradeNo missing on SUCCESS', 'REQUIRED', 'tradeNo', (m) => delete m.tradeNo, (m) => m.retCode === 'SUCCESS');
-add('createOrderReply', 'tradeNo 33 chars', 'TOO_LONG', 'tradeNo', (m) => (m.tradeNo = 'A'.repeat(33)), (m) => m.retCode === 'SUCCESS');
+add(
+  'orderQueryReply',
+  'tradeStatus unknown',
+  'BAD_ENUM',
+  'tradeStatus',
+  (m) => (m.tradeStatus = 'PAID'),
+  (m) => m.retCode === 'SUCCESS',
+);
+add(
+  'orderQueryReply',
+  'tradeStatus missing on SUCCESS',
+  'REQUIRED',
+  'tradeStatus',
+  (m) => delete m.tradeStatus,
+  (m) => m.retCode === 'SUCCESS',
+);
+add(
+  'createOrderReply',
+  'tradeNo missing on SUCCESS',
+  'REQUIRED',
+  'tradeNo',
+  (m) => delete m.tradeNo,
+  (m) => m.retCode === 'SUCCESS',
+);
+add(
+  'createOrderReply',
+  'tradeNo 33 chars',
+  'TOO_LONG',
+  'tradeNo',
+  (m) => (m.tradeNo = 'A'.repeat(33)),
+  (m) => m.retCode === 'SUCCESS',
+);
 add('deliverNotifyReply', 'retCode other', 'BAD_ENUM', 'retCode', (m) => (m.retCode = 'OK'));
 add('deliverNotifyReply', 'retMsg 33 chars', 'TOO_LONG', 'retMsg', (m) => (m.retMsg = '错'.repeat(33)));
 add('refundNotifyReply', 'retCode missing', 'REQUIRED', 'retCode', (m) => delete m.retCode);
@@ -325,11 +351,20 @@ describe('validation details', () => {
     assert.equal(codeOf('[1,2]'), 'NOT_OBJECT');
     assert.equal(codeOf('null'), 'NOT_OBJECT');
     assert.equal(codeOf(Buffer.from('{"retCode":"SUCCESS"}')), 'ok');
-    assert.throws(() => parseJsonMessage('deliverNotifyReply', '"x"'), (e: unknown) => e instanceof ValidationError && e.code === 'ERR_VALIDATION');
+    assert.throws(
+      () => parseJsonMessage('deliverNotifyReply', '"x"'),
+      (e: unknown) => e instanceof ValidationError && e.code === 'ERR_VALIDATION',
+    );
   });
 
   it('retMsg of a validation error names the field and stays within 32 characters', () => {
-    const r = validate('createOrderRequest', { skillId: 's', userToken: 'u', details: [{ itemId: 'a', quantity: 1, amount: 100 }], totalAmt: 99, nonceStr: 'n' });
+    const r = validate('createOrderRequest', {
+      skillId: 's',
+      userToken: 'u',
+      details: [{ itemId: 'a', quantity: 1, amount: 100 }],
+      totalAmt: 99,
+      nonceStr: 'n',
+    });
     assert.ok(!r.ok);
     const err = new ValidationError(r.issues);
     assert.equal(err.retMsg, 'totalAmt sum mismatch');

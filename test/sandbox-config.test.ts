@@ -33,7 +33,10 @@ test('keys as PEM, bare Base64 and file path all load; platform key generated wh
   assert.equal(a.generatedKey, true);
   const b = parseSandboxConfig({ skills: [skill({ skillPublicKey: publicKeyToBase64(pub) })] });
   assert.equal(publicKeyToBase64(b.skills[0]!.skillPublicKey), publicKeyToBase64(pub));
-  const c = parseSandboxConfig({ skills: [skill({ skillPublicKey: fixturePath('tsk-test-public.pem') })], platformPrivateKey: fixturePath('tsk-test-private.pem') });
+  const c = parseSandboxConfig({
+    skills: [skill({ skillPublicKey: fixturePath('tsk-test-public.pem') })],
+    platformPrivateKey: fixturePath('tsk-test-private.pem'),
+  });
   assert.equal(c.generatedKey, false);
   assert.equal(c.tskPublicKey, publicKeyToBase64(pub));
   // the generated key really signs and its tskPublicKey verifies
@@ -110,7 +113,10 @@ test('skill settings: invocationName, accountLinking, deviceMaker, responseTimeo
   configError(() => parseSandboxConfig({ skills: [skill({ strictSchema: null })] }), 'skills[0].strictSchema');
   configError(() => parseSandboxConfig({ skills: [skill({ responseTimeoutMs: 0 })] }), 'skills[0].responseTimeoutMs');
   configError(() => parseSandboxConfig({ skills: [skill({ responseTimeoutMs: 1.5 })] }), 'skills[0].responseTimeoutMs');
-  configError(() => parseSandboxConfig({ skills: [skill({ utterances: [{ intent: 'p', samples: ['x'], slots: { n: 'date' } }] })] }), 'skills[0].utterances[0].slots.n');
+  configError(
+    () => parseSandboxConfig({ skills: [skill({ utterances: [{ intent: 'p', samples: ['x'], slots: { n: 'date' } }] })] }),
+    'skills[0].utterances[0].slots.n',
+  );
   configError(() => parseSandboxConfig({ skills: [skill({ utterances: [{ intent: 'p', samples: ['x'], slots: [] }] })] }), 'skills[0].utterances[0].slots');
   configError(
     () => parseSandboxConfig({ skills: [skill({ invocationName: '有声书' }), skill({ skillId: 'other', invocationName: '有声书' })] }),

@@ -20,7 +20,12 @@ async function device(base: string, method: string, path: string, body?: unknown
   const headers: Record<string, string> = { 'x-dingdang-device-id': deviceId };
   if (token !== undefined) headers['x-dingdang-device-token'] = token;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${base}/device/v1${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${base}/device/v1${path}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    signal: AbortSignal.timeout(5000),
+  });
   const raw = await res.text();
   return { status: res.status, raw, json: JSON.parse(raw), authorization: res.headers.get('authorization'), headers: res.headers };
 }
@@ -132,7 +137,12 @@ test('device stream: subscribe, signed pushes on every change with rising seq, a
     await api(base).payOrder(tid, 'success');
     await until(() => s!.pushes.some((p) => p.status.tradeStatus === 'SUCCESS'), 3000, 'SUCCESS push');
     const statuses = s.pushes.map((p) => [p.status.tradeStatus, p.status.seq]);
-    assert.deepEqual(statuses, [['NOTPAY', 1], ['NOTPAY', 2], ['PROCESSING', 3], ['SUCCESS', 4]]);
+    assert.deepEqual(statuses, [
+      ['NOTPAY', 1],
+      ['NOTPAY', 2],
+      ['PROCESSING', 3],
+      ['SUCCESS', 4],
+    ]);
     for (const p of s.pushes) {
       assert.equal(verifyRsa2(p.body, p.authorization, key).ok, true, 'every push is signed over its exact body');
       assert.equal(p.status.deviceId, DEVICE);
@@ -168,7 +178,13 @@ test('push faults: duplicate, reorder, delay, drop the socket; FAIL carries a sp
     const tid = (await api(base).purchase(id)).transactionId;
     await api(base).payOrder(tid, 'fail');
     await until(() => s!.pushes.length === 5, 3000, 'reordered pushes');
-    assert.deepEqual(s.pushes.slice(3).map((p) => [p.status.tradeStatus, p.status.seq]), [['FAIL', 4], ['PROCESSING', 3]]);
+    assert.deepEqual(
+      s.pushes.slice(3).map((p) => [p.status.tradeStatus, p.status.seq]),
+      [
+        ['FAIL', 4],
+        ['PROCESSING', 3],
+      ],
+    );
     assert.equal(s.pushes[3].status.reason, '银行卡余额不足');
     // delay
     await api(base).setFaults({ reorderPush: false, delayPushMs: 250 });
@@ -230,7 +246,10 @@ test('the device companion transport runs a whole purchase against the sandbox',
   try {
     const said = await api(base).say({ text: '我要听万古神帝第35集', deviceId: DEVICE });
     const signal = AbortSignal.timeout(5000);
-    const { purchaseId } = await transport.startPurchase({ mode: 'screen', charge: said.answer!.directives![0]!, originalRequest: said.request, purchaseId: said.purchaseId }, signal);
+    const { purchaseId } = await transport.startPurchase(
+      { mode: 'screen', charge: said.answer!.directives![0]!, originalRequest: said.request, purchaseId: said.purchaseId },
+      signal,
+    );
     assert.equal(purchaseId, said.purchaseId);
     const paid = deferred<void>();
     unsubscribe = transport.subscribe(purchaseId, {
@@ -246,12 +265,21 @@ test('the device companion transport runs a whole purchase against the sandbox',
     // the phone scans and pays on the sandbox's pay page
     const page = await fetch(placed.order.payUrl);
     assert.match(await page.text(), /扫码支付/);
-    const form = await fetch(placed.order.payUrl, { method: 'POST', body: 'action=success', headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    const form = await fetch(placed.order.payUrl, {
+      method: 'POST',
+      body: 'action=success',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      redirect: 'manual',
+    });
     assert.equal(form.status, 303);
     await within(paid.promise, 5000, 'a SUCCESS update');
     assert.ok(updates.some((u) => u.tradeStatus === 'SUCCESS' && u.source === 'push'));
     const seqs = updates.map((u) => u.seq);
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'updates arrive in seq order');
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+      'updates arrive in seq order',
+    );
     const answer = await transport.resume(purchaseId, AbortSignal.timeout(5000));
     assert.equal(answer.outputSpeech, '购买成功，开始播放万古神帝第35集');
     const status = await transport.queryStatus(purchaseId, AbortSignal.timeout(5000));
@@ -271,7 +299,12 @@ test('screenless: the DingDang app page orders and pays; the device gets NOTPAY+
   try {
     const said = await api(base).say({ text: '我要听万古神帝第35集', deviceId: DEVICE, mode: 'screenless' });
     const id = said.purchaseId;
-    const started = await device(base, 'POST', '/purchases', { mode: 'screenless', charge: said.answer!.directives![0]!, originalRequest: said.request, purchaseId: id });
+    const started = await device(base, 'POST', '/purchases', {
+      mode: 'screenless',
+      charge: said.answer!.directives![0]!,
+      originalRequest: said.request,
+      purchaseId: id,
+    });
     assert.equal(started.status, 200);
     s = await openStream(base);
     s.ws.send(JSON.stringify({ type: 'subscribe', id: 's1', purchaseId: id, deviceId: DEVICE, lastSeq: 0 }));
@@ -282,11 +315,21 @@ test('screenless: the DingDang app page orders and pays; the device gets NOTPAY+
     assert.match(html, /万古神帝第35集/);
     assert.match(html, /¥2\.00/);
     assert.match(html, /id="app-pay"/);
-    const post = await fetch(`${base}/app/${id}`, { method: 'POST', body: 'action=success', headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    const post = await fetch(`${base}/app/${id}`, {
+      method: 'POST',
+      body: 'action=success',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      redirect: 'manual',
+    });
     assert.equal(post.status, 303);
     await until(() => s!.pushes.some((p) => p.status.tradeStatus === 'SUCCESS'), 3000, 'SUCCESS push');
     const seen = s.pushes.map((p) => [p.status.tradeStatus, p.status.seq, Boolean(p.status.order)]);
-    assert.deepEqual(seen, [['NOTPAY', 1, false], ['NOTPAY', 2, true], ['PROCESSING', 3, true], ['SUCCESS', 4, true]]);
+    assert.deepEqual(seen, [
+      ['NOTPAY', 1, false],
+      ['NOTPAY', 2, true],
+      ['PROCESSING', 3, true],
+      ['SUCCESS', 4, true],
+    ]);
     const after = await (await fetch(`${base}/app/${id}`)).text();
     assert.match(after, /支付成功/);
     assert.doesNotMatch(after, /id="app-pay"/, 'no buttons once paid');
@@ -300,13 +343,23 @@ test('screenless: the DingDang app page orders and pays; the device gets NOTPAY+
     assert.match(await svg.text(), /<svg/);
     assert.equal((await fetch(`${base}/pay/nosuch`)).status, 404);
     assert.equal((await fetch(`${base}/app/nosuch`)).status, 404);
-    const bad = await fetch(`${base}/pay/${tid}`, { method: 'POST', body: 'action=steal', headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    const bad = await fetch(`${base}/pay/${tid}`, {
+      method: 'POST',
+      body: 'action=steal',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      redirect: 'manual',
+    });
     assert.equal(bad.status, 303);
     assert.match(decodeURIComponent(bad.headers.get('location') ?? ''), /action must be/);
     assert.equal((await api(base).order(tid)).tradeStatus, 'SUCCESS', 'nothing changed');
     // cancel on the app page of another purchase
     const s2 = await api(base).say({ text: '我要听万古神帝第36集', deviceId: DEVICE, mode: 'screenless', userId: 'u2' });
-    await fetch(`${base}/app/${s2.purchaseId}`, { method: 'POST', body: 'action=cancel', headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    await fetch(`${base}/app/${s2.purchaseId}`, {
+      method: 'POST',
+      body: 'action=cancel',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      redirect: 'manual',
+    });
     assert.equal((await api(base).purchase(s2.purchaseId!)).state, 'cancelled');
   } finally {
     s?.ws.terminate();

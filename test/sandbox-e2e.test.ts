@@ -101,13 +101,20 @@ test('flow A + C: screen speaker, phone pays, signed pushes, delivery, resume pl
     assert.equal((await form(placed.order.payUrl, 'success')).status, 303);
     await w.success();
     assert.deepEqual(
-      w.updates.filter((u) => u.source === 'push').map((u) => u.tradeStatus).filter((s, i, a) => s !== a[i - 1]),
+      w.updates
+        .filter((u) => u.source === 'push')
+        .map((u) => u.tradeStatus)
+        .filter((s, i, a) => s !== a[i - 1]),
       ['NOTPAY', 'PROCESSING', 'SUCCESS'],
     );
-    const n = await until(async () => {
-      const x = (await api().notifications()).find((y) => y.transactionId === placed.order.transactionId);
-      return x?.state === 'delivered' ? x : undefined;
-    }, 5000, 'delivered');
+    const n = await until(
+      async () => {
+        const x = (await api().notifications()).find((y) => y.transactionId === placed.order.transactionId);
+        return x?.state === 'delivered' ? x : undefined;
+      },
+      5000,
+      'delivered',
+    );
     assert.equal(n.attempts, 1, 'the partner kit answered SUCCESS to the signed notification');
     const resumed = await t.resume(purchaseId, AbortSignal.timeout(8000));
     assert.equal((resumed.directives[0] as any).type, 'AudioPlayer.Play');
@@ -148,7 +155,8 @@ test('already owned: a second purchase of owned goods goes straight to the resum
     const one = await api().say({ text: '我要听万古神帝第37集', userId: 'carol', deviceId: DEVICE });
     const two = await api().say({ text: '我要听万古神帝第37集', userId: 'carol', deviceId: DEVICE });
     const signal = AbortSignal.timeout(8000);
-    for (const s of [one, two]) await t.startPurchase({ mode: 'screen', charge: s.answer!.directives![0]!, originalRequest: s.request, purchaseId: s.purchaseId }, signal);
+    for (const s of [one, two])
+      await t.startPurchase({ mode: 'screen', charge: s.answer!.directives![0]!, originalRequest: s.request, purchaseId: s.purchaseId }, signal);
     const p1 = await t.placeOrder(one.purchaseId, signal);
     assert.equal(p1.kind, 'order');
     if (p1.kind !== 'order') return;
@@ -159,7 +167,11 @@ test('already owned: a second purchase of owned goods goes straight to the resum
     if (retry.kind !== 'order') return;
     assert.notEqual(retry.order.transactionId, p1.order.transactionId);
     assert.equal(tradeStatusOf(await api().payOrder(retry.order.transactionId, 'success')), 'SUCCESS');
-    await until(async () => (await api().notifications()).some((x) => x.transactionId === retry.order.transactionId && x.state === 'delivered'), 5000, 'delivered');
+    await until(
+      async () => (await api().notifications()).some((x) => x.transactionId === retry.order.transactionId && x.state === 'delivered'),
+      5000,
+      'delivered',
+    );
     const p2 = await t.placeOrder(two.purchaseId, signal);
     assert.equal(p2.kind, 'already-owned');
     const resumed = await t.resume(two.purchaseId, signal);
@@ -176,7 +188,10 @@ test('late delivery: the resume reaches the skill first; it confirms with /paycg
   try {
     const said = await api().say({ text: '我要听万古神帝第40集', userId: 'dave', deviceId: DEVICE });
     const signal = AbortSignal.timeout(8000);
-    const { purchaseId } = await t.startPurchase({ mode: 'screen', charge: said.answer!.directives![0]!, originalRequest: said.request, purchaseId: said.purchaseId }, signal);
+    const { purchaseId } = await t.startPurchase(
+      { mode: 'screen', charge: said.answer!.directives![0]!, originalRequest: said.request, purchaseId: said.purchaseId },
+      signal,
+    );
     const placed = await t.placeOrder(purchaseId, signal);
     if (placed.kind !== 'order') throw new Error('expected an order');
     assert.equal(tradeStatusOf(await api().payOrder(placed.order.transactionId, 'success')), 'SUCCESS');
@@ -200,7 +215,14 @@ test('late delivery: the resume reaches the skill first; it confirms with /paycg
 test('the device companion (statechart) buys and resumes through the sandbox: screen and screenless', async () => {
   const { DeviceCompanion } = await import('../src/device/node.js');
   for (const mode of ['screen', 'screenless'] as const) {
-    const companion = new DeviceCompanion({ platformUrl: base, tskPublicKey: sandbox.tskPublicKey, deviceId: DEVICE, mode, pollIntervalMs: 500, countdownMs: 0 });
+    const companion = new DeviceCompanion({
+      platformUrl: base,
+      tskPublicKey: sandbox.tskPublicKey,
+      deviceId: DEVICE,
+      mode,
+      pollIntervalMs: 500,
+      countdownMs: 0,
+    });
     const spoken: string[] = [];
     const states: string[] = [];
     companion.on('speak', ({ text }) => spoken.push(text));
@@ -208,7 +230,12 @@ test('the device companion (statechart) buys and resumes through the sandbox: sc
     try {
       const episodeNo = mode === 'screen' ? 41 : 42;
       const said = await api().say({ text: `我要听万古神帝第${episodeNo}集`, userId: `erin-${mode}`, deviceId: DEVICE, mode });
-      const running = companion.purchase({ charge: said.answer!.directives![0]!, speech: said.speech, originalRequest: said.request, purchaseId: said.purchaseId });
+      const running = companion.purchase({
+        charge: said.answer!.directives![0]!,
+        speech: said.speech,
+        originalRequest: said.request,
+        purchaseId: said.purchaseId,
+      });
       const result = within(running, 15_000, `${mode} purchase`);
       if (mode === 'screen') {
         await until(() => states.includes('goods'), 5000, 'goods shown');

@@ -183,10 +183,14 @@ test('delivery notification: retried on the scaled schedule until the backend an
     const placed = orderOf(await api(base).placeOrder(said.purchaseId!));
     const tid = placed.transactionId;
     assert.equal(tradeStatusOf(await api(base).payOrder(tid, 'success')), 'SUCCESS');
-    const state = await until(async () => {
-      const n = (await api(base).notifications()).find((x) => x.transactionId === tid);
-      return n && n.state !== 'pending' ? n : undefined;
-    }, 5000, 'notification settled');
+    const state = await until(
+      async () => {
+        const n = (await api(base).notifications()).find((x) => x.transactionId === tid);
+        return n && n.state !== 'pending' ? n : undefined;
+      },
+      5000,
+      'notification settled',
+    );
     const got = pair.backend.of('/deliver');
     // FAIL, 500, unsigned reply, hang → after the 3 waits the schedule is exhausted: gave up after 4 attempts
     assert.equal(state.state, 'gave-up');
@@ -211,7 +215,10 @@ test('delivery notification: retried on the scaled schedule until the backend an
 });
 
 test('delivery: WeChat schedule (scaled) keeps retrying until SUCCESS; then stops', async () => {
-  assert.deepEqual(WECHAT_RETRY_SCHEDULE_MS.map((ms) => ms / 1000), [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600]);
+  assert.deepEqual(
+    WECHAT_RETRY_SCHEDULE_MS.map((ms) => ms / 1000),
+    [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600],
+  );
   // total schedule 86 640 s; at 0.00001 it is ~0.87 s real
   const pair = await startPair({ timeScale: 0.00001 });
   const base = pair.sandbox.url;
@@ -220,10 +227,14 @@ test('delivery: WeChat schedule (scaled) keeps retrying until SUCCESS; then stop
     const said = await purchase(base);
     const tid = orderOf(await api(base).placeOrder(said.purchaseId!)).transactionId;
     await api(base).payOrder(tid, 'success');
-    const state = await until(async () => {
-      const n = (await api(base).notifications()).find((x) => x.transactionId === tid);
-      return n?.state === 'delivered' ? n : undefined;
-    }, 8000, 'delivered');
+    const state = await until(
+      async () => {
+        const n = (await api(base).notifications()).find((x) => x.transactionId === tid);
+        return n?.state === 'delivered' ? n : undefined;
+      },
+      8000,
+      'delivered',
+    );
     assert.equal(state.attempts, 10);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(pair.backend.of('/deliver').length, 10, 'no notification after SUCCESS');
@@ -233,10 +244,14 @@ test('delivery: WeChat schedule (scaled) keeps retrying until SUCCESS; then stop
     const s2 = await purchase(base, '我要听万古神帝第2集', 'user-9');
     const o2 = orderOf(await api(base).placeOrder(s2.purchaseId!));
     await api(base).payOrder(o2.transactionId, 'success');
-    const gave = await until(async () => {
-      const n = (await api(base).notifications()).find((x) => x.transactionId === o2.transactionId);
-      return n?.state === 'gave-up' ? n : undefined;
-    }, 8000, 'gave up');
+    const gave = await until(
+      async () => {
+        const n = (await api(base).notifications()).find((x) => x.transactionId === o2.transactionId);
+        return n?.state === 'gave-up' ? n : undefined;
+      },
+      8000,
+      'gave up',
+    );
     assert.equal(gave.attempts, 16, 'first attempt + 15 retries');
   } finally {
     await pair.close();
@@ -270,10 +285,14 @@ test('delivery duplicates on demand: concurrent copies, a late copy, a manual co
     const s2 = await purchase(base, '我要听万古神帝第2集', 'user-2');
     const o2 = orderOf(await api(base).placeOrder(s2.purchaseId!));
     await api(base).payOrder(o2.transactionId, 'success');
-    const st = await until(async () => {
-      const n = (await api(base).notifications()).find((x) => x.transactionId === o2.transactionId);
-      return n?.state === 'delivered' ? n : undefined;
-    }, 3000, 'delivered');
+    const st = await until(
+      async () => {
+        const n = (await api(base).notifications()).find((x) => x.transactionId === o2.transactionId);
+        return n?.state === 'delivered' ? n : undefined;
+      },
+      3000,
+      'delivered',
+    );
     assert.equal(st.attempts, 3);
     assert.equal(pair.backend.of('/deliver').filter((d) => d.body.transactionId === o2.transactionId).length, 3);
     // unpaid orders are not notified
@@ -363,10 +382,14 @@ test('payment outcomes and the resume: Connections.Response Charge, HMAC-signed,
     const n = await purchase(base, '我要听万古神帝第4集', 'u4');
     const no = orderOf(await api(base).placeOrder(n.purchaseId!));
     assert.equal(tradeStatusOf(await api(base).payOrder(no.transactionId, 'none')), 'NOTPAY');
-    const expired = await until(async () => {
-      const x = (await api(base).order(no.transactionId));
-      return x.expired ? x : undefined;
-    }, 3000, 'expired');
+    const expired = await until(
+      async () => {
+        const x = await api(base).order(no.transactionId);
+        return x.expired ? x : undefined;
+      },
+      3000,
+      'expired',
+    );
     assert.equal(expired.tradeStatus, 'NOTPAY');
     assert.equal(expired.tradeStatusDesc, '未支付(已过期)');
     assert.equal((await control(base, 'POST', `/orders/${no.transactionId}/pay`, { outcome: 'success' })).status, 409);
@@ -380,27 +403,49 @@ test('payment outcomes and the resume: Connections.Response Charge, HMAC-signed,
 test("the partner kit's PayClient against the sandbox: orderquery, partial refunds, repeat, refundquery, FAIL as PayRemoteError", async () => {
   const { PayClient, PayRemoteError } = await import('../src/partner/pay-client.js');
   const { SKILL_PRIVATE } = await import('./sandbox-support.js');
-    // The refund stays PROCESSING for 2 s (scaled), long enough to see it even on a loaded machine.
-    const pair = await startPair({ timeScale: 0.001, refundDelayMs: 2_000_000 });
+  // The refund stays PROCESSING for 2 s (scaled), long enough to see it even on a loaded machine.
+  const pair = await startPair({ timeScale: 0.001, refundDelayMs: 2_000_000 });
   const base = pair.sandbox.url;
   try {
     const client = new PayClient({ skillId: SKILL_ID, skillPrivateKey: SKILL_PRIVATE, tskPublicKey: pair.sandbox.tskPublicKey, baseUrl: base, retries: 0 });
     const said = await purchase(base);
     const o = orderOf(await api(base).placeOrder(said.purchaseId!));
     assert.equal((await client.orderQuery({ tradeNo: o.tradeNo })).tradeStatus, 'NOTPAY');
-    await assert.rejects(client.refund({ transactionId: o.transactionId, totalAmt: 200, refundAmt: 50, refundDetails: [] }), (e: unknown) => e instanceof PayRemoteError && e.retMsg === 'order not paid');
+    await assert.rejects(
+      client.refund({ transactionId: o.transactionId, totalAmt: 200, refundAmt: 50, refundDetails: [] }),
+      (e: unknown) => e instanceof PayRemoteError && e.retMsg === 'order not paid',
+    );
     await api(base).payOrder(o.transactionId, 'success');
     const q = await client.orderQuery({ transactionId: o.transactionId });
     assert.deepEqual([q.tradeStatus, q.tradeNo, q.totalAmt], ['SUCCESS', o.tradeNo, 200]);
-    const r1 = await client.refund({ tradeNo: o.tradeNo, refundTradeNo: 'PC1', totalAmt: 200, refundAmt: 150, refundDetails: [{ itemId: 'ep35', quantity: 1, amount: 150 }] });
-    const again = await client.refund({ tradeNo: o.tradeNo, refundTradeNo: 'PC1', totalAmt: 200, refundAmt: 150, refundDetails: [{ itemId: 'ep35', quantity: 1, amount: 150 }] });
+    const r1 = await client.refund({
+      tradeNo: o.tradeNo,
+      refundTradeNo: 'PC1',
+      totalAmt: 200,
+      refundAmt: 150,
+      refundDetails: [{ itemId: 'ep35', quantity: 1, amount: 150 }],
+    });
+    const again = await client.refund({
+      tradeNo: o.tradeNo,
+      refundTradeNo: 'PC1',
+      totalAmt: 200,
+      refundAmt: 150,
+      refundDetails: [{ itemId: 'ep35', quantity: 1, amount: 150 }],
+    });
     assert.equal(again.refundTransactionId, r1.refundTransactionId);
-    await assert.rejects(client.refund({ tradeNo: o.tradeNo, refundTradeNo: 'PC2', totalAmt: 200, refundAmt: 51, refundDetails: [] }), (e: unknown) => e instanceof PayRemoteError && e.retMsg === 'refundAmt exceeds paid amount');
+    await assert.rejects(
+      client.refund({ tradeNo: o.tradeNo, refundTradeNo: 'PC2', totalAmt: 200, refundAmt: 51, refundDetails: [] }),
+      (e: unknown) => e instanceof PayRemoteError && e.retMsg === 'refundAmt exceeds paid amount',
+    );
     assert.equal((await client.refundQuery({ refundTradeNo: 'PC1' })).refundStatus, 'PROCESSING');
-    const done = await until(async () => {
-      const x = await client.refundQuery({ refundTransactionId: r1.refundTransactionId });
-      return x.refundStatus === 'SUCCESS' ? x : undefined;
-    }, 10_000, 'refund SUCCESS');
+    const done = await until(
+      async () => {
+        const x = await client.refundQuery({ refundTransactionId: r1.refundTransactionId });
+        return x.refundStatus === 'SUCCESS' ? x : undefined;
+      },
+      10_000,
+      'refund SUCCESS',
+    );
     assert.equal(done.refundAmt, 150);
   } finally {
     await pair.close();

@@ -25,7 +25,9 @@ test('orders: unique ids, either-or lookup, status machine with events', () => {
     assert.ok(o.transactionId.length <= 32);
     assert.equal(o.payUrl, `http://sandbox/pay/${o.transactionId}`);
     assert.equal(o.tradeStatus, 'NOTPAY');
-    const ids = new Set(Array.from({ length: 200 }, (_, i) => b.createOrder({ skillId: 'sk', tradeNo: `X${i}`, userToken: 'u', details, totalAmt: 200 }).transactionId));
+    const ids = new Set(
+      Array.from({ length: 200 }, (_, i) => b.createOrder({ skillId: 'sk', tradeNo: `X${i}`, userToken: 'u', details, totalAmt: 200 }).transactionId),
+    );
     assert.equal(ids.size, 200);
     refused(() => b.createOrder({ skillId: 'sk', tradeNo: 'T1', userToken: 'u', details, totalAmt: 200 }), 'DUPLICATE_TRADE_NO');
     refused(() => b.createOrder({ skillId: 'sk', tradeNo: 'T9', userToken: 'u', details, totalAmt: 201 }), 'AMOUNT_MISMATCH');
@@ -38,7 +40,13 @@ test('orders: unique ids, either-or lookup, status machine with events', () => {
     assert.equal(b.pay(o.transactionId).tradeStatus, 'SUCCESS');
     refused(() => b.fail(o.transactionId), 'ALREADY_FINAL');
     refused(() => b.scan(o.transactionId), 'ALREADY_FINAL');
-    assert.deepEqual(events.map((e) => [e.previous, e.order.tradeStatus]), [['NOTPAY', 'PROCESSING'], ['PROCESSING', 'SUCCESS']]);
+    assert.deepEqual(
+      events.map((e) => [e.previous, e.order.tradeStatus]),
+      [
+        ['NOTPAY', 'PROCESSING'],
+        ['PROCESSING', 'SUCCESS'],
+      ],
+    );
     const c = b.createOrder({ skillId: 'sk', tradeNo: 'T2', userToken: 'u', details, totalAmt: 200 });
     assert.equal(b.fail(c.transactionId, 'cancelled').tradeStatus, 'FAIL');
   } finally {
@@ -93,7 +101,10 @@ test('refunds: only paid, bounded by what was paid, repeat returns the existing 
     assert.equal(b.findRefund('sk', { refundTradeNo: 'R1' }).refundStatus, 'SUCCESS');
     assert.equal(b.findRefund('sk', { refundTransactionId: second.refund.refundTransactionId }).refundStatus, 'SUCCESS');
     refused(() => b.findRefund('other', { refundTradeNo: 'R1' }), 'UNKNOWN_REFUND');
-    assert.deepEqual(changes.map((c) => c.refund.refundStatus), ['PROCESSING', 'PROCESSING', 'SUCCESS', 'SUCCESS']);
+    assert.deepEqual(
+      changes.map((c) => c.refund.refundStatus),
+      ['PROCESSING', 'PROCESSING', 'SUCCESS', 'SUCCESS'],
+    );
   } finally {
     b.close();
     scheduler.close();
@@ -105,7 +116,13 @@ test('property: random operation sequences keep the book consistent; refused ope
   const op = fc.oneof(
     fc.record({ k: fc.constant('create' as const), amt: fc.integer({ min: 0, max: 500 }) }),
     fc.record({ k: fc.constantFrom('scan' as const, 'pay' as const, 'fail' as const, 'expire' as const, 'refresh' as const), i: fc.nat(5) }),
-    fc.record({ k: fc.constant('refund' as const), i: fc.nat(5), amt: fc.integer({ min: -5, max: 300 }), no: fc.constantFrom('R1', 'R2', 'R3', 'R4'), total: fc.boolean() }),
+    fc.record({
+      k: fc.constant('refund' as const),
+      i: fc.nat(5),
+      amt: fc.integer({ min: -5, max: 300 }),
+      no: fc.constantFrom('R1', 'R2', 'R3', 'R4'),
+      total: fc.boolean(),
+    }),
     fc.record({ k: fc.constant('finish' as const), i: fc.nat(5), ok: fc.boolean() }),
   );
   fc.assert(
@@ -121,7 +138,13 @@ test('property: random operation sequences keep the book consistent; refused ope
           try {
             switch (o.k) {
               case 'create':
-                b.createOrder({ skillId: 'sk', tradeNo: `T${orders.length}`, userToken: 'u', details: [{ itemId: 'a', quantity: 1, amount: o.amt }], totalAmt: o.amt });
+                b.createOrder({
+                  skillId: 'sk',
+                  tradeNo: `T${orders.length}`,
+                  userToken: 'u',
+                  details: [{ itemId: 'a', quantity: 1, amount: o.amt }],
+                  totalAmt: o.amt,
+                });
                 break;
               case 'scan':
               case 'pay':
@@ -133,7 +156,15 @@ test('property: random operation sequences keep the book consistent; refused ope
                 if (pick) b.fail(pick.transactionId, 'declined');
                 break;
               case 'refund':
-                if (pick) b.refund({ skillId: 'sk', transactionId: pick.transactionId, refundTradeNo: o.no, totalAmt: o.total ? pick.totalAmt : pick.totalAmt + 1, refundAmt: o.amt, refundDetails: [] });
+                if (pick)
+                  b.refund({
+                    skillId: 'sk',
+                    transactionId: pick.transactionId,
+                    refundTradeNo: o.no,
+                    totalAmt: o.total ? pick.totalAmt : pick.totalAmt + 1,
+                    refundAmt: o.amt,
+                    refundDetails: [],
+                  });
                 break;
               case 'finish': {
                 const rs = b.listRefunds();
@@ -150,7 +181,10 @@ test('property: random operation sequences keep the book consistent; refused ope
             if (paidEver.has(x.transactionId)) assert.equal(x.tradeStatus, 'SUCCESS', 'SUCCESS is final');
             if (x.tradeStatus === 'SUCCESS') paidEver.add(x.transactionId);
             const live = b.listRefunds().filter((r) => r.transactionId === x.transactionId && r.refundStatus !== 'FAIL');
-            assert.equal(x.refundedAmt, live.reduce((s, r) => s + r.refundAmt, 0));
+            assert.equal(
+              x.refundedAmt,
+              live.reduce((s, r) => s + r.refundAmt, 0),
+            );
             assert.ok(x.refundedAmt <= x.totalAmt, 'refunds never exceed what was paid');
             if (live.length > 0) assert.equal(x.tradeStatus, 'SUCCESS', 'only paid orders have refunds');
           }

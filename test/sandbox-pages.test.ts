@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { api, orderOf, startPair } from './sandbox-support.js';
 import { CHROMIUM_SKIP as SKIP, hasChromium, launchChromium } from './support/chromium.js';
 
-
 test('pay page and app page in headless Chromium', async (t) => {
   if (!hasChromium()) return t.skip(SKIP);
   const pair = await startPair({ payWindowMs: 120_000, processingMs: 300 });
@@ -43,7 +42,7 @@ test('pay page and app page in headless Chromium', async (t) => {
     assert.equal(await page.textContent('h1'), '万古神帝第37集');
     await page.click('#app-pay');
     await page.waitForFunction(() => document.getElementById('status')?.dataset.status === 'SUCCESS');
-    const p3 = (await api(base).purchase(s3.purchaseId!));
+    const p3 = await api(base).purchase(s3.purchaseId!);
     assert.equal(p3.state, 'paid');
 
     // 4. the dashboard at / lists the purchases with links to their pages

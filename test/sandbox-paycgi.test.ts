@@ -95,8 +95,14 @@ describe('/paycgi/orderquery', () => {
     const raw = JSON.stringify(body);
     const good = (await import('../src/protocol/tsk-node.js')).signRsa2(raw, (await import('./sandbox-support.js')).SKILL_PRIVATE);
     assertFail(await postSigned(cgi('orderquery'), raw.replace(o.transactionId, o.transactionId + ' '), { authorization: good }), 'signature: bad-signature');
-    assertFail(await postSigned(cgi('orderquery'), { ...body, nonceStr: nonce() }, { datetime: formatTskDatetime(Date.now() - 4 * 60_000) }), 'signature: stale');
-    assertFail(await postSigned(cgi('orderquery'), { ...body, nonceStr: nonce() }, { datetime: formatTskDatetime(Date.now() + 4 * 60_000) }), 'signature: future');
+    assertFail(
+      await postSigned(cgi('orderquery'), { ...body, nonceStr: nonce() }, { datetime: formatTskDatetime(Date.now() - 4 * 60_000) }),
+      'signature: stale',
+    );
+    assertFail(
+      await postSigned(cgi('orderquery'), { ...body, nonceStr: nonce() }, { datetime: formatTskDatetime(Date.now() + 4 * 60_000) }),
+      'signature: future',
+    );
     assertFail(await postSigned(cgi('orderquery'), { ...body, nonceStr: nonce() }, { authorization: null }), 'signature: malformed-header');
     assertFail(await postSigned(cgi('orderquery'), { ...body, nonceStr: nonce() }, { authorization: 'TSK-RSA2 garbage' }), 'signature: malformed-header');
     const b2 = JSON.stringify({ ...body, nonceStr: nonce() });
@@ -168,8 +174,22 @@ describe('/paycgi/refund and /paycgi/refundquery', () => {
     assertFail(await refund(paid, { totalAmt: undefined }), 'totalAmt missing');
     assertFail(await refund(paid, { version: '123456' }), 'version too long');
     // forged / stale / replayed refunds change nothing
-    assertFail(await postSigned(cgi('refund'), { skillId: SKILL_ID, transactionId: paid.transactionId, refundTradeNo: 'RF1', totalAmt: 200, refundAmt: 50, refundDetails: [], nonceStr: nonce() }, { key: other.privateKeyPem }), 'signature: bad-signature');
-    assertFail(await postSigned(cgi('refund'), { skillId: SKILL_ID, transactionId: paid.transactionId, refundTradeNo: 'RF2', totalAmt: 200, refundAmt: 50, refundDetails: [], nonceStr: nonce() }, { datetime: formatTskDatetime(Date.now() - 10 * 60_000) }), 'signature: stale');
+    assertFail(
+      await postSigned(
+        cgi('refund'),
+        { skillId: SKILL_ID, transactionId: paid.transactionId, refundTradeNo: 'RF1', totalAmt: 200, refundAmt: 50, refundDetails: [], nonceStr: nonce() },
+        { key: other.privateKeyPem },
+      ),
+      'signature: bad-signature',
+    );
+    assertFail(
+      await postSigned(
+        cgi('refund'),
+        { skillId: SKILL_ID, transactionId: paid.transactionId, refundTradeNo: 'RF2', totalAmt: 200, refundAmt: 50, refundDetails: [], nonceStr: nonce() },
+        { datetime: formatTskDatetime(Date.now() - 10 * 60_000) },
+      ),
+      'signature: stale',
+    );
     assert.equal(await refundCount(), before, 'no refund was recorded');
     const n = nonce();
     const ok = await refund(paid, { refundTradeNo: 'RB1', refundAmt: 50, nonceStr: n });
@@ -191,10 +211,14 @@ describe('/paycgi/refund and /paycgi/refundquery', () => {
     assert.equal(q1.json.refundStatus, 'PROCESSING');
     assert.equal(q1.json.refundStatusDesc, '退款中');
     assert.equal(validate('refundQueryReply', q1.json).ok, true);
-    const done = await until(async () => {
-      const q = await rq({ refundTransactionId: r.json.refundTransactionId });
-      return q.json.refundStatus === 'SUCCESS' ? q : undefined;
-    }, 5000, 'refund SUCCESS');
+    const done = await until(
+      async () => {
+        const q = await rq({ refundTransactionId: r.json.refundTransactionId });
+        return q.json.refundStatus === 'SUCCESS' ? q : undefined;
+      },
+      5000,
+      'refund SUCCESS',
+    );
     assert.equal(done.json.refundTradeNo, 'RQ1');
     assert.equal(done.json.refundAmt, 200);
     assert.equal(done.json.refundStatusDesc, '退款成功');
@@ -235,16 +259,23 @@ test('every pay-CGI request is logged with its answer (GET /sandbox/v1/inbound) 
   assert.equal(r.json.retCode, 'SUCCESS');
   await postSigned(cgi('refund'), { skillId: SKILL_ID, tradeNo: o.tradeNo, nonceStr: nonce() });
   const log = (await api(base).inbound()).slice(-2);
-  assert.deepEqual(log.map((x) => [x.kind, x.skillId, x.retCode, x.retMsg]), [
-    ['orderquery', SKILL_ID, 'SUCCESS', undefined],
-    ['refund', SKILL_ID, 'FAIL', 'refundTradeNo missing'],
-  ]);
+  assert.deepEqual(
+    log.map((x) => [x.kind, x.skillId, x.retCode, x.retMsg]),
+    [
+      ['orderquery', SKILL_ID, 'SUCCESS', undefined],
+      ['refund', SKILL_ID, 'FAIL', 'refundTradeNo missing'],
+    ],
+  );
   try {
-    await until(async () => {
-      const { value } = await within(reader.read(), 3000, 'an event');
-      text += new TextDecoder().decode(value);
-      return /event: inbound\ndata: .*"retCode":"FAIL"/.test(text);
-    }, 5000, 'inbound events');
+    await until(
+      async () => {
+        const { value } = await within(reader.read(), 3000, 'an event');
+        text += new TextDecoder().decode(value);
+        return /event: inbound\ndata: .*"retCode":"FAIL"/.test(text);
+      },
+      5000,
+      'inbound events',
+    );
     assert.match(text, /event: purchase\n/);
     assert.match(text, /event: call\ndata: .*"kind":"createOrder"/);
     assert.match(text, /event: status\ndata: .*"tradeStatus":"NOTPAY"/);

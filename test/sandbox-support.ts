@@ -107,7 +107,8 @@ export async function startBackend(tskPublicKeyText: string): Promise<Backend> {
     };
     if (path === '/skill') {
       // The real custom-skill protocol (SKILL-PROTOCOL §2–§4); answers are not signed.
-      const speak = (text: string, extra: Record<string, unknown> = {}) => reply({ version: '1.0', response: { outputSpeech: { type: 'PlainText', text }, ...extra } }, false);
+      const speak = (text: string, extra: Record<string, unknown> = {}) =>
+        reply({ version: '1.0', response: { outputSpeech: { type: 'PlainText', text }, ...extra } }, false);
       if (!v.ok) return speak('bad signature');
       const request = body.request;
       const slot = (name: string): string | undefined => request.intent?.slots?.[name]?.values?.[0]?.value?.value;

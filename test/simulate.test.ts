@@ -13,7 +13,9 @@ import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const scriptsDir = join(root, 'src/demo/scripts');
-const scripts = readdirSync(scriptsDir).filter((f) => f.endsWith('.json')).sort();
+const scripts = readdirSync(scriptsDir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 interface Run {
   code: number | null;
@@ -82,7 +84,14 @@ test('every shipped script passes through the real bin (exit 0, transcript ends 
   const runs = await pool(scripts, 4, (s) => simulate(['--script', join(scriptsDir, s)]));
   runs.forEach((run, i) => {
     const name = scripts[i]!;
-    assert.equal(run.code, 0, `${name} exit ${run.code}\n${run.stderr}\n${run.events.filter((e) => e.type === 'fail').map((e) => JSON.stringify(e)).join('\n')}`);
+    assert.equal(
+      run.code,
+      0,
+      `${name} exit ${run.code}\n${run.stderr}\n${run.events
+        .filter((e) => e.type === 'fail')
+        .map((e) => JSON.stringify(e))
+        .join('\n')}`,
+    );
     const script = JSON.parse(readFileSync(join(scriptsDir, name), 'utf8'));
     const last = run.events.at(-1)!;
     assert.equal(last.type, 'done', `${name}: last event ${JSON.stringify(last)}`);
@@ -94,7 +103,11 @@ test('every shipped script passes through the real bin (exit 0, transcript ends 
     assert.equal(run.events.filter((e) => e.type === 'expect' && e.ok === true).length, expects, `${name}: expectations held`);
     // Times are monotonic.
     const times = run.events.map((e) => e.t as number);
-    assert.deepEqual(times, [...times].sort((a, b) => a - b), `${name}: transcript in time order`);
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => a - b),
+      `${name}: transcript in time order`,
+    );
     assert.match(run.stderr, /every expectation held/);
   });
   // Semantics visible in the transcripts, beyond "exit 0":
@@ -201,7 +214,14 @@ test('--config: the script runs against a sandbox configured with another skill 
       }),
     );
     const run = await simulate(['--script', file, '--config', config]);
-    assert.equal(run.code, 0, `${run.stderr}\n${run.events.filter((e) => e.type === 'fail').map((e) => JSON.stringify(e)).join('\n')}`);
+    assert.equal(
+      run.code,
+      0,
+      `${run.stderr}\n${run.events
+        .filter((e) => e.type === 'fail')
+        .map((e) => JSON.stringify(e))
+        .join('\n')}`,
+    );
     assert.deepEqual(run.events[0]!.skills, [record.skillId]);
     assert.equal(run.events.filter((e) => e.type === 'deliver-hook').length, 0, 'the hook count is only for the built-in example');
     assert.ok(run.events.some((e) => e.type === 'delivered'));

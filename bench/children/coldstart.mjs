@@ -9,7 +9,9 @@ const charge = JSON.parse(process.argv[3]);
 const transport = {
   startPurchase: async () => ({ purchaseId: 'P1' }),
   placeOrder: async () => ({ kind: 'already-owned' }),
-  refreshOrder: async () => { throw new Error('unused'); },
+  refreshOrder: async () => {
+    throw new Error('unused');
+  },
   queryStatus: async (purchaseId) => ({ purchaseId, tradeStatus: 'NOTPAY', seq: 0, source: 'poll' }),
   subscribe: () => () => {},
   cancel: async () => {},

@@ -46,7 +46,13 @@ let next = 0;
 async function lane(): Promise<void> {
   while (next < N) {
     const i = next++;
-    const transport = createNodeTransport({ platformUrl: url!, tskPublicKey: key!, deviceId: `spk-fan-${i}`, requestTimeoutMs: 60_000, pollIntervalMs: 60_000 });
+    const transport = createNodeTransport({
+      platformUrl: url!,
+      tskPublicKey: key!,
+      deviceId: `spk-fan-${i}`,
+      requestTimeoutMs: 60_000,
+      pollIntervalMs: 60_000,
+    });
     transports.push(transport);
     const signal = AbortSignal.timeout(120_000);
     const { purchaseId } = await retry(() => transport.startPurchase({ mode: 'screen', charge: charge, originalRequest: { i } }, signal));

@@ -18,13 +18,21 @@ import { skillInput } from '../../test/sandbox-support.js';
 const [backendUrl, platformPem] = process.argv.slice(2);
 const epoch = () => performance.timeOrigin + performance.now();
 const config = parseSandboxConfig({ skills: [skillInput(backendUrl!)], platformPrivateKey: platformPem! });
-const sandbox = await Sandbox.start({ config, timeScale: 1, processingMs: 0, callTimeoutMs: 10_000, device: { repeatStatusMs: 0, authTimeoutMs: 60_000, idleTimeoutMs: 600_000 } });
+const sandbox = await Sandbox.start({
+  config,
+  timeScale: 1,
+  processingMs: 0,
+  callTimeoutMs: 10_000,
+  device: { repeatStatusMs: 0, authTimeoutMs: 60_000, idleTimeoutMs: 600_000 },
+});
 const pair = { sandbox, close: () => sandbox.close() };
 const book = pair.sandbox.platform.book;
 
 // Baseline: how long one RSA-2048 signature takes in this process alone.
 const key = loadPrivateKey(platformPem!);
-const body = Buffer.from('{"purchaseId":"P1","deviceId":"spk-1","tradeStatus":"SUCCESS","seq":4,"nonceStr":"abcdefghijklmnopqrstuvwxyz012345"}20260101T000000Z');
+const body = Buffer.from(
+  '{"purchaseId":"P1","deviceId":"spk-1","tradeStatus":"SUCCESS","seq":4,"nonceStr":"abcdefghijklmnopqrstuvwxyz012345"}20260101T000000Z',
+);
 for (let i = 0; i < 20; i++) sign('sha256', body, key);
 const t = performance.now();
 for (let i = 0; i < 200; i++) sign('sha256', body, key);

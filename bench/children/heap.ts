@@ -44,5 +44,13 @@ const res = companion.resources();
 companion.stop();
 console.log(
   'RESULT ' +
-    JSON.stringify({ growthMB: (h1 - h0) / (1024 * 1024), heapBeforeMB: h0 / 1048576, heapAfterMB: h1 / 1048576, paid, msPerPurchase: ms / N, transportLive: transport.live, resources: res }),
+    JSON.stringify({
+      growthMB: (h1 - h0) / (1024 * 1024),
+      heapBeforeMB: h0 / 1048576,
+      heapAfterMB: h1 / 1048576,
+      paid,
+      msPerPurchase: ms / N,
+      transportLive: transport.live,
+      resources: res,
+    }),
 );

@@ -33,7 +33,13 @@ function contributors(meta: Metafile, top = 5): string {
   const by = new Map<string, number>();
   for (const [path, { bytesInOutput }] of Object.entries(out.inputs)) {
     const m = path.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
-    const key = m ? m[1]! : path.replace(/^src\//, '').split('/').slice(0, 2).join('/');
+    const key = m
+      ? m[1]!
+      : path
+          .replace(/^src\//, '')
+          .split('/')
+          .slice(0, 2)
+          .join('/');
     by.set(key, (by.get(key) ?? 0) + bytesInOutput);
   }
   return [...by.entries()]

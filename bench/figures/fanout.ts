@@ -131,8 +131,20 @@ export const fanout: Figure = {
         const delivered = lat.length / ran.emitted;
         const p99 = lat.length ? percentile(lat, 99) : Number.POSITIVE_INFINITY;
         const held = achieved >= 0.95 * p.rate && delivered >= 0.999 && p99 <= 100;
-        runs.push({ rate: p.rate, seconds: p.seconds, achieved, delivered, emitted: ran.emitted, p99, p50: lat.length ? percentile(lat, 50) : NaN, held, p99Mark: fromMark.length ? percentile(fromMark, 99) : NaN });
-        process.stderr.write(`  fanout ${p.rate}/s: achieved ${round(achieved)}/s, delivered ${round(delivered * 100)} %, p50 ${round(runs.at(-1)!.p50)} ms, p99 ${round(p99)} ms (from mark ${round(runs.at(-1)!.p99Mark)} ms)\n`);
+        runs.push({
+          rate: p.rate,
+          seconds: p.seconds,
+          achieved,
+          delivered,
+          emitted: ran.emitted,
+          p99,
+          p50: lat.length ? percentile(lat, 50) : NaN,
+          held,
+          p99Mark: fromMark.length ? percentile(fromMark, 99) : NaN,
+        });
+        process.stderr.write(
+          `  fanout ${p.rate}/s: achieved ${round(achieved)}/s, delivered ${round(delivered * 100)} %, p50 ${round(runs.at(-1)!.p50)} ms, p99 ${round(p99)} ms (from mark ${round(runs.at(-1)!.p99Mark)} ms)\n`,
+        );
       }
       const headline = runs.find((r) => r.rate === 1000) ?? runs.at(-1)!;
       const best = [...runs].reverse().find((r) => r.held);
@@ -143,7 +155,9 @@ export const fanout: Figure = {
           'setup s': round(dev.setupMs / 1000),
           'setup retries': dev.setupRetries,
           'rate held /s': best ? best.rate : `< ${runs[0]!.rate}`,
-          runs: runs.map((r) => `${r.rate}/s→${round(r.achieved)}/s p99 ${round(r.p99)} ms (from mark ${round(r.p99Mark)}) deliv ${round(r.delivered * 100)}%`).join('; '),
+          runs: runs
+            .map((r) => `${r.rate}/s→${round(r.achieved)}/s p99 ${round(r.p99)} ms (from mark ${round(r.p99Mark)}) deliv ${round(r.delivered * 100)}%`)
+            .join('; '),
           'sign ms (platform process)': round(ready.signMs),
           'device socket closes': closes,
         },

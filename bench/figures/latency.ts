@@ -114,7 +114,7 @@ async function purchases(pair: Pair, n: number, measure: (tid: string, companion
 const paidRender = (companion: DeviceCompanion) =>
   waitFor<number>(
     (done) => {
-      const h = (v: ScreenView) => v.state === 'paid' || v.state === 'done' ? done(nowMs()) : undefined;
+      const h = (v: ScreenView) => (v.state === 'paid' || v.state === 'done' ? done(nowMs()) : undefined);
       companion.on('render', h);
       return () => companion.off('render', h);
     },

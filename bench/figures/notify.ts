@@ -25,14 +25,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  formatTskDatetime,
-  generateTskKeyPair,
-  randomNonce,
-  signingContent,
-  signRsa2,
-  type TskKeyPair,
-} from '../../src/protocol/index.js';
+import { formatTskDatetime, generateTskKeyPair, randomNonce, signingContent, signRsa2, type TskKeyPair } from '../../src/protocol/index.js';
 import {
   catalogFrom,
   createPartnerHandlers,
@@ -231,7 +224,15 @@ async function httpOnce(base?: string): Promise<FigureResult> {
   const send: Send = (q) =>
     new Promise((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port, path: '/dingdang/deliver', method: 'POST', agent, headers: { ...q.headers, 'content-length': q.rawBody.length } as http.OutgoingHttpHeaders, timeout: 10_000 },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/dingdang/deliver',
+          method: 'POST',
+          agent,
+          headers: { ...q.headers, 'content-length': q.rawBody.length } as http.OutgoingHttpHeaders,
+          timeout: 10_000,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

@@ -78,7 +78,11 @@ export class LeanTransport implements PaymentTransport {
   }
 
   resume(_purchaseId: string, _signal: AbortSignal): Promise<ResumeResult> {
-    return Promise.resolve({ outputSpeech: '好的，开始播放。', directives: [{ type: 'AudioPlayer.Play', audioItem: { stream: { url: 'https://cdn.example/ep.mp3' } } }], shouldEndSession: true });
+    return Promise.resolve({
+      outputSpeech: '好的，开始播放。',
+      directives: [{ type: 'AudioPlayer.Play', audioItem: { stream: { url: 'https://cdn.example/ep.mp3' } } }],
+      shouldEndSession: true,
+    });
   }
 
   close(): void {

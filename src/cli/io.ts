@@ -42,7 +42,7 @@ export async function readAll(stream: NodeJS.ReadableStream, limit = 16 * 1024 *
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
-    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk);
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     size += b.length;
     if (size > limit) throw new UsageError(`stdin is larger than ${limit} bytes`);
     chunks.push(b);

@@ -87,7 +87,8 @@ export function parseSayReply(body: unknown): PlatformReply {
     if (isObject(a.card) && a.card.type === 'LinkAccount') answer.card = { type: 'LinkAccount' };
     reply.answer = answer;
   }
-  if (isObject(b.error) && typeof b.error.code === 'number') reply.error = { code: b.error.code, reason: typeof b.error.reason === 'string' ? b.error.reason : '' };
+  if (isObject(b.error) && typeof b.error.code === 'number')
+    reply.error = { code: b.error.code, reason: typeof b.error.reason === 'string' ? b.error.reason : '' };
   reply.speech = typeof b.speech === 'string' ? b.speech : (reply.answer?.outputSpeech.text ?? '');
   reply.shouldEndSession = typeof b.shouldEndSession === 'boolean' ? b.shouldEndSession : (reply.answer?.shouldEndSession ?? true);
   for (const k of ['skillId', 'requestType', 'sessionId', 'purchaseId'] as const) if (typeof b[k] === 'string') reply[k] = b[k];
@@ -220,7 +221,15 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
     const p = this.player;
     p.on('play', (e) => {
       const resumed = this.resumedLoad && e.cause === 'start';
-      const info: PlayInfo = { title: e.item.title, item: e.item, items: e.items, index: e.index, position: positionText(e.index, e.items.length), cause: e.cause, resumed };
+      const info: PlayInfo = {
+        title: e.item.title,
+        item: e.item,
+        items: e.items,
+        index: e.index,
+        position: positionText(e.index, e.items.length),
+        cause: e.cause,
+        resumed,
+      };
       if (e.item.subtitle !== undefined) info.subtitle = e.item.subtitle;
       if (e.item.url !== undefined) info.url = e.item.url;
       this.emit('play', info);

@@ -47,7 +47,9 @@ export async function checkExpectation(step: ExpectStep, ctx: ExpectationContext
   if ('expectSpeech' in step) {
     const found = () => t.speech.findIndex((s, idx) => idx >= t.speechCursor && s.includes(step.expectSpeech));
     if (!(await t.until(() => found() >= 0, timeout)))
-      throw new StepFailure(`waited ${timeout} ms for speech containing "${step.expectSpeech}"; heard since: ${JSON.stringify(t.speech.slice(t.speechCursor))}`);
+      throw new StepFailure(
+        `waited ${timeout} ms for speech containing "${step.expectSpeech}"; heard since: ${JSON.stringify(t.speech.slice(t.speechCursor))}`,
+      );
     t.speechCursor = found() + 1;
     t.emit('expect', { expectSpeech: step.expectSpeech, ok: true });
     return;

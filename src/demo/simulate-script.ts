@@ -89,7 +89,8 @@ export function parseScript(value: unknown): Script {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ScriptError('a script is a JSON object { "steps": [...] }');
   const o = value as Record<string, unknown>;
   for (const k of Object.keys(o))
-    if (!['mode', 'steps', 'payWindowSeconds', 'expectTimeoutMs', 'description', '$schema', 'comment'].includes(k)) throw new ScriptError(`unknown field "${k}"`);
+    if (!['mode', 'steps', 'payWindowSeconds', 'expectTimeoutMs', 'description', '$schema', 'comment'].includes(k))
+      throw new ScriptError(`unknown field "${k}"`);
   const script: Script = { steps: [] };
   if (o.mode !== undefined) {
     if (o.mode !== 'screen' && o.mode !== 'screenless') throw new ScriptError('mode must be "screen" or "screenless"');
@@ -126,7 +127,8 @@ function parseStep(s: unknown, n: number): Step {
       return { pay: o.pay as (typeof PAYS)[number] };
     case 'fault':
       if (typeof o.fault === 'string') {
-        if (!(o.fault in FAULTS)) throw new ScriptError(`${where}: unknown fault "${o.fault}"; known: ${Object.keys(FAULTS).join(', ')} (or an object of sandbox fault settings)`);
+        if (!(o.fault in FAULTS))
+          throw new ScriptError(`${where}: unknown fault "${o.fault}"; known: ${Object.keys(FAULTS).join(', ')} (or an object of sandbox fault settings)`);
         return { fault: o.fault };
       }
       if (typeof o.fault === 'object' && o.fault !== null && !Array.isArray(o.fault)) return { fault: o.fault as FaultsRequest };

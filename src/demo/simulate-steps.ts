@@ -56,10 +56,17 @@ export async function runAction(step: ActionStep, ctx: SimulationContext): Promi
 async function ownElsewhere({ client, transcript: t, deliveries }: SimulationContext): Promise<void> {
   const id = await t.needPurchase();
   const p = await client.purchase(id);
-  const other = await client.startPurchase({ mode: 'screenless', charge: p.charge, originalRequest: p.originalRequest, skillId: p.skillId, deviceId: 'another-device' });
+  const other = await client.startPurchase({
+    mode: 'screenless',
+    charge: p.charge,
+    originalRequest: p.originalRequest,
+    skillId: p.skillId,
+    deviceId: 'another-device',
+  });
   const order = await client.payPurchase(other.purchaseId, 'success');
   if (!('transactionId' in order)) throw new StepFailure('the other device already owned the goods');
   // Owned once the delivery notification went through.
-  if (!(await t.until(() => deliveries.delivered.has(order.transactionId), 10_000))) throw new StepFailure('the purchase on the other device was not delivered');
+  if (!(await t.until(() => deliveries.delivered.has(order.transactionId), 10_000)))
+    throw new StepFailure('the purchase on the other device was not delivered');
   t.emit('owned-elsewhere', { purchaseId: other.purchaseId, transactionId: order.transactionId });
 }

@@ -61,9 +61,7 @@ export async function startSpeakerServer(options: SpeakerServerOptions): Promise
     const url = new URL(req.url ?? '/', 'http://speaker');
     if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(
-        speakerPage({ platformUrl: options.platformUrl, tskPublicKey: options.tskPublicKey, deviceId, sayUrl: '/api/say', example }),
-      );
+      res.end(speakerPage({ platformUrl: options.platformUrl, tskPublicKey: options.tskPublicKey, deviceId, sayUrl: '/api/say', example }));
       return;
     }
     if (req.method === 'GET' && url.pathname === '/speaker.js') {

@@ -78,11 +78,7 @@ function checkOrder(order: unknown, expectedTotal: number): DeviceOrder {
 export function isStatusUpdate(u: unknown): u is StatusUpdate {
   const s = u as Partial<StatusUpdate> | null;
   return (
-    !!s &&
-    typeof s === 'object' &&
-    typeof s.purchaseId === 'string' &&
-    Number.isSafeInteger(s.seq) &&
-    TRADE_STATUSES.includes(s.tradeStatus as TradeStatus)
+    !!s && typeof s === 'object' && typeof s.purchaseId === 'string' && Number.isSafeInteger(s.seq) && TRADE_STATUSES.includes(s.tradeStatus as TradeStatus)
   );
 }
 

@@ -201,8 +201,7 @@ export class DeviceCompanion extends EventEmitter<CompanionEvents> {
     }
     const mode = request.mode ?? this.mode;
     if (mode !== 'screen' && mode !== 'screenless') throw new CompanionError('ERR_DEVICE_BAD_CHARGE', 'mode must be "screen" or "screenless"');
-    if (request.speech !== undefined && typeof request.speech !== 'string')
-      throw new CompanionError('ERR_DEVICE_BAD_CHARGE', 'speech must be a string');
+    if (request.speech !== undefined && typeof request.speech !== 'string') throw new CompanionError('ERR_DEVICE_BAD_CHARGE', 'speech must be a string');
 
     const actor = createActor(this.machine, {
       input: {
@@ -423,10 +422,7 @@ export class DeviceCompanion extends EventEmitter<CompanionEvents> {
     for (const d of run.disposers.splice(0)) d();
     if (this.running === run) this.running = undefined;
     if (err !== undefined) {
-      this.emit(
-        'error',
-        new CompanionError('ERR_DEVICE_STEP', `purchase machine failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err }),
-      );
+      this.emit('error', new CompanionError('ERR_DEVICE_STEP', `purchase machine failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
     }
     const result: PurchaseResult = {
       outcome,

@@ -73,12 +73,7 @@ export class DeviceProtocolError extends DingDangPayError {
 /** The purchase step a failure belongs to (the machine's `step` of its error info). */
 export type PurchaseStep = 'start' | 'order' | 'refresh' | 'resume' | 'cancel' | 'query';
 
-export type CompanionErrorCode =
-  | 'ERR_DEVICE_BUSY'
-  | 'ERR_DEVICE_STOPPED'
-  | 'ERR_DEVICE_BAD_CHARGE'
-  | 'ERR_DEVICE_CONFIG'
-  | 'ERR_DEVICE_STEP';
+export type CompanionErrorCode = 'ERR_DEVICE_BUSY' | 'ERR_DEVICE_STOPPED' | 'ERR_DEVICE_BAD_CHARGE' | 'ERR_DEVICE_CONFIG' | 'ERR_DEVICE_STEP';
 
 /** Errors of the companion itself; `step` errors wrap a failed transport call. */
 export class CompanionError extends DingDangPayError {

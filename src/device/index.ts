@@ -56,15 +56,7 @@ export {
   type WatchCommand,
 } from './machine.js';
 export { createTransportActors, isStatusUpdate, type TransportActors } from './actors.js';
-export {
-  FLOW_INTENTS,
-  eventForIntent,
-  intentFromName,
-  matchIntent,
-  normalizeUtterance,
-  type FlowIntent,
-  type IntentMatch,
-} from './intents.js';
+export { FLOW_INTENTS, eventForIntent, intentFromName, matchIntent, normalizeUtterance, type FlowIntent, type IntentMatch } from './intents.js';
 export { LOCALES, helpText, prompt, statusText, type Locale, type PromptContext, type PromptKey } from './prompts.js';
 export {
   countdown,

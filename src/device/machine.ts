@@ -89,13 +89,7 @@ export interface PurchaseContext {
 
 /** Events the host (through the companion) and the status watcher send to the machine. */
 export type PurchaseEvent =
-  | { type: 'CONFIRM' }
-  | { type: 'CANCEL' }
-  | { type: 'REFRESH' }
-  | { type: 'QUERY' }
-  | { type: 'HELP' }
-  | { type: 'REPEAT' }
-  | WatchEvent;
+  { type: 'CONFIRM' } | { type: 'CANCEL' } | { type: 'REFRESH' } | { type: 'QUERY' } | { type: 'HELP' } | { type: 'REPEAT' } | WatchEvent;
 
 /** What the machine tells its host. */
 export type PurchaseEmitted =

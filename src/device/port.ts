@@ -13,15 +13,7 @@
  */
 import type * as Link from '../protocol/browser.js';
 
-export type {
-  ConnectionState,
-  DeviceMode,
-  DeviceOrder,
-  PlaceOrderResult,
-  ResumeResult,
-  StartPurchaseRequest,
-  StatusUpdate,
-} from '../protocol/browser.js';
+export type { ConnectionState, DeviceMode, DeviceOrder, PlaceOrderResult, ResumeResult, StartPurchaseRequest, StatusUpdate } from '../protocol/browser.js';
 
 export interface SubscriptionListener {
   /**

@@ -188,8 +188,7 @@ export function helpText(stateKey: string, locale: Locale = 'zh-CN'): string {
       ? '请打开手机上的叮当APP完成支付。说“支付好了吗”查进度，说“取消”退出。'
       : 'Open the DingDang app on your phone to pay. Say "is it paid" for the status, or "cancel".';
   if (stateKey === 'expired') return zh ? '说“刷新”换一个新二维码，说“取消”退出。' : 'Say "refresh" for a new code, or "cancel".';
-  if (stateKey === 'payFailed' || stateKey === 'orderFailed')
-    return zh ? '说“重试”再试一次，说“取消”退出。' : 'Say "retry" to try again, or "cancel".';
+  if (stateKey === 'payFailed' || stateKey === 'orderFailed') return zh ? '说“重试”再试一次，说“取消”退出。' : 'Say "retry" to try again, or "cancel".';
   return zh ? '请稍等，说“取消”可以退出购买。' : 'Please wait. Say "cancel" to stop.';
 }
 

@@ -320,4 +320,3 @@ function cachedQr(text: string): QrImage {
   if (qrCache.size > 8) qrCache.delete(qrCache.keys().next().value as string);
   return img;
 }
-

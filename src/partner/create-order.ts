@@ -9,16 +9,7 @@
  * `{ retCode: "FAIL", retMsg: "ALREADY_OWNED" }` so the device can go
  * straight to the resume.
  */
-import {
-  isFen,
-  isOrderNo,
-  randomNonce,
-  RET_MSG_ALREADY_OWNED,
-  sumFen,
-  type CreateOrderReply,
-  type CreateOrderRequest,
-  type Fen,
-} from '../protocol/index.js';
+import { isFen, isOrderNo, randomNonce, RET_MSG_ALREADY_OWNED, sumFen, type CreateOrderReply, type CreateOrderRequest, type Fen } from '../protocol/index.js';
 import { RefusedError } from './errors.js';
 import type { PartnerContext } from './partner-context.js';
 

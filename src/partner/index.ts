@@ -20,16 +20,7 @@ export type { PartnerHandler, PartnerRequest, PartnerResponse } from './make-han
 
 // The partner's own code the handlers call.
 export { catalogFrom } from './catalog.js';
-export type {
-  CatalogHook,
-  CatalogItem,
-  DeliverContext,
-  DeliverHook,
-  OrderContext,
-  RefundHook,
-  RefundNotifyContext,
-  UserHook,
-} from './hooks.js';
+export type { CatalogHook, CatalogItem, DeliverContext, DeliverHook, OrderContext, RefundHook, RefundNotifyContext, UserHook } from './hooks.js';
 
 // The Node `http` adapter.
 export { DEFAULT_PARTNER_PATHS, nodeHttpHandler, partnerRequestListener, writePartnerResponse } from './adapters/node-http.js';
@@ -51,16 +42,7 @@ export { requestRefund } from './refund.js';
 export type { RefundDeps, RequestRefundInput } from './refund.js';
 
 // The store contract and the stores.
-export type {
-  CheckedDeliveryClaim,
-  DeliveryClaim,
-  DeliveryExpectation,
-  NewOrder,
-  PartnerOrder,
-  PartnerOrderStatus,
-  PartnerStore,
-  Refund,
-} from './store.js';
+export type { CheckedDeliveryClaim, DeliveryClaim, DeliveryExpectation, NewOrder, PartnerOrder, PartnerOrderStatus, PartnerStore, Refund } from './store.js';
 export {
   MemoryPartnerStore,
   POSTGRES_SCHEMA,
@@ -73,12 +55,5 @@ export {
 export type { PostgresStoreOptions, SqliteStoreOptions, SqliteSynchronous } from './stores/index.js';
 
 // Errors.
-export {
-  DeliveryTimeoutError,
-  PARTNER_ERROR_CODES,
-  PayRemoteError,
-  RefundError,
-  RefusedError,
-  StoreError,
-} from './errors.js';
+export { DeliveryTimeoutError, PARTNER_ERROR_CODES, PayRemoteError, RefundError, RefusedError, StoreError } from './errors.js';
 export type { PartnerErrorCode, PayOperation, RefundErrorCode, StoreErrorCode } from './errors.js';

@@ -144,12 +144,18 @@ export class PayClient {
 
   /** 3 查询订单. Resolves with a SUCCESS reply about the named order. */
   async orderQuery(input: OrderQueryInput, options: CallOptions = {}): Promise<OrderQueryResult> {
-    const reply = await this.call('orderQuery', 'orderQueryRequest', 'orderQueryReply', () => ({
-      skillId: this.skillId,
-      ...pick(input, ['transactionId', 'tradeNo']),
-      version: DEFAULT_VERSION,
-      nonceStr: randomNonce(),
-    }), options);
+    const reply = await this.call(
+      'orderQuery',
+      'orderQueryRequest',
+      'orderQueryReply',
+      () => ({
+        skillId: this.skillId,
+        ...pick(input, ['transactionId', 'tradeNo']),
+        version: DEFAULT_VERSION,
+        nonceStr: randomNonce(),
+      }),
+      options,
+    );
     this.sameOrder('orderQuery', input, reply);
     return reply as OrderQueryResult;
   }
@@ -161,17 +167,23 @@ export class PayClient {
    */
   async refund(input: RefundInput, options: CallOptions = {}): Promise<RefundResult> {
     const refundTradeNo = input.refundTradeNo ?? randomNonce(32);
-    const reply = await this.call('refund', 'refundRequest', 'refundReply', () => ({
-      skillId: this.skillId,
-      ...pick(input, ['transactionId', 'tradeNo']),
-      refundTradeNo,
-      totalAmt: input.totalAmt,
-      refundAmt: input.refundAmt,
-      ...(input.refundDesc !== undefined ? { refundDesc: input.refundDesc } : {}),
-      refundDetails: input.refundDetails,
-      version: DEFAULT_VERSION,
-      nonceStr: randomNonce(),
-    }), options);
+    const reply = await this.call(
+      'refund',
+      'refundRequest',
+      'refundReply',
+      () => ({
+        skillId: this.skillId,
+        ...pick(input, ['transactionId', 'tradeNo']),
+        refundTradeNo,
+        totalAmt: input.totalAmt,
+        refundAmt: input.refundAmt,
+        ...(input.refundDesc !== undefined ? { refundDesc: input.refundDesc } : {}),
+        refundDetails: input.refundDetails,
+        version: DEFAULT_VERSION,
+        nonceStr: randomNonce(),
+      }),
+      options,
+    );
     this.sameOrder('refund', input, reply);
     if (reply.refundTradeNo !== refundTradeNo || reply.refundAmt !== input.refundAmt || reply.totalAmt !== input.totalAmt)
       throw new PayRemoteError('refund', 'refund reply names another refund', undefined, reply);
@@ -180,12 +192,18 @@ export class PayClient {
 
   /** 5 查询退款. */
   async refundQuery(input: RefundQueryInput, options: CallOptions = {}): Promise<RefundQueryResult> {
-    const reply = await this.call('refundQuery', 'refundQueryRequest', 'refundQueryReply', () => ({
-      skillId: this.skillId,
-      ...pick(input, ['refundTransactionId', 'refundTradeNo']),
-      version: DEFAULT_VERSION,
-      nonceStr: randomNonce(),
-    }), options);
+    const reply = await this.call(
+      'refundQuery',
+      'refundQueryRequest',
+      'refundQueryReply',
+      () => ({
+        skillId: this.skillId,
+        ...pick(input, ['refundTransactionId', 'refundTradeNo']),
+        version: DEFAULT_VERSION,
+        nonceStr: randomNonce(),
+      }),
+      options,
+    );
     for (const k of ['refundTransactionId', 'refundTradeNo'] as const) {
       const want = (input as Record<string, unknown>)[k];
       if (want !== undefined && reply[k] !== want) throw new PayRemoteError('refundQuery', `reply names another ${k}`, undefined, reply);
@@ -198,8 +216,7 @@ export class PayClient {
     if (reply.skillId !== this.skillId) throw new PayRemoteError(op, 'reply names another skillId', undefined, reply);
     if (input.transactionId !== undefined && reply.transactionId !== input.transactionId)
       throw new PayRemoteError(op, 'reply names another transactionId', undefined, reply);
-    if (input.tradeNo !== undefined && reply.tradeNo !== input.tradeNo)
-      throw new PayRemoteError(op, 'reply names another tradeNo', undefined, reply);
+    if (input.tradeNo !== undefined && reply.tradeNo !== input.tradeNo) throw new PayRemoteError(op, 'reply names another tradeNo', undefined, reply);
   }
 
   private async call<Q extends MessageKind, R extends MessageKind>(

@@ -6,14 +6,7 @@
  *
  *   store.saveRefund(PROCESSING)  →  pay.refund(same refundTradeNo)  →  store.updateRefund
  */
-import {
-  InvalidArgumentError,
-  isOrderNo,
-  randomNonce,
-  type Clock,
-  type Fen,
-  type OrderDetail,
-} from '../protocol/index.js';
+import { InvalidArgumentError, isOrderNo, randomNonce, type Clock, type Fen, type OrderDetail } from '../protocol/index.js';
 import { PayRemoteError, RefundError } from './errors.js';
 import type { PayClient } from './pay-client.js';
 import type { PartnerStore, Refund } from './store.js';

@@ -85,13 +85,7 @@ export interface PartnerStore {
    * present; otherwise it reads the order (`getOrder`) and checks it before
    * `claimDelivery`. All built-in stores implement it.
    */
-  claimDeliveryChecked?(
-    tradeNo: string,
-    transactionId: string,
-    expect: DeliveryExpectation,
-    leaseMs: number,
-    now: number,
-  ): Promise<CheckedDeliveryClaim>;
+  claimDeliveryChecked?(tradeNo: string, transactionId: string, expect: DeliveryExpectation, leaseMs: number, now: number): Promise<CheckedDeliveryClaim>;
   /** Record the delivery as done (idempotent); also grants the entitlements. */
   completeDelivery(tradeNo: string, now: number): Promise<PartnerOrder>;
   /**

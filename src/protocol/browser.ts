@@ -120,16 +120,7 @@ export {
 export { checkSkillResponse, checkSkillResponseText, type SkillCheckOptions, type SkillCheckResult, type SkillSettings } from './skill-check.js';
 export type { SkillViolation } from './skill-check-fields.js';
 export { checkSkillRequest, compactTimestamp, parseSkillTimestamp, type SkillRequestCheck } from './skill-request-check.js';
-export {
-  MESSAGE_KINDS,
-  ORDER_NO_RE,
-  isOrderNo,
-  parseJsonMessage,
-  parseMessage,
-  validate,
-  validateJson,
-  type ValidationResult,
-} from './validate.js';
+export { MESSAGE_KINDS, ORDER_NO_RE, isOrderNo, parseJsonMessage, parseMessage, validate, validateJson, type ValidationResult } from './validate.js';
 export {
   DEFAULT_TOLERANCE_MS,
   NonceGuard,

@@ -80,8 +80,7 @@ export function parseStartPurchaseReply(v: unknown, expected?: string): ReplyRes
   const seq = own(v, 'seq');
   if (!isPurchaseId(purchaseId)) return malformed('reply has no valid purchaseId');
   if (expected !== undefined && purchaseId !== expected) return wrong('wrong-purchase', 'reply names another purchase');
-  if (typeof tradeStatus !== 'string' || !(TRADE_STATUSES as readonly string[]).includes(tradeStatus))
-    return malformed('reply has no valid tradeStatus');
+  if (typeof tradeStatus !== 'string' || !(TRADE_STATUSES as readonly string[]).includes(tradeStatus)) return malformed('reply has no valid tradeStatus');
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return malformed('reply has no valid seq');
   return { ok: true, value: { purchaseId, tradeStatus: tradeStatus as TradeStatus, seq } };
 }
@@ -139,8 +138,7 @@ export function parseResumeReply(v: unknown, purchaseId: string): ReplyResult<Re
   const directives = own(r.value, 'directives');
   const shouldEndSession = own(r.value, 'shouldEndSession');
   const error = own(r.value, 'error');
-  if (outputSpeech !== undefined && outputSpeech !== null && typeof outputSpeech !== 'string')
-    return malformed('outputSpeech is not a string');
+  if (outputSpeech !== undefined && outputSpeech !== null && typeof outputSpeech !== 'string') return malformed('outputSpeech is not a string');
   if (directives !== undefined && !Array.isArray(directives)) return malformed('directives is not an array');
   if (shouldEndSession !== undefined && typeof shouldEndSession !== 'boolean') return malformed('shouldEndSession is not a boolean');
   let err: ResumeResult['error'];

@@ -76,14 +76,11 @@ export function parseOrder(v: unknown, path = 'order'): ParseResult<DeviceOrder>
   const payUrl = own(v, 'payUrl');
   const expiresAt = own(v, 'expiresAt');
   if (!isPurchaseId(purchaseId)) return malformed(`${path}.purchaseId invalid`);
-  if (typeof transactionId !== 'string' || transactionId.length < 1 || transactionId.length > 64)
-    return malformed(`${path}.transactionId invalid`);
+  if (typeof transactionId !== 'string' || transactionId.length < 1 || transactionId.length > 64) return malformed(`${path}.transactionId invalid`);
   if (!isOrderNo(tradeNo)) return malformed(`${path}.tradeNo invalid`);
   if (!isFen(totalAmt)) return malformed(`${path}.totalAmt is not integer fen`);
-  if (typeof payUrl !== 'string' || payUrl.length > 2048 || !/^https?:\/\/\S+$/i.test(payUrl))
-    return malformed(`${path}.payUrl is not an http(s) URL`);
-  if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0)
-    return malformed(`${path}.expiresAt is not epoch ms`);
+  if (typeof payUrl !== 'string' || payUrl.length > 2048 || !/^https?:\/\/\S+$/i.test(payUrl)) return malformed(`${path}.payUrl is not an http(s) URL`);
+  if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0) return malformed(`${path}.expiresAt is not epoch ms`);
   return { ok: true, value: { purchaseId, transactionId, tradeNo, totalAmt, payUrl, expiresAt } };
 }
 
@@ -285,8 +282,7 @@ function parseSubscribe(f: Record<string, unknown>): ClientFrameResult {
   const purchaseId = own(f, 'purchaseId');
   const lastSeq = own(f, 'lastSeq');
   if (!isDeviceId(deviceId)) return refuse('UNAUTHORIZED', 'unknown device');
-  if (deviceToken !== undefined && deviceToken !== null && typeof deviceToken !== 'string')
-    return refuse('UNAUTHORIZED', 'deviceToken is not a string');
+  if (deviceToken !== undefined && deviceToken !== null && typeof deviceToken !== 'string') return refuse('UNAUTHORIZED', 'deviceToken is not a string');
   if (typeof purchaseId !== 'string') return refuse('BAD_REQUEST', 'purchaseId missing');
   if (!isPurchaseId(purchaseId)) return refuse('BAD_REQUEST', 'purchaseId invalid');
   if (lastSeq !== undefined && lastSeq !== null && (typeof lastSeq !== 'number' || !Number.isSafeInteger(lastSeq) || lastSeq < 0))

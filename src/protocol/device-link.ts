@@ -93,9 +93,7 @@ export type DeviceLinkErrorCode = keyof typeof DEVICE_LINK_ERROR_STATUS;
 
 /** The HTTP status of a platform error code; 0 for a code this version does not know. */
 export function statusOfDeviceLinkError(code: string): number {
-  return Object.prototype.hasOwnProperty.call(DEVICE_LINK_ERROR_STATUS, code)
-    ? DEVICE_LINK_ERROR_STATUS[code as DeviceLinkErrorCode]
-    : 0;
+  return Object.prototype.hasOwnProperty.call(DEVICE_LINK_ERROR_STATUS, code) ? DEVICE_LINK_ERROR_STATUS[code as DeviceLinkErrorCode] : 0;
 }
 
 // ── HTTP routes ───────────────────────────────────────────────────────
@@ -279,9 +277,7 @@ export interface DeviceLinkErrorBody {
 export type ParseFailure = 'malformed' | 'unsigned';
 
 /** The parsers of this contract never throw: a value, or a typed refusal with a short `detail`. */
-export type ParseResult<T, Reason extends string = ParseFailure> =
-  | { ok: true; value: T }
-  | { ok: false; reason: Reason; detail: string };
+export type ParseResult<T, Reason extends string = ParseFailure> = { ok: true; value: T } | { ok: false; reason: Reason; detail: string };
 
 /** Why a (verified) reply or status was refused: not the promised shape, or about another purchase or device. */
 export type ReplyRejection = 'malformed' | 'wrong-purchase' | 'wrong-device';
@@ -301,11 +297,7 @@ export interface SubscribeFrame {
 }
 
 /** Client → platform. */
-export type ClientFrame =
-  | SubscribeFrame
-  | { type: 'unsubscribe'; purchaseId: string }
-  | { type: 'ping'; t?: number }
-  | { type: 'pong'; t?: number };
+export type ClientFrame = SubscribeFrame | { type: 'unsubscribe'; purchaseId: string } | { type: 'ping'; t?: number } | { type: 'pong'; t?: number };
 
 export interface PushFrame {
   type: 'push';

@@ -73,13 +73,7 @@ export class ValidationError extends DingDangPayError {
 }
 
 /** Why a TSK signature check failed. */
-export type SignatureFailure =
-  | 'malformed-header'
-  | 'algorithm-mismatch'
-  | 'stale'
-  | 'future'
-  | 'bad-signature'
-  | 'replay';
+export type SignatureFailure = 'malformed-header' | 'algorithm-mismatch' | 'stale' | 'future' | 'bad-signature' | 'replay';
 
 export class SignatureError extends DingDangPayError {
   readonly reason: SignatureFailure;

@@ -68,8 +68,7 @@ export interface SkillCheckOptions {
 }
 
 export type SkillCheckResult =
-  | { ok: true; response: SkillResponseEnvelope; violations: [] }
-  | { ok: false; code: SkillRetCode; reason: string; violations: SkillViolation[] };
+  { ok: true; response: SkillResponseEnvelope; violations: [] } | { ok: false; code: SkillRetCode; reason: string; violations: SkillViolation[] };
 
 class Checker extends FieldChecker {
   constructor(readonly o: SkillCheckOptions) {
@@ -270,7 +269,8 @@ class Checker extends FieldChecker {
     if (!info) return;
     const ip = `${path}.payload.chargeInfo`;
     this.closed(info, ip, ['name', 'description', 'userId', 'items']);
-    for (const [item, p] of this.objects(Array.isArray(info.items) ? info.items : [], `${ip}.items`)) this.closed(item, p, ['itemId', 'itemName', 'price', 'count', 'totalFee']);
+    for (const [item, p] of this.objects(Array.isArray(info.items) ? info.items : [], `${ip}.items`))
+      this.closed(item, p, ['itemId', 'itemName', 'price', 'count', 'totalFee']);
     const v = validate('chargeDirective', d);
     if (v.ok) return;
     for (const issue of v.issues) {
@@ -365,7 +365,8 @@ class Checker extends FieldChecker {
     if (card) {
       this.closed(card, `${p}.card`, ['type']);
       const type = this.oneOf(card, 'type', `${p}.card`, true, ['LinkAccount']);
-      if (type === 'LinkAccount' && !this.o.skill?.accountLinking) this.add(C.FIELD_NOT_ALLOWED, `${p}.card`, 'a LinkAccount card needs account linking configured');
+      if (type === 'LinkAccount' && !this.o.skill?.accountLinking)
+        this.add(C.FIELD_NOT_ALLOWED, `${p}.card`, 'a LinkAccount card needs account linking configured');
     }
     this.directives(this.array(r, 'directives', p, false), `${p}.directives`);
   }
@@ -395,4 +396,3 @@ export function checkSkillResponseText(raw: string | Uint8Array, options: SkillC
   }
   return checkSkillResponse(value, options);
 }
-

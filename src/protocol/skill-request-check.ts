@@ -25,7 +25,8 @@ export function checkSkillRequest(value: unknown): SkillRequestCheck {
   const sys = ctx.System;
   if (!isObj(sys.application) || !str(sys.application, 'applicationId')) return fail('context.System.application.applicationId', 'missing');
   if (!isObj(sys.device) || !str(sys.device, 'deviceId')) return fail('context.System.device.deviceId', 'missing');
-  if (sys.device.supportedInterfaces !== undefined && !isObj(sys.device.supportedInterfaces)) return fail('context.System.device.supportedInterfaces', 'must be an object');
+  if (sys.device.supportedInterfaces !== undefined && !isObj(sys.device.supportedInterfaces))
+    return fail('context.System.device.supportedInterfaces', 'must be an object');
   if (!isObj(sys.user) || !str(sys.user, 'userId')) return fail('context.System.user.userId', 'missing');
   if (sys.user.accessToken !== undefined && !str(sys.user, 'accessToken')) return fail('context.System.user.accessToken', 'must be a string');
   if (value.session !== undefined) {
@@ -34,13 +35,15 @@ export function checkSkillRequest(value: unknown): SkillRequestCheck {
   }
   const r = value.request;
   if (!isObj(r)) return fail('request', 'request is missing');
-  if (typeof r.type !== 'string' || !(SKILL_REQUEST_TYPES as readonly string[]).includes(r.type)) return fail('request.type', `unknown request type ${JSON.stringify(r.type)}`);
+  if (typeof r.type !== 'string' || !(SKILL_REQUEST_TYPES as readonly string[]).includes(r.type))
+    return fail('request.type', `unknown request type ${JSON.stringify(r.type)}`);
   if (!str(r, 'requestId') || r.requestId === '') return fail('request.requestId', 'missing');
   if (!str(r, 'timestamp')) return fail('request.timestamp', 'missing');
   for (const k of ['queryText', 'dialogState', 'token']) if (r[k] !== undefined && !str(r, k)) return fail(`request.${k}`, 'must be a string');
   switch (r.type) {
     case 'IntentRequest': {
-      if (r.dialogState !== undefined && !(DIALOG_STATES as readonly string[]).includes(r.dialogState as string)) return fail('request.dialogState', 'unknown dialogState');
+      if (r.dialogState !== undefined && !(DIALOG_STATES as readonly string[]).includes(r.dialogState as string))
+        return fail('request.dialogState', 'unknown dialogState');
       if (!isObj(r.intent) || !str(r.intent, 'name')) return fail('request.intent.name', 'missing');
       const slots = r.intent.slots ?? {};
       if (!isObj(slots)) return fail('request.intent.slots', 'must be an object keyed by slot name');
@@ -51,7 +54,8 @@ export function checkSkillRequest(value: unknown): SkillRequestCheck {
         for (const [i, entry] of ((slot.values as unknown[] | undefined) ?? []).entries()) {
           const v = isObj(entry) ? entry.value : undefined;
           if (!isObj(v) || typeof v.type !== 'string') return fail(`${p}.values[${i}].value`, 'must be a typed value');
-          if (!['text', 'unit', 'address', 'datetime'].includes(v.type)) return fail(`${p}.values[${i}].value.type`, `unknown slot value type ${JSON.stringify(v.type)}`);
+          if (!['text', 'unit', 'address', 'datetime'].includes(v.type))
+            return fail(`${p}.values[${i}].value.type`, `unknown slot value type ${JSON.stringify(v.type)}`);
           if (v.type === 'text' && !str(v, 'value')) return fail(`${p}.values[${i}].value.value`, 'missing');
           if (v.type === 'unit' && !str(v, 'amount')) return fail(`${p}.values[${i}].value.amount`, 'missing');
           if (v.type === 'datetime' && !isObj(v.value)) return fail(`${p}.values[${i}].value.value`, 'missing');

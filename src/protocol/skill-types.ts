@@ -281,12 +281,7 @@ export interface UriOpenDirective {
 }
 
 export type SkillDirective =
-  | AudioPlayerPlayDirective
-  | VideoPlayerPlayDirective
-  | RenderTemplateDirective
-  | ElicitSlotDirective
-  | ChargeDirective
-  | UriOpenDirective;
+  AudioPlayerPlayDirective | VideoPlayerPlayDirective | RenderTemplateDirective | ElicitSlotDirective | ChargeDirective | UriOpenDirective;
 export type SkillDirectiveType = SkillDirective['type'];
 export const SKILL_DIRECTIVE_TYPES: readonly SkillDirectiveType[] = [
   'AudioPlayer.Play',

@@ -70,9 +70,7 @@ export async function verifyHmacWebCrypto(
   if (!/^[0-9a-fA-F]{64}$/.test(pre.auth.signature)) return fail('bad-signature', 'signature is not 64 hex digits');
   const mac = new Uint8Array(32);
   for (let i = 0; i < 32; i++) mac[i] = parseInt(pre.auth.signature.slice(i * 2, i * 2 + 2), 16);
-  const key = await subtle().importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-    'verify',
-  ]);
+  const key = await subtle().importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
   const good = await subtle().verify('HMAC', key, mac, signingContent(rawBody, pre.auth.datetime) as BufferSource);
   if (!good) return fail('bad-signature', 'HMAC does not match the body and datetime');
   return { ok: true, algorithm: TSK_HMAC, datetime: pre.auth.datetime, signedAt: pre.signedAt };

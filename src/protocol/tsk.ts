@@ -23,10 +23,7 @@ export function formatTskDatetime(date: Date | number): string {
   const d = typeof date === 'number' ? new Date(date) : date;
   if (Number.isNaN(d.getTime())) throw new InvalidArgumentError('invalid date');
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return (
-    `${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}` +
-    `T${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`
-  );
+  return `${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}` + `T${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
 }
 
 /** `20170720T193559Z` → epoch milliseconds, or `undefined` when it is not a real UTC time. */
@@ -112,9 +109,7 @@ export interface VerifyOptions {
   toleranceMs?: number;
 }
 
-export type VerifyResult =
-  | { ok: true; algorithm: TskAlgorithm; datetime: string; signedAt: number }
-  | { ok: false; reason: SignatureFailure; message: string };
+export type VerifyResult = { ok: true; algorithm: TskAlgorithm; datetime: string; signedAt: number } | { ok: false; reason: SignatureFailure; message: string };
 
 export function nowOf(now: VerifyOptions['now']): number {
   if (now === undefined) return Date.now();
@@ -136,8 +131,7 @@ export function precheck(
   } catch (e) {
     return fail('malformed-header', (e as Error).message);
   }
-  if (auth.algorithm !== expected)
-    return fail('algorithm-mismatch', `expected ${expected}, header names ${auth.algorithm.slice(0, 40)}`);
+  if (auth.algorithm !== expected) return fail('algorithm-mismatch', `expected ${expected}, header names ${auth.algorithm.slice(0, 40)}`);
   const signedAt = parseTskDatetime(auth.datetime)!;
   const tolerance = options.toleranceMs ?? DEFAULT_TOLERANCE_MS;
   const now = nowOf(options.now);

@@ -6,13 +6,7 @@
  */
 import { ValidationError, type IssueCode, type ValidationIssue } from './errors.js';
 import { isFen } from './money.js';
-import {
-  DEFAULT_VERSION,
-  REFUND_STATUSES,
-  TRADE_STATUSES,
-  type MessageKind,
-  type MessageTypes,
-} from './types.js';
+import { DEFAULT_VERSION, REFUND_STATUSES, TRADE_STATUSES, type MessageKind, type MessageTypes } from './types.js';
 
 /** `tradeNo` / `refundTradeNo`: 1–32 characters of `[0-9A-Za-z]`. */
 export const ORDER_NO_RE = /^[0-9A-Za-z]{1,32}$/;
@@ -55,9 +49,7 @@ const detail: Schema = {
 const eitherOr =
   (a: string, b: string) =>
   (v: Record<string, unknown>, path: string): ValidationIssue | undefined =>
-    v[a] === undefined && v[b] === undefined
-      ? issue(path, 'EITHER_OR', `one of ${a} / ${b} is required`)
-      : undefined;
+    v[a] === undefined && v[b] === undefined ? issue(path, 'EITHER_OR', `one of ${a} / ${b} is required`) : undefined;
 
 const sumEquals =
   (totalField: string, listField: string, amountField: string) =>
@@ -65,22 +57,18 @@ const sumEquals =
     const list = v[listField] as Array<Record<string, number>>;
     let sum = 0;
     for (const line of list) sum += line[amountField] ?? 0;
-    return sum !== v[totalField]
-      ? issue(join(path, totalField), 'SUM_MISMATCH', `must equal the sum of ${listField}[].${amountField} (${sum})`)
-      : undefined;
+    return sum !== v[totalField] ? issue(join(path, totalField), 'SUM_MISMATCH', `must equal the sum of ${listField}[].${amountField} (${sum})`) : undefined;
   };
 
 const notAbove =
   (field: string, limit: string) =>
   (v: Record<string, unknown>, path: string): ValidationIssue | undefined =>
-    typeof v[field] === 'number' && typeof v[limit] === 'number' && (v[field]) > (v[limit])
+    typeof v[field] === 'number' && typeof v[limit] === 'number' && v[field] > v[limit]
       ? issue(join(path, field), 'EXCEEDS_TOTAL', `must not exceed ${limit}`)
       : undefined;
 
 const lineTotal = (v: Record<string, unknown>, path: string): ValidationIssue | undefined =>
-  (v.price as number) * (v.count as number) !== v.totalFee
-    ? issue(join(path, 'totalFee'), 'SUM_MISMATCH', 'must equal price × count')
-    : undefined;
+  (v.price as number) * (v.count as number) !== v.totalFee ? issue(join(path, 'totalFee'), 'SUM_MISMATCH', 'must equal price × count') : undefined;
 
 const retFields = { retCode: { t: 'enum', required: true, values: ['SUCCESS', 'FAIL'] } as Field, retMsg: opt(32) };
 
@@ -183,17 +171,7 @@ const SCHEMAS: Record<MessageKind, Schema> = {
       refundStatus: { t: 'enum', required: false, values: REFUND_STATUSES },
       refundStatusDesc: opt(16),
     },
-    onSuccess: [
-      'skillId',
-      'transactionId',
-      'tradeNo',
-      'refundTransactionId',
-      'refundTradeNo',
-      'totalAmt',
-      'refundAmt',
-      'refundStatus',
-      'refundStatusDesc',
-    ],
+    onSuccess: ['skillId', 'transactionId', 'tradeNo', 'refundTransactionId', 'refundTradeNo', 'totalAmt', 'refundAmt', 'refundStatus', 'refundStatusDesc'],
   },
   refundNotifyRequest: {
     fields: {
@@ -290,8 +268,7 @@ function checkField(f: Field, v: unknown, path: string, out: ValidationIssue[]):
     case 'string': {
       if (typeof v !== 'string') return void out.push(issue(path, 'WRONG_TYPE', 'must be a string'));
       if (v.length === 0) return void out.push(issue(path, 'EMPTY', 'must not be empty'));
-      if (f.max !== undefined && charCount(v) > f.max)
-        return void out.push(issue(path, 'TOO_LONG', `must be at most ${f.max} characters`));
+      if (f.max !== undefined && charCount(v) > f.max) return void out.push(issue(path, 'TOO_LONG', `must be at most ${f.max} characters`));
       if (f.charset && !f.charset.test(v)) return void out.push(issue(path, 'BAD_CHARSET', 'only 0-9, A-Z, a-z allowed'));
       return v;
     }
@@ -312,8 +289,7 @@ function checkField(f: Field, v: unknown, path: string, out: ValidationIssue[]):
       return v;
     case 'array': {
       if (!Array.isArray(v)) return void out.push(issue(path, 'WRONG_TYPE', 'must be an array'));
-      if (f.minItems !== undefined && v.length < f.minItems)
-        return void out.push(issue(path, 'EMPTY', `must have at least ${f.minItems} item(s)`));
+      if (f.minItems !== undefined && v.length < f.minItems) return void out.push(issue(path, 'EMPTY', `must have at least ${f.minItems} item(s)`));
       return v.map((item, i) => checkObject(f.of, item, join(path, i), out));
     }
     case 'object':
@@ -373,10 +349,7 @@ export function parseMessage<K extends MessageKind>(kind: K, value: unknown): Me
 }
 
 /** Decode raw body bytes (UTF-8 JSON) and validate them. */
-export function validateJson<K extends MessageKind>(
-  kind: K,
-  rawBody: Uint8Array | string,
-): ValidationResult<MessageTypes[K]> {
+export function validateJson<K extends MessageKind>(kind: K, rawBody: Uint8Array | string): ValidationResult<MessageTypes[K]> {
   let decoded: unknown;
   try {
     const text = typeof rawBody === 'string' ? rawBody : new TextDecoder('utf-8', { fatal: true }).decode(rawBody);

@@ -147,7 +147,8 @@ function devices(value: unknown): DeviceConfig[] {
   return value.map((d, i) => {
     const p = `devices[${i}]`;
     if (!isObject(d)) throw new SandboxConfigError(p, 'must be an object { deviceId, deviceToken? }');
-    if (typeof d.deviceId !== 'string' || !DEVICE_ID_RE.test(d.deviceId)) throw new SandboxConfigError(`${p}.deviceId`, 'must be 1–64 characters of [0-9A-Za-z._-]');
+    if (typeof d.deviceId !== 'string' || !DEVICE_ID_RE.test(d.deviceId))
+      throw new SandboxConfigError(`${p}.deviceId`, 'must be 1–64 characters of [0-9A-Za-z._-]');
     if (seen.has(d.deviceId)) throw new SandboxConfigError(`${p}.deviceId`, 'duplicate deviceId');
     seen.add(d.deviceId);
     if (d.deviceToken !== undefined && (typeof d.deviceToken !== 'string' || d.deviceToken === '' || d.deviceToken.length > 256))
@@ -210,8 +211,7 @@ function utterances(value: unknown, path: string): UtteranceSpec[] {
     if (!Array.isArray(u.samples) || u.samples.length === 0) throw new SandboxConfigError(`${p}.samples`, 'must be a non-empty array of strings');
     u.samples.forEach((s, j) => {
       if (typeof s !== 'string' || s.trim() === '') throw new SandboxConfigError(`${p}.samples[${j}]`, 'must be a non-empty string');
-      if (/\{[^}]*$|^[^{]*\}/.test(s) || /\{(?![A-Za-z_]\w*\})/.test(s))
-        throw new SandboxConfigError(`${p}.samples[${j}]`, 'slots must look like {name}');
+      if (/\{[^}]*$|^[^{]*\}/.test(s) || /\{(?![A-Za-z_]\w*\})/.test(s)) throw new SandboxConfigError(`${p}.samples[${j}]`, 'slots must look like {name}');
     });
     const out: UtteranceSpec = { intent: u.intent, samples: u.samples as string[] };
     if (u.slots !== undefined) {
@@ -252,7 +252,7 @@ function skill(value: unknown, i: number, baseDir: string, warnings: string[]): 
   }
   const out: SkillConfig = {
     skillId,
-    name: (name) ?? skillId,
+    name: name ?? skillId,
     skillEndpoint: url(value.skillEndpoint, `${p}.skillEndpoint`, true)!,
     skillSecret,
     createOrderUrl: url(value.createOrderUrl, `${p}.createOrderUrl`, true)!,
@@ -292,8 +292,7 @@ export function parseSandboxConfig(input: unknown, options: LoadConfigOptions = 
   if (!isObject(input)) throw new SandboxConfigError('', 'must be a JSON object { "skills": [...] }');
   const warnings: string[] = [];
   for (const k of Object.keys(input)) if (!TOP_KEYS.has(k)) warnings.push(`${k}: unknown field, ignored`);
-  if (!Array.isArray(input.skills) || input.skills.length === 0)
-    throw new SandboxConfigError('skills', 'must be a non-empty array of skills');
+  if (!Array.isArray(input.skills) || input.skills.length === 0) throw new SandboxConfigError('skills', 'must be a non-empty array of skills');
   const skills = input.skills.map((s, i) => skill(s, i, baseDir, warnings));
   const seen = new Set<string>();
   skills.forEach((s, i) => {
@@ -304,7 +303,11 @@ export function parseSandboxConfig(input: unknown, options: LoadConfigOptions = 
   skills.forEach((s, i) => {
     if (s.invocationName === undefined) return;
     const key = s.invocationName.normalize('NFKC').toLowerCase();
-    if (invocations.has(key)) throw new SandboxConfigError(`skills[${i}].invocationName`, `${JSON.stringify(s.invocationName)} is already the invocation name of ${invocations.get(key)}`);
+    if (invocations.has(key))
+      throw new SandboxConfigError(
+        `skills[${i}].invocationName`,
+        `${JSON.stringify(s.invocationName)} is already the invocation name of ${invocations.get(key)}`,
+      );
     invocations.set(key, s.skillId);
   });
   let platformPrivateKey: KeyObject;

@@ -35,7 +35,10 @@ function str(v: unknown, name: string, required = false): string | undefined {
 }
 
 /** The optional who/where fields of a turn (`mode` checked). */
-function turnFields(b: Record<string, unknown>, keys: ReadonlyArray<'skillId' | 'userId' | 'accessToken' | 'deviceId' | 'purchaseId'>): TurnFields & { purchaseId?: string } {
+function turnFields(
+  b: Record<string, unknown>,
+  keys: ReadonlyArray<'skillId' | 'userId' | 'accessToken' | 'deviceId' | 'purchaseId'>,
+): TurnFields & { purchaseId?: string } {
   const out: TurnFields & { purchaseId?: string } = {};
   for (const k of keys) {
     const v = str(b[k], k);
@@ -62,7 +65,10 @@ function withMode<T extends TurnFields>(input: T, mode: unknown): T {
 export function installControlApi(router: Router, host: ControlApiHost): void {
   const p = host.platform;
   /** A JSON route: the handler's result is the reply (200), checked against `ControlRoutes`. */
-  const api = <R extends ControlRoute>(route: R, handler: (ctx: RouteContext, body: () => Promise<Record<string, unknown>>) => ControlReply<R> | Promise<ControlReply<R>>) => {
+  const api = <R extends ControlRoute>(
+    route: R,
+    handler: (ctx: RouteContext, body: () => Promise<Record<string, unknown>>) => ControlReply<R> | Promise<ControlReply<R>>,
+  ) => {
     const [method, path] = route.split(' ') as [string, string];
     router.route(method, new RegExp(`^/sandbox/v1${path.replace(/:[a-zA-Z]+/g, '([^/]+)')}$`), async (ctx) => {
       sendJson(ctx.res, 200, await handler(ctx, ctx.json));

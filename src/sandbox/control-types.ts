@@ -27,7 +27,10 @@ import type { DeviceSession, SayReply, SkillErrorEvent } from './skill-router.js
 export type { ControlApiError };
 
 /** One skill of `GET /info`: its record without the endpoint, secrets and keys. */
-export type SkillInfo = Pick<SkillConfig, 'skillId' | 'name' | 'utterances' | 'invocationName' | 'accountLinking' | 'deviceMaker' | 'responseTimeoutMs' | 'strictSchema'>;
+export type SkillInfo = Pick<
+  SkillConfig,
+  'skillId' | 'name' | 'utterances' | 'invocationName' | 'accountLinking' | 'deviceMaker' | 'responseTimeoutMs' | 'strictSchema'
+>;
 
 /** `GET /info`. */
 export interface SandboxInfo {

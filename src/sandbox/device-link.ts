@@ -281,9 +281,12 @@ export class DeviceLink {
       client.authTimer = undefined;
       if (client.subscriptions.size === 0) ws.close(STREAM_CLOSE_CODES.notSubscribed, 'not subscribed in time');
     });
-    const idle = setInterval(() => {
-      if (Date.now() - client.lastSeen > this.idleTimeoutMs) ws.terminate();
-    }, Math.min(this.idleTimeoutMs, 5000));
+    const idle = setInterval(
+      () => {
+        if (Date.now() - client.lastSeen > this.idleTimeoutMs) ws.terminate();
+      },
+      Math.min(this.idleTimeoutMs, 5000),
+    );
     idle.unref();
     this.clients.add(client);
     ws.on('close', () => {
@@ -387,7 +390,12 @@ export class DeviceLink {
       });
       res.end();
     });
-    const route = (method: string, re: RegExp, name: string, fn: (ctx: RouteContext, deviceId: string, body: Record<string, unknown>) => Promise<void> | void) =>
+    const route = (
+      method: string,
+      re: RegExp,
+      name: string,
+      fn: (ctx: RouteContext, deviceId: string, body: Record<string, unknown>) => Promise<void> | void,
+    ) =>
       sb.route(method, re, async (ctx) => {
         try {
           const deviceId = this.authorize(header(ctx.req, DEVICE_ID_HEADER), header(ctx.req, DEVICE_TOKEN_HEADER));

@@ -130,7 +130,6 @@ interface StatusRow {
 const stateReason = (reason: OrderBookReason | 'UNKNOWN_*') => (e: DingDangPayError) =>
   e instanceof SandboxStateError && (reason === 'UNKNOWN_*' ? e.reason.startsWith('UNKNOWN_') : e.reason === reason);
 
-
 /** First matching row wins. */
 const STATUS_TABLE: readonly StatusRow[] = [
   { test: (e) => e instanceof HttpError, control: 0, device: (e) => (e as HttpError).deviceCode ?? 'BAD_REQUEST' },

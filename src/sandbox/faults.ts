@@ -111,7 +111,8 @@ export class Faults {
           next[k] = count(k, v, 86_400_000);
           break;
         case 'clockSkewMs':
-          if (typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) > 86_400_000) throw new InvalidArgumentError('clockSkewMs must be an integer of at most ±1 day');
+          if (typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) > 86_400_000)
+            throw new InvalidArgumentError('clockSkewMs must be an integer of at most ±1 day');
           next.clockSkewMs = v;
           break;
         case 'reorderPush':

@@ -11,22 +11,8 @@
 import type { KeyObject } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import {
-  RemoteError,
-  SignatureError,
-  TimeoutError,
-  TransportError,
-  ValidationError,
-  InvalidArgumentError,
-} from '../protocol/errors.js';
-import type {
-  AckReply,
-  ChargeDirective,
-  CreateOrderReply,
-  CreateOrderRequest,
-  DeliverNotifyRequest,
-  RefundNotifyRequest,
-} from '../protocol/types.js';
+import { RemoteError, SignatureError, TimeoutError, TransportError, ValidationError, InvalidArgumentError } from '../protocol/errors.js';
+import type { AckReply, ChargeDirective, CreateOrderReply, CreateOrderRequest, DeliverNotifyRequest, RefundNotifyRequest } from '../protocol/types.js';
 import type { SkillRequestType, SkillRetCode } from '../protocol/skill-types.js';
 import { validate, validateJson } from '../protocol/validate.js';
 import { signRsa2Async, verifyRsa2 } from '../protocol/tsk-node.js';
@@ -39,9 +25,9 @@ import type { DingDangOrder, RefundRecord } from './order-book.js';
 import { REFUND_STATUS_DESC, refundWireFields } from './order-book.js';
 
 /** WeChat Pay's notification schedule: 15s 15s 30s 3m 10m 20m 30m 30m 30m 60m 3h 3h 3h 6h 6h. */
-export const WECHAT_RETRY_SCHEDULE_MS: readonly number[] = [
-  15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600,
-].map((s) => s * 1000);
+export const WECHAT_RETRY_SCHEDULE_MS: readonly number[] = [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600].map(
+  (s) => s * 1000,
+);
 
 export type CallKind = 'createOrder' | 'deliver' | 'refundNotify';
 
@@ -378,33 +364,33 @@ export class Notifier {
     lateMs: number,
   ): Promise<void> {
     for (let i = 0; ; i++) {
-        if (this.closed) {
-          state.state = 'stopped';
+      if (this.closed) {
+        state.state = 'stopped';
+        return;
+      }
+      state.attempts++;
+      try {
+        const reply = await postSigned<AckReply>(this.o, kind, skill, url, body(), kind === 'deliver' ? 'deliverNotifyReply' : 'refundNotifyReply', {
+          copy: 'primary',
+          attempt: state.attempts,
+        });
+        if (reply.retCode === 'SUCCESS') {
+          state.state = 'delivered';
+          state.deliveredAt = this.o.now();
+          delete state.lastError;
+          if (lateMs > 0) this.o.scheduler.afterReal(lateMs, () => void this.copy(skill, kind, body, 'late'));
           return;
         }
-        state.attempts++;
-        try {
-          const reply = await postSigned<AckReply>(this.o, kind, skill, url, body(), kind === 'deliver' ? 'deliverNotifyReply' : 'refundNotifyReply', {
-            copy: 'primary',
-            attempt: state.attempts,
-          });
-          if (reply.retCode === 'SUCCESS') {
-            state.state = 'delivered';
-            state.deliveredAt = this.o.now();
-            delete state.lastError;
-            if (lateMs > 0) this.o.scheduler.afterReal(lateMs, () => void this.copy(skill, kind, body, 'late'));
-            return;
-          }
-          state.lastError = `FAIL: ${reply.retMsg ?? ''}`;
-        } catch (e) {
-          state.lastError = `${(e as { code?: string }).code ?? 'ERR'}: ${(e as Error).message}`.slice(0, 200);
-        }
-        const wait = this.schedule[i];
-        if (wait === undefined) {
-          state.state = 'gave-up';
-          return;
-        }
-        await this.o.scheduler.sleep(wait);
+        state.lastError = `FAIL: ${reply.retMsg ?? ''}`;
+      } catch (e) {
+        state.lastError = `${(e as { code?: string }).code ?? 'ERR'}: ${(e as Error).message}`.slice(0, 200);
+      }
+      const wait = this.schedule[i];
+      if (wait === undefined) {
+        state.state = 'gave-up';
+        return;
+      }
+      await this.o.scheduler.sleep(wait);
     }
   }
 
@@ -413,4 +399,3 @@ export class Notifier {
     this.closed = true;
   }
 }
-

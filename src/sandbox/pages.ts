@@ -42,9 +42,7 @@ setInterval(function(){fetch(${JSON.stringify(statusUrl)}).then(function(r){retu
 export function payPage(order: DingDangOrder, skillName: string, message?: string, purchase?: Purchase): string {
   const open = order.tradeStatus === 'NOTPAY' && !order.expired;
   const info = purchase?.charge.payload.chargeInfo;
-  const items = info
-    ? info.items.map((i) => `<li>${escapeHtml(i.itemName)} × ${i.count} — ${formatFen(i.totalFee)}</li>`).join('')
-    : lines(order);
+  const items = info ? info.items.map((i) => `<li>${escapeHtml(i.itemName)} × ${i.count} — ${formatFen(i.totalFee)}</li>`).join('') : lines(order);
   const actions = open
     ? `<form id="actions" method="post" action="/pay/${encodeURIComponent(order.transactionId)}">
 <button class="pay" name="action" value="success" id="pay-success">扫码支付 · Scan &amp; pay</button>

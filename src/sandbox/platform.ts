@@ -30,7 +30,6 @@ import { Signer } from './signer.js';
 import { UtteranceMatcher } from './skill.js';
 import { SkillRouter, type DeviceSession, type SayInput, type SayReply, type SkillErrorEvent } from './skill-router.js';
 
-
 /** One request the skill backend made to the pay CGI, and the platform's answer. */
 export interface InboundRecord {
   kind: 'orderquery' | 'refund' | 'refundquery';
@@ -241,7 +240,9 @@ export class Platform extends EventEmitter<PlatformEvents> {
   }
 
   /** An intent, already recognised, to a skill. */
-  intent(input: { skillId?: string; intent: string; slots?: Record<string, string | Slot>; query?: string } & Omit<SayInput, 'text' | 'skillId'>): Promise<SayReply> {
+  intent(
+    input: { skillId?: string; intent: string; slots?: Record<string, string | Slot>; query?: string } & Omit<SayInput, 'text' | 'skillId'>,
+  ): Promise<SayReply> {
     return this.router.intent(input);
   }
 

@@ -95,7 +95,6 @@ export type PlaceOrderOutcome = PlaceOrderResult;
  */
 export type ResumeOutcome = Omit<ResumeResult, 'directives'> & { directives: SkillDirective[] };
 
-
 /** The speaker's context of a request: who, on which device. */
 export interface TurnContext {
   userId?: string;
@@ -216,7 +215,14 @@ export class PurchaseBook {
   }
 
   orderView(order: DingDangOrder, purchaseId = order.purchaseId ?? ''): DeviceOrderView {
-    return { purchaseId, transactionId: order.transactionId, tradeNo: order.tradeNo, totalAmt: order.totalAmt, payUrl: order.payUrl, expiresAt: order.expiresAt };
+    return {
+      purchaseId,
+      transactionId: order.transactionId,
+      tradeNo: order.tradeNo,
+      totalAmt: order.totalAmt,
+      payUrl: order.payUrl,
+      expiresAt: order.expiresAt,
+    };
   }
 
   private pending = new Map<string, Promise<PlaceOrderOutcome>>();
@@ -329,7 +335,13 @@ export class PurchaseBook {
     if (order.tradeStatus === 'SUCCESS') p.state = 'paid';
     if (order.tradeStatus === 'FAIL' && p.state !== 'cancelled') p.state = 'failed';
     p.seq++;
-    const s: PurchaseStatus = { purchaseId: p.purchaseId, tradeStatus: order.tradeStatus, seq: p.seq, order: this.orderView(order, p.purchaseId), at: this.d.scheduler.now() };
+    const s: PurchaseStatus = {
+      purchaseId: p.purchaseId,
+      tradeStatus: order.tradeStatus,
+      seq: p.seq,
+      order: this.orderView(order, p.purchaseId),
+      at: this.d.scheduler.now(),
+    };
     if (order.reason !== undefined) s.reason = order.reason;
     this.d.onStatus(s);
   }

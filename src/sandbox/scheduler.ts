@@ -45,10 +45,13 @@ export class Scheduler {
   /** Run `fn` after `ms` real milliseconds (not scaled: pay windows, injected push delays). */
   afterReal(ms: number, fn: () => void): () => void {
     if (this.closed) return () => {};
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, Math.max(0, ms));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t);
+        fn();
+      },
+      Math.max(0, ms),
+    );
     t.unref?.();
     this.timers.add(t);
     return () => {

@@ -55,7 +55,6 @@ export interface SayInput {
   mode?: DeviceMode;
 }
 
-
 /**
  * The reply of `POST /sandbox/v1/say` (and `/intent`, `/select`): our own
  * extension, the real device ↔ platform link is not published.
@@ -109,7 +108,6 @@ export interface DeviceSession {
   turns: number;
 }
 
-
 /** What the router needs from the platform. */
 export interface SkillRouterDeps {
   matcher: UtteranceMatcher;
@@ -124,12 +122,7 @@ export interface SkillRouterDeps {
   record(c: CallRecord): void;
   onSkillError(e: SkillErrorEvent): void;
   /** Open the purchase of a Charge answer. */
-  openPurchase(
-    skill: SkillConfig,
-    charge: ChargeDirective,
-    request: SkillRequest,
-    ctx: TurnContext & { sessionId: string },
-  ): { purchaseId: string };
+  openPurchase(skill: SkillConfig, charge: ChargeDirective, request: SkillRequest, ctx: TurnContext & { sessionId: string }): { purchaseId: string };
 }
 
 function isSlot(v: unknown, name: string): v is Slot {
@@ -238,7 +231,10 @@ export class SkillRouter {
     const elicit = (body.directives ?? []).find((d) => d.type === 'Dialog.ElicitSlot');
     // Our decision: Dialog.ElicitSlot keeps the session whatever shouldEndSession says (the platform asks and listens).
     const keep =
-      !opts.final && request.type !== 'SessionEndedRequest' && request.type !== 'Connections.Response' && (elicit !== undefined || body.shouldEndSession === false);
+      !opts.final &&
+      request.type !== 'SessionEndedRequest' &&
+      request.type !== 'Connections.Response' &&
+      (elicit !== undefined || body.shouldEndSession === false);
     if (keep) {
       const s: DeviceSession =
         current && current.skillId === skill.skillId && current.sessionId === session.sessionId

@@ -299,7 +299,12 @@ export function skillEnvelope(input: EnvelopeInput): SkillRequestEnvelope {
   };
   if (SESSION_REQUEST_TYPES.includes(input.request.type)) {
     // `session` second, as in the platform's example.
-    return { version: envelope.version, session: input.session ?? { new: true, sessionId: randomUUID() }, context: envelope.context, request: envelope.request };
+    return {
+      version: envelope.version,
+      session: input.session ?? { new: true, sessionId: randomUUID() },
+      context: envelope.context,
+      request: envelope.request,
+    };
   }
   return envelope;
 }
@@ -307,8 +312,7 @@ export function skillEnvelope(input: EnvelopeInput): SkillRequestEnvelope {
 // ── the call ────────────────────────────────────────────────────────────
 
 export type SkillCallResult =
-  | { ok: true; response: SkillResponseEnvelope; durationMs: number }
-  | { ok: false; code: SkillRetCode; reason: string; durationMs: number };
+  { ok: true; response: SkillResponseEnvelope; durationMs: number } | { ok: false; code: SkillRetCode; reason: string; durationMs: number };
 
 export interface SkillCallOptions {
   /** Aborts the call (the sandbox closing). */

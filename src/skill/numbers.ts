@@ -8,8 +8,27 @@
  */
 
 const DIGITS: Record<string, number> = {
-  零: 0, 〇: 0, 一: 1, 壹: 1, 二: 2, 贰: 2, 两: 2, 三: 3, 叁: 3, 四: 4, 肆: 4,
-  五: 5, 伍: 5, 六: 6, 陆: 6, 七: 7, 柒: 7, 八: 8, 捌: 8, 九: 9, 玖: 9,
+  零: 0,
+  〇: 0,
+  一: 1,
+  壹: 1,
+  二: 2,
+  贰: 2,
+  两: 2,
+  三: 3,
+  叁: 3,
+  四: 4,
+  肆: 4,
+  五: 5,
+  伍: 5,
+  六: 6,
+  陆: 6,
+  七: 7,
+  柒: 7,
+  八: 8,
+  捌: 8,
+  九: 9,
+  玖: 9,
 };
 const SMALL_UNITS: Record<string, number> = { 十: 10, 拾: 10, 百: 100, 佰: 100, 千: 1000, 仟: 1000 };
 const BIG_UNITS: Record<string, number> = { 万: 1e4, 萬: 1e4, 亿: 1e8, 億: 1e8 };
@@ -26,7 +45,7 @@ type Token = { kind: 'digit'; value: number; zero: boolean; arabic: boolean } | 
 
 function tokenize(s: string): Token[] | undefined {
   const out: Token[] = [];
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     const c = s[i]!;
     if (c >= '0' && c <= '9') {
       let j = i;
@@ -130,8 +149,37 @@ function withUnits(tokens: Token[]): number | undefined {
 
 /** Measure words `extractNumber` strips after the numeral ("35集", "第三章", "十分钟"). */
 export const NUMBER_SUFFIXES: readonly string[] = [
-  '集', '章', '回', '节', '话', '期', '季', '部', '篇', '首', '个', '本', '卷', '页', '课', '次', '遍', '号', '位', '名',
-  '层', '楼', '岁', '天', '块', '元', '张', '分钟', '小时', '秒钟', '秒',
+  '集',
+  '章',
+  '回',
+  '节',
+  '话',
+  '期',
+  '季',
+  '部',
+  '篇',
+  '首',
+  '个',
+  '本',
+  '卷',
+  '页',
+  '课',
+  '次',
+  '遍',
+  '号',
+  '位',
+  '名',
+  '层',
+  '楼',
+  '岁',
+  '天',
+  '块',
+  '元',
+  '张',
+  '分钟',
+  '小时',
+  '秒钟',
+  '秒',
 ];
 const SUFFIX_RE = new RegExp(`(?:${[...NUMBER_SUFFIXES].sort((a, b) => b.length - a.length).join('|')})$`, 'u');
 

@@ -74,7 +74,8 @@ export function playlistItem(input: PlaylistItemInput, path = 'playlistItem'): P
     if (input.url !== undefined && input.url !== '')
       throw new SkillResponseError(SKILL_RET_CODES.INVALID_RESPONSE, `${path}.stream.url`, 'an item with pay: true must have an empty url');
   } else {
-    if (input.url === undefined || input.url === '') throw new SkillResponseError(SKILL_RET_CODES.MISSING_FIELD, `${path}.stream.url`, 'a playable item needs a stream url');
+    if (input.url === undefined || input.url === '')
+      throw new SkillResponseError(SKILL_RET_CODES.MISSING_FIELD, `${path}.stream.url`, 'a playable item needs a stream url');
     stream.url = requireHttpUrl(input.url, `${path}.stream.url`);
   }
   const info: NonNullable<PlaylistItem['info']> = { title: requireText(input.title, `${path}.info.title`) };
@@ -171,7 +172,8 @@ export class ResponseBuilder {
     const index = existing >= 0 ? existing : this.directives.length;
     const at = `response.directives[${index}]`;
     const allowed = ALLOWED_DIRECTIVES[this.requestType ?? ''];
-    if (allowed && !allowed.includes(type)) this.refuse(SKILL_RET_CODES.DIRECTIVE_NOT_ALLOWED, `${at}.type`, `${type} is not allowed in the answer to ${this.requestType}`);
+    if (allowed && !allowed.includes(type))
+      this.refuse(SKILL_RET_CODES.DIRECTIVE_NOT_ALLOWED, `${at}.type`, `${type} is not allowed in the answer to ${this.requestType}`);
     let directive: SkillDirective;
     try {
       directive = build();
@@ -192,13 +194,17 @@ export class ResponseBuilder {
         const path = `playlist[${i}]`;
         if (item && typeof item === 'object' && 'stream' in item) {
           const p = item;
-          return playlistItem({ token: p.stream?.token, url: p.stream?.url, title: p.info?.title ?? '', subtitle: p.info?.subtitle, art: p.info?.art, pay: p.pay }, path);
+          return playlistItem(
+            { token: p.stream?.token, url: p.stream?.url, title: p.info?.title ?? '', subtitle: p.info?.subtitle, art: p.info?.art, pay: p.pay },
+            path,
+          );
         }
         return playlistItem(item, path);
       });
       const tokens = new Set<string>();
       for (const [i, p] of playlist.entries()) {
-        if (tokens.has(p.stream.token)) this.refuse(SKILL_RET_CODES.INVALID_RESPONSE, `playlist[${i}].stream.token`, `token "${p.stream.token}" is used twice in the playlist`);
+        if (tokens.has(p.stream.token))
+          this.refuse(SKILL_RET_CODES.INVALID_RESPONSE, `playlist[${i}].stream.token`, `token "${p.stream.token}" is used twice in the playlist`);
         tokens.add(p.stream.token);
       }
       return { type: 'AudioPlayer.Play', playlist } satisfies AudioPlayerPlayDirective;
@@ -222,7 +228,8 @@ export class ResponseBuilder {
   renderTemplate(token: string, template: DisplayTemplate): this {
     return this.put('Display.RenderTemplate', () => {
       requireText(token, 'token');
-      if (!template || typeof template !== 'object' || typeof template.type !== 'string') this.refuse(SKILL_RET_CODES.MISSING_FIELD, 'template', 'a template is required');
+      if (!template || typeof template !== 'object' || typeof template.type !== 'string')
+        this.refuse(SKILL_RET_CODES.MISSING_FIELD, 'template', 'a template is required');
       return { type: 'Display.RenderTemplate', token, template: structuredClone(template) };
     });
   }
@@ -242,7 +249,7 @@ export class ResponseBuilder {
             const computed = Number.isSafeInteger(it?.price) && Number.isSafeInteger(count) ? it.price * count : undefined;
             return { ...it, count, totalFee: (it?.totalFee ?? computed) as number };
           })
-        : (chargeInfo?.items);
+        : chargeInfo?.items;
       const info = { ...chargeInfo, items } as ChargeInfo;
       const directive: ChargeDirective = { type: 'Connections.SendRequest', name: 'Charge', payload: { chargeInfo: info } };
       const v = validate('chargeDirective', directive);
@@ -257,7 +264,11 @@ export class ResponseBuilder {
   /** `card: { type: "LinkAccount" }`; needs account linking configured for the skill (else 200502). */
   linkAccount(): this {
     if (!this.settings.accountLinking)
-      this.refuse(SKILL_RET_CODES.FIELD_NOT_ALLOWED, 'response.card', 'a LinkAccount card needs account linking configured for the skill (settings.accountLinking)');
+      this.refuse(
+        SKILL_RET_CODES.FIELD_NOT_ALLOWED,
+        'response.card',
+        'a LinkAccount card needs account linking configured for the skill (settings.accountLinking)',
+      );
     this.card = { type: 'LinkAccount' };
     return this;
   }
@@ -270,7 +281,11 @@ export class ResponseBuilder {
    */
   elicitSlot(slotToElicit: string, updatedIntent?: Pick<Intent, 'name'> & Partial<Intent>): this {
     if (this.requestType === 'Connections.Response')
-      this.refuse(SKILL_RET_CODES.DIRECTIVE_NOT_ALLOWED, `response.directives[${this.directives.length}].type`, 'Dialog.ElicitSlot may not answer Connections.Response (the session ends)');
+      this.refuse(
+        SKILL_RET_CODES.DIRECTIVE_NOT_ALLOWED,
+        `response.directives[${this.directives.length}].type`,
+        'Dialog.ElicitSlot may not answer Connections.Response (the session ends)',
+      );
     this.put('Dialog.ElicitSlot', () => {
       requireText(slotToElicit, 'slotToElicit');
       if (updatedIntent === undefined) {
@@ -297,8 +312,10 @@ export class ResponseBuilder {
   feedbackAttributes(attributes: Record<string, unknown>): this {
     if (!this.settings.deviceMaker)
       this.refuse(SKILL_RET_CODES.FIELD_NOT_ALLOWED, 'feedbackAttributes', 'feedbackAttributes are for device-maker skills only (settings.deviceMaker)');
-    if (!attributes || typeof attributes !== 'object' || Array.isArray(attributes)) this.refuse(SKILL_RET_CODES.INVALID_RESPONSE, 'feedbackAttributes', 'must be an object');
-    if (new TextEncoder().encode(JSON.stringify(attributes)).length >= 1024) this.refuse(SKILL_RET_CODES.INVALID_RESPONSE, 'feedbackAttributes', 'must be under 1 KB');
+    if (!attributes || typeof attributes !== 'object' || Array.isArray(attributes))
+      this.refuse(SKILL_RET_CODES.INVALID_RESPONSE, 'feedbackAttributes', 'must be an object');
+    if (new TextEncoder().encode(JSON.stringify(attributes)).length >= 1024)
+      this.refuse(SKILL_RET_CODES.INVALID_RESPONSE, 'feedbackAttributes', 'must be under 1 KB');
     this.feedback = attributes;
     return this;
   }

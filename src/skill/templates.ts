@@ -30,7 +30,8 @@ export function isHttpUrl(url: unknown): url is string {
 
 /** Throws `SkillResponseError` 100501 unless `url` is http(s). */
 export function requireHttpUrl(url: unknown, path: string): string {
-  if (!isHttpUrl(url)) throw new SkillResponseError(SKILL_RET_CODES.INVALID_RESPONSE, path, `URL must be http(s)://…, got ${JSON.stringify(url)?.slice(0, 80)}`);
+  if (!isHttpUrl(url))
+    throw new SkillResponseError(SKILL_RET_CODES.INVALID_RESPONSE, path, `URL must be http(s)://…, got ${JSON.stringify(url)?.slice(0, 80)}`);
   return url;
 }
 
@@ -54,13 +55,15 @@ export function audio(url: string, path = 'audio'): Audio {
 /** An image given as a URL or as an `Image`, checked. */
 export function imageOf(value: string | Image, path: string): Image {
   if (typeof value === 'string') return image(value, undefined, path);
-  if (!value || typeof value !== 'object' || !value.source) throw new SkillResponseError(SKILL_RET_CODES.MISSING_FIELD, `${path}.source`, 'an image needs source.url');
+  if (!value || typeof value !== 'object' || !value.source)
+    throw new SkillResponseError(SKILL_RET_CODES.MISSING_FIELD, `${path}.source`, 'an image needs source.url');
   return image(value.source.url, value.contentDescription, path);
 }
 
 function audioOf(value: string | Audio, path: string): Audio {
   if (typeof value === 'string') return audio(value, path);
-  if (!value || typeof value !== 'object' || !value.source) throw new SkillResponseError(SKILL_RET_CODES.MISSING_FIELD, `${path}.source`, 'audio needs source.url');
+  if (!value || typeof value !== 'object' || !value.source)
+    throw new SkillResponseError(SKILL_RET_CODES.MISSING_FIELD, `${path}.source`, 'audio needs source.url');
   return audio(value.source.url, path);
 }
 
@@ -112,7 +115,8 @@ export interface ListItemInput extends TextContentInput {
 
 /** `HorizontialListTemplate` (spelled so on the wire): a row of selectable items. */
 export function horizontialList(items: ListItemInput[]): HorizontialListTemplate {
-  if (!Array.isArray(items) || items.length === 0) throw new SkillResponseError(SKILL_RET_CODES.INVALID_RESPONSE, 'template.listItems', 'a list needs at least one item');
+  if (!Array.isArray(items) || items.length === 0)
+    throw new SkillResponseError(SKILL_RET_CODES.INVALID_RESPONSE, 'template.listItems', 'a list needs at least one item');
   const listItems = items.map((item, i): ListItem => {
     const path = `template.listItems[${i}]`;
     const out: ListItem = { token: requireText(item?.token, `${path}.token`), textContent: textContent(item, `${path}.textContent`) };

@@ -8,14 +8,7 @@
  * is accepted. The platform's docs show a 40-digit example; no HMAC-SHA256
  * has 40 hex digits, so such a header is refused as `bad-signature`.
  */
-import {
-  DEFAULT_TOLERANCE_MS,
-  NonceGuard,
-  SignatureError,
-  verifyHmac,
-  type Clock,
-  type SkillRequestEnvelope,
-} from '../protocol/index.js';
+import { DEFAULT_TOLERANCE_MS, NonceGuard, SignatureError, verifyHmac, type Clock, type SkillRequestEnvelope } from '../protocol/index.js';
 import { checkRequest } from './check.js';
 import { SkillApplicationError, SkillBodyTooLargeError, SkillRequestError } from './errors.js';
 

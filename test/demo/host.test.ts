@@ -24,12 +24,24 @@ const PLAYLIST: AudioPlayerPlayDirective = {
 const NEWS: RenderTemplateDirective = {
   type: 'Display.RenderTemplate',
   token: 'news-1',
-  template: { type: 'NewsBodyTemplate', textContent: { title: '今日头条', description: '三行以内的新闻' }, backgroundImage: { source: { url: 'http://127.0.0.1:9/bg.svg' } } },
+  template: {
+    type: 'NewsBodyTemplate',
+    textContent: { title: '今日头条', description: '三行以内的新闻' },
+    backgroundImage: { source: { url: 'http://127.0.0.1:9/bg.svg' } },
+  },
 };
 
 /** A contract-C reply for a skill answer. */
 function answered(answer: SkillResponseBody, extra: Partial<PlatformReply> = {}): PlatformReply {
-  return { matched: true, skillId: 'audiobook', requestType: 'IntentRequest', answer, speech: answer.outputSpeech.text, shouldEndSession: answer.shouldEndSession ?? true, ...extra };
+  return {
+    matched: true,
+    skillId: 'audiobook',
+    requestType: 'IntentRequest',
+    answer,
+    speech: answer.outputSpeech.text,
+    shouldEndSession: answer.shouldEndSession ?? true,
+    ...extra,
+  };
 }
 const speech = (text: string) => ({ type: 'PlainText' as const, text });
 
@@ -44,7 +56,19 @@ function setup(replies: Array<PlatformReply | Error | unknown>) {
     return r as PlatformReply;
   });
   const events: Array<[string, unknown]> = [];
-  for (const name of ['speak', 'play', 'locked', 'playlistEnd', 'template', 'linkAccount', 'listen', 'platformError', 'purchase', 'failure', 'playerStop'] as const)
+  for (const name of [
+    'speak',
+    'play',
+    'locked',
+    'playlistEnd',
+    'template',
+    'linkAccount',
+    'listen',
+    'platformError',
+    'purchase',
+    'failure',
+    'playerStop',
+  ] as const)
     host.on(name, (e?: unknown) => events.push([name, e]));
   const of = (name: string) => events.filter(([n]) => n === name).map(([, e]) => e as Record<string, unknown>);
   return { fake, companion, host, heard, events, of };
@@ -63,7 +87,10 @@ test('a playlist answer: speech, then the first item plays with the whole list; 
     assert.equal(p!.resumed, false);
     assert.equal((p!.items as unknown[]).length, 3);
     assert.deepEqual(of('listen'), [{ open: false }]);
-    assert.deepEqual(events.map(([n]) => n), ['speak', 'play', 'listen']);
+    assert.deepEqual(
+      events.map(([n]) => n),
+      ['speak', 'play', 'listen'],
+    );
   } finally {
     host.stop();
   }
@@ -110,9 +137,16 @@ test('shouldEndSession false opens the mic; a LinkAccount card asks for linking 
   }
 });
 
-test('a refused answer: the platform\'s fallback line is spoken and its return code reported; nothing plays', async () => {
+test("a refused answer: the platform's fallback line is spoken and its return code reported; nothing plays", async () => {
   const { host, of } = setup([
-    { matched: true, skillId: 'audiobook', requestType: 'IntentRequest', error: { code: 100501, reason: 'response.outputSpeech is required' }, speech: '技能暂时无法回答', shouldEndSession: true },
+    {
+      matched: true,
+      skillId: 'audiobook',
+      requestType: 'IntentRequest',
+      error: { code: 100501, reason: 'response.outputSpeech is required' },
+      speech: '技能暂时无法回答',
+      shouldEndSession: true,
+    },
     { matched: true, error: { code: 100401, reason: 'timed out' }, speech: '', shouldEndSession: true },
   ]);
   try {
@@ -132,14 +166,23 @@ test('templates: each Display.RenderTemplate is shown before the player starts; 
   const list: RenderTemplateDirective = {
     type: 'Display.RenderTemplate',
     token: 'shelf',
-    template: { type: 'HorizontialListTemplate', listItems: [{ token: 'a', textContent: { title: '万古神帝' }, image: { contentDescription: '封面', source: { url: 'http://127.0.0.1:9/a.svg' } } }] },
+    template: {
+      type: 'HorizontialListTemplate',
+      listItems: [{ token: 'a', textContent: { title: '万古神帝' }, image: { contentDescription: '封面', source: { url: 'http://127.0.0.1:9/a.svg' } } }],
+    },
   };
   const { host, of, events } = setup([answered({ outputSpeech: speech('为你推荐'), directives: [list, NEWS, PLAYLIST] })]);
   try {
     await host.hear('推荐');
-    assert.deepEqual(of('template').map((t) => (t.template as { type: string }).type), ['HorizontialListTemplate', 'NewsBodyTemplate']);
+    assert.deepEqual(
+      of('template').map((t) => (t.template as { type: string }).type),
+      ['HorizontialListTemplate', 'NewsBodyTemplate'],
+    );
     assert.equal(of('template')[0]!.token, 'shelf');
-    assert.deepEqual(events.map(([n]) => n), ['speak', 'template', 'template', 'play', 'listen']);
+    assert.deepEqual(
+      events.map(([n]) => n),
+      ['speak', 'template', 'template', 'play', 'listen'],
+    );
     assert.deepEqual(renderTemplates([{ type: 'Display.RenderTemplate', template: { type: 'BodyTemplate2' } }, { type: 'Display.RenderTemplate' }, 'x']), []);
   } finally {
     host.stop();
@@ -157,7 +200,11 @@ test('not understood inside an open session: the mic opens again', async () => {
 });
 
 test('not understood, a failed call: spoken lines, no crash', async () => {
-  const { host, of } = setup([{ matched: false, speech: '', shouldEndSession: true }, { matched: false, speech: '抱歉，我还不会这个', shouldEndSession: true }, new Error('fetch failed')]);
+  const { host, of } = setup([
+    { matched: false, speech: '', shouldEndSession: true },
+    { matched: false, speech: '抱歉，我还不会这个', shouldEndSession: true },
+    new Error('fetch failed'),
+  ]);
   try {
     assert.deepEqual(await host.hear('今天天气怎么样'), { handledBy: 'none' });
     assert.match(of('speak')[0]!.text as string, /没听懂/);
@@ -172,12 +219,25 @@ test('not understood, a failed call: spoken lines, no crash', async () => {
   }
 });
 
-test('a Charge answer starts a purchase and stops the player; the resume\'s real AudioPlayer.Play goes through the same player', async () => {
+test("a Charge answer starts a purchase and stops the player; the resume's real AudioPlayer.Play goes through the same player", async () => {
   const { host, fake, of } = setup([
     answered({ outputSpeech: speech('开始播放第34集'), directives: [PLAYLIST] }),
     answered({ outputSpeech: speech('这是付费内容，需要购买才能播放哦'), directives: [CHARGE] }, { purchaseId: 'P77' }),
   ]);
-  fake.resumeAnswer = { outputSpeech: '购买成功，开始播放万古神帝第37集', directives: [{ type: 'AudioPlayer.Play', playlist: [PLAYLIST.playlist[2]!, PLAYLIST.playlist[0]!].map((i) => ({ ...i, stream: { url: `http://127.0.0.1:9/audio/${i.stream.token}.wav`, token: i.stream.token }, pay: false })) }], shouldEndSession: true };
+  fake.resumeAnswer = {
+    outputSpeech: '购买成功，开始播放万古神帝第37集',
+    directives: [
+      {
+        type: 'AudioPlayer.Play',
+        playlist: [PLAYLIST.playlist[2]!, PLAYLIST.playlist[0]!].map((i) => ({
+          ...i,
+          stream: { url: `http://127.0.0.1:9/audio/${i.stream.token}.wav`, token: i.stream.token },
+          pay: false,
+        })),
+      },
+    ],
+    shouldEndSession: true,
+  };
   try {
     await host.hear('我要听万古神帝第34集');
     assert.equal(host.player.state, 'playing');
@@ -197,7 +257,10 @@ test('a Charge answer starts a purchase and stops the player; the resume\'s real
     assert.equal(last.url, 'http://127.0.0.1:9/audio/wgsd037.wav');
     assert.equal(last.resumed, true);
     assert.equal(last.position, '第 1/2 首');
-    assert.ok(of('speak').some((s) => s.text === '购买成功，开始播放万古神帝第37集' && s.from === 'device'), 'the resume is spoken by the companion');
+    assert.ok(
+      of('speak').some((s) => s.text === '购买成功，开始播放万古神帝第37集' && s.from === 'device'),
+      'the resume is spoken by the companion',
+    );
     host.next();
     assert.equal(of('play').at(-1)!.resumed, false);
   } finally {
@@ -212,10 +275,28 @@ test('parseSayReply keeps only well-typed fields; outputSpeech as a bare string 
     speech: '',
     shouldEndSession: true,
   });
-  const r = parseSayReply({ matched: true, answer: { outputSpeech: '好的', shouldEndSession: false, directives: 'x', card: { type: 'Other' } }, purchaseId: 'P1', sessionId: 'S1' });
-  assert.deepEqual(r, { matched: true, answer: { outputSpeech: { type: 'PlainText', text: '好的' }, shouldEndSession: false }, speech: '好的', shouldEndSession: false, purchaseId: 'P1', sessionId: 'S1' });
+  const r = parseSayReply({
+    matched: true,
+    answer: { outputSpeech: '好的', shouldEndSession: false, directives: 'x', card: { type: 'Other' } },
+    purchaseId: 'P1',
+    sessionId: 'S1',
+  });
+  assert.deepEqual(r, {
+    matched: true,
+    answer: { outputSpeech: { type: 'PlainText', text: '好的' }, shouldEndSession: false },
+    speech: '好的',
+    shouldEndSession: false,
+    purchaseId: 'P1',
+    sessionId: 'S1',
+  });
   // The effective shouldEndSession and speech of the platform win over the answer's.
-  const c = parseSayReply({ matched: true, answer: { outputSpeech: { type: 'PlainText', text: 'a' } }, speech: 'b', shouldEndSession: false, error: { code: 200503, reason: 'r' } });
+  const c = parseSayReply({
+    matched: true,
+    answer: { outputSpeech: { type: 'PlainText', text: 'a' } },
+    speech: 'b',
+    shouldEndSession: false,
+    error: { code: 200503, reason: 'r' },
+  });
   assert.equal(c.speech, 'b');
   assert.equal(c.shouldEndSession, false);
   assert.deepEqual(c.error, { code: 200503, reason: 'r' });

@@ -93,7 +93,11 @@ test('a pay item is never played: reaching it (end, next, previous, tap) stops t
   assert.equal(r.locks.at(-1)!.cause, 'next');
   p.select(2);
   assert.equal(r.locks.at(-1)!.item.token, 'wgsd37');
-  assert.equal(r.plays.every((e) => !e.item.locked), true, 'no play event for a locked item');
+  assert.equal(
+    r.plays.every((e) => !e.item.locked),
+    true,
+    'no play event for a locked item',
+  );
   assert.deepEqual(r.log, ['play 0 start', 'locked 1 ended', 'play 0 previous', 'locked 1 next', 'locked 2 select']);
 });
 

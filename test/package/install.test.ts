@@ -100,7 +100,7 @@ function childrenOf(pid: number): number[] {
  * and npx then exits with the bin's code.)
  */
 function binOf(pid: number): number {
-  for (let p = pid; ; ) {
+  for (let p = pid; ;) {
     const c = childrenOf(p);
     if (c.length !== 1) return p;
     p = c[0]!;
@@ -217,7 +217,10 @@ function writeProject(app: string, tarball: string): void {
     if (path && !entry.dev && !entry.link) packages[path] = entry;
   }
   writeFileSync(join(app, 'package.json'), JSON.stringify(project, null, 2) + '\n');
-  writeFileSync(join(app, 'package-lock.json'), JSON.stringify({ name: project.name, version: project.version, lockfileVersion: 3, requires: true, packages }, null, 2) + '\n');
+  writeFileSync(
+    join(app, 'package-lock.json'),
+    JSON.stringify({ name: project.name, version: project.version, lockfileVersion: 3, requires: true, packages }, null, 2) + '\n',
+  );
 }
 
 /** The public entries from package.json#exports (the framework adapters need their optional peers: not here). */
@@ -228,147 +231,169 @@ function publicEntries(): string[] {
     .map((k) => (k === '.' ? 'dingdang-pay' : `dingdang-pay/${k.slice(2)}`));
 }
 
-test('the packed tarball, installed with production dependencies only, runs demo, simulate and example-skill, and its types compile', { timeout: 900_000 }, async (t) => {
-  const tmp = mkdtempSync(join(tmpdir(), 'ddp-package-'));
-  try {
-    // 1. npm pack (prepare → scripts/build.js).
-    const packDir = join(tmp, 'pack');
-    mkdirSync(packDir);
-    const pack = await run('npm', ['pack', '--pack-destination', packDir, '--no-audit', '--no-fund'], root, 240_000);
-    assert.equal(pack.code, 0, `npm pack failed\n${pack.stdout}\n${pack.stderr}`);
-    const tarballs = readdirSync(packDir).filter((f) => f.endsWith('.tgz'));
-    assert.equal(tarballs.length, 1, `one tarball: ${tarballs.join(', ')}`);
-    const tarball = join(packDir, tarballs[0]!);
+test(
+  'the packed tarball, installed with production dependencies only, runs demo, simulate and example-skill, and its types compile',
+  { timeout: 900_000 },
+  async (t) => {
+    const tmp = mkdtempSync(join(tmpdir(), 'ddp-package-'));
+    try {
+      // 1. npm pack (prepare → scripts/build.js).
+      const packDir = join(tmp, 'pack');
+      mkdirSync(packDir);
+      const pack = await run('npm', ['pack', '--pack-destination', packDir, '--no-audit', '--no-fund'], root, 240_000);
+      assert.equal(pack.code, 0, `npm pack failed\n${pack.stdout}\n${pack.stderr}`);
+      const tarballs = readdirSync(packDir).filter((f) => f.endsWith('.tgz'));
+      assert.equal(tarballs.length, 1, `one tarball: ${tarballs.join(', ')}`);
+      const tarball = join(packDir, tarballs[0]!);
 
-    // 2. Install it into an empty folder, offline, production dependencies only.
-    const app = join(tmp, 'app');
-    mkdirSync(app);
-    writeProject(app, tarball);
-    const install = await run('npm', ['install', '--offline', '--omit=dev', '--no-audit', '--no-fund', tarball], app, 420_000);
-    if (install.code !== 0 && /ENOTCACHED/.test(install.stderr)) {
-      const what = /request to (\S+) failed/.exec(install.stderr)?.[1] ?? 'a package';
-      const line = `npm's cache lacks ${what}: run "npm ci" in the checkout with the network on, then rerun`;
-      if (NO_SKIP) assert.fail(`${line}\n${install.stderr}`);
-      t.skip(line);
-      return;
-    }
-    assert.equal(install.code, 0, `npm install failed\n${install.stdout}\n${install.stderr}`);
-    const pkgDir = join(app, 'node_modules/dingdang-pay');
-    for (const f of ['dist/demo/web/speaker.bundle.js', 'dist/demo/scripts/screen-success.json', 'dist/demo/example-skill/server.js', 'dist/cli/main.js'])
-      assert.ok(existsSync(join(pkgDir, f)), `the package has ${f}`);
-    for (const dev of ['esbuild', 'tsx', 'typescript', 'express', 'fastify', 'playwright-core'])
-      assert.ok(!existsSync(join(app, 'node_modules', dev)), `${dev} (a dev dependency) was installed`);
-    assert.ok(existsSync(join(app, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node')) || existsSync(join(app, 'node_modules/better-sqlite3/prebuilds')), 'better-sqlite3 was built');
-
-    await t.test('npx dingdang-pay --help', async () => {
-      const help = await run('npx', [...NPX, '--help'], app, 60_000);
-      assert.equal(help.code, 0, help.stderr);
-      for (const c of ['demo', 'simulate', 'example-skill', 'sandbox', 'keygen']) assert.match(help.stdout, new RegExp(`^  ${c} `, 'm'));
-      const simHelp = await run('npx', [...NPX, 'simulate', '--help'], app, 60_000);
-      assert.equal(simHelp.code, 0, simHelp.stderr);
-      assert.match(simHelp.stdout, /screen-success,/, 'simulate --help lists the shipped scripts');
-    });
-
-    await t.test('demo (screen): the speaker page and its prebuilt script', async () => {
-      const demo = start(['demo', '--port', '0'], app);
-      try {
-        const url = (await demo.waitFor(/Open the speaker:\s+(http:\/\/127\.0\.0\.1:\d+\/)/, 60_000))[1]!;
-        await demo.waitFor(/Sandbox platform:\s+http:\/\/127\.0\.0\.1:\d+/);
-        const page = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-        assert.equal(page.status, 200);
-        const html = await page.text();
-        assert.match(html, /<script[^>]+src="\/?speaker\.js"/);
-        const script = await fetch(new URL('/speaker.js', url), { signal: AbortSignal.timeout(10_000) });
-        assert.equal(script.status, 200);
-        assert.match(script.headers.get('content-type') ?? '', /javascript/);
-        const js = await script.text();
-        assert.ok(js.length > 50_000, `the companion is in the script (${js.length} bytes)`);
-        assert.equal(js, readFileSync(join(pkgDir, 'dist/demo/web/speaker.bundle.js'), 'utf8'), 'the prebuilt bundle is served');
-      } finally {
-        const code = await demo.stop();
-        assert.equal(code, 0, `demo exit ${code}\nstderr: ${demo.err()}`);
+      // 2. Install it into an empty folder, offline, production dependencies only.
+      const app = join(tmp, 'app');
+      mkdirSync(app);
+      writeProject(app, tarball);
+      const install = await run('npm', ['install', '--offline', '--omit=dev', '--no-audit', '--no-fund', tarball], app, 420_000);
+      if (install.code !== 0 && /ENOTCACHED/.test(install.stderr)) {
+        const what = /request to (\S+) failed/.exec(install.stderr)?.[1] ?? 'a package';
+        const line = `npm's cache lacks ${what}: run "npm ci" in the checkout with the network on, then rerun`;
+        if (NO_SKIP) assert.fail(`${line}\n${install.stderr}`);
+        t.skip(line);
+        return;
       }
-    });
-
-    await t.test('demo --mode screenless: the terminal speaker, a purchase paid in the app', async () => {
-      const demo = start(['demo', '--mode', 'screenless'], app, 'pipe');
-      try {
-        await demo.waitFor(/screenless speaker \(this terminal\)/, 60_000);
-        demo.child.stdin!.write('我要听万古神帝第35集\n');
-        await demo.waitFor(/叮当：这是付费内容，需要购买才能播放哦/);
-        demo.child.stdin!.write('/pay\n'); // paid in the DingDang app
-        await demo.waitFor(/叮当：购买成功，开始播放万古神帝第35集/);
-        await demo.waitFor(/purchase done \(paid\)/);
-        demo.child.stdin!.end(); // end of input (no purchase running) stops the demo
-        const code = await demo.exit(20_000);
-        assert.equal(code, 0, `demo exit ${code}\nstderr: ${demo.err()}`);
-        assert.match(demo.err(), /stopping \(end of input\)/);
-      } finally {
-        await demo.stop();
-      }
-    });
-
-    await t.test('simulate --script screen-success (a shipped script, by name) passes', async () => {
-      const sim = await run('npx', [...NPX, 'simulate', '--script', 'screen-success'], app, 120_000);
-      assert.equal(sim.code, 0, `simulate exit ${sim.code}\n${sim.stderr}`);
-      const events = sim.stdout
-        .split('\n')
-        .filter((l) => l.trim())
-        .map((l) => JSON.parse(l) as { type: string });
-      assert.equal(events[0]?.type, 'start');
-      assert.equal(events.at(-1)?.type, 'done');
-      assert.match(sim.stderr, /every expectation held/);
-    });
-
-    await t.test('example-skill --port 0: one JSON line, a live server', async () => {
-      const skill = start(['example-skill', '--port', '0'], app, 'pipe');
-      try {
-        const line = (await skill.waitFor(/^(\{.*\})$/m, 60_000))[1]!;
-        const record = JSON.parse(line) as { url?: string; skillId?: string };
-        assert.equal(record.skillId, 'audiobookDemo');
-        assert.match(record.url ?? '', /^http:\/\/127\.0\.0\.1:\d+/);
-        const res = await fetch(record.url!, { signal: AbortSignal.timeout(10_000) });
-        await res.arrayBuffer();
-        assert.ok(res.status > 0, 'the skill answers HTTP');
-      } finally {
-        const code = await skill.stop();
-        assert.equal(code, 0, `example-skill exit ${code}\nstderr: ${skill.err()}`);
-      }
-    });
-
-    await t.test('the type declarations of every public entry compile (strict, skipLibCheck false)', async () => {
-      const entries = publicEntries();
-      for (const e of ['dingdang-pay', 'dingdang-pay/protocol', 'dingdang-pay/device', 'dingdang-pay/device/node', 'dingdang-pay/partner', 'dingdang-pay/sandbox'])
-        assert.ok(entries.includes(e), `${e} is exported`);
-      const lines = entries.map((e, i) => `import * as m${i} from '${e}';`);
-      lines.push(`export const entries: unknown[] = [${entries.map((_, i) => `m${i}`).join(', ')}];`);
-      writeFileSync(join(app, 'check.ts'), lines.join('\n') + '\n');
-      // @types/node: the installed one (a dependency of the @types the package depends on), else the checkout's.
-      const typeRoots = existsSync(join(app, 'node_modules/@types/node')) ? join(app, 'node_modules/@types') : join(root, 'node_modules/@types');
-      for (const absent of ['@types/express', '@types/qrcode'])
-        assert.ok(!existsSync(join(app, 'node_modules', absent)), `${absent} is not needed by the main entries`);
-      const tsc = await run(
-        process.execPath,
-        [
-          join(root, 'node_modules/typescript/bin/tsc'),
-          '--noEmit',
-          '--strict',
-          '--skipLibCheck', 'false',
-          '--target', 'ES2022',
-          '--module', 'NodeNext',
-          '--moduleResolution', 'NodeNext',
-          // The device entry is browser code (WebCrypto's CryptoKey, DOM events): its declarations use the DOM lib.
-          '--lib', 'ES2022,DOM',
-          '--types', 'node',
-          '--typeRoots', typeRoots,
-          'check.ts',
-        ],
-        app,
-        180_000,
+      assert.equal(install.code, 0, `npm install failed\n${install.stdout}\n${install.stderr}`);
+      const pkgDir = join(app, 'node_modules/dingdang-pay');
+      for (const f of ['dist/demo/web/speaker.bundle.js', 'dist/demo/scripts/screen-success.json', 'dist/demo/example-skill/server.js', 'dist/cli/main.js'])
+        assert.ok(existsSync(join(pkgDir, f)), `the package has ${f}`);
+      for (const dev of ['esbuild', 'tsx', 'typescript', 'express', 'fastify', 'playwright-core'])
+        assert.ok(!existsSync(join(app, 'node_modules', dev)), `${dev} (a dev dependency) was installed`);
+      assert.ok(
+        existsSync(join(app, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node')) ||
+          existsSync(join(app, 'node_modules/better-sqlite3/prebuilds')),
+        'better-sqlite3 was built',
       );
-      assert.equal(tsc.code, 0, `tsc:\n${tsc.stdout}\n${tsc.stderr}`);
-    });
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-});
+
+      await t.test('npx dingdang-pay --help', async () => {
+        const help = await run('npx', [...NPX, '--help'], app, 60_000);
+        assert.equal(help.code, 0, help.stderr);
+        for (const c of ['demo', 'simulate', 'example-skill', 'sandbox', 'keygen']) assert.match(help.stdout, new RegExp(`^  ${c} `, 'm'));
+        const simHelp = await run('npx', [...NPX, 'simulate', '--help'], app, 60_000);
+        assert.equal(simHelp.code, 0, simHelp.stderr);
+        assert.match(simHelp.stdout, /screen-success,/, 'simulate --help lists the shipped scripts');
+      });
+
+      await t.test('demo (screen): the speaker page and its prebuilt script', async () => {
+        const demo = start(['demo', '--port', '0'], app);
+        try {
+          const url = (await demo.waitFor(/Open the speaker:\s+(http:\/\/127\.0\.0\.1:\d+\/)/, 60_000))[1]!;
+          await demo.waitFor(/Sandbox platform:\s+http:\/\/127\.0\.0\.1:\d+/);
+          const page = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+          assert.equal(page.status, 200);
+          const html = await page.text();
+          assert.match(html, /<script[^>]+src="\/?speaker\.js"/);
+          const script = await fetch(new URL('/speaker.js', url), { signal: AbortSignal.timeout(10_000) });
+          assert.equal(script.status, 200);
+          assert.match(script.headers.get('content-type') ?? '', /javascript/);
+          const js = await script.text();
+          assert.ok(js.length > 50_000, `the companion is in the script (${js.length} bytes)`);
+          assert.equal(js, readFileSync(join(pkgDir, 'dist/demo/web/speaker.bundle.js'), 'utf8'), 'the prebuilt bundle is served');
+        } finally {
+          const code = await demo.stop();
+          assert.equal(code, 0, `demo exit ${code}\nstderr: ${demo.err()}`);
+        }
+      });
+
+      await t.test('demo --mode screenless: the terminal speaker, a purchase paid in the app', async () => {
+        const demo = start(['demo', '--mode', 'screenless'], app, 'pipe');
+        try {
+          await demo.waitFor(/screenless speaker \(this terminal\)/, 60_000);
+          demo.child.stdin!.write('我要听万古神帝第35集\n');
+          await demo.waitFor(/叮当：这是付费内容，需要购买才能播放哦/);
+          demo.child.stdin!.write('/pay\n'); // paid in the DingDang app
+          await demo.waitFor(/叮当：购买成功，开始播放万古神帝第35集/);
+          await demo.waitFor(/purchase done \(paid\)/);
+          demo.child.stdin!.end(); // end of input (no purchase running) stops the demo
+          const code = await demo.exit(20_000);
+          assert.equal(code, 0, `demo exit ${code}\nstderr: ${demo.err()}`);
+          assert.match(demo.err(), /stopping \(end of input\)/);
+        } finally {
+          await demo.stop();
+        }
+      });
+
+      await t.test('simulate --script screen-success (a shipped script, by name) passes', async () => {
+        const sim = await run('npx', [...NPX, 'simulate', '--script', 'screen-success'], app, 120_000);
+        assert.equal(sim.code, 0, `simulate exit ${sim.code}\n${sim.stderr}`);
+        const events = sim.stdout
+          .split('\n')
+          .filter((l) => l.trim())
+          .map((l) => JSON.parse(l) as { type: string });
+        assert.equal(events[0]?.type, 'start');
+        assert.equal(events.at(-1)?.type, 'done');
+        assert.match(sim.stderr, /every expectation held/);
+      });
+
+      await t.test('example-skill --port 0: one JSON line, a live server', async () => {
+        const skill = start(['example-skill', '--port', '0'], app, 'pipe');
+        try {
+          const line = (await skill.waitFor(/^(\{.*\})$/m, 60_000))[1]!;
+          const record = JSON.parse(line) as { url?: string; skillId?: string };
+          assert.equal(record.skillId, 'audiobookDemo');
+          assert.match(record.url ?? '', /^http:\/\/127\.0\.0\.1:\d+/);
+          const res = await fetch(record.url!, { signal: AbortSignal.timeout(10_000) });
+          await res.arrayBuffer();
+          assert.ok(res.status > 0, 'the skill answers HTTP');
+        } finally {
+          const code = await skill.stop();
+          assert.equal(code, 0, `example-skill exit ${code}\nstderr: ${skill.err()}`);
+        }
+      });
+
+      await t.test('the type declarations of every public entry compile (strict, skipLibCheck false)', async () => {
+        const entries = publicEntries();
+        for (const e of [
+          'dingdang-pay',
+          'dingdang-pay/protocol',
+          'dingdang-pay/device',
+          'dingdang-pay/device/node',
+          'dingdang-pay/partner',
+          'dingdang-pay/sandbox',
+        ])
+          assert.ok(entries.includes(e), `${e} is exported`);
+        const lines = entries.map((e, i) => `import * as m${i} from '${e}';`);
+        lines.push(`export const entries: unknown[] = [${entries.map((_, i) => `m${i}`).join(', ')}];`);
+        writeFileSync(join(app, 'check.ts'), lines.join('\n') + '\n');
+        // @types/node: the installed one (a dependency of the @types the package depends on), else the checkout's.
+        const typeRoots = existsSync(join(app, 'node_modules/@types/node')) ? join(app, 'node_modules/@types') : join(root, 'node_modules/@types');
+        for (const absent of ['@types/express', '@types/qrcode'])
+          assert.ok(!existsSync(join(app, 'node_modules', absent)), `${absent} is not needed by the main entries`);
+        const tsc = await run(
+          process.execPath,
+          [
+            join(root, 'node_modules/typescript/bin/tsc'),
+            '--noEmit',
+            '--strict',
+            '--skipLibCheck',
+            'false',
+            '--target',
+            'ES2022',
+            '--module',
+            'NodeNext',
+            '--moduleResolution',
+            'NodeNext',
+            // The device entry is browser code (WebCrypto's CryptoKey, DOM events): its declarations use the DOM lib.
+            '--lib',
+            'ES2022,DOM',
+            '--types',
+            'node',
+            '--typeRoots',
+            typeRoots,
+            'check.ts',
+          ],
+          app,
+          180_000,
+        );
+        assert.equal(tsc.code, 0, `tsc:\n${tsc.stdout}\n${tsc.stderr}`);
+      });
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  },
+);

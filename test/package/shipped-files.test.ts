@@ -29,7 +29,13 @@ function io() {
 test('the shipped scripts are src/demo/scripts/*.json, by name', () => {
   assert.equal(SHIPPED_SCRIPTS_DIR, join(root, 'src/demo/scripts/'));
   const names = shippedScripts();
-  assert.deepEqual(names, readdirSync(join(root, 'src/demo/scripts')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort());
+  assert.deepEqual(
+    names,
+    readdirSync(join(root, 'src/demo/scripts'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -5))
+      .sort(),
+  );
   for (const n of ['screen-success', 'screenless-success', 'cancel', 'already-owned']) assert.ok(names.includes(n), n);
   assert.equal(resolveScript('screen-success'), join(root, 'src/demo/scripts/screen-success.json'));
   assert.equal(resolveScript('screen-success.json'), join(root, 'src/demo/scripts/screen-success.json'));

@@ -62,14 +62,17 @@ const AUTH = 'TSK-RSA2 Datetime=20260101T000000Z, Signature=AAAA';
 
 const idArb = fc.stringMatching(/^[0-9A-Za-z._-]{1,64}$/);
 const orderArb = (purchaseId: string) =>
-  fc.record({
-    purchaseId: fc.constant(purchaseId),
-    transactionId: fc.stringMatching(/^[0-9A-Za-z]{1,64}$/),
-    tradeNo: fc.stringMatching(/^[0-9A-Za-z]{1,32}$/),
-    totalAmt: fc.nat({ max: 10_000_000 }),
-    payUrl: fc.webUrl({ withQueryParameters: true }).filter((u) => !/\s/.test(u) && u.length <= 2048),
-    expiresAt: fc.nat(),
-  }, { noNullPrototype: true });
+  fc.record(
+    {
+      purchaseId: fc.constant(purchaseId),
+      transactionId: fc.stringMatching(/^[0-9A-Za-z]{1,64}$/),
+      tradeNo: fc.stringMatching(/^[0-9A-Za-z]{1,32}$/),
+      totalAmt: fc.nat({ max: 10_000_000 }),
+      payUrl: fc.webUrl({ withQueryParameters: true }).filter((u) => !/\s/.test(u) && u.length <= 2048),
+      expiresAt: fc.nat(),
+    },
+    { noNullPrototype: true },
+  );
 const statusArb: fc.Arbitrary<StatusBody> = idArb.chain((purchaseId) =>
   fc.record(
     {
@@ -90,9 +93,12 @@ describe('status body', () => {
     const text = encodeStatusBody(status);
     assert.deepEqual(Object.keys(JSON.parse(text)), ['purchaseId', 'deviceId', 'tradeStatus', 'seq', 'order', 'reason', 'nonceStr']);
     assert.deepEqual(parseStatusBody(text), { ok: true, value: status });
-    fc.assert(fc.property(statusArb, (s) => assert.deepEqual(parseStatusBody(encodeStatusBody(s)), { ok: true, value: s })), {
-      numRuns: 500,
-    });
+    fc.assert(
+      fc.property(statusArb, (s) => assert.deepEqual(parseStatusBody(encodeStatusBody(s)), { ok: true, value: s })),
+      {
+        numRuns: 500,
+      },
+    );
   });
 
   test('the update the device acts on keeps status, seq, order, reason and names its source', () => {
@@ -170,10 +176,17 @@ describe('platform → device frames', () => {
 
   test('never throws on arbitrary input (fuzz)', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.anything(), fc.string(), fc.jsonValue().map((v) => JSON.stringify(v))), (v) => {
-        const r = parseServerFrame(v);
-        assert.equal(typeof r.ok, 'boolean');
-      }),
+      fc.property(
+        fc.oneof(
+          fc.anything(),
+          fc.string(),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
+        (v) => {
+          const r = parseServerFrame(v);
+          assert.equal(typeof r.ok, 'boolean');
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -230,10 +243,17 @@ describe('device → platform frames', () => {
 
   test('never throws on arbitrary input (fuzz)', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.anything(), fc.string(), fc.jsonValue().map((v) => JSON.stringify(v))), (v) => {
-        const r = parseClientFrame(v);
-        if (r.ok) assert.ok(['subscribe', 'unsubscribe', 'ping', 'pong'].includes(r.value.type));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.anything(),
+          fc.string(),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
+        (v) => {
+          const r = parseClientFrame(v);
+          if (r.ok) assert.ok(['subscribe', 'unsubscribe', 'ping', 'pong'].includes(r.value.type));
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -254,7 +274,11 @@ describe('HTTP bodies', () => {
     });
     const other = parseStartPurchaseReply({ purchaseId: 'p2', tradeStatus: 'NOTPAY', seq: 1 }, 'p1');
     assert.ok(!other.ok && other.reason === 'wrong-purchase');
-    for (const bad of [{ tradeStatus: 'NOTPAY', seq: 1 }, { purchaseId: 'p1', tradeStatus: 'PAID', seq: 1 }, { purchaseId: 'p1', tradeStatus: 'NOTPAY' }]) {
+    for (const bad of [
+      { tradeStatus: 'NOTPAY', seq: 1 },
+      { purchaseId: 'p1', tradeStatus: 'PAID', seq: 1 },
+      { purchaseId: 'p1', tradeStatus: 'NOTPAY' },
+    ]) {
       const r = parseStartPurchaseReply(bad);
       assert.ok(!r.ok && r.reason === 'malformed', JSON.stringify(bad));
     }
@@ -279,7 +303,10 @@ describe('HTTP bodies', () => {
     const text = encodeStatusBody(status);
     assert.deepEqual(parseStatusReply(text, 'p1', 'spk-1'), { ok: true, value: status });
     const r = [parseStatusReply(text, 'p2', 'spk-1'), parseStatusReply(text, 'p1', 'spk-2'), parseStatusReply('{', 'p1', 'spk-1')];
-    assert.deepEqual(r.map((x) => (x.ok ? 'ok' : x.reason)), ['wrong-purchase', 'wrong-device', 'malformed']);
+    assert.deepEqual(
+      r.map((x) => (x.ok ? 'ok' : x.reason)),
+      ['wrong-purchase', 'wrong-device', 'malformed'],
+    );
   });
 
   test('cancel and resume, with the platform return code of a refused answer', () => {

@@ -31,7 +31,13 @@ async function serve(options: ReadBodyOptions, send: (port: number) => void): Pr
 }
 
 function post(port: number, chunks: Buffer[], opts: { contentLength?: number; end?: boolean; abortAfterMs?: number } = {}) {
-  const req = request({ port, host: '127.0.0.1', method: 'POST', path: '/', headers: opts.contentLength !== undefined ? { 'content-length': opts.contentLength } : {} });
+  const req = request({
+    port,
+    host: '127.0.0.1',
+    method: 'POST',
+    path: '/',
+    headers: opts.contentLength !== undefined ? { 'content-length': opts.contentLength } : {},
+  });
   req.on('error', () => {});
   req.on('response', (res) => res.resume());
   req.flushHeaders();

@@ -16,7 +16,11 @@ import {
 } from '../../src/protocol/index.js';
 
 const speech = { type: 'PlainText', text: '好的' };
-const answer = (response: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ version: '1.0', response: { outputSpeech: speech, ...response }, ...extra });
+const answer = (response: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  version: '1.0',
+  response: { outputSpeech: speech, ...response },
+  ...extra,
+});
 const check = (v: unknown, requestType: SkillRequestType = 'IntentRequest', o: Partial<SkillCheckOptions> = {}) => checkSkillResponse(v, { requestType, ...o });
 const codeOf = (v: unknown, requestType: SkillRequestType = 'IntentRequest', o: Partial<SkillCheckOptions> = {}) => {
   const r = check(v, requestType, o);
@@ -31,33 +35,137 @@ const playlist = [
 const charge = {
   type: 'Connections.SendRequest',
   name: 'Charge',
-  payload: { chargeInfo: { name: '第35集', description: '永久收听', userId: 'u1', items: [{ itemId: 'wg-35', itemName: '第35集', price: 200, count: 1, totalFee: 200 }] } },
+  payload: {
+    chargeInfo: {
+      name: '第35集',
+      description: '永久收听',
+      userId: 'u1',
+      items: [{ itemId: 'wg-35', itemName: '第35集', price: 200, count: 1, totalFee: 200 }],
+    },
+  },
 };
-const intent = { name: 'play', confirmationStatus: 'NONE', slots: { album: { name: 'album', confirmationStatus: 'NONE', values: [{ value: { type: 'text', value: '万古神帝', origin: '万古神帝' } }] } } };
+const intent = {
+  name: 'play',
+  confirmationStatus: 'NONE',
+  slots: { album: { name: 'album', confirmationStatus: 'NONE', values: [{ value: { type: 'text', value: '万古神帝', origin: '万古神帝' } }] } },
+};
 
 describe('checkSkillResponse: valid answers', () => {
   const valid: Array<[string, unknown, SkillRequestType?, Partial<SkillCheckOptions>?]> = [
     ['speech only', answer({})],
     ['speech, keep session', answer({ shouldEndSession: false })],
-    ['empty speech with a playlist', { version: '1.0', response: { outputSpeech: { type: 'PlainText', text: '' }, directives: [{ type: 'AudioPlayer.Play', playlist }] } }],
+    [
+      'empty speech with a playlist',
+      { version: '1.0', response: { outputSpeech: { type: 'PlainText', text: '' }, directives: [{ type: 'AudioPlayer.Play', playlist }] } },
+    ],
     ['Charge', answer({ directives: [charge], shouldEndSession: true })],
-    ['VideoPlayer.Play', answer({ directives: [{ type: 'VideoPlayer.Play', playBehavior: 'ENQUEUE', playlist: [{ stream: { url: 'http://x/v.mp4', token: 'v' } }] }] })],
-    ['NewsBodyTemplate', answer({ directives: [{ type: 'Display.RenderTemplate', token: 't', template: { type: 'NewsBodyTemplate', textContent: { title: 'a', description: 'b' }, backgroundImage: img, backgroundAudio: { source: { url: 'https://x/a.mp3' } } } }] })],
-    ['NewsBodyTemplate1', answer({ directives: [{ type: 'Display.RenderTemplate', token: 't', template: { type: 'NewsBodyTemplate1', textContent: { title: 'a' } } }] })],
-    ['TextBodyTemplate', answer({ directives: [{ type: 'Display.RenderTemplate', token: 't', template: { type: 'TextBodyTemplate', textContent: { title: 'a', description: 'b' } } }] })],
-    ['HorizontialListTemplate', answer({ directives: [{ type: 'Display.RenderTemplate', token: 't', template: { type: 'HorizontialListTemplate', listItems: [{ token: 'i1', textContent: { title: '第1集' }, image: img }, { token: 'i2', textContent: { title: '第2集', description: '需购买' } }] } }] })],
+    [
+      'VideoPlayer.Play',
+      answer({ directives: [{ type: 'VideoPlayer.Play', playBehavior: 'ENQUEUE', playlist: [{ stream: { url: 'http://x/v.mp4', token: 'v' } }] }] }),
+    ],
+    [
+      'NewsBodyTemplate',
+      answer({
+        directives: [
+          {
+            type: 'Display.RenderTemplate',
+            token: 't',
+            template: {
+              type: 'NewsBodyTemplate',
+              textContent: { title: 'a', description: 'b' },
+              backgroundImage: img,
+              backgroundAudio: { source: { url: 'https://x/a.mp3' } },
+            },
+          },
+        ],
+      }),
+    ],
+    [
+      'NewsBodyTemplate1',
+      answer({ directives: [{ type: 'Display.RenderTemplate', token: 't', template: { type: 'NewsBodyTemplate1', textContent: { title: 'a' } } }] }),
+    ],
+    [
+      'TextBodyTemplate',
+      answer({
+        directives: [{ type: 'Display.RenderTemplate', token: 't', template: { type: 'TextBodyTemplate', textContent: { title: 'a', description: 'b' } } }],
+      }),
+    ],
+    [
+      'HorizontialListTemplate',
+      answer({
+        directives: [
+          {
+            type: 'Display.RenderTemplate',
+            token: 't',
+            template: {
+              type: 'HorizontialListTemplate',
+              listItems: [
+                { token: 'i1', textContent: { title: '第1集' }, image: img },
+                { token: 'i2', textContent: { title: '第2集', description: '需购买' } },
+              ],
+            },
+          },
+        ],
+      }),
+    ],
     ['ElicitSlot in an intent', answer({ shouldEndSession: false, directives: [{ type: 'Dialog.ElicitSlot', slotToElicit: 'index', updatedIntent: intent }] })],
     ['ElicitSlot without updatedIntent in an intent', answer({ shouldEndSession: false, directives: [{ type: 'Dialog.ElicitSlot', slotToElicit: 'index' }] })],
     ['URI.Open', answer({ directives: [{ type: 'URI.Open', url: 'https://example.com' }] })],
     ['LinkAccount with account linking', answer({ card: { type: 'LinkAccount' } }), 'LaunchRequest', { skill: { accountLinking: true } }],
     ['feedbackAttributes from a device maker', answer({}, { feedbackAttributes: { k: 'v' } }), 'IntentRequest', { skill: { deviceMaker: true } }],
-    ['RenderTemplate on SessionEndedRequest', answer({ shouldEndSession: true, directives: [{ type: 'Display.RenderTemplate', token: 't', template: { type: 'TextBodyTemplate', textContent: { title: '再见' } } }] }), 'SessionEndedRequest'],
-    ['Connections.Response with shouldEndSession false (the platform sets it true)', answer({ shouldEndSession: false, directives: [{ type: 'AudioPlayer.Play', playlist }] }), 'Connections.Response'],
-    ['datetime and unit slots in updatedIntent', answer({ shouldEndSession: false, directives: [{ type: 'Dialog.ElicitSlot', slotToElicit: 'when', updatedIntent: { name: 'remind', confirmationStatus: 'NONE', slots: {
-      when: { name: 'when', confirmationStatus: 'NONE', values: [{ value: { type: 'datetime', origin: '每周一', value: { type: 'REPEAT', repeatType: 'WEEK', amount: '1', start: { date: '2018-01-01' }, end: { date: '2018-02-01', time: '08:00:00' } } } }] },
-      len: { name: 'len', confirmationStatus: 'CONFIRMED', values: [{ value: { type: 'unit', amount: '3', unit: '米', origin: '三米' } }] },
-      at: { name: 'at', confirmationStatus: 'NONE', values: [{ value: { type: 'address', city: '深圳', origin: '深圳' } }] },
-    } } }] }), 'LaunchRequest'],
+    [
+      'RenderTemplate on SessionEndedRequest',
+      answer({
+        shouldEndSession: true,
+        directives: [{ type: 'Display.RenderTemplate', token: 't', template: { type: 'TextBodyTemplate', textContent: { title: '再见' } } }],
+      }),
+      'SessionEndedRequest',
+    ],
+    [
+      'Connections.Response with shouldEndSession false (the platform sets it true)',
+      answer({ shouldEndSession: false, directives: [{ type: 'AudioPlayer.Play', playlist }] }),
+      'Connections.Response',
+    ],
+    [
+      'datetime and unit slots in updatedIntent',
+      answer({
+        shouldEndSession: false,
+        directives: [
+          {
+            type: 'Dialog.ElicitSlot',
+            slotToElicit: 'when',
+            updatedIntent: {
+              name: 'remind',
+              confirmationStatus: 'NONE',
+              slots: {
+                when: {
+                  name: 'when',
+                  confirmationStatus: 'NONE',
+                  values: [
+                    {
+                      value: {
+                        type: 'datetime',
+                        origin: '每周一',
+                        value: {
+                          type: 'REPEAT',
+                          repeatType: 'WEEK',
+                          amount: '1',
+                          start: { date: '2018-01-01' },
+                          end: { date: '2018-02-01', time: '08:00:00' },
+                        },
+                      },
+                    },
+                  ],
+                },
+                len: { name: 'len', confirmationStatus: 'CONFIRMED', values: [{ value: { type: 'unit', amount: '3', unit: '米', origin: '三米' } }] },
+                at: { name: 'at', confirmationStatus: 'NONE', values: [{ value: { type: 'address', city: '深圳', origin: '深圳' } }] },
+              },
+            },
+          },
+        ],
+      }),
+      'LaunchRequest',
+    ],
   ];
   for (const [name, v, rt, o] of valid) {
     it(name, () => {
@@ -76,10 +184,35 @@ describe('checkSkillResponse: refusals with the platform return code', () => {
     ['shouldEndSession a string', 100501, answer({ shouldEndSession: 'false' })],
     ['playlist empty', 100501, answer({ directives: [{ type: 'AudioPlayer.Play', playlist: [] }] })],
     ['stream url not http', 100501, answer({ directives: [{ type: 'AudioPlayer.Play', playlist: [{ stream: { url: 'ftp://x/a.mp3', token: 'a' } }] }] })],
-    ['paid item with a url', 100501, answer({ directives: [{ type: 'AudioPlayer.Play', playlist: [{ stream: { url: 'https://x/a.mp3', token: 'a' }, pay: true }] }] })],
-    ['duplicate tokens', 100501, answer({ directives: [{ type: 'AudioPlayer.Play', playlist: [{ stream: { url: 'https://x/a', token: 'a' } }, { stream: { url: 'https://x/b', token: 'a' } }] }] })],
-    ['unknown template type', 100501, answer({ directives: [{ type: 'Display.RenderTemplate', token: 't', template: { type: 'BodyTemplate1', textContent: { title: 'a' } } }] })],
-    ['Charge with a float price', 100501, answer({ directives: [{ ...charge, payload: { chargeInfo: { ...charge.payload.chargeInfo, items: [{ itemId: 'a', itemName: 'a', price: 1.5, count: 1, totalFee: 1.5 }] } } }] })],
+    [
+      'paid item with a url',
+      100501,
+      answer({ directives: [{ type: 'AudioPlayer.Play', playlist: [{ stream: { url: 'https://x/a.mp3', token: 'a' }, pay: true }] }] }),
+    ],
+    [
+      'duplicate tokens',
+      100501,
+      answer({
+        directives: [{ type: 'AudioPlayer.Play', playlist: [{ stream: { url: 'https://x/a', token: 'a' } }, { stream: { url: 'https://x/b', token: 'a' } }] }],
+      }),
+    ],
+    [
+      'unknown template type',
+      100501,
+      answer({ directives: [{ type: 'Display.RenderTemplate', token: 't', template: { type: 'BodyTemplate1', textContent: { title: 'a' } } }] }),
+    ],
+    [
+      'Charge with a float price',
+      100501,
+      answer({
+        directives: [
+          {
+            ...charge,
+            payload: { chargeInfo: { ...charge.payload.chargeInfo, items: [{ itemId: 'a', itemName: 'a', price: 1.5, count: 1, totalFee: 1.5 }] } },
+          },
+        ],
+      }),
+    ],
     ['not JSON', 100501, undefined],
     ['undefined directive type', 100502, answer({ directives: [{ type: 'AudioPlayer.Stop' }] })],
     ['Connections.SendRequest other than Charge', 100502, answer({ directives: [{ type: 'Connections.SendRequest', name: 'Buy', payload: {} }] })],
@@ -92,20 +225,51 @@ describe('checkSkillResponse: refusals with the platform return code', () => {
     ['outputSpeech without text', 200501, { version: '1.0', response: { outputSpeech: { type: 'PlainText' } } }],
     ['stream without token', 200501, answer({ directives: [{ type: 'AudioPlayer.Play', playlist: [{ stream: { url: 'https://x/a' } }] }] })],
     ['free item without url', 200501, answer({ directives: [{ type: 'AudioPlayer.Play', playlist: [{ stream: { token: 'a' } }] }] })],
-    ['info without title', 200501, answer({ directives: [{ type: 'AudioPlayer.Play', playlist: [{ stream: { url: 'https://x/a', token: 'a' }, info: { subtitle: 's' } }] }] })],
+    [
+      'info without title',
+      200501,
+      answer({ directives: [{ type: 'AudioPlayer.Play', playlist: [{ stream: { url: 'https://x/a', token: 'a' }, info: { subtitle: 's' } }] }] }),
+    ],
     ['directive without type', 200501, answer({ directives: [{ playlist }] })],
-    ['RenderTemplate without token', 200501, answer({ directives: [{ type: 'Display.RenderTemplate', template: { type: 'TextBodyTemplate', textContent: { title: 'a' } } }] })],
+    [
+      'RenderTemplate without token',
+      200501,
+      answer({ directives: [{ type: 'Display.RenderTemplate', template: { type: 'TextBodyTemplate', textContent: { title: 'a' } } }] }),
+    ],
     ['Charge without items', 200501, answer({ directives: [{ type: 'Connections.SendRequest', name: 'Charge', payload: { chargeInfo: { name: 'a' } } }] })],
-    ['ElicitSlot on LaunchRequest without updatedIntent', 200501, answer({ shouldEndSession: false, directives: [{ type: 'Dialog.ElicitSlot', slotToElicit: 'x' }] }), 'LaunchRequest'],
+    [
+      'ElicitSlot on LaunchRequest without updatedIntent',
+      200501,
+      answer({ shouldEndSession: false, directives: [{ type: 'Dialog.ElicitSlot', slotToElicit: 'x' }] }),
+      'LaunchRequest',
+    ],
     ['card without account linking', 200502, answer({ card: { type: 'LinkAccount' } })],
     ['feedbackAttributes from an ordinary skill', 200502, answer({}, { feedbackAttributes: { k: 'v' } })],
     ['shouldEndSession false on SessionEndedRequest', 200502, answer({ shouldEndSession: false }), 'SessionEndedRequest'],
-    ["Alexa's audioItem", 200503, answer({ directives: [{ type: 'AudioPlayer.Play', playBehavior: 'REPLACE_ALL', audioItem: { stream: { url: 'https://x', token: 'a' } } }] })],
+    [
+      "Alexa's audioItem",
+      200503,
+      answer({ directives: [{ type: 'AudioPlayer.Play', playBehavior: 'REPLACE_ALL', audioItem: { stream: { url: 'https://x', token: 'a' } } }] }),
+    ],
     ['undefined top-level field', 200503, { ...answer({}), sessionAttributes: {} }],
     ['undefined response field', 200503, answer({ reprompt: { outputSpeech: speech } })],
     ['old paymentRequired flag', 200503, answer({ directives: [{ type: 'AudioPlayer.Play', playlist: [{ stream: { token: 'a' }, paymentRequired: true }] }] })],
-    ['undefined field deep inside a template', 200503, answer({ directives: [{ type: 'Display.RenderTemplate', token: 't', template: { type: 'TextBodyTemplate', textContent: { title: 'a', subtitle: 'b' } } }] })],
-    ['undefined field in a Charge item', 200503, answer({ directives: [{ ...charge, payload: { chargeInfo: { ...charge.payload.chargeInfo, items: [{ ...charge.payload.chargeInfo.items[0], currency: 'CNY' }] } } }] })],
+    [
+      'undefined field deep inside a template',
+      200503,
+      answer({
+        directives: [{ type: 'Display.RenderTemplate', token: 't', template: { type: 'TextBodyTemplate', textContent: { title: 'a', subtitle: 'b' } } }],
+      }),
+    ],
+    [
+      'undefined field in a Charge item',
+      200503,
+      answer({
+        directives: [
+          { ...charge, payload: { chargeInfo: { ...charge.payload.chargeInfo, items: [{ ...charge.payload.chargeInfo.items[0], currency: 'CNY' }] } } },
+        ],
+      }),
+    ],
   ];
   for (const [name, code, v, rt, o] of cases) {
     it(`${code}: ${name}`, () => {
@@ -146,7 +310,9 @@ describe('checkSkillRequest', () => {
   const env = (request: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
     version: '1.0',
     session: { new: true, sessionId: 's1' },
-    context: { System: { application: { applicationId: 'app' }, device: { deviceId: 'd', supportedInterfaces: { AudioPlayer: { Play: true } } }, user: { userId: 'u' } } },
+    context: {
+      System: { application: { applicationId: 'app' }, device: { deviceId: 'd', supportedInterfaces: { AudioPlayer: { Play: true } } }, user: { userId: 'u' } },
+    },
     request: { requestId: 'r1', timestamp: '20170720T193559Z', ...request },
     ...extra,
   });
@@ -167,11 +333,17 @@ describe('checkSkillRequest', () => {
       [[], ''],
       [{ ...env({ type: 'LaunchRequest' }), version: '2' }, 'version'],
       [env({ type: 'Unknown' }), 'request.type'],
-      [env({ type: 'IntentRequest', intent: { name: 'play', slots: { album: { name: 'album', values: [{ value: 'x' }] } } } }), 'request.intent.slots.album.values[0].value'],
+      [
+        env({ type: 'IntentRequest', intent: { name: 'play', slots: { album: { name: 'album', values: [{ value: 'x' }] } } } }),
+        'request.intent.slots.album.values[0].value',
+      ],
       [env({ type: 'IntentRequest', intent: { name: 'play', slots: [] } }), 'request.intent.slots'],
       [env({ type: 'SessionEndedRequest', reason: 'BORED' }), 'request.reason'],
       [env({ type: 'Display.ElementSelected' }), 'request.token'],
-      [{ ...env({ type: 'LaunchRequest' }), context: { System: { application: { applicationId: 'a' }, device: { deviceId: 'd' }, user: {} } } }, 'context.System.user.userId'],
+      [
+        { ...env({ type: 'LaunchRequest' }), context: { System: { application: { applicationId: 'a' }, device: { deviceId: 'd' }, user: {} } } },
+        'context.System.user.userId',
+      ],
     ];
     for (const [v, path] of bad) {
       const c = checkSkillRequest(v);

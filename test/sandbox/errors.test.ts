@@ -5,7 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidArgumentError, RemoteError, SignatureError, TimeoutError, TransportError, ValidationError, DingDangPayError } from '../../src/protocol/errors.js';
+import {
+  InvalidArgumentError,
+  RemoteError,
+  SignatureError,
+  TimeoutError,
+  TransportError,
+  ValidationError,
+  DingDangPayError,
+} from '../../src/protocol/errors.js';
 import { controlErrorOf, deviceErrorOf, HttpError, SandboxStateError } from '../../src/sandbox/errors.js';
 
 const rows: Array<[string, unknown, number, [number, string]]> = [

@@ -231,10 +231,7 @@ async function expectFailure(
     return;
   }
   const ended = await until(
-    () =>
-      bad.received.find(
-        (e) => e.context.System.device.deviceId === o.deviceId && e.request.type === 'SessionEndedRequest' && e.request.reason === 'ERROR',
-      ),
+    () => bad.received.find((e) => e.context.System.device.deviceId === o.deviceId && e.request.type === 'SessionEndedRequest' && e.request.reason === 'ERROR'),
     2000,
     `SessionEndedRequest ERROR after ${o.code}`,
   );
@@ -258,7 +255,7 @@ test('100400: the skill cannot be called (closed port)', async () => {
   await expectFailure(reply, { code: 100400, requestType: 'LaunchRequest', deviceId, skillId: 'dead', reason: /ECONNREFUSED/, unreachable: true });
 });
 
-test('100401: slower than the skill\'s time budget (250 ms)', async () => {
+test("100401: slower than the skill's time budget (250 ms)", async () => {
   const started = Date.now();
   await intentCase('slow', 100401, /250 ms/);
   assert.ok(Date.now() - started < 2000);
@@ -282,12 +279,12 @@ test('200501: no outputSpeech', async () => {
   await intentCase('noSpeech', 200501, /outputSpeech/);
 });
 
-test('200502: a card without account linking; feedbackAttributes from a skill that is no device maker\'s', async () => {
+test("200502: a card without account linking; feedbackAttributes from a skill that is no device maker's", async () => {
   await intentCase('card', 200502, /card/);
   await intentCase('feedback', 200502, /feedbackAttributes/);
 });
 
-test('200503: a field the platform does not define (Alexa\'s audioItem)', async () => {
+test("200503: a field the platform does not define (Alexa's audioItem)", async () => {
   await intentCase('audioItem', 200503, /audioItem/);
 });
 
@@ -325,7 +322,7 @@ test('100502: Dialog.ElicitSlot in the answer to Connections.Response (the resum
   });
   assert.equal(viaDevice.status, 200);
   assert.match(viaDevice.headers.get('authorization') ?? '', /^TSK-RSA2 /);
-  const dj = (await viaDevice.json());
+  const dj = await viaDevice.json();
   assert.deepEqual(dj, { purchaseId: said.purchaseId, outputSpeech: SKILL_FALLBACK_SPEECH, directives: [], shouldEndSession: true, error: resumed.error });
   bad.plan = { 'Connections.Response': 'playOnEnd' };
   const again = await api(base).resume(said.purchaseId!);
@@ -335,7 +332,7 @@ test('100502: Dialog.ElicitSlot in the answer to Connections.Response (the resum
   assert.equal(bad.received.filter((e) => e.request.type === 'Connections.Response').length, 3);
 });
 
-test('strictSchema: the schema\'s stricter reading refuses an answer without shouldEndSession (prose: fine)', async () => {
+test("strictSchema: the schema's stricter reading refuses an answer without shouldEndSession (prose: fine)", async () => {
   bad.plan = {};
   const lenient = await say('我要听万古神帝第1集', 'bad-lenient');
   assert.equal(lenient.error, undefined);
@@ -347,5 +344,6 @@ test('strictSchema: the schema\'s stricter reading refuses an answer without sho
 test('the dashboard lists failed skill calls with their return code', async () => {
   const res = await fetch(base + '/', { headers: { accept: 'text/html' } });
   const html = await res.text();
-  for (const code of [100400, 100401, 100402, 100501, 100502, 200501, 200502, 200503]) assert.ok(html.includes(`data-code="${code}"`), `${code} on the dashboard`);
+  for (const code of [100400, 100401, 100402, 100501, 100502, 200501, 200502, 200503])
+    assert.ok(html.includes(`data-code="${code}"`), `${code} on the dashboard`);
 });

@@ -115,7 +115,11 @@ test('launch, typed slot, elicited slot across turns, 退出: one session, real 
   assert.deepEqual(ended.session, { new: false, sessionId });
   assert.equal(ended.request.reason, 'USER_INITIATED');
   assert.equal(ended.request.error, undefined);
-  assert.equal((await api(base).sessions()).some((s) => s.deviceId === dev), false, 'the session is gone');
+  assert.equal(
+    (await api(base).sessions()).some((s) => s.deviceId === dev),
+    false,
+    'the session is gone',
+  );
 
   // After the session: a new one; 退出 outside a session reaches no skill.
   const again = await say('讲第一个故事', dev);

@@ -41,7 +41,9 @@ function verify(body: Buffer, header: string | undefined, secret: string): { ok:
   const [, datetime, signature] = m as unknown as [string, string, string];
   const at = compactToMs(datetime)!;
   if (Math.abs(Date.now() - at) > 3 * 60 * 1000) return { ok: false, why: 'stale datetime' };
-  const want = createHmac('sha256', secret).update(Buffer.concat([body, Buffer.from(datetime, 'ascii')])).digest();
+  const want = createHmac('sha256', secret)
+    .update(Buffer.concat([body, Buffer.from(datetime, 'ascii')]))
+    .digest();
   if (!timingSafeEqual(want, Buffer.from(signature, 'hex'))) return { ok: false, why: 'bad signature' };
   return { ok: true, datetime };
 }
@@ -77,12 +79,16 @@ function checkEnvelope(env: any, datetime: string): string[] {
       is(slot.name === name && ['NONE', 'CONFIRMED', 'DENIED'].includes(slot.confirmationStatus), `slot ${name} {name, confirmationStatus}`);
       is(Array.isArray(slot.values) && slot.values.length > 0, `slot ${name} values[]`);
       for (const v of slot.values ?? [])
-        is(v.value?.type === 'text' && typeof v.value.value === 'string' && typeof v.value.origin === 'string', `slot ${name} text value {type, value, origin}`);
+        is(
+          v.value?.type === 'text' && typeof v.value.value === 'string' && typeof v.value.origin === 'string',
+          `slot ${name} text value {type, value, origin}`,
+        );
     }
   }
   if (r.type === 'SessionEndedRequest') {
     is(['USER_INITIATED', 'ERROR'].includes(r.reason), 'SessionEndedRequest.reason');
-    if (r.reason === 'ERROR') is(['INVALID_RESPONSE', 'INTERNAL_ERROR'].includes(r.error?.type) && typeof r.error?.message === 'string', 'error {type, message}');
+    if (r.reason === 'ERROR')
+      is(['INVALID_RESPONSE', 'INTERNAL_ERROR'].includes(r.error?.type) && typeof r.error?.message === 'string', 'error {type, message}');
   }
   if (r.type === 'Display.ElementSelected') is(typeof r.token === 'string', 'ElementSelected.token');
   return out;
@@ -113,7 +119,10 @@ function answer(env: any): unknown {
         response: {
           outputSpeech: speech(`从前有座山，这是第${n}个故事。还想听吗？`),
           directives: [
-            { type: 'AudioPlayer.Play', playlist: [{ stream: { url: `http://127.0.0.1:9/story-${n}.mp3`, token: `story-${n}` }, info: { title: `第${n}个故事` } }] },
+            {
+              type: 'AudioPlayer.Play',
+              playlist: [{ stream: { url: `http://127.0.0.1:9/story-${n}.mp3`, token: `story-${n}` }, info: { title: `第${n}个故事` } }],
+            },
           ],
           shouldEndSession: false,
         },

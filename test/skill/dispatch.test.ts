@@ -81,7 +81,17 @@ describe('Skill.invoke: dispatch', () => {
         canHandle: () => true,
         handle: (i) =>
           i.responseBuilder.speak(
-            [isIntent(i), isIntent(i, 'play'), isIntent(i, 'stop', 'play'), isIntent(i, 'buy'), isRequestType(i, 'LaunchRequest'), isScreenDevice(i), supportsAudioPlayer(i)].map(Number).join(''),
+            [
+              isIntent(i),
+              isIntent(i, 'play'),
+              isIntent(i, 'stop', 'play'),
+              isIntent(i, 'buy'),
+              isRequestType(i, 'LaunchRequest'),
+              isScreenDevice(i),
+              supportsAudioPlayer(i),
+            ]
+              .map(Number)
+              .join(''),
           ),
       })
       .create();
@@ -94,7 +104,10 @@ describe('Skill.invoke: dispatch', () => {
 
   it('no handler: NoHandlerError from invoke; an error handler answers instead, from a fresh builder', async () => {
     const bare = new SkillBuilder({ skillSecret: SECRET }).addRequestHandlers(intentHandler('play', (i) => i.responseBuilder.speak('x'))).create();
-    await assert.rejects(bare.invoke(intent('stop')), (e: unknown) => e instanceof NoHandlerError && e.code === 'ERR_SKILL_NO_HANDLER' && /stop/.test(e.message));
+    await assert.rejects(
+      bare.invoke(intent('stop')),
+      (e: unknown) => e instanceof NoHandlerError && e.code === 'ERR_SKILL_NO_HANDLER' && /stop/.test(e.message),
+    );
 
     const errors: unknown[] = [];
     const skill = new SkillBuilder({ skillSecret: SECRET, onError: (e) => errors.push(e) })
@@ -114,10 +127,22 @@ describe('Skill.invoke: dispatch', () => {
 
   it('error handlers: the first whose canHandle accepts the error; a failing error handler rethrows', async () => {
     const skill = new SkillBuilder({ skillSecret: SECRET })
-      .addRequestHandlers(intentHandler('a', () => { throw new RangeError('r'); }), intentHandler('b', () => { throw new TypeError('t'); }))
+      .addRequestHandlers(
+        intentHandler('a', () => {
+          throw new RangeError('r');
+        }),
+        intentHandler('b', () => {
+          throw new TypeError('t');
+        }),
+      )
       .addErrorHandlers(
         { canHandle: (_i, e) => e instanceof RangeError, handle: (i) => i.responseBuilder.speak('range') },
-        { canHandle: (_i, e) => e instanceof TypeError, handle: () => { throw new Error('second'); } },
+        {
+          canHandle: (_i, e) => e instanceof TypeError,
+          handle: () => {
+            throw new Error('second');
+          },
+        },
       )
       .create();
     assert.equal(speechOf(await skill.invoke(intent('a'))), 'range');
@@ -133,7 +158,10 @@ describe('Skill.invoke: dispatch', () => {
       )
       .create();
     assert.equal(speechOf(await skill.invoke(intent('built'))), 'b');
-    await assert.rejects(skill.invoke(intent('alexa')), (e: unknown) => e instanceof SkillResponseError && e.retCode === 200503 && e.path === 'response.reprompt');
+    await assert.rejects(
+      skill.invoke(intent('alexa')),
+      (e: unknown) => e instanceof SkillResponseError && e.retCode === 200503 && e.path === 'response.reprompt',
+    );
     await assert.rejects(skill.invoke(intent('noSpeech')), (e: unknown) => e instanceof SkillResponseError && e.retCode === 200501);
   });
 
@@ -158,7 +186,10 @@ describe('Skill.invoke: dispatch', () => {
 
   it('invoke checks the envelope (SkillRequestError with path) and the skill id (SkillApplicationError)', async () => {
     const skill = new SkillBuilder({ skillSecret: SECRET, skillId: SKILL_ID }).addRequestHandlers(say('x')).create();
-    await assert.rejects(skill.invoke({ version: '1.0' }), (e: unknown) => e instanceof SkillRequestError && e.code === 'ERR_SKILL_REQUEST' && e.path === 'context.System');
+    await assert.rejects(
+      skill.invoke({ version: '1.0' }),
+      (e: unknown) => e instanceof SkillRequestError && e.code === 'ERR_SKILL_REQUEST' && e.path === 'context.System',
+    );
     const bad = launch();
     (bad.request as { type: string }).type = 'CanFulfillIntentRequest';
     await assert.rejects(skill.invoke(bad), (e: unknown) => e instanceof SkillRequestError && e.path === 'request.type');

@@ -39,22 +39,38 @@ describe('docs/skill.md: the complete skill', () => {
     const first = await skill.invoke(intent('play', { index: slot('index', textValue('1', '第一集')) }, app));
     check(first, 'IntentRequest');
     const list1 = (first.response.directives?.[0] as { playlist: Array<{ pay?: boolean }> }).playlist;
-    assert.deepEqual(list1.map((i) => i.pay ?? false), [false, false]);
+    assert.deepEqual(
+      list1.map((i) => i.pay ?? false),
+      [false, false],
+    );
 
     const second = await skill.invoke(intent('play', { index: slot('index', textValue('二', '第二集')) }, app));
     const list2 = (second.response.directives?.[0] as { playlist: Array<{ pay?: boolean; stream: { url?: string } }> }).playlist;
-    assert.deepEqual(list2.map((i) => [i.pay ?? false, i.stream.url === '']), [[false, false], [true, true]], 'episode 3 is offered locked');
+    assert.deepEqual(
+      list2.map((i) => [i.pay ?? false, i.stream.url === '']),
+      [
+        [false, false],
+        [true, true],
+      ],
+      'episode 3 is offered locked',
+    );
 
     const paid = await skill.invoke(intent('play', { index: slot('index', textValue('第三十五集')) }, app));
     check(paid, 'IntentRequest');
     assert.equal(paid.response.outputSpeech.text, '这是付费内容，需要购买才能播放哦');
     const charge = paid.response.directives?.[0] as { type: string; payload: { chargeInfo: { items: Array<{ itemId: string; totalFee: number }> } } };
-    assert.deepEqual([charge.type, charge.payload.chargeInfo.items[0]], ['Connections.SendRequest', { itemId: 'ep35', itemName: '第35集', price: 300, count: 1, totalFee: 300 }]);
+    assert.deepEqual(
+      [charge.type, charge.payload.chargeInfo.items[0]],
+      ['Connections.SendRequest', { itemId: 'ep35', itemName: '第35集', price: 300, count: 1, totalFee: 300 }],
+    );
 
     const done = await skill.invoke(chargeResponse(app));
     check(done, 'Connections.Response');
     assert.equal(done.response.outputSpeech.text, '购买成功，开始播放第35集');
-    assert.equal((done.response.directives?.[0] as { playlist: Array<{ stream: { url: string } }> }).playlist[0]!.stream.url, 'https://cdn.example.com/ep35.mp3');
+    assert.equal(
+      (done.response.directives?.[0] as { playlist: Array<{ stream: { url: string } }> }).playlist[0]!.stream.url,
+      'https://cdn.example.com/ep35.mp3',
+    );
   });
 
   it('no episode named → Dialog.ElicitSlot; the player reaching a paid item → Charge; errors are spoken', async () => {

@@ -45,7 +45,12 @@ describe('Skill over node:http (signed requests, every refusal)', () => {
   });
 
   const refusals: Array<[string, () => { body: string; authorization?: string }, number, string]> = [
-    ['wrong secret', () => ({ body: JSON.stringify(launch()), authorization: signHmac(JSON.stringify(launch()), 'other-secret', { now: T0 }) }), 401, 'bad-signature'],
+    [
+      'wrong secret',
+      () => ({ body: JSON.stringify(launch()), authorization: signHmac(JSON.stringify(launch()), 'other-secret', { now: T0 }) }),
+      401,
+      'bad-signature',
+    ],
     ['no Authorization header', () => ({ body: JSON.stringify(launch()) }), 401, 'malformed-header'],
     [
       'TSK-RSA2 algorithm name',
@@ -65,8 +70,18 @@ describe('Skill over node:http (signed requests, every refusal)', () => {
       401,
       'bad-signature',
     ],
-    ['signed 3 min 1 s ago (stale)', () => ({ body: JSON.stringify(launch()), authorization: signHmac(JSON.stringify(launch()), SECRET, { now: T0 - 181_000 }) }), 401, 'stale'],
-    ['signed 3 min 1 s ahead (future)', () => ({ body: JSON.stringify(launch()), authorization: signHmac(JSON.stringify(launch()), SECRET, { now: T0 + 181_000 }) }), 401, 'future'],
+    [
+      'signed 3 min 1 s ago (stale)',
+      () => ({ body: JSON.stringify(launch()), authorization: signHmac(JSON.stringify(launch()), SECRET, { now: T0 - 181_000 }) }),
+      401,
+      'stale',
+    ],
+    [
+      'signed 3 min 1 s ahead (future)',
+      () => ({ body: JSON.stringify(launch()), authorization: signHmac(JSON.stringify(launch()), SECRET, { now: T0 + 181_000 }) }),
+      401,
+      'future',
+    ],
   ];
   for (const [name, make, status, reason] of refusals) {
     it(`${name} → ${status} ${reason}`, async () => {
@@ -140,7 +155,10 @@ describe('Skill over node:http (signed requests, every refusal)', () => {
     const r = await postSigned(url, intent('crash'));
     assert.deepEqual([r.status, r.json.error.code], [500, 'ERR_INTERNAL']);
     assert.doesNotMatch(r.text, /database/);
-    assert.ok(errors.some((e) => (e as Error).message === 'database down'), 'onError saw the failure');
+    assert.ok(
+      errors.some((e) => (e as Error).message === 'database down'),
+      'onError saw the failure',
+    );
     const n = await postSigned(url, intent('unknown'));
     assert.deepEqual([n.status, n.json.error.code], [500, 'ERR_SKILL_NO_HANDLER']);
   });
@@ -171,7 +189,14 @@ describe('Skill over node:http (signed requests, every refusal)', () => {
 describe('Skill.handle never throws', () => {
   it('odd inputs become JSON refusals', async () => {
     const skill = makeSkill();
-    const odd: unknown[] = [undefined, null, {}, { headers: null, rawBody: 5 }, { headers: { authorization: ['a', 'b'] }, rawBody: '' }, { headers: {}, rawBody: 'x'.repeat(9000) }];
+    const odd: unknown[] = [
+      undefined,
+      null,
+      {},
+      { headers: null, rawBody: 5 },
+      { headers: { authorization: ['a', 'b'] }, rawBody: '' },
+      { headers: {}, rawBody: 'x'.repeat(9000) },
+    ];
     for (const req of odd) {
       const r = await skill.handle(req as never);
       assert.ok([400, 401, 413].includes(r.status), `${JSON.stringify(req)?.slice(0, 40)} → ${r.status}`);

@@ -49,7 +49,10 @@ describe('parseChineseNumber', () => {
   });
 
   it('round trip property up to 10^12 − 1', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 1e12 - 1 }), (n) => parseChineseNumber(toChineseNumber(n)) === n), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1e12 - 1 }), (n) => parseChineseNumber(toChineseNumber(n)) === n),
+      { numRuns: 2000 },
+    );
   });
 
   it('property: Arabic, full-width and digit-by-digit Chinese forms read the same number', () => {

@@ -58,8 +58,13 @@ after(async () => {
 });
 
 async function api(path: string, body: unknown) {
-  const r = await fetch(`${sandbox.url}/sandbox/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
-  const json = (await r.json());
+  const r = await fetch(`${sandbox.url}/sandbox/v1${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const json = await r.json();
   assert.equal(r.status, 200, JSON.stringify(json));
   assert.equal(json.error, undefined, `the sandbox accepted the answer: ${JSON.stringify(json.error)}`);
   return json;
@@ -79,11 +84,20 @@ test('the README skill works with the sandbox as the platform calls it', async (
   assert.equal(free.speech, '开始播放第2集');
   assert.deepEqual(
     free.answer.directives[0].playlist.map((i: any) => [i.stream.token, i.pay === true]),
-    [['ep2', false], ['ep3', false]],
+    [
+      ['ep2', false],
+      ['ep3', false],
+    ],
   );
 
   const near = await say('播放第三集', 'readme-2');
-  assert.deepEqual(near.answer.directives[0].playlist.map((i: any) => [i.stream.token, i.pay === true, i.stream.url]), [['ep3', false, 'https://cdn.example.com/ep3.mp3'], ['ep4', true, '']]);
+  assert.deepEqual(
+    near.answer.directives[0].playlist.map((i: any) => [i.stream.token, i.pay === true, i.stream.url]),
+    [
+      ['ep3', false, 'https://cdn.example.com/ep3.mp3'],
+      ['ep4', true, ''],
+    ],
+  );
 
   const paid = await say('我要听第三十五集', 'readme-3');
   assert.equal(paid.speech, '这是付费内容，需要购买才能播放哦');

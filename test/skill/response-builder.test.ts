@@ -57,7 +57,13 @@ describe('ResponseBuilder: what it builds', () => {
   });
 
   it('play: AudioPlayer.Play playlist; a paid item has url "" and pay: true (prose and schema reading)', () => {
-    const a = accepted(rb().speak('').play([free, { ...paid, subtitle: '付费', art: 'https://cdn.example/c.png' }]), 'IntentRequest', true);
+    const a = accepted(
+      rb()
+        .speak('')
+        .play([free, { ...paid, subtitle: '付费', art: 'https://cdn.example/c.png' }]),
+      'IntentRequest',
+      true,
+    );
     assert.deepEqual(a.response.directives, [
       {
         type: 'AudioPlayer.Play',
@@ -71,7 +77,12 @@ describe('ResponseBuilder: what it builds', () => {
 
   it('play accepts built playlist items, and a second play replaces the first', () => {
     const item = playlistItem(free);
-    const a = accepted(rb().speak('x').play(item).play([item, playlistItem(paid)]));
+    const a = accepted(
+      rb()
+        .speak('x')
+        .play(item)
+        .play([item, playlistItem(paid)]),
+    );
     assert.equal(a.response.directives?.length, 1);
     assert.equal((a.response.directives?.[0] as { playlist: unknown[] }).playlist.length, 2);
   });
@@ -94,7 +105,18 @@ describe('ResponseBuilder: what it builds', () => {
   });
 
   it('charge: Connections.SendRequest Charge, count defaults to 1 and totalFee to price × count', () => {
-    const a = accepted(rb().speak('购买').charge({ name: '第二集', userId: 'u-1', items: [{ itemId: 'ep-2', itemName: '第二集', price: 300 }, { itemId: 'ep-3', itemName: '第三集', price: 300, count: 2, totalFee: 600 }] }));
+    const a = accepted(
+      rb()
+        .speak('购买')
+        .charge({
+          name: '第二集',
+          userId: 'u-1',
+          items: [
+            { itemId: 'ep-2', itemName: '第二集', price: 300 },
+            { itemId: 'ep-3', itemName: '第三集', price: 300, count: 2, totalFee: 600 },
+          ],
+        }),
+    );
     assert.deepEqual(a.response.directives, [
       {
         type: 'Connections.SendRequest',
@@ -111,11 +133,24 @@ describe('ResponseBuilder: what it builds', () => {
         },
       },
     ]);
-    accepted(rb('Display.ElementSelected').speak('购买').charge({ name: 'x', items: [{ itemId: 'ep-2', itemName: 'x', price: 1 }] }), 'Display.ElementSelected');
+    accepted(
+      rb('Display.ElementSelected')
+        .speak('购买')
+        .charge({ name: 'x', items: [{ itemId: 'ep-2', itemName: 'x', price: 1 }] }),
+      'Display.ElementSelected',
+    );
   });
 
   it('linkAccount with account linking configured → card LinkAccount', () => {
-    assert.deepEqual(accepted(rb('LaunchRequest', { settings: { accountLinking: true } }).speak('请在叮当app中绑定账号').linkAccount(), 'LaunchRequest').response.card, { type: 'LinkAccount' });
+    assert.deepEqual(
+      accepted(
+        rb('LaunchRequest', { settings: { accountLinking: true } })
+          .speak('请在叮当app中绑定账号')
+          .linkAccount(),
+        'LaunchRequest',
+      ).response.card,
+      { type: 'LinkAccount' },
+    );
   });
 
   it('elicitSlot keeps the session; outside an IntentRequest with updatedIntent', () => {
@@ -135,7 +170,10 @@ describe('ResponseBuilder: what it builds', () => {
         .playVideo([{ url: 'https://cdn.example/v.mp4', token: 'v1' }], 'REPLACE_ALL')
         .feedbackAttributes({ k: 'v' }),
     );
-    assert.deepEqual(a.response.directives?.map((d) => d.type), ['URI.Open', 'VideoPlayer.Play']);
+    assert.deepEqual(
+      a.response.directives?.map((d) => d.type),
+      ['URI.Open', 'VideoPlayer.Play'],
+    );
     assert.deepEqual(a.feedbackAttributes, { k: 'v' });
   });
 
@@ -163,7 +201,15 @@ describe('ResponseBuilder: what it refuses (platform return codes)', () => {
     refused(() => rb().play({ ...free, art: 'file:///etc/passwd' }), 100501, /info\.art\.source\.url$/);
     refused(() => rb().play({ ...free, title: '' }), 200501, /info\.title$/);
     refused(() => rb().play({ ...free, token: '' }), 200501, /stream\.token$/);
-    refused(() => rb().speak('x').play(free).play({ ...free, url: 'javascript:alert(1)' }), 100501, 'response.directives[0].playlist[0].stream.url');
+    refused(
+      () =>
+        rb()
+          .speak('x')
+          .play(free)
+          .play({ ...free, url: 'javascript:alert(1)' }),
+      100501,
+      'response.directives[0].playlist[0].stream.url',
+    );
   });
 
   it('templates: non-http(s) image, empty title, empty list', () => {

@@ -48,10 +48,7 @@ const base = () => ({ requestId: nextId(), timestamp: STAMP });
 
 export const launch = (o?: EnvelopeOptions) => envelope({ type: 'LaunchRequest', queryText: '打开有声书', ...base() }, o);
 export const intent = (name: string, slots: Record<string, Slot> = {}, o?: EnvelopeOptions) =>
-  envelope(
-    { type: 'IntentRequest', queryText: '播放', dialogState: 'COMPLETED', intent: { name, confirmationStatus: 'NONE', slots }, ...base() },
-    o,
-  );
+  envelope({ type: 'IntentRequest', queryText: '播放', dialogState: 'COMPLETED', intent: { name, confirmationStatus: 'NONE', slots }, ...base() }, o);
 export const sessionEnded = (o?: EnvelopeOptions) => envelope({ type: 'SessionEndedRequest', reason: 'USER_INITIATED', ...base() }, o);
 export const chargeResponse = (o?: EnvelopeOptions) =>
   envelope({ type: 'Connections.Response', name: 'Charge', payload: { dingdangOrderId: 'dd1', partnerOrderId: 'P20261201001' }, ...base() }, o);

@@ -142,7 +142,6 @@ function otherKeys(): TskKeyPair {
   return (cachedOtherKeys ??= generateTskKeyPair());
 }
 
-
 interface Client {
   ws: WebSocket;
   subscriptions: Set<string>;

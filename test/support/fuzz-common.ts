@@ -81,7 +81,10 @@ export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('delete' as const), key: fc.nat() }) },
   { weight: 5, arbitrary: fc.record({ op: fc.constant('set' as const), key: fc.nat(), value: nastyValue }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('add' as const), key: fc.string({ maxLength: 12 }), value: nastyValue }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('line' as const), key: fc.constantFrom('itemId', 'quantity', 'amount', 'extra'), value: nastyValue }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constantFrom('line' as const), key: fc.constantFrom('itemId', 'quantity', 'amount', 'extra'), value: nastyValue }),
+  },
   { weight: 1, arbitrary: fc.constant({ op: 'none' as const }) },
 );
 
@@ -175,14 +178,17 @@ export function post(url: string, body: Buffer, headers: Array<[string, string]>
   const u = new URL(url);
   // With an array of headers Node adds no Host header itself (HTTP/1.1 servers answer 400 without one).
   const flat: string[] = ['host', u.host];
-  for (const [k, v] of [...headers, ["content-length", String(body.length)] as [string, string]]) flat.push(k, v);
+  for (const [k, v] of [...headers, ['content-length', String(body.length)] as [string, string]]) flat.push(k, v);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: flat as unknown as http.OutgoingHttpHeaders, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: flat as unknown as http.OutgoingHttpHeaders, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`POST ${url} timed out`)));
     req.on('error', reject);
     req.end(body);

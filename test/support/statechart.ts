@@ -116,14 +116,7 @@ const OUTPUTS: Record<ActorName, unknown[]> = {
   resumePurchase: [{ outputSpeech: 'ok', directives: [{ type: 'AudioPlayer.Play' }] }],
 };
 
-const HOST_EVENTS: PurchaseEvent[] = [
-  { type: 'CONFIRM' },
-  { type: 'CANCEL' },
-  { type: 'REFRESH' },
-  { type: 'QUERY' },
-  { type: 'HELP' },
-  { type: 'REPEAT' },
-];
+const HOST_EVENTS: PurchaseEvent[] = [{ type: 'CONFIRM' }, { type: 'CANCEL' }, { type: 'REFRESH' }, { type: 'QUERY' }, { type: 'HELP' }, { type: 'REPEAT' }];
 const WATCH_EVENTS: PurchaseEvent[] = [
   { type: 'REJECTED', reason: 'bad-signature' },
   { type: 'CONNECTION', state: 'polling' },
@@ -287,16 +280,7 @@ export class Harness {
   signature(): string {
     const s = this.snapshot;
     const c = s.context;
-    return JSON.stringify([
-      s.status,
-      s.value,
-      c.mode,
-      c.resumeEnabled,
-      c.lastSeq >= 0,
-      !!c.order,
-      [...this.pending.keys()].sort(),
-      !!this.sendBack,
-    ]);
+    return JSON.stringify([s.status, s.value, c.mode, c.resumeEnabled, c.lastSeq >= 0, !!c.order, [...this.pending.keys()].sort(), !!this.sendBack]);
   }
 
   stop(): void {

@@ -71,7 +71,7 @@ Options:
       db: { type: 'string' },
       'pay-window': { type: 'string' },
     });
-    if (values.help) return write(io.stdout, this.usage), 0;
+    if (values.help) return (write(io.stdout, this.usage), 0);
     const mode = str(values.mode) ?? 'screen';
     if (mode !== 'screen' && mode !== 'screenless') throw new UsageError(`--mode must be screen or screenless, got ${JSON.stringify(mode)}`);
     const speakerPort = port(str(values.port), '--port');
@@ -79,7 +79,8 @@ Options:
     const windowText = str(values['pay-window']);
     let payWindowMs: number | undefined;
     if (windowText !== undefined) {
-      if (!/^\d+$/.test(windowText) || Number(windowText) < 5 || Number(windowText) > 86_400) throw new UsageError('--pay-window must be whole seconds 5–86400');
+      if (!/^\d+$/.test(windowText) || Number(windowText) < 5 || Number(windowText) > 86_400)
+        throw new UsageError('--pay-window must be whole seconds 5–86400');
       payWindowMs = Number(windowText) * 1000;
     }
     const db = str(values.db);

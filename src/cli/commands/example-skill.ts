@@ -53,7 +53,7 @@ Options:
       'skill-secret': { type: 'string' },
       'skill-private-key': { type: 'string' },
     });
-    if (values.help) return write(io.stdout, this.usage), 0;
+    if (values.help) return (write(io.stdout, this.usage), 0);
     const portText = str(values.port) ?? '0';
     const port = Number(portText);
     if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--port must be 0–65535, got ${portText}`);

@@ -18,7 +18,7 @@ Options:
   -h, --help  show this help`,
   async run(argv, io) {
     const { values } = parseOptions(argv, { out: { type: 'string' }, force: { type: 'boolean' } });
-    if (values.help) return write(io.stdout, this.usage), 0;
+    if (values.help) return (write(io.stdout, this.usage), 0);
     const dir = resolve(str(values.out) ?? '.');
     const files = ['private_key.pem', 'public_key.pem', 'public_key.txt'].map((f) => join(dir, f));
     if (!values.force) {

@@ -45,7 +45,7 @@ See docs/sandbox.md for the control API (/sandbox/v1), the pay pages and faults.
       'time-scale': { type: 'string' },
       'pay-window': { type: 'string' },
     });
-    if (values.help) return write(io.stdout, this.usage), 0;
+    if (values.help) return (write(io.stdout, this.usage), 0);
     const file = str(values.config);
     if (!file) throw new UsageError('--config FILE is required');
     const port = number(str(values.port), '--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'an integer 0–65535') ?? DEFAULT_SANDBOX_PORT;

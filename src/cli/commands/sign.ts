@@ -25,16 +25,14 @@ Options:
       datetime: { type: 'string' },
       hmac: { type: 'boolean' },
     });
-    if (values.help) return write(io.stdout, this.usage), 0;
+    if (values.help) return (write(io.stdout, this.usage), 0);
     const key = str(values.key);
     if (!key) throw new UsageError('--key FILE is required');
     const given = str(values.datetime);
     const datetime = given === undefined ? undefined : toTskDatetime(given, '--datetime');
     if (datetime !== undefined && parseTskDatetime(datetime) === undefined) throw new UsageError('bad --datetime');
     const body = await readAll(io.stdin);
-    const header = values.hmac
-      ? signHmac(body, readSecret(key), { datetime })
-      : signRsa2(body, readFileSync(key, 'utf8'), { datetime });
+    const header = values.hmac ? signHmac(body, readSecret(key), { datetime }) : signRsa2(body, readFileSync(key, 'utf8'), { datetime });
     write(io.stdout, header);
     return 0;
   },

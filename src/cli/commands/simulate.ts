@@ -79,11 +79,12 @@ Options:
   },
   async run(argv, io) {
     const { values } = parseOptions(argv, { script: { type: 'string' }, mode: { type: 'string' }, config: { type: 'string' } });
-    if (values.help) return write(io.stdout, this.usage), 0;
+    if (values.help) return (write(io.stdout, this.usage), 0);
     const given = str(values.script);
     if (!given) throw new UsageError('--script FILE|NAME is required');
     const mode = str(values.mode);
-    if (mode !== undefined && mode !== 'screen' && mode !== 'screenless') throw new UsageError(`--mode must be screen or screenless, got ${JSON.stringify(mode)}`);
+    if (mode !== undefined && mode !== 'screen' && mode !== 'screenless')
+      throw new UsageError(`--mode must be screen or screenless, got ${JSON.stringify(mode)}`);
     const config = str(values.config);
     const file = resolveScript(given);
     let script: Script;
@@ -91,7 +92,7 @@ Options:
       script = parseScript(JSON.parse(readFileSync(file, 'utf8')));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw e;
-      if (e instanceof ScriptError || e instanceof SyntaxError) throw new UsageError(`${given}: ${(e).message}`);
+      if (e instanceof ScriptError || e instanceof SyntaxError) throw new UsageError(`${given}: ${e.message}`);
       throw e;
     }
     const result = await runSimulation({

@@ -26,7 +26,7 @@ Options:
       now: { type: 'string' },
       hmac: { type: 'boolean' },
     });
-    if (values.help) return write(io.stdout, this.usage), 0;
+    if (values.help) return (write(io.stdout, this.usage), 0);
     const key = str(values.key);
     const authorization = str(values.authorization);
     const nowText = str(values.now);

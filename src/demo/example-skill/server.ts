@@ -16,15 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  clampRetMsg,
-  generateTskKeyPair,
-  loadPrivateKey,
-  NonceGuard,
-  publicKeyToBase64,
-  signedJsonHeaders,
-  type KeyInput,
-} from '../../protocol/index.js';
+import { clampRetMsg, generateTskKeyPair, loadPrivateKey, NonceGuard, publicKeyToBase64, signedJsonHeaders, type KeyInput } from '../../protocol/index.js';
 import {
   createPartnerHandlers,
   DEFAULT_PARTNER_PATHS,
@@ -105,7 +97,7 @@ function toneWav(): Buffer {
 export async function startAudiobookSkill(options: AudiobookServerOptions = {}): Promise<AudiobookServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const skillId = options.skillId ?? 'audiobookDemo';
-  const skillSecret = options.skillSecret ?? randomBytes(24).toString('hex') // hex: a secret never starts with '-', which a command line would read as an option;
+  const skillSecret = options.skillSecret ?? randomBytes(24).toString('hex'); // hex: a secret never starts with '-', which a command line would read as an option;
   const skillPrivateKey = options.skillPrivateKey ? loadPrivateKey(options.skillPrivateKey) : generateTskKeyPair().privateKey;
   const store = new SqlitePartnerStore({ filename: options.dbFile ?? ':memory:' });
   await store.init();
@@ -157,16 +149,13 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
   });
 
   /** Until the platform key is known: a signed FAIL, nothing stored. */
-  const notConfigured: PartnerHandler = Object.assign(
-    async () => notConfigured.reject('platform key not configured'),
-    {
-      maxBodyBytes: 64 * 1024,
-      reject: (retMsg: string) => {
-        const body = Buffer.from(JSON.stringify({ retCode: 'FAIL', retMsg: clampRetMsg(retMsg) }));
-        return { status: 200, headers: { ...signedJsonHeaders(body, skillPrivateKey), 'content-length': String(body.length) }, body };
-      },
+  const notConfigured: PartnerHandler = Object.assign(async () => notConfigured.reject('platform key not configured'), {
+    maxBodyBytes: 64 * 1024,
+    reject: (retMsg: string) => {
+      const body = Buffer.from(JSON.stringify({ retCode: 'FAIL', retMsg: clampRetMsg(retMsg) }));
+      return { status: 200, headers: { ...signedJsonHeaders(body, skillPrivateKey), 'content-length': String(body.length) }, body };
     },
-  );
+  });
   const pay = (pick: (h: PartnerHandlers) => PartnerHandler) => (req: IncomingMessage, res: ServerResponse) =>
     nodeHttpHandler(handlers ? pick(handlers) : notConfigured)(req, res);
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {

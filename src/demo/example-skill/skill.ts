@@ -58,7 +58,15 @@ export const AUDIOBOOK_INVOCATION_NAME = '有声书';
 export const AUDIOBOOK_INTENTS = [
   {
     intent: 'play',
-    samples: ['我要听{album}第{index}集', '播放{album}第{index}集', '我想听{album}第{index}集', '听{album}第{index}集', '我要听{album}', '播放{album}', '我想听{album}'],
+    samples: [
+      '我要听{album}第{index}集',
+      '播放{album}第{index}集',
+      '我想听{album}第{index}集',
+      '听{album}第{index}集',
+      '我要听{album}',
+      '播放{album}',
+      '我想听{album}',
+    ],
     slots: { album: 'text', index: 'number' },
   },
   {
@@ -170,7 +178,10 @@ export function createAudiobookSkill(options: AudiobookSkillOptions): Skill {
   const launch = requestHandler('LaunchRequest', async (input) => {
     const rb = input.responseBuilder.speak(WELCOME_SPEECH).keepSession();
     if (isScreenDevice(input))
-      rb.renderTemplate('albums', horizontialList(ALBUMS.map((a) => ({ token: `${a.id}001`, title: a.title, description: `${a.episodes}集 · 前${a.freeEpisodes}集免费` }))));
+      rb.renderTemplate(
+        'albums',
+        horizontialList(ALBUMS.map((a) => ({ token: `${a.id}001`, title: a.title, description: `${a.episodes}集 · 前${a.freeEpisodes}集免费` }))),
+      );
     return rb.getResponse();
   });
 
@@ -193,7 +204,10 @@ export function createAudiobookSkill(options: AudiobookSkillOptions): Skill {
       if (!ep) return rb.speak(`${album.title}只有${album.episodes}集，你想听第几集？`).elicitSlot('index').getResponse();
       if (name === 'buy') {
         if (await owns(user, ep)) return rb.speak(`你已经拥有${ep.title}，可以直接收听`).getResponse();
-        return rb.speak(`${ep.title}，价格${ep.album.price / 100}元`).charge(chargeInfo(ep, user)).getResponse();
+        return rb
+          .speak(`${ep.title}，价格${ep.album.price / 100}元`)
+          .charge(chargeInfo(ep, user))
+          .getResponse();
       }
       return play(input, user, ep);
     });

@@ -223,7 +223,12 @@ function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'ended', item: Play
     ...items.map((it) => {
       const li = el(
         'li',
-        { class: [it.index === index ? 'current' : '', it.locked ? 'locked' : ''].join(' ').trim(), 'data-index': String(it.index), 'data-token': it.token, title: it.title },
+        {
+          class: [it.index === index ? 'current' : '', it.locked ? 'locked' : ''].join(' ').trim(),
+          'data-index': String(it.index),
+          'data-token': it.token,
+          title: it.title,
+        },
         el('div', { class: 'n' }, `${it.index + 1}`),
         el('div', { class: 'one-line' }, it.title),
         it.locked ? lockBadge() : undefined,
@@ -243,22 +248,46 @@ function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'ended', item: Play
       el(
         'div',
         { class: 'top' },
-        el('div', { class: 'art' }, picture(item.artUrl, item.artDescription ?? item.title, '', () => el('div', { class: 'ph no-art', role: 'img', 'aria-label': item.title }, icon('music', 'big-icon')))),
+        el(
+          'div',
+          { class: 'art' },
+          picture(item.artUrl, item.artDescription ?? item.title, '', () =>
+            el('div', { class: 'ph no-art', role: 'img', 'aria-label': item.title }, icon('music', 'big-icon')),
+          ),
+        ),
         el(
           'div',
           { class: 'meta' },
-          el('div', { class: 'np' }, state === 'playing' ? el('span', { class: 'eq' }, el('i'), el('i'), el('i')) : undefined, { playing: '正在播放', paused: '已暂停', locked: '未购买', ended: '播放结束' }[state]),
+          el(
+            'div',
+            { class: 'np' },
+            state === 'playing' ? el('span', { class: 'eq' }, el('i'), el('i'), el('i')) : undefined,
+            { playing: '正在播放', paused: '已暂停', locked: '未购买', ended: '播放结束' }[state],
+          ),
           el('div', { class: 'title words', id: 'now-playing-title', title: item.title }, item.title),
           item.subtitle ? el('div', { class: 'subtitle one-line', id: 'now-playing-subtitle' }, item.subtitle) : undefined,
           el('div', { class: 'pos', id: 'now-playing-position' }, `第 ${index + 1}/${items.length} 首`, badge ? ' ' : '', badge ?? ''),
           notice
             ? el('div', { class: 'notice', id: 'player-notice' }, notice)
-            : el('div', { class: 'bar' }, el('span', { id: 'elapsed' }, clock(audio.currentTime)), el('div', { class: 'track' }, el('i', { id: 'progress' })), el('span', { id: 'duration' }, clock(audio.duration))),
+            : el(
+                'div',
+                { class: 'bar' },
+                el('span', { id: 'elapsed' }, clock(audio.currentTime)),
+                el('div', { class: 'track' }, el('i', { id: 'progress' })),
+                el('span', { id: 'duration' }, clock(audio.duration)),
+              ),
           el(
             'div',
             { class: 'controls' },
             button('prev', 'prev', '上一首', () => host.previous(), index === 0),
-            button('toggle', state === 'paused' || state === 'locked' || state === 'ended' ? 'play' : 'pause', state === 'paused' ? '继续' : '暂停', () => host.player.togglePause(), state !== 'playing' && state !== 'paused', 'main'),
+            button(
+              'toggle',
+              state === 'paused' || state === 'locked' || state === 'ended' ? 'play' : 'pause',
+              state === 'paused' ? '继续' : '暂停',
+              () => host.player.togglePause(),
+              state !== 'playing' && state !== 'paused',
+              'main',
+            ),
             button('next', 'next', '下一首', () => host.next(), index >= items.length - 1),
           ),
         ),
@@ -311,7 +340,15 @@ function drawTemplate(t: TemplateInfo): void {
     case 'NewsBodyTemplate':
     case 'NewsBodyTemplate1': {
       const bg = tpl.backgroundImage ? picture(tpl.backgroundImage.source?.url, tpl.backgroundImage.contentDescription ?? '', 'bg') : undefined;
-      fill(el('div', { class: `tpl ${tpl.type === 'NewsBodyTemplate' ? 'news' : 'news1'}`, id: 'template' }, bg, el('div', { class: 'shade' }), ...text(tpl.textContent)));
+      fill(
+        el(
+          'div',
+          { class: `tpl ${tpl.type === 'NewsBodyTemplate' ? 'news' : 'news1'}`, id: 'template' },
+          bg,
+          el('div', { class: 'shade' }),
+          ...text(tpl.textContent),
+        ),
+      );
       break;
     }
     case 'TextBodyTemplate': {
@@ -349,7 +386,15 @@ function drawTemplate(t: TemplateInfo): void {
 function linkAccount(text: string): void {
   screen.dataset.kind = 'link-account';
   screen.dataset.state = '';
-  fill(el('div', { class: 'link-account', id: 'link-account' }, icon('link', 'big-icon'), el('div', { class: 't' }, text), el('div', { class: 'desc' }, '关联后再对叮当说一次就好')));
+  fill(
+    el(
+      'div',
+      { class: 'link-account', id: 'link-account' },
+      icon('link', 'big-icon'),
+      el('div', { class: 't' }, text),
+      el('div', { class: 'desc' }, '关联后再对叮当说一次就好'),
+    ),
+  );
   setActions(['close']);
   setPhone(undefined);
 }

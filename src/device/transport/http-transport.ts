@@ -80,8 +80,7 @@ export interface HttpTransport extends PaymentTransport {
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-    throw new InvalidArgumentError(`${name} must be a positive number of milliseconds`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new InvalidArgumentError(`${name} must be a positive number of milliseconds`);
   return value;
 }
 
@@ -97,30 +96,26 @@ function accepted<T>(what: string, r: ReplyResult<T>): T {
 }
 
 function checkSignal(signal: unknown): AbortSignal {
-  if (!signal || typeof (signal as AbortSignal).aborted !== 'boolean')
-    throw new InvalidArgumentError('an AbortSignal is required');
+  if (!signal || typeof (signal as AbortSignal).aborted !== 'boolean') throw new InvalidArgumentError('an AbortSignal is required');
   return signal as AbortSignal;
 }
 
 export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
   if (!options || typeof options !== 'object') throw new InvalidArgumentError('options are required');
   const { platformUrl, tskPublicKey, deviceId, deviceToken } = options;
-  if (typeof platformUrl !== 'string' || !/^https?:\/\/[^/\s]+/i.test(platformUrl))
-    throw new InvalidArgumentError('platformUrl must be an http(s) URL');
+  if (typeof platformUrl !== 'string' || !/^https?:\/\/[^/\s]+/i.test(platformUrl)) throw new InvalidArgumentError('platformUrl must be an http(s) URL');
   if (!isDeviceId(deviceId)) throw new InvalidArgumentError(`deviceId must be ${LINK_ID_RULE}`);
   if (deviceToken !== undefined && (typeof deviceToken !== 'string' || deviceToken === '' || /[\r\n]/.test(deviceToken)))
     throw new InvalidArgumentError('deviceToken must be a non-empty single-line string');
   if (!tskPublicKey || (typeof tskPublicKey !== 'string' && typeof tskPublicKey !== 'object'))
     throw new InvalidArgumentError('tskPublicKey (PEM, Base64 SPKI or CryptoKey) is required');
-  if (options.wsUrl !== undefined && !/^wss?:\/\//i.test(options.wsUrl))
-    throw new InvalidArgumentError('wsUrl must be a ws(s) URL');
+  if (options.wsUrl !== undefined && !/^wss?:\/\//i.test(options.wsUrl)) throw new InvalidArgumentError('wsUrl must be a ws(s) URL');
   const pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 2000);
   const silenceMs = positive('silenceMs', options.silenceMs, 3 * pollIntervalMs);
   const heartbeatMs = positive('heartbeatMs', options.heartbeatMs, 15_000);
   const requestTimeoutMs = positive('requestTimeoutMs', options.requestTimeoutMs, 10_000);
   const maxReplyBytes = positive('maxReplyBytes', options.maxReplyBytes, 1024 * 1024);
-  if (options.fetch === undefined && typeof globalThis.fetch !== 'function')
-    throw new InvalidArgumentError('no global fetch: pass options.fetch');
+  if (options.fetch === undefined && typeof globalThis.fetch !== 'function') throw new InvalidArgumentError('no global fetch: pass options.fetch');
 
   const checker = new SignatureChecker(tskPublicKey, {
     ...(options.now ? { now: options.now } : {}),

@@ -3,12 +3,7 @@
  * `TSKPublicKey` over the exact bytes, via WebCrypto, with a ±3-minute window
  * on an injectable clock. The key is imported once, lazily.
  */
-import {
-  DEFAULT_TOLERANCE_MS,
-  importTskPublicKey,
-  verifyRsa2WebCrypto,
-  type VerifyResult,
-} from '../../protocol/browser.js';
+import { DEFAULT_TOLERANCE_MS, importTskPublicKey, verifyRsa2WebCrypto, type VerifyResult } from '../../protocol/browser.js';
 
 export interface SignatureCheckerOptions {
   /** Device clock (epoch ms); default Date.now. */

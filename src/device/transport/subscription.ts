@@ -110,8 +110,7 @@ export class Subscription {
   stop(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const t of [this.reconnectTimer, this.connectTimer, this.heartbeatTimer, this.silenceTimer, this.pollTimer])
-      if (t !== undefined) clearTimeout(t);
+    for (const t of [this.reconnectTimer, this.connectTimer, this.heartbeatTimer, this.silenceTimer, this.pollTimer]) if (t !== undefined) clearTimeout(t);
     this.reconnectTimer = this.connectTimer = this.heartbeatTimer = this.silenceTimer = this.pollTimer = undefined;
     this.pollInFlight?.abort();
     this.pollInFlight = null;

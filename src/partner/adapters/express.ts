@@ -42,7 +42,10 @@ export function expressHandler(handler: PartnerHandler): [RequestHandler, Reques
           ? undefined
           : handler.reject(type === 'encoding.unsupported' || type === 'charset.unsupported' ? 'bad encoding' : 'bad request');
     if (!reply) return next(err);
-    res.status(reply.status).set({ ...reply.headers, connection: 'close' }).end(reply.body);
+    res
+      .status(reply.status)
+      .set({ ...reply.headers, connection: 'close' })
+      .end(reply.body);
   };
   return [raw, handle, onError];
 }

@@ -59,13 +59,7 @@ export class MemoryPartnerStore implements PartnerStore {
     return this.#claim(tradeNo, transactionId, leaseMs, now, undefined) as DeliveryClaim;
   }
 
-  async claimDeliveryChecked(
-    tradeNo: string,
-    transactionId: string,
-    expect: DeliveryExpectation,
-    leaseMs: number,
-    now: number,
-  ): Promise<CheckedDeliveryClaim> {
+  async claimDeliveryChecked(tradeNo: string, transactionId: string, expect: DeliveryExpectation, leaseMs: number, now: number): Promise<CheckedDeliveryClaim> {
     this.#open();
     checkArgs.claimDeliveryChecked(tradeNo, transactionId, expect, leaseMs, now);
     return this.#claim(tradeNo, transactionId, leaseMs, now, expect);
@@ -142,10 +136,7 @@ export class MemoryPartnerStore implements PartnerStore {
     return r && { ...r };
   }
 
-  async updateRefund(
-    refundTradeNo: string,
-    patch: Partial<Pick<Refund, 'status' | 'refundTransactionId'>>,
-  ): Promise<Refund | undefined> {
+  async updateRefund(refundTradeNo: string, patch: Partial<Pick<Refund, 'status' | 'refundTransactionId'>>): Promise<Refund | undefined> {
     this.#open();
     checkArgs.updateRefund(refundTradeNo, patch);
     const r = this.#refunds.get(refundTradeNo);

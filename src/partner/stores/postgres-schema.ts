@@ -100,9 +100,7 @@ export const toRefund = (r: RefundRow): Refund => ({
 export async function migratePostgres(c: pg.ClientBase): Promise<void> {
   await c.query('SELECT pg_advisory_xact_lock($1)', [INIT_LOCK_KEY]);
   await c.query(POSTGRES_SCHEMA);
-  await c.query(`INSERT INTO partner_store_meta (name, version) VALUES ('schema', $1) ON CONFLICT (name) DO NOTHING`, [
-    POSTGRES_SCHEMA_VERSION,
-  ]);
+  await c.query(`INSERT INTO partner_store_meta (name, version) VALUES ('schema', $1) ON CONFLICT (name) DO NOTHING`, [POSTGRES_SCHEMA_VERSION]);
   const { rows } = await c.query<{ version: number }>(`SELECT version FROM partner_store_meta WHERE name = 'schema'`);
   const version = rows[0]?.version ?? 0;
   if (version > POSTGRES_SCHEMA_VERSION) {

@@ -50,9 +50,7 @@ function wrap(e: unknown, what: string): unknown {
   if (e instanceof StoreError || e instanceof InvalidArgumentError) return e;
   const code = (e as { code?: unknown })?.code;
   const message = (e as Error)?.message ?? String(e);
-  const retryable =
-    (typeof code === 'string' && (RETRYABLE_SQLSTATE.has(code) || /^E[A-Z]+$/.test(code))) ||
-    /timeout|Connection terminated/i.test(message);
+  const retryable = (typeof code === 'string' && (RETRYABLE_SQLSTATE.has(code) || /^E[A-Z]+$/.test(code))) || /timeout|Connection terminated/i.test(message);
   return new StoreError('ERR_STORE', `postgres store: ${what} failed: ${message}`, { cause: e, retryable });
 }
 
@@ -126,13 +124,7 @@ export class PostgresPartnerStore implements PartnerStore {
     return (await claimOrder(this.#query, tradeNo, transactionId, leaseMs, now, undefined)) as DeliveryClaim;
   }
 
-  async claimDeliveryChecked(
-    tradeNo: string,
-    transactionId: string,
-    expect: DeliveryExpectation,
-    leaseMs: number,
-    now: number,
-  ): Promise<CheckedDeliveryClaim> {
+  async claimDeliveryChecked(tradeNo: string, transactionId: string, expect: DeliveryExpectation, leaseMs: number, now: number): Promise<CheckedDeliveryClaim> {
     checkArgs.claimDeliveryChecked(tradeNo, transactionId, expect, leaseMs, now);
     await this.#ready();
     return claimOrder(this.#query, tradeNo, transactionId, leaseMs, now, expect);
@@ -184,10 +176,7 @@ export class PostgresPartnerStore implements PartnerStore {
     return rows[0] && toRefund(rows[0]);
   }
 
-  async updateRefund(
-    refundTradeNo: string,
-    patch: Partial<Pick<Refund, 'status' | 'refundTransactionId'>>,
-  ): Promise<Refund | undefined> {
+  async updateRefund(refundTradeNo: string, patch: Partial<Pick<Refund, 'status' | 'refundTransactionId'>>): Promise<Refund | undefined> {
     checkArgs.updateRefund(refundTradeNo, patch);
     await this.#ready();
     const found = await this.#q<RefundRow>('updateRefund', 'SELECT trade_no FROM partner_refunds WHERE refund_trade_no = $1', [refundTradeNo]);

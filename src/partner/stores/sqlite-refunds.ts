@@ -28,11 +28,7 @@ export function saveRefundBody(st: Statements, refund: Refund): Refund {
 }
 
 /** The refund after the patch, or undefined when there is none. */
-export function updateRefundBody(
-  st: Statements,
-  refundTradeNo: string,
-  patch: Partial<Pick<Refund, 'status' | 'refundTransactionId'>>,
-): Refund | undefined {
+export function updateRefundBody(st: Statements, refundTradeNo: string, patch: Partial<Pick<Refund, 'status' | 'refundTransactionId'>>): Refund | undefined {
   const r = st.getRefund.get(refundTradeNo);
   if (!r) return undefined;
   if (countsAgain(r.status, patch)) {

@@ -8,7 +8,10 @@ export interface Statements {
   getOrder: Database.Statement<[string], OrderRow>;
   insertOrder: Database.Statement;
   claim: Database.Statement<{ tradeNo: string; transactionId: string; until: number; now: number }, OrderRow>;
-  claimChecked: Database.Statement<{ tradeNo: string; transactionId: string; until: number; now: number; skillId: string; userToken: string; totalAmt: number }, OrderRow>;
+  claimChecked: Database.Statement<
+    { tradeNo: string; transactionId: string; until: number; now: number; skillId: string; userToken: string; totalAmt: number },
+    OrderRow
+  >;
   complete: Database.Statement<{ tradeNo: string; now: number }, OrderRow>;
   release: Database.Statement<{ tradeNo: string; attempt: number | null }>;
   owns: Database.Statement<[string, string, string], { one: number }>;

@@ -159,13 +159,7 @@ export class SqlitePartnerStore implements PartnerStore {
     }
   }
 
-  async claimDeliveryChecked(
-    tradeNo: string,
-    transactionId: string,
-    expect: DeliveryExpectation,
-    leaseMs: number,
-    now: number,
-  ): Promise<CheckedDeliveryClaim> {
+  async claimDeliveryChecked(tradeNo: string, transactionId: string, expect: DeliveryExpectation, leaseMs: number, now: number): Promise<CheckedDeliveryClaim> {
     const st = this.#ready();
     checkArgs.claimDeliveryChecked(tradeNo, transactionId, expect, leaseMs, now);
     try {
@@ -289,10 +283,7 @@ export class SqlitePartnerStore implements PartnerStore {
     }
   }
 
-  async updateRefund(
-    refundTradeNo: string,
-    patch: Partial<Pick<Refund, 'status' | 'refundTransactionId'>>,
-  ): Promise<Refund | undefined> {
+  async updateRefund(refundTradeNo: string, patch: Partial<Pick<Refund, 'status' | 'refundTransactionId'>>): Promise<Refund | undefined> {
     const st = this.#ready();
     checkArgs.updateRefund(refundTradeNo, patch);
     const tx = this.db.transaction(() => updateRefundBody(st, refundTradeNo, patch));
