@@ -36,7 +36,8 @@ function collect(dir) {
 const filter = process.argv.slice(2);
 let files = collect(join(root, 'test'));
 if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
-const HEAVY = /(^|\/)(chaos-|fuzz-|browser-|package\/)|multiprocess|-processes/;
+// Heavy suites (load, chaos, fuzz, browser, several processes, the package install) live in test/heavy/.
+const HEAVY = /^test\/heavy\//;
 const phases = [
   { name: 'suites', files: files.filter((f) => !HEAVY.test(f)), concurrency: 2 },
   { name: 'heavy suites, one at a time', files: files.filter((f) => HEAVY.test(f)), concurrency: 1 },

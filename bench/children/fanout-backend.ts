@@ -4,7 +4,7 @@
  * crypto does not run on the platform's event loop.
  *   argv: platform public key (bare Base64)   out {"ready":true,"url":…}
  */
-import { startBackend } from '../../test/sandbox-support.js';
+import { startBackend } from '../../test/support/sandbox.js';
 
 const backend = await startBackend(process.argv[2]!);
 process.stdout.write(JSON.stringify({ ready: true, url: backend.url }) + '\n');

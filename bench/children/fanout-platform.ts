@@ -12,7 +12,7 @@ import { sign } from 'node:crypto';
 import { loadPrivateKey } from '../../src/protocol/index.js';
 import { parseSandboxConfig } from '../../src/sandbox/config.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { skillInput } from '../../test/sandbox-support.js';
+import { skillInput } from '../../test/support/sandbox.js';
 
 // argv: skill backend URL (another process), platform private key PEM
 const [backendUrl, platformPem] = process.argv.slice(2);

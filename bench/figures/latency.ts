@@ -19,7 +19,7 @@ import { createInterface } from 'node:readline';
 import { generateTskKeyPair } from '../../src/protocol/index.js';
 import { parseSandboxConfig } from '../../src/sandbox/config.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { skillInput } from '../../test/sandbox-support.js';
+import { skillInput } from '../../test/support/sandbox.js';
 import { median, nowMs, percentile, repoRoot, round, scaled, type Figure, type FigureResult } from '../lib.js';
 import { BENCH_CHARGE } from '../support/lean-transport.js';
 

@@ -15,7 +15,7 @@ import { TimeoutError, TransportError } from '../../src/protocol/errors.js';
 import { SandboxClient, requestJson } from '../../src/sandbox/client.js';
 import { SANDBOX_ERROR_CODES, SandboxApiError, SandboxConfigError, SandboxStateError, HttpError } from '../../src/sandbox/errors.js';
 import type { SandboxEvent } from '../../src/sandbox/control-types.js';
-import { SKILL_ID, startPair, until } from '../sandbox-support.js';
+import { SKILL_ID, startPair, until } from '../support/sandbox.js';
 
 let pair: Awaited<ReturnType<typeof startPair>>;
 let client: SandboxClient;
@@ -33,7 +33,10 @@ test('say → order → pay → resume, typed at every step; the lists and the o
   const info = await client.info();
   assert.equal(info.url, pair.sandbox.url);
   assert.equal(info.tskPublicKey, pair.sandbox.tskPublicKey);
-  assert.deepEqual(info.skills.map((s) => s.skillId), [SKILL_ID]);
+  assert.deepEqual(
+    info.skills.map((s) => s.skillId),
+    [SKILL_ID],
+  );
 
   const said = await client.say({ text: '我要听万古神帝第35集', userId: 'client-u1', deviceId: 'client-dev' });
   assert.equal(said.matched, true);
@@ -136,7 +139,10 @@ test('no reply in time is a TimeoutError; nobody listening is a TransportError',
   const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
   try {
     const started = Date.now();
-    await assert.rejects(new SandboxClient({ baseUrl: url, timeoutMs: 200 }).info(), (e: unknown) => e instanceof TimeoutError && /no reply within 200 ms/.test(e.message));
+    await assert.rejects(
+      new SandboxClient({ baseUrl: url, timeoutMs: 200 }).info(),
+      (e: unknown) => e instanceof TimeoutError && /no reply within 200 ms/.test(e.message),
+    );
     assert.ok(Date.now() - started < 2000);
     const aborted = new AbortController();
     setTimeout(() => aborted.abort(), 50);
@@ -157,7 +163,10 @@ test('a 2xx that is not JSON is a TransportError; an error body of the wrong sha
   const url = `http://127.0.0.1:${(odd.address() as AddressInfo).port}`;
   try {
     await assert.rejects(new SandboxClient(url).info(), (e: unknown) => e instanceof TransportError && /not JSON/.test(e.message));
-    await assert.rejects(requestJson(`${url}/x`, { method: 'POST', body: {} }), (e: unknown) => e instanceof SandboxApiError && e.status === 503 && e.errorCode === 'ERR_HTTP');
+    await assert.rejects(
+      requestJson(`${url}/x`, { method: 'POST', body: {} }),
+      (e: unknown) => e instanceof SandboxApiError && e.status === 503 && e.errorCode === 'ERR_HTTP',
+    );
   } finally {
     await new Promise<void>((r) => odd.close(() => r()));
   }
@@ -180,7 +189,8 @@ test('the error table names one class per code', () => {
   assert.equal(new SANDBOX_ERROR_CODES.ERR_HTTP(413, 'x').code, 'ERR_HTTP');
   assert.equal(new SANDBOX_ERROR_CODES.ERR_SANDBOX_CONFIG('skills', 'x').code, 'ERR_SANDBOX_CONFIG');
   assert.equal(new SANDBOX_ERROR_CODES.ERR_SANDBOX_API('GET /x', 500, {}).code, 'ERR_SANDBOX_API');
-  for (const [code, Class] of Object.entries(SANDBOX_ERROR_CODES)) assert.ok([SandboxStateError, HttpError, SandboxConfigError, SandboxApiError].includes(Class), code);
+  for (const [code, Class] of Object.entries(SANDBOX_ERROR_CODES))
+    assert.ok([SandboxStateError, HttpError, SandboxConfigError, SandboxApiError].includes(Class), code);
 });
 
 test('the client bundles for a browser: no Node built-ins', async () => {

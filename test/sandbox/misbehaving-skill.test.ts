@@ -20,7 +20,7 @@ import { Sandbox } from '../../src/sandbox/sandbox.js';
 import type { SandboxEvent } from '../../src/sandbox/control-types.js';
 import type { ResumeOutcome } from '../../src/sandbox/purchase-book.js';
 import type { SayReply } from '../../src/sandbox/skill-router.js';
-import { api, platformKeys, skillInput, startBackend, tradeStatusOf, until, type Backend } from '../sandbox-support.js';
+import { api, platformKeys, skillInput, startBackend, tradeStatusOf, until, type Backend } from '../support/sandbox.js';
 
 type Behaviour =
   | 'ok'

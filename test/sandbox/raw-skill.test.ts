@@ -11,8 +11,8 @@ import { checkSkillRequest } from '../../src/protocol/skill-request-check.js';
 import { parseSandboxConfig } from '../../src/sandbox/config.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
 import type { Slot } from '../../src/protocol/skill-types.js';
-import { api, control, platformKeys, SKILL_PUBLIC, until } from '../sandbox-support.js';
-import { startRawSkill, type RawSkill } from './raw-skill.js';
+import { api, control, platformKeys, SKILL_PUBLIC, until } from '../support/sandbox.js';
+import { startRawSkill, type RawSkill } from '../support/raw-skill.js';
 
 let skill: RawSkill;
 let sandbox: Sandbox;

@@ -16,7 +16,7 @@ import {
   type HandlerInput,
   type RequestHandler,
 } from '../../src/skill/index.js';
-import { chargeResponse, elementSelected, intent, launch, SECRET, sessionEnded, SKILL_ID, slot, textValue } from './support.js';
+import { chargeResponse, elementSelected, intent, launch, SECRET, sessionEnded, SKILL_ID, slot, textValue } from '../support/skill.js';
 
 const say = (text: string): RequestHandler => ({ canHandle: () => true, handle: (i) => i.responseBuilder.speak(text) });
 const speechOf = (a: { response: { outputSpeech: { text: string } } }) => a.response.outputSpeech.text;
@@ -205,7 +205,7 @@ describe('createScfHandler (SCF wrapper)', () => {
   it('answers the wrapped request in the wrapper; refusals too; never throws', async () => {
     const { createScfHandler } = await import('../../src/skill/index.js');
     const { signHmac } = await import('../../src/protocol/index.js');
-    const { T0 } = await import('./support.js');
+    const { T0 } = await import('../support/skill.js');
     const skill = new SkillBuilder({ skillSecret: SECRET, now: () => T0 }).addRequestHandlers(say('你好')).create();
     const scf = createScfHandler(skill);
     const body = JSON.stringify(launch());

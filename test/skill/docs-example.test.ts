@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { checkSkillResponse } from '../../src/protocol/index.js';
 import type { Skill } from '../../src/skill/index.js';
-import { chargeResponse, elementSelected, intent, launch, slot, textValue } from './support.js';
+import { chargeResponse, elementSelected, intent, launch, slot, textValue } from '../support/skill.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 

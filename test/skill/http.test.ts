@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:net';
 import { formatAuthorization, hmacSignature, signHmac, TSK_RSA2 } from '../../src/protocol/index.js';
 import { intentHandler, listen, requestHandler, SkillBuilder, type ListeningSkill, type Skill } from '../../src/skill/index.js';
-import { intent, launch, post, postSigned, SECRET, SKILL_ID, STAMP, T0 } from './support.js';
+import { intent, launch, post, postSigned, SECRET, SKILL_ID, STAMP, T0 } from '../support/skill.js';
 
 let clock = T0;
 const errors: unknown[] = [];

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { SlotValue } from '../../src/protocol/index.js';
 import { getSlot, getSlotNumber, getSlotOrigin, getSlotTypedValue, getSlotValue, getSlotValues, slotValueText } from '../../src/skill/index.js';
-import { intent, launch, slot, textValue } from './support.js';
+import { intent, launch, slot, textValue } from '../support/skill.js';
 
 const unit = (amount: string, u: string, origin: string): SlotValue => ({ type: 'unit', amount, unit: u, origin });
 

@@ -1,0 +1,110 @@
+/**
+ * `dingdang-pay demo --mode screenless` through the real bin: the terminal is
+ * the speaker. Lines typed on stdin are what the user says; the speaker's
+ * words come back on stdout. The companion runs in that process with the ws
+ * transport; the user pays on the DingDang app page the demo prints (a real
+ * form POST), and the speaker resumes with the episode. End of input stops
+ * everything cleanly.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+const root = new URL('../..', import.meta.url).pathname;
+
+test('screenless demo in the terminal: ask, pay in the DingDang app, hear the episode start', { timeout: 60_000 }, async () => {
+  const child = spawn(process.execPath, [join(root, 'bin/dingdang-pay.js'), 'demo', '--mode', 'screenless'], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '', DINGDANG_NO_SPEECH: '1' },
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const waitFor = async (re: RegExp, ms = 15_000): Promise<RegExpExecArray> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const m = re.exec(out);
+      if (m) return m;
+      if (Date.now() > end || child.exitCode !== null) throw new Error(`no ${re} on stdout\nstdout: ${out}\nstderr: ${err}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  try {
+    await waitFor(/screenless speaker \(this terminal\)/);
+    child.stdin.write('我要听万古神帝第35集\n');
+    const app = await waitFor(/叮当APP \(phone\): (http:\/\/127\.0\.0\.1:\d+\/app\/\S+)/);
+    await waitFor(/叮当：这是付费内容，需要购买才能播放哦。已将商品信息推送到叮当APP/);
+    // A flow word goes to the running purchase: the speaker answers the status question.
+    child.stdin.write('支付好了吗\n');
+    await waitFor(/你：支付好了吗\n叮当：[^\n]*(还没有|等待|未)/);
+    // The user orders and pays on the DingDang app page (what the phone shows).
+    const page = await fetch(app[1]!);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /万古神帝 第35集/);
+    const post = await fetch(app[1]!, {
+      method: 'POST',
+      body: 'action=success',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      redirect: 'manual',
+    });
+    assert.equal(post.status, 303);
+    await waitFor(/叮当：支付成功，马上为你继续。/);
+    await waitFor(/叮当：购买成功，开始播放万古神帝第35集/);
+    // The resume's real AudioPlayer.Play: the bought episode first, the next ones still to buy.
+    await waitFor(/▶ 正在播放：万古神帝 第35集 — 《万古神帝》有声书 {2}（第 1\/\d+ 首）\n {4}http:\/\/127\.0\.0\.1:\d+\/audio\/wgsd035\.wav/);
+    await waitFor(/播放列表 \d+ 首，其中 \d+ 首需购买/);
+    await waitFor(/purchase done \(paid\)/);
+    // /next comes to episode 36, not bought: the player stops there and says so; /prev plays 35 again.
+    child.stdin.write('/next\n');
+    await waitFor(/🔒 万古神帝 第36集（第 2\/\d+ 首）需购买\n叮当：下一集需要购买/);
+    child.stdin.write('/prev\n');
+    await waitFor(/下一集需要购买\n {2}▶ 正在播放：万古神帝 第35集/);
+    // Owned now: asking again plays at once; /pay without a running purchase is refused politely.
+    child.stdin.write('我要听万古神帝第35集\n');
+    await waitFor(/你：我要听万古神帝第35集\n叮当：开始播放万古神帝第35集/);
+    child.stdin.end();
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000).unref())]);
+    assert.equal(code, 0, `exit ${code}\nstderr: ${err}`);
+    assert.match(err, /stopping \(end of input\)/);
+    assert.match(err, /dingdang-pay demo: stopped/);
+    assert.match(err, /\[audiobook\] deliver \S+ \(attempt 1\): wgsd035/);
+    assert.equal((err.match(/\[audiobook\] deliver /g) ?? []).length, 1, 'delivered exactly once');
+  } finally {
+    if (child.exitCode === null) {
+      child.kill('SIGINT');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }
+});
+
+test('screenless demo: Ctrl-C (SIGINT) while waiting for the payment stops everything with exit 0', { timeout: 60_000 }, async () => {
+  const child = spawn(process.execPath, [join(root, 'bin/dingdang-pay.js'), 'demo', '--mode', 'screenless'], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '', DINGDANG_NO_SPEECH: '1' },
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const end = Date.now() + 20_000;
+    while (!/screenless speaker/.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    child.stdin.write('我要听万古神帝第36集\n');
+    while (!/app\.pushed/.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    assert.match(out, /app\.pushed/, `stdout: ${out}\nstderr: ${err}`);
+    child.kill('SIGINT');
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000).unref())]);
+    assert.equal(code, 0, `exit ${code}\nstderr: ${err}`);
+    assert.match(err, /stopping \(SIGINT\)/);
+    assert.match(err, /dingdang-pay demo: stopped/);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});

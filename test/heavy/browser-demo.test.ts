@@ -1,0 +1,213 @@
+/**
+ * `npm start` as a person sees it: the real `dingdang-pay demo` process
+ * (example skill + sandbox + the screen speaker page), its page driven in
+ * headless Chromium through a whole purchase. The device companion runs in
+ * the page and talks to the sandbox on another origin (CORS, WebSocket,
+ * WebCrypto-verified replies). A screenshot per step is kept in
+ * test-artifacts/browser-demo/.
+ */
+import { SandboxClient } from '../../src/sandbox/client.js';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP as SKIP, hasChromium } from '../support/chromium.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+const artifacts = join(root, 'test-artifacts', 'browser-demo');
+
+function startDemo(): Promise<{ child: ChildProcess; url: string; sandbox: string; output: () => string }> {
+  const child = spawn(process.execPath, [join(root, 'bin/dingdang-pay.js'), 'demo', '--port', '0'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`demo printed no URL within 30 s\nstdout: ${out}\nstderr: ${err}`));
+    }, 30_000);
+    const check = () => {
+      const url = /Open the speaker:\s+(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
+      const sandbox = /Sandbox platform:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+      if (url && sandbox) {
+        clearTimeout(timer);
+        child.stdout.off('data', check);
+        resolve({ child, url, sandbox, output: () => `stdout: ${out}\nstderr: ${err}` });
+      }
+    };
+    child.stdout.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`demo exited ${code}\nstdout: ${out}\nstderr: ${err}`));
+    });
+  });
+}
+
+function stopDemo(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      resolve(code);
+    });
+    child.kill('SIGINT');
+  });
+}
+
+test('the demo page: a whole screen purchase in headless Chromium, a screenshot per step', { timeout: 150_000 }, async (t) => {
+  if (!hasChromium()) return t.skip(SKIP);
+  const { chromium } = await import('playwright-core');
+  rmSync(artifacts, { recursive: true, force: true });
+  mkdirSync(artifacts, { recursive: true });
+  const profile = mkdtempSync(join(tmpdir(), 'ddp-chromium-'));
+  const demo = await startDemo();
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: CHROMIUM_ARGS,
+  });
+  let exitCode: number | null;
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const errors: string[] = [];
+    const consoleLines: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    const corsReplies: Array<{ url: string; allowOrigin: string | null; exposed: string | null }> = [];
+    page.on('response', async (r) => {
+      if (r.url().startsWith(`${demo.sandbox}/device/v1/`) && r.request().method() !== 'OPTIONS') {
+        const h = await r.allHeaders();
+        corsReplies.push({ url: r.url(), allowOrigin: h['access-control-allow-origin'] ?? null, exposed: h['access-control-expose-headers'] ?? null });
+      }
+    });
+    const sockets: string[] = [];
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    let n = 0;
+    const shot = async (name: string) => {
+      const file = join(artifacts, `${String(++n).padStart(2, '0')}-${name}.png`);
+      await page.screenshot({ path: file });
+      assert.ok(existsSync(file));
+    };
+    const screen = page.locator('#screen');
+    const speech = page.locator('#speech-text');
+
+    await page.goto(demo.url, { timeout: 30_000 });
+    try {
+      await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 30_000 });
+    } catch (e) {
+      throw new Error(
+        `the speaker page did not start: ${(e as Error).message}\npage errors: ${errors.join('\n')}\nconsole: ${consoleLines.join('\n')}\n${demo.output()}`,
+        { cause: e },
+      );
+    }
+    assert.equal(await screen.getAttribute('data-kind'), 'idle');
+    await shot('idle');
+
+    // 1. The user asks for a paid episode: the skill answers with a Charge, the goods show.
+    await page.fill('#utterance', '我要听万古神帝第35集');
+    await page.click('#say-button');
+    await page.waitForSelector('#screen[data-kind="goods"]', { timeout: 30_000 });
+    assert.match(await screen.innerText(), /万古神帝 第35集/);
+    assert.match(await screen.innerText(), /¥2\.00/);
+    assert.match(await speech.innerText(), /这是付费内容.*说“购买”下单/);
+    await shot('goods');
+
+    // 2. The user says 买: the order is placed, the QR code and the countdown show.
+    await page.fill('#utterance', '买');
+    await page.press('#utterance', 'Enter');
+    await page.waitForSelector('#screen[data-kind="pay"] #qr', { timeout: 30_000 });
+    const payUrl = await page.getAttribute('#qr', 'data-pay-url');
+    assert.ok(payUrl?.startsWith(`${demo.sandbox}/pay/DD`), `pay URL ${payUrl}`);
+    assert.match((await page.getAttribute('#qr', 'src')) ?? '', /^data:image\/svg\+xml;base64,/);
+    const first = await page.locator('#countdown').innerText();
+    assert.match(first, /剩余 0[45]:\d\d/);
+    await page.waitForFunction((f) => document.getElementById('countdown')?.textContent !== f, first, { timeout: 5000 });
+    assert.match(await speech.innerText(), /请用微信扫描屏幕上的二维码/);
+    await shot('qr-code');
+
+    // 3. The phone scans the QR code: the sandbox's WeChat pay page, in the phone panel.
+    await page.click('#scan');
+    const phone = page.frameLocator('#phone-frame');
+    await phone.locator('#pay-success').waitFor({ timeout: 20_000 });
+    assert.match(await phone.locator('#amount').innerText(), /¥2\.00/);
+    await shot('phone-pay-page');
+
+    // 4. Pay: the speaker shows "scanned, confirm on the phone" (PROCESSING), then paid, then the resume.
+    await phone.locator('#pay-success').click();
+    await page.waitForSelector('#screen[data-state="paying.confirming"]', { timeout: 20_000 });
+    assert.match(await page.locator('#phase').innerText(), /已扫码/);
+    await shot('processing');
+    await page.waitForSelector('#now-playing', { timeout: 30_000 });
+    await shot('now-playing');
+    // The resume's AudioPlayer.Play playlist: the bought episode first, the following ones locked.
+    // (The episode's audio lasts a second: read what started from the dialog log, not the screen.)
+    await page.locator('#log li.device', { hasText: '购买成功，开始播放万古神帝第35集' }).waitFor({ timeout: 5000 });
+    await page.locator('#log li.event', { hasText: /▶ 万古神帝 第35集（第 1\/\d+ 首） · 支付后继续/ }).waitFor({ timeout: 5000 });
+    assert.match(await page.locator('#now-playing-subtitle').innerText(), /万古神帝/);
+    assert.ok((await page.locator('#playlist li.locked').count()) >= 1, 'the unbought episodes are listed as locked');
+    assert.match(await page.locator('#playlist li.locked').first().innerText(), /需购买/);
+    const audioSrc = await page.getAttribute('#audio', 'src');
+    assert.match(audioSrc ?? '', /\/audio\/wgsd035\.wav\?t=/);
+    // The episode ends; the next one is not bought: the player stops there and says so.
+    await page.waitForSelector('#screen[data-state="locked"]', { timeout: 15_000 });
+    assert.match(await page.locator('#now-playing-title').innerText(), /万古神帝 第36集/);
+    assert.match(await page.locator('#now-playing-position').innerText(), /^第 2\/\d+ 首/);
+    assert.equal(await speech.innerText(), '下一集需要购买');
+    await phone.locator('#status[data-status="SUCCESS"]').waitFor({ timeout: 20_000 });
+    await shot('next-episode-locked');
+
+    // The dialog log holds the whole story, in order.
+    const log = await page.locator('#log').innerText();
+    const order = ['→ goods', '→ ordering', '→ paying.awaitingScan', '→ paying.confirming', '→ resuming', '→ done'].map((s) => log.indexOf(s));
+    assert.ok(
+      order.every((i) => i >= 0),
+      `states in the log:\n${log}`,
+    );
+    assert.deepEqual(
+      order,
+      [...order].sort((a, b) => a - b),
+      'states in order',
+    );
+    assert.match(log, /购买结束：done（已支付）/);
+
+    // Cross-origin device link: CORS answered, Authorization exposed, a WebSocket to the stream.
+    assert.notEqual(new URL(demo.url).origin, new URL(demo.sandbox).origin);
+    assert.ok(corsReplies.length >= 3, `device replies seen: ${corsReplies.length}`);
+    for (const r of corsReplies) {
+      assert.equal(r.allowOrigin, '*', r.url);
+      assert.match(r.exposed ?? '', /authorization/i, r.url);
+    }
+    assert.ok(
+      sockets.some((u) => u.startsWith(demo.sandbox.replace('http:', 'ws:') + '/device/v1/stream')),
+      `sockets: ${sockets}`,
+    );
+
+    // Delivered exactly once (the sandbox's notification log).
+    const deliveries = (await new SandboxClient(demo.sandbox).notifications()).filter((x) => x.kind === 'deliver');
+    assert.equal(deliveries.length, 1);
+    assert.equal(deliveries[0]!.state, 'delivered');
+
+    // 5. Asking again: already owned, the skill plays at once (no purchase).
+    await page.fill('#utterance', '我要听万古神帝第35集');
+    await page.click('#say-button');
+    await page.locator('#log li.skill', { hasText: '开始播放万古神帝第35集' }).waitFor({ timeout: 20_000 });
+    assert.equal(await screen.getAttribute('data-kind'), 'playing');
+    await shot('owned-plays-at-once');
+    assert.deepEqual(errors, [], 'no page errors');
+  } finally {
+    await context.close();
+    exitCode = await stopDemo(demo.child);
+    rmSync(profile, { recursive: true, force: true });
+  }
+  assert.equal(exitCode, 0, `the demo stops cleanly on Ctrl-C\n${demo.output()}`);
+  assert.match(demo.output(), /dingdang-pay demo: stopped/);
+});
