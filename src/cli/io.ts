@@ -1,5 +1,4 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DingDangPayError } from '../protocol/errors.js';
 
 export interface CliIO {
   stdin: NodeJS.ReadableStream;
@@ -14,11 +13,8 @@ export interface Command {
 }
 
 /** A usage error: printed with the command's usage, exit code 2. */
-export class UsageError extends DingDangPayError {
-  constructor(message: string) {
-    super('ERR_USAGE', message);
-  }
-}
+export { UsageError } from './errors.js';
+import { UsageError } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

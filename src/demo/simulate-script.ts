@@ -8,7 +8,6 @@
  *                {"wait": 500}, {"expect": "paid"}, {"expectSpeech": "开始播放"}, … ] }
  */
 import type { TouchTarget } from '../device/node.js';
-import { DingDangPayError } from '../protocol/errors.js';
 import type { FaultsRequest } from '../sandbox/control-types.js';
 
 export type Mode = 'screen' | 'screenless';
@@ -71,11 +70,8 @@ export interface Script {
   steps: Step[];
 }
 
-export class ScriptError extends DingDangPayError {
-  constructor(message: string) {
-    super('ERR_SCRIPT', message);
-  }
-}
+export { ScriptError } from './errors.js';
+import { ScriptError } from './errors.js';
 
 const STEP_KEYS = ['say', 'touch', 'pay', 'fault', 'wait', 'expect', 'expectSpeech', 'expectDeliveries', 'ownElsewhere'];
 

@@ -11,7 +11,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DingDangPayError } from '../protocol/errors.js';
 import { loadSandboxConfig, parseSandboxConfig, type SandboxConfig } from '../sandbox/config.js';
 import { SandboxClient } from '../sandbox/client.js';
 import { Sandbox, type SandboxOptions } from '../sandbox/sandbox.js';
@@ -26,11 +25,8 @@ export interface DeliveryInfo {
   attempt: number;
 }
 
-export class DemoError extends DingDangPayError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_DEMO', message, options);
-  }
-}
+export { DemoError } from './errors.js';
+import { DemoError } from './errors.js';
 
 /** The example audiobook skill (part of the package since 2026-12-01; it used to live in examples/). */
 export async function loadExampleSkill(): Promise<typeof import('./example-skill/server.js')> {
