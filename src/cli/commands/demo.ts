@@ -41,7 +41,7 @@ async function listenSpeaker(stack: DemoStack, wanted: number | undefined): Prom
 
 export const demo: Command = {
   summary: 'the whole purchase on one machine: sandbox + example audiobook skill + a speaker (browser or terminal)',
-  usage: `Usage: dingdang-pay demo [--mode screen|screenless] [--port N] [--sandbox-port N] [--db FILE] [--pay-window S]
+  usage: `Usage: dingdang-pay demo [--mode screen|screenless] [--port N] [--sandbox-port N] [--db FILE] [--pay-window S] [--config FILE]
 
 Starts, on embedded defaults (SQLite, nothing to set up):
   * the example audiobook skill backend (partner kit, SQLite),
@@ -62,6 +62,8 @@ Options:
   --db FILE          keep the skill's SQLite database in FILE (default: a temp file,
                      removed on exit, so every run starts with nothing bought)
   --pay-window S     seconds a QR code / payment URL stays valid (default 300)
+  --config FILE      a sandbox config naming your own skills (docs/sandbox.md) instead of
+                     the example: the speaker then talks to them (say "打开<invocationName>")
   -h, --help         show this help`,
   async run(argv, io) {
     const { values } = parseOptions(argv, {
@@ -70,6 +72,7 @@ Options:
       'sandbox-port': { type: 'string' },
       db: { type: 'string' },
       'pay-window': { type: 'string' },
+      config: { type: 'string' },
     });
     if (values.help) return (write(io.stdout, this.usage), 0);
     const mode = str(values.mode) ?? 'screen';
@@ -84,6 +87,8 @@ Options:
       payWindowMs = Number(windowText) * 1000;
     }
     const db = str(values.db);
+    const configFile = str(values.config);
+    if (configFile !== undefined && db !== undefined) throw new UsageError("--db is the example skill's database: not with --config");
 
     const stop = untilSignal();
     let stack: DemoStack | undefined;
@@ -93,6 +98,7 @@ Options:
       stack = await startDemoStack({
         ...(sandboxPort !== undefined ? { sandboxPort } : {}),
         ...(db !== undefined ? { dbFile: resolve(db) } : {}),
+        ...(configFile !== undefined ? { configFile: resolve(configFile) } : {}),
         // 1.5 s between "scanned" and the result, so a person sees the speaker's "confirm on your phone" step.
         sandbox: { ...(payWindowMs !== undefined ? { payWindowMs } : {}), timeScale: 0.01, processingMs: 1500 },
         log: (line) => write(io.stderr, line),
@@ -131,7 +137,9 @@ function printScreen(io: CliIO, stack: DemoStack, speaker: SpeakerServer): void 
       '    Then click "扫码 · Scan QR" on the phone panel and pay (扫码支付).',
       '',
       `  Sandbox platform:    ${stack.sandbox.url}  (control API ${stack.sandbox.url}/sandbox/v1, see docs)`,
-      `  Example skill:       ${stack.skill?.url ?? '—'}  (SQLite ${stack.dbFile ?? '—'})`,
+      stack.skill
+        ? `  Example skill:       ${stack.skill.url}  (SQLite ${stack.dbFile ?? '—'})`
+        : `  Skills:              ${stack.config.skills.map((s) => `${s.name} (${s.skillEndpoint})`).join(', ')}`,
       '',
       '  Ctrl-C stops everything.',
       '',
