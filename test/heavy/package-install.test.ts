@@ -226,9 +226,12 @@ function writeProject(app: string, tarball: string): void {
 /** The public entries from package.json#exports (the framework adapters need their optional peers: not here). */
 function publicEntries(): string[] {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  return Object.keys(pkg.exports as Record<string, unknown>)
-    .filter((k) => k !== './package.json' && !k.startsWith('./partner/'))
-    .map((k) => (k === '.' ? 'dingdang-pay' : `dingdang-pay/${k.slice(2)}`));
+  return (
+    Object.keys(pkg.exports as Record<string, unknown>)
+      // The framework adapters (`./partner/express`, `./skill/fastify`, …) need the framework's own types (optional peers).
+      .filter((k) => k !== './package.json' && !/\/(express|fastify)$/.test(k))
+      .map((k) => (k === '.' ? 'dingdang-pay' : `dingdang-pay/${k.slice(2)}`))
+  );
 }
 
 test(
