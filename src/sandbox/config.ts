@@ -4,7 +4,7 @@
  *   { "skills": [{ "skillId", "skillEndpoint", "skillSecret", "createOrderUrl",
  *                  "deliverUrl", "refundNotifyUrl"?, "skillPublicKey",
  *                  "invocationName"?, "accountLinking"?, "deviceMaker"?,
- *                  "responseTimeoutMs"?, "strictSchema"?, "utterances"? }],
+ *                  "responseTimeoutMs"?, "strictSchema"?, "deployment"?, "utterances"? }],
  *     "platformPrivateKey"?, "devices"?: [{ "deviceId", "deviceToken"? }] }
  *
  * Keys are PEM text, the bare Base64 of their DER, or a path to a file holding
@@ -71,7 +71,19 @@ export interface SkillConfigInput {
   responseTimeoutMs?: number;
   /** Check answers with the published JSON schema's stricter reading. Default false (the prose). */
   strictSchema?: boolean;
+  /** How the skill is deployed: `http` (a web service, the default) or `scf` (a Tencent Cloud SCF function, SKILL-PROTOCOL §1). */
+  deployment?: SkillDeployment;
 }
+
+/**
+ * `http`: the envelope is POSTed as the HTTP body. `scf`: the skill is a
+ * Tencent Cloud SCF function; the sandbox POSTs the platform's wrapped form
+ * `{ header: { Authorization }, body: "<envelope JSON>" }` to the endpoint (a
+ * local stand-in for the function's invocation, our own choice of transport)
+ * and reads the wrapped answer `{ header, body: "<answer JSON>" }`.
+ */
+export type SkillDeployment = 'http' | 'scf';
+export const SKILL_DEPLOYMENTS: readonly SkillDeployment[] = ['http', 'scf'];
 
 /** A speaker allowed on the device link; with no `devices` configured any deviceId is accepted without a token. */
 export interface DeviceConfig {
@@ -103,6 +115,8 @@ export interface SkillConfig {
   /** Time budget of one skill call, real ms. */
   responseTimeoutMs: number;
   strictSchema: boolean;
+  /** `http` (default) or `scf` (the wrapped SCF form). */
+  deployment: SkillDeployment;
 }
 
 export const DEFAULT_RESPONSE_TIMEOUT_MS = 1000;
@@ -135,6 +149,7 @@ const SKILL_KEYS = new Set([
   'deviceMaker',
   'responseTimeoutMs',
   'strictSchema',
+  'deployment',
 ]);
 const TOP_KEYS = new Set(['skills', 'platformPrivateKey', 'devices', '$schema', 'comment']);
 /** Device ids: the device link's pattern (src/protocol/device-link.ts). */
@@ -263,7 +278,14 @@ function skill(value: unknown, i: number, baseDir: string, warnings: string[]): 
     deviceMaker: bool(value.deviceMaker, `${p}.deviceMaker`),
     strictSchema: bool(value.strictSchema, `${p}.strictSchema`),
     responseTimeoutMs: DEFAULT_RESPONSE_TIMEOUT_MS,
+    deployment: 'http',
   };
+  const dep = value.deployment;
+  if (dep !== undefined) {
+    if (typeof dep !== 'string' || !(SKILL_DEPLOYMENTS as readonly string[]).includes(dep))
+      throw new SandboxConfigError(`${p}.deployment`, 'must be "http" or "scf"');
+    out.deployment = dep as SkillDeployment;
+  }
   const rt = value.responseTimeoutMs;
   if (rt !== undefined) {
     if (typeof rt !== 'number' || !Number.isInteger(rt) || rt < 1 || rt > 60_000)

@@ -18,6 +18,7 @@ export { DEVICE_STREAM_PATH, type DeviceLink, type DeviceLinkOptions } from './d
 export type { PayCgi } from './paycgi.js';
 export {
   DEFAULT_RESPONSE_TIMEOUT_MS,
+  SKILL_DEPLOYMENTS,
   loadSandboxConfig,
   parseSandboxConfig,
   type DeviceConfig,
@@ -26,6 +27,7 @@ export {
   type SandboxConfigInput,
   type SkillConfig,
   type SkillConfigInput,
+  type SkillDeployment,
   type SlotKind,
   type UtteranceSpec,
 } from './config.js';

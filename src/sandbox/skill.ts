@@ -11,7 +11,10 @@
  * in `request.timestamp`. Every answer is checked with `checkSkillResponseText`
  * (src/protocol/skill-check.ts) for the request type and the skill's settings;
  * transport failures map to the platform's return codes (100400 refused / DNS,
- * 100401 timeout, 100402 HTTP status ≠ 200).
+ * 100401 timeout, 100402 HTTP status ≠ 200). A skill deployed as an SCF
+ * function (`deployment: "scf"`) gets the wrapped form and the SCF codes
+ * (100403 timeout, 100405 abnormal answer, 100406 malformed wrapper): see
+ * `unwrapScfAnswer`.
  *
  * The NLU is the sandbox's own small stand-in: the matcher turns a skill's
  * sample utterances ("我要听{album}第{index}集") into anchored patterns and
@@ -321,12 +324,58 @@ export interface SkillCallOptions {
   now: () => number;
   /** Time budget, real ms; default the skill's `responseTimeoutMs`. */
   timeoutMs?: number;
-  /** An injected fault (control API): `timeout` drops the answer (100401), `fail` makes it HTTP 500 (100402). */
+  /** An injected fault (control API): `timeout` drops the answer (100401; SCF 100403), `fail` makes it HTTP 500 (100402; SCF 100405). */
   fault?: 'timeout' | 'fail';
   record?: (call: CallRecord) => void;
 }
 
 const MAX_RECORDED = 4096;
+
+/** The wrapped request an SCF-deployed skill receives (SKILL-PROTOCOL §1): the signature covers `body`'s bytes. */
+export function wrapScfRequest(raw: string, authorization: string): string {
+  return JSON.stringify({ header: { Authorization: authorization }, body: raw });
+}
+
+/**
+ * The inner answer of an SCF function's wrapped answer
+ * `{ header: { "Content-Type": "application/json" }, body: "<answer JSON>" }`,
+ * or the platform's SCF fault:
+ * * 100406 (malformed wrapper): not a JSON object, `body` missing or not a
+ *   string, or extra escaping (`body` is the JSON encoding of a string, e.g.
+ *   `"\"{\\\"version\\\"…\""`);
+ * * 100405 (abnormal answer): `body` is not JSON, or — our own reading of the
+ *   kit's `statusCode` (not a platform field) — a `statusCode` other than 200
+ *   (the kit refused the request).
+ * `header` is not checked (the platform's docs name only Content-Type).
+ */
+export function unwrapScfAnswer(bytes: Uint8Array): { ok: true; body: string } | { ok: false; code: SkillRetCode; reason: string } {
+  let outer: unknown;
+  try {
+    outer = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    return { ok: false, code: SKILL_RET_CODES.SCF_MALFORMED, reason: 'the SCF answer is not a JSON object' };
+  }
+  if (outer === null || typeof outer !== 'object' || Array.isArray(outer))
+    return { ok: false, code: SKILL_RET_CODES.SCF_MALFORMED, reason: 'the SCF answer is not a JSON object' };
+  const o = outer as Record<string, unknown>;
+  if (typeof o.body !== 'string')
+    return {
+      ok: false,
+      code: SKILL_RET_CODES.SCF_MALFORMED,
+      reason: `the SCF answer's body is ${o.body === undefined ? 'missing' : `a ${Array.isArray(o.body) ? 'array' : typeof o.body}, not a string`}`,
+    };
+  let inner: unknown;
+  try {
+    inner = JSON.parse(o.body);
+  } catch {
+    return { ok: false, code: SKILL_RET_CODES.SCF_ABNORMAL, reason: "the SCF answer's body is not JSON" };
+  }
+  if (typeof inner === 'string')
+    return { ok: false, code: SKILL_RET_CODES.SCF_MALFORMED, reason: "the SCF answer's body is escaped twice (a JSON string of a string)" };
+  if (typeof o.statusCode === 'number' && o.statusCode !== 200)
+    return { ok: false, code: SKILL_RET_CODES.SCF_ABNORMAL, reason: `the SCF function refused the request (statusCode ${o.statusCode})` };
+  return { ok: true, body: o.body };
+}
 
 /**
  * POST the envelope to the skill endpoint, TSK-HMAC-SHA256-BASIC signed, and
@@ -349,6 +398,7 @@ export async function callSkill(skill: SkillConfig, envelope: SkillRequestEnvelo
   if (envelope.session) record.sessionId = envelope.session.sessionId;
   if (o.fault) record.fault = o.fault;
   const timeoutMs = o.timeoutMs ?? skill.responseTimeoutMs;
+  const scf = skill.deployment === 'scf';
   const failed = (code: SkillRetCode, reason: string): SkillCallResult => {
     record.code = code;
     record.reason = reason;
@@ -361,22 +411,34 @@ export async function callSkill(skill: SkillConfig, envelope: SkillRequestEnvelo
     const authorization = signHmac(raw, skill.skillSecret, { now: () => signedAt });
     let reply;
     try {
-      reply = await post(skill.skillEndpoint, { 'content-type': 'application/json;charset=UTF-8', authorization }, raw, timeoutMs, o.signal);
+      reply = scf
+        ? await post(skill.skillEndpoint, { 'content-type': 'application/json' }, wrapScfRequest(raw, authorization), timeoutMs, o.signal)
+        : await post(skill.skillEndpoint, { 'content-type': 'application/json;charset=UTF-8', authorization }, raw, timeoutMs, o.signal);
     } catch (e) {
       if (e instanceof CallTimeout) {
         if (o.signal?.aborted) return failed(SKILL_RET_CODES.UNREACHABLE, 'the sandbox is closing');
+        if (scf) return failed(SKILL_RET_CODES.SCF_TIMEOUT, `the SCF function did not answer within ${timeoutMs} ms`);
         return failed(SKILL_RET_CODES.TIMEOUT, `no answer within ${timeoutMs} ms`);
       }
-      if ((e as { stage?: string }).stage === 'reply') return failed(SKILL_RET_CODES.INVALID_RESPONSE, `the answer broke off: ${(e as Error).message}`);
+      if ((e as { stage?: string }).stage === 'reply')
+        return failed(scf ? SKILL_RET_CODES.SCF_ABNORMAL : SKILL_RET_CODES.INVALID_RESPONSE, `the answer broke off: ${(e as Error).message}`);
       const code = (e as NodeJS.ErrnoException).code;
       return failed(SKILL_RET_CODES.UNREACHABLE, `cannot call ${skill.skillEndpoint}: ${code ?? (e as Error).message}`);
     }
     record.status = reply.status;
     record.response = Buffer.from(reply.bytes.subarray(0, MAX_RECORDED)).toString('utf8');
-    if (o.fault === 'timeout') return failed(SKILL_RET_CODES.TIMEOUT, 'injected fault: the answer was dropped');
-    if (o.fault === 'fail') return failed(SKILL_RET_CODES.HTTP_STATUS, 'injected fault: HTTP 500');
-    if (reply.status !== 200) return failed(SKILL_RET_CODES.HTTP_STATUS, `HTTP status ${reply.status}`);
-    const checked = checkSkillResponseText(reply.bytes, {
+    if (o.fault === 'timeout') return failed(scf ? SKILL_RET_CODES.SCF_TIMEOUT : SKILL_RET_CODES.TIMEOUT, 'injected fault: the answer was dropped');
+    if (o.fault === 'fail') return failed(scf ? SKILL_RET_CODES.SCF_ABNORMAL : SKILL_RET_CODES.HTTP_STATUS, 'injected fault: HTTP 500');
+    // An SCF invocation that fails (the stand-in's status ≠ 200) is an abnormal answer of the function.
+    if (reply.status !== 200)
+      return failed(scf ? SKILL_RET_CODES.SCF_ABNORMAL : SKILL_RET_CODES.HTTP_STATUS, `${scf ? 'SCF invocation: ' : ''}HTTP status ${reply.status}`);
+    let answer: Uint8Array | string = reply.bytes;
+    if (scf) {
+      const unwrapped = unwrapScfAnswer(reply.bytes);
+      if (!unwrapped.ok) return failed(unwrapped.code, unwrapped.reason);
+      answer = unwrapped.body;
+    }
+    const checked = checkSkillResponseText(answer, {
       requestType,
       skill: { accountLinking: skill.accountLinking, deviceMaker: skill.deviceMaker },
       strictSchema: skill.strictSchema,
