@@ -98,6 +98,7 @@ export function installControlApi(router: Router, host: ControlApiHost): void {
       deviceMaker: s.deviceMaker,
       responseTimeoutMs: s.responseTimeoutMs,
       strictSchema: s.strictSchema,
+      deployment: s.deployment,
     })),
   }));
   api('GET /orders', () => ({ orders: p.book.list().map(orderJson) }));

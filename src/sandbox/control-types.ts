@@ -29,7 +29,7 @@ export type { ControlApiError };
 /** One skill of `GET /info`: its record without the endpoint, secrets and keys. */
 export type SkillInfo = Pick<
   SkillConfig,
-  'skillId' | 'name' | 'utterances' | 'invocationName' | 'accountLinking' | 'deviceMaker' | 'responseTimeoutMs' | 'strictSchema'
+  'skillId' | 'name' | 'utterances' | 'invocationName' | 'accountLinking' | 'deviceMaker' | 'responseTimeoutMs' | 'strictSchema' | 'deployment'
 >;
 
 /** `GET /info`. */
