@@ -26,6 +26,7 @@ import type {
   SandboxEvent,
   SandboxEventName,
   SayRequest,
+  LinkRequest,
   SelectRequest,
   StartPurchaseRequest,
 } from './control-types.js';
@@ -184,6 +185,16 @@ export class SandboxClient {
   }
   select(request: SelectRequest, o?: CallOptions) {
     return this.call('POST /select', {}, request, o);
+  }
+  // ── simulated account linking (our own extension) ──
+  link(request: LinkRequest = {}, o?: CallOptions) {
+    return this.call('POST /link', {}, request, o);
+  }
+  unlink(request: LinkRequest = {}, o?: CallOptions) {
+    return this.call('POST /unlink', {}, request, o);
+  }
+  async links(o?: CallOptions) {
+    return (await this.call('GET /links', {}, undefined, o)).links;
   }
   async sessions(o?: CallOptions) {
     return (await this.call('GET /sessions', {}, undefined, o)).sessions;

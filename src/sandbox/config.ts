@@ -4,7 +4,8 @@
  *   { "skills": [{ "skillId", "skillEndpoint", "skillSecret", "createOrderUrl",
  *                  "deliverUrl", "refundNotifyUrl"?, "skillPublicKey",
  *                  "invocationName"?, "accountLinking"?, "deviceMaker"?,
- *                  "responseTimeoutMs"?, "strictSchema"?, "deployment"?, "utterances"? }],
+ *                  "accountLinkingUrl"?, "responseTimeoutMs"?, "strictSchema"?,
+ *                  "deployment"?, "utterances"? }],
  *     "platformPrivateKey"?, "devices"?: [{ "deviceId", "deviceToken"? }] }
  *
  * Keys are PEM text, the bare Base64 of their DER, or a path to a file holding
@@ -65,6 +66,12 @@ export interface SkillConfigInput {
   invocationName?: string;
   /** Account linking configured (a `card` in an answer is allowed). Default false. */
   accountLinking?: boolean;
+  /**
+   * Our own extension (simulated account linking, docs/sandbox.md): the
+   * partner's endpoint that mints a token for a user, `POST { userId }` →
+   * `{ accessToken }`. Absent: the sandbox mints an opaque token itself.
+   */
+  accountLinkingUrl?: string;
   /** A device maker's skill (`feedbackAttributes` allowed). Default false. */
   deviceMaker?: boolean;
   /** The time budget of one skill call, ms; default 1000 (the platform's advice). */
@@ -111,6 +118,8 @@ export interface SkillConfig {
   utterances: UtteranceSpec[];
   invocationName?: string;
   accountLinking: boolean;
+  /** The partner's token endpoint for simulated account linking (see SkillConfigInput). */
+  accountLinkingUrl?: string;
   deviceMaker: boolean;
   /** Time budget of one skill call, real ms. */
   responseTimeoutMs: number;
@@ -146,6 +155,7 @@ const SKILL_KEYS = new Set([
   'name',
   'invocationName',
   'accountLinking',
+  'accountLinkingUrl',
   'deviceMaker',
   'responseTimeoutMs',
   'strictSchema',
@@ -300,6 +310,11 @@ function skill(value: unknown, i: number, baseDir: string, warnings: string[]): 
   }
   const refund = url(value.refundNotifyUrl, `${p}.refundNotifyUrl`, false);
   if (refund !== undefined) out.refundNotifyUrl = refund;
+  const linkUrl = url(value.accountLinkingUrl, `${p}.accountLinkingUrl`, false);
+  if (linkUrl !== undefined) {
+    if (!out.accountLinking) throw new SandboxConfigError(`${p}.accountLinkingUrl`, 'needs "accountLinking": true');
+    out.accountLinkingUrl = linkUrl;
+  }
   return out;
 }
 

@@ -9,7 +9,7 @@ import { SANDBOX_EVENT_NAMES } from './control-types.js';
 import { SandboxStateError } from './errors.js';
 import { tradeStatusDesc, type DingDangOrder } from './order-book.js';
 import type { Platform } from './platform.js';
-import { PAY_OUTCOMES, type PayOutcome } from './purchase-book.js';
+import { DEFAULT_USER_ID, PAY_OUTCOMES, type PayOutcome } from './purchase-book.js';
 import { sendJson, type RouteContext, type Router } from './router.js';
 
 /** What the control API needs from the sandbox beyond the platform. */
@@ -95,6 +95,7 @@ export function installControlApi(router: Router, host: ControlApiHost): void {
       utterances: s.utterances,
       ...(s.invocationName !== undefined ? { invocationName: s.invocationName } : {}),
       accountLinking: s.accountLinking,
+      ...(s.accountLinkingUrl !== undefined ? { accountLinkingUrl: s.accountLinkingUrl } : {}),
       deviceMaker: s.deviceMaker,
       responseTimeoutMs: s.responseTimeoutMs,
       strictSchema: s.strictSchema,
@@ -144,6 +145,18 @@ export function installControlApi(router: Router, host: ControlApiHost): void {
     const b = await json();
     return p.select(withMode({ token: str(b.token, 'token', true)!, ...turnFields(b, TURN_KEYS) }, b.mode));
   });
+  // Simulated account linking (our own extension, docs/sandbox.md "Account linking").
+  api('POST /link', async (_ctx, json) => {
+    const b = await json();
+    return p.link(str(b.skillId, 'skillId'), str(b.userId, 'userId') ?? DEFAULT_USER_ID);
+  });
+  api('POST /unlink', async (_ctx, json) => {
+    const b = await json();
+    const skillId = p.mustSkill(str(b.skillId, 'skillId')).skillId;
+    const userId = str(b.userId, 'userId') ?? DEFAULT_USER_ID;
+    return { skillId, userId, unlinked: p.unlink(skillId, userId) };
+  });
+  api('GET /links', () => ({ links: p.links.list() }));
   api('GET /purchases', () => ({ purchases: p.purchaseList() }));
   api('POST /purchases', async (_ctx, json) => {
     const b = await json();

@@ -6,6 +6,7 @@
  */
 import type { AckReply, ChargeDirective } from '../protocol/types.js';
 import type { Slot } from '../protocol/skill-types.js';
+import type { AccountLink } from './account-links.js';
 import type { SkillConfig } from './config.js';
 import type { ControlApiError } from './errors.js';
 import type { FaultSettings, FaultState } from './faults.js';
@@ -29,7 +30,16 @@ export type { ControlApiError };
 /** One skill of `GET /info`: its record without the endpoint, secrets and keys. */
 export type SkillInfo = Pick<
   SkillConfig,
-  'skillId' | 'name' | 'utterances' | 'invocationName' | 'accountLinking' | 'deviceMaker' | 'responseTimeoutMs' | 'strictSchema' | 'deployment'
+  | 'skillId'
+  | 'name'
+  | 'utterances'
+  | 'invocationName'
+  | 'accountLinking'
+  | 'accountLinkingUrl'
+  | 'deviceMaker'
+  | 'responseTimeoutMs'
+  | 'strictSchema'
+  | 'deployment'
 >;
 
 /** `GET /info`. */
@@ -73,6 +83,17 @@ export interface IntentRequestBody extends TurnFields {
 export interface SelectRequest extends TurnFields {
   token: string;
 }
+
+/**
+ * `POST /link`, `POST /unlink`: simulated account linking (our own
+ * extension): link / unlink the account of `userId` (default the sandbox's
+ * default user) with `skillId` (default the only skill).
+ */
+export interface LinkRequest {
+  skillId?: string;
+  userId?: string;
+}
+export type { AccountLink };
 
 /** `POST /purchases`: register a purchase as a device would (the platform reads the body as `StartPurchaseInput`). */
 export type StartPurchaseRequest = Omit<StartPurchaseInput, 'charge'> & { charge: ChargeDirective };
@@ -137,6 +158,11 @@ export interface ControlRoutes {
   'POST /say': { body: SayRequest; reply: SayReply };
   'POST /intent': { body: IntentRequestBody; reply: SayReply };
   'POST /select': { body: SelectRequest; reply: SayReply };
+  /** Link (again: a fresh token); later requests of that user to that skill carry `accessToken`. */
+  'POST /link': { body: LinkRequest; reply: AccountLink };
+  /** Unlink; `unlinked: false` when there was no link. */
+  'POST /unlink': { body: LinkRequest; reply: { skillId: string; userId: string; unlinked: boolean } };
+  'GET /links': { body: undefined; reply: { links: AccountLink[] } };
   'GET /purchases': { body: undefined; reply: { purchases: Purchase[] } };
   'POST /purchases': { body: StartPurchaseRequest; reply: Purchase };
   'GET /purchases/:id': { body: undefined; reply: PurchaseReply };

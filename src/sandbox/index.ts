@@ -43,6 +43,8 @@ export {
   type FaultsReply,
   type FaultsRequest,
   type IntentRequestBody,
+  type AccountLink,
+  type LinkRequest,
   type OrderReply,
   type PayReply,
   type PayRequest,

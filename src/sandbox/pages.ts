@@ -85,6 +85,27 @@ ${message ? `<p id="message">${escapeHtml(message)}</p>` : ''}</div>${actions}`,
   );
 }
 
+/**
+ * `/link/<skillId>?userId=…`: simulated account linking (our own extension;
+ * on the platform the user links in the DingDang app): "关联账号" with the
+ * skill's name, a button to link (again: a fresh token) and, when linked, one
+ * to unlink.
+ */
+export function linkPage(skillId: string, skillName: string, userId: string, linked: boolean, message?: string): string {
+  const action = `/link/${encodeURIComponent(skillId)}?userId=${encodeURIComponent(userId)}`;
+  return page(
+    `关联账号 · ${skillName}`,
+    `<div class="card"><div class="muted">叮当APP (sandbox)</div><h1>关联账号</h1>
+<p>将你的叮当账号与 <b id="skill-name">${escapeHtml(skillName)}</b> 的账号关联。</p>
+<div class="muted">userId: ${escapeHtml(userId)}</div>
+<div>状态 Status: <b id="status" data-linked="${linked}">${linked ? '已关联' : '未关联'}</b></div>
+${message ? `<p id="message">${escapeHtml(message)}</p>` : ''}</div>
+<form id="actions" method="post" action="${escapeHtml(action)}">
+<button class="pay" name="action" value="link" id="link">${linked ? '重新关联 · Link again' : '关联账号 · Link account'}</button>
+${linked ? '<button class="cancel" name="action" value="unlink" id="unlink">解除关联 · Unlink</button>' : ''}</form>`,
+  );
+}
+
 export function notFoundPage(what: string): string {
   return page('not found', `<div class="card"><h1>未找到</h1><p>${escapeHtml(what)}</p></div>`);
 }

@@ -1,7 +1,8 @@
 /**
  * The pages a person opens: the phone's payment page (`/pay/:transactionId`,
  * what WeChat shows after scanning the QR code, with its QR code image), the
- * DingDang app page of a screenless purchase (`/app/:purchaseId`), and the
+ * DingDang app page of a screenless purchase (`/app/:purchaseId`), the
+ * account linking page (`/link/:skillId?userId=…`, simulated), and the
  * dashboard (`GET /` in a browser; JSON otherwise). The HTML is pages.ts.
  */
 import QRCode from 'qrcode';
@@ -9,9 +10,9 @@ import { InvalidArgumentError } from '../protocol/errors.js';
 import type { SandboxRoot } from './control-types.js';
 import { SandboxStateError } from './errors.js';
 import { tradeStatusDesc } from './order-book.js';
-import { appPage, dashboardPage, notFoundPage, payPage } from './pages.js';
+import { appPage, dashboardPage, linkPage, notFoundPage, payPage } from './pages.js';
 import type { Platform } from './platform.js';
-import type { PayOutcome } from './purchase-book.js';
+import { DEFAULT_USER_ID, type PayOutcome } from './purchase-book.js';
 import { sendHtml, sendJson, type Router } from './router.js';
 
 export interface PhonePagesHost {
@@ -78,6 +79,36 @@ export function installPhonePages(router: Router, host: PhonePagesHost): void {
       message = e instanceof Error ? e.message : 'error';
     }
     res.writeHead(303, { location: `/app/${encodeURIComponent(id)}?m=${encodeURIComponent(message)}` });
+    res.end();
+  });
+  // Simulated account linking (our own extension, docs/sandbox.md "Account linking").
+  const linkUser = (url: URL) => {
+    const u = url.searchParams.get('userId');
+    if (u !== null && (u === '' || u.length > 256)) throw new InvalidArgumentError('userId must be a non-empty string of at most 256 characters');
+    return u ?? DEFAULT_USER_ID;
+  };
+  router.route('GET', /^\/link\/([^/]+)$/, ({ res, params, url }) => {
+    const skill = p.skill(params[0]!);
+    if (!skill || !skill.accountLinking) return sendHtml(res, 404, notFoundPage(`account linking of skill ${params[0]}`));
+    const userId = linkUser(url);
+    sendHtml(res, 200, linkPage(skill.skillId, skill.name, userId, p.links.get(skill.skillId, userId) !== undefined, url.searchParams.get('m') ?? undefined));
+  });
+  router.route('POST', /^\/link\/([^/]+)$/, async ({ res, params, url, body }) => {
+    const skill = p.skill(params[0]!);
+    if (!skill || !skill.accountLinking) return sendHtml(res, 404, notFoundPage(`account linking of skill ${params[0]}`));
+    const userId = linkUser(url);
+    const action = new URLSearchParams((await body()).toString('utf8')).get('action');
+    if (action !== 'link' && action !== 'unlink') throw new InvalidArgumentError('action must be link or unlink');
+    let message: string;
+    try {
+      if (action === 'link') {
+        await p.link(skill.skillId, userId);
+        message = '已关联';
+      } else message = p.unlink(skill.skillId, userId) ? '已解除关联' : '未关联';
+    } catch (e) {
+      message = e instanceof Error ? e.message : 'error';
+    }
+    res.writeHead(303, { location: `/link/${encodeURIComponent(skill.skillId)}?userId=${encodeURIComponent(userId)}&m=${encodeURIComponent(message)}` });
     res.end();
   });
   router.route('GET', /^\/$/, ({ req, res }) => {

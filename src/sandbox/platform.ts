@@ -7,6 +7,7 @@
  * signer and the logs, and is what the routes call.
  */
 import { EventEmitter } from 'node:events';
+import { AccountLinks, type AccountLink } from './account-links.js';
 import type { Slot } from '../protocol/skill-types.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
 import { signRsa2 } from '../protocol/tsk-node.js';
@@ -88,6 +89,8 @@ export class Platform extends EventEmitter<PlatformEvents> {
   readonly router: SkillRouter;
   /** The purchases (Charge → order → payment → resume). */
   readonly purchases: PurchaseBook;
+  /** Simulated account linking: (skill, user) → accessToken (account-links.ts). */
+  readonly links: AccountLinks;
 
   constructor(options: PlatformOptions) {
     super();
@@ -112,6 +115,7 @@ export class Platform extends EventEmitter<PlatformEvents> {
       ...(options.retryScheduleMs ? { retryScheduleMs: options.retryScheduleMs } : {}),
     });
     this.matcher = new UtteranceMatcher(options.config.skills);
+    this.links = new AccountLinks({ now: () => this.scheduler.now(), timeoutMs: this.callTimeoutMs, signal: this.closing.signal });
     this.purchases = new PurchaseBook({
       book: this.book,
       faults: this.faults,
@@ -134,6 +138,8 @@ export class Platform extends EventEmitter<PlatformEvents> {
       skillOf: (id) => this.skills.get(id),
       record: (c) => this.record(c),
       onSkillError: (e) => this.emit('skillError', e),
+      linkedToken: (skillId, userId) => this.links.token(skillId, userId),
+      linkUrl: (skillId, userId) => this.linkUrl(skillId, userId),
       openPurchase: (skill, charge, request, ctx) => this.purchases.openPurchase(skill, charge, request, ctx),
     });
     this.book.on('order', ({ order }) => {
@@ -249,6 +255,23 @@ export class Platform extends EventEmitter<PlatformEvents> {
   /** `Display.ElementSelected { token }` to the skill that last answered the device. */
   select(input: { token: string; skillId?: string } & Omit<SayInput, 'text' | 'skillId'>): Promise<SayReply> {
     return this.router.select(input);
+  }
+
+  /** The sandbox's linking page of (skill, user): `/link/<skillId>?userId=…`. */
+  linkUrl(skillId: string, userId: string): string {
+    return `${this.baseUrl}/link/${encodeURIComponent(skillId)}?userId=${encodeURIComponent(userId)}`;
+  }
+
+  /** Link the user's account with a skill that has account linking (a fresh token each time). */
+  link(skillId: string | undefined, userId: string): Promise<AccountLink> {
+    const skill = this.mustSkill(skillId);
+    if (!skill.accountLinking) throw new SandboxStateError('BAD_STATE', `skill ${skill.skillId} has no account linking configured`);
+    return this.links.link(skill, userId);
+  }
+
+  /** Remove the link of (skill, user); whether there was one. */
+  unlink(skillId: string | undefined, userId: string): boolean {
+    return this.links.unlink(this.mustSkill(skillId).skillId, userId);
   }
 
   /** The open session of a device, if any. */

@@ -78,6 +78,12 @@ export interface SayReply {
   purchaseId?: string;
   /** The request the sandbox sent (beyond contract C: for scripts and tests). */
   request?: SkillRequest;
+  /**
+   * The answer carried `card: { type: "LinkAccount" }`: the sandbox's linking
+   * page for this skill and user (our own extension; on the platform the
+   * user links in the DingDang app). See docs/sandbox.md "Account linking".
+   */
+  linkUrl?: string;
 }
 
 /** A failed skill call (event `skillError`). */
@@ -121,6 +127,10 @@ export interface SkillRouterDeps {
   skillOf(skillId: string): SkillConfig | undefined;
   record(c: CallRecord): void;
   onSkillError(e: SkillErrorEvent): void;
+  /** The accessToken of a linked account (simulated account linking), if any. */
+  linkedToken(skillId: string, userId: string): string | undefined;
+  /** The sandbox's linking page for (skill, user). */
+  linkUrl(skillId: string, userId: string): string;
   /** Open the purchase of a Charge answer. */
   openPurchase(skill: SkillConfig, charge: ChargeDirective, request: SkillRequest, ctx: TurnContext & { sessionId: string }): { purchaseId: string };
 }
@@ -158,9 +168,11 @@ export class SkillRouter {
     return [...this.sessions.values()].map((s) => structuredClone(s));
   }
 
-  private userOf(ctx: TurnContext): { userId: string; accessToken?: string } {
+  /** Who speaks: the given accessToken, else the linked account's (simulated account linking), else none. */
+  private userOf(ctx: TurnContext, skillId: string): { userId: string; accessToken?: string } {
     const user: { userId: string; accessToken?: string } = { userId: ctx.userId ?? DEFAULT_USER_ID };
-    if (ctx.accessToken !== undefined) user.accessToken = ctx.accessToken;
+    const token = ctx.accessToken ?? this.d.linkedToken(skillId, user.userId);
+    if (token !== undefined) user.accessToken = token;
     return user;
   }
 
@@ -203,7 +215,7 @@ export class SkillRouter {
   ): Promise<{ reply: SayReply; response?: SkillResponseEnvelope }> {
     const deviceId = ctx.deviceId ?? DEFAULT_DEVICE_ID;
     const mode = ctx.mode ?? 'screen';
-    const user = this.userOf(ctx);
+    const user = this.userOf(ctx, skill.skillId);
     const carriesSession = SESSION_REQUEST_TYPES.includes(request.type);
     const open = this.sessions.get(deviceId);
     const session: SkillSession =
@@ -225,6 +237,8 @@ export class SkillRouter {
     }
     const body = result.response.response;
     const reply: SayReply = { ...base, answer: body, speech: body.outputSpeech.text };
+    // The answer check refuses the card without account linking (200502), so here the skill has it.
+    if (body.card?.type === 'LinkAccount') reply.linkUrl = this.d.linkUrl(skill.skillId, user.userId);
     this.lastSkill.delete(deviceId);
     this.lastSkill.set(deviceId, skill.skillId);
     if (this.lastSkill.size > SkillRouter.MAX_SESSIONS) this.lastSkill.delete(this.lastSkill.keys().next().value as string);
@@ -271,7 +285,7 @@ export class SkillRouter {
     const request = sessionEndedRequest('ERROR', this.d.signingNow(), { type: 'INVALID_RESPONSE', message: `${code}: ${reason}`.slice(0, 500) });
     const envelope = skillEnvelope({
       skillId: skill.skillId,
-      user: this.userOf(ctx),
+      user: this.userOf(ctx, skill.skillId),
       deviceId: ctx.deviceId ?? DEFAULT_DEVICE_ID,
       mode: ctx.mode ?? 'screen',
       session: { new: false, sessionId },
