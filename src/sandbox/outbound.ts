@@ -189,9 +189,11 @@ function attempt(url: string, headers: Record<string, string>, raw: string, time
       finish(new CallTimeout('closing'));
       req.destroy();
     };
+    // The error listener comes first: a request destroyed below (the sandbox already closing) still
+    // emits "socket hang up", which without a listener would be an uncaught exception.
+    req.on('error', (e) => finish(e));
     if (closing?.aborted) return onClose();
     closing?.addEventListener('abort', onClose, { once: true });
-    req.on('error', (e) => finish(e));
     req.on('response', (res) => {
       stage = 'reply';
       const chunks: Buffer[] = [];
