@@ -23,11 +23,13 @@
  * * `SessionEndedRequest`: a goodbye.
  *
  * Identity: the pay interfaces' `userToken` is the partner's own stable user
- * id. A user without a linked account (this example offers no linking) is
- * known by the platform's `userId` — stable while the user keeps following
- * the skill; the partner id is derived from it (`dd:<userId>`). An OAuth
- * `accessToken` is never the key: it rotates, and it would travel to the
- * speaker and the phone in `chargeInfo.userId`.
+ * id. A user without a linked account (the example does not require
+ * linking) is known by the platform's `userId` — stable while the user keeps
+ * following the skill; the partner id is derived from it (`dd:<userId>`). A
+ * linked user's request carries `accessToken`; the accounts table
+ * (accounts.ts) maps it to the partner id, the same for every token of the
+ * account. The `accessToken` itself is never the key: it rotates, and it
+ * would travel to the speaker and the phone in `chargeInfo.userId`.
  */
 import { createHmac } from 'node:crypto';
 import type { ChargeInfo, PlaylistItem, SkillUser } from '../../protocol/index.js';
@@ -44,6 +46,7 @@ import {
   type ResponseBuilder,
   type Skill,
 } from '../../skill/index.js';
+import { PartnerAccounts } from './accounts.js';
 import { ALBUMS, episode, episodeByItemId, findAlbum, type Album, type Episode } from './catalog.js';
 
 export const PAID_SPEECH = '这是付费内容，需要购买才能播放哦';
@@ -94,12 +97,17 @@ export interface AudiobookSkillOptions {
   confirmPaid?: (tradeNo: string) => Promise<boolean>;
   /** Upper bound for `confirmPaid` (default 600 ms). */
   confirmTimeoutMs?: number;
+  /** The accounts table (token → partner id) of linked users; default an empty one. */
+  accounts?: PartnerAccounts;
   now?: () => number;
 }
 
-/** The partner's stable user id for a platform user (see the file comment). */
-export function partnerUserId(user: SkillUser): string {
-  return `dd:${user.userId}`;
+/**
+ * The partner's stable user id for a platform user (see the file comment):
+ * with a token, its account in `accounts`; without, `dd:<userId>`.
+ */
+export function partnerUserId(user: SkillUser, accounts?: PartnerAccounts): string {
+  return accounts ? accounts.partnerIdOf(user) : PartnerAccounts.unlinkedId(user.userId);
 }
 
 /** Token for an audio link, so paid audio is not served to anyone who guesses the URL. */
@@ -128,6 +136,7 @@ const timeout = <T>(p: Promise<T>, ms: number, fallback: T) =>
 export function createAudiobookSkill(options: AudiobookSkillOptions): Skill {
   const { skillId, skillSecret, store } = options;
   const confirmMs = options.confirmTimeoutMs ?? 600;
+  const accounts = options.accounts ?? new PartnerAccounts();
 
   const owns = async (user: string, ep: Episode) => ep.free || (await store.ownsItem(skillId, user, ep.itemId));
 
@@ -188,7 +197,7 @@ export function createAudiobookSkill(options: AudiobookSkillOptions): Skill {
   const playOrBuy = (name: 'play' | 'buy') =>
     intentHandler(name, async (input) => {
       const rb = input.responseBuilder;
-      const user = partnerUserId(input.user);
+      const user = partnerUserId(input.user, accounts);
       const albumName = getSlotValue(input, 'album');
       if (albumName === undefined) return rb.speak('你想听哪本书？比如：万古神帝').elicitSlot('album').getResponse();
       const album = findAlbum(albumName);
@@ -215,12 +224,12 @@ export function createAudiobookSkill(options: AudiobookSkillOptions): Skill {
   const selected = requestHandler('Display.ElementSelected', async (input) => {
     const ep = episodeByItemId(input.request.token);
     if (!ep) return input.responseBuilder.speak('这一项暂时不能播放').getResponse();
-    return play(input, partnerUserId(input.user), ep);
+    return play(input, partnerUserId(input.user, accounts), ep);
   });
 
   const chargeDone = requestHandler('Connections.Response', async (input) => {
     const rb = input.responseBuilder;
-    const user = partnerUserId(input.user);
+    const user = partnerUserId(input.user, accounts);
     const tradeNo = input.request.payload.partnerOrderId;
     const order = await store.getOrder(tradeNo).catch(() => undefined);
     const ep = order && episodeByItemId(order.details[0]?.itemId ?? '');
