@@ -35,6 +35,10 @@ before(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (req.url === '/token-broken') {
+        res.writeHead(500);
+        return res.end('down');
+      }
       if (req.url === '/token') {
         const { userId } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { userId: string };
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -75,6 +79,14 @@ before(async () => {
         accountLinkingUrl: `${skillUrl}/token`,
         invocationName: '伙伴书城',
       },
+      {
+        ...common,
+        skillId: 'broken-partner',
+        skillEndpoint: `${skillUrl}/skill`,
+        accountLinking: true,
+        accountLinkingUrl: `${skillUrl}/token-broken`,
+      },
+      { ...common, skillId: 'plain', skillEndpoint: `${skillUrl}/skill`, invocationName: '普通书城' },
     ],
     platformPrivateKey: platformKeys().privateKeyPem,
   });
@@ -144,7 +156,7 @@ test('a LinkAccount card → the linking page; the page links; later requests ca
   assert.equal((await client.unlink({ skillId: 'linked', userId: 'u-1' })).unlinked, false);
 });
 
-test('accountLinkingUrl: the partner mints the token; the same user on another skill stays unlinked', async () => {
+test('accountLinkingUrl: the partner mints the token (its failure is 502); the same user on another skill stays unlinked', async () => {
   const client = api(base);
   const l = await client.link({ skillId: 'partner-linked', userId: 'u-9' });
   assert.equal(l.source, 'partner');
@@ -154,17 +166,31 @@ test('accountLinkingUrl: the partner mints the token; the same user on another s
   assert.equal(seen.at(-1)!.accessToken, l.accessToken);
   await client.say({ text: '打开会员书城', userId: 'u-9', deviceId: 'link-dev-9' });
   assert.equal(seen.at(-1)!.accessToken, undefined);
+  // The partner's endpoint fails: 502, nothing linked.
+  const broken = await control(base, 'POST', '/link', { skillId: 'broken-partner', userId: 'u-9' });
+  assert.equal(broken.status, 502);
+  assert.equal(broken.json.error.code, 'ERR_REMOTE');
+  assert.equal((await client.links()).filter((x) => x.skillId === 'broken-partner').length, 0);
   // An accessToken given with the turn wins over the link.
   await client.say({ text: '打开伙伴书城', userId: 'u-9', deviceId: 'link-dev-9', accessToken: 'explicit' });
   assert.equal(seen.at(-1)!.accessToken, 'explicit');
 });
 
-test('bad input: unknown skill 404, bad userId 400, no page for an unknown skill; config: accountLinkingUrl needs accountLinking', async () => {
+test('bad input: unknown skill 404, bad userId 400, a skill without account linking 409 and no page (its card is 200502); config: accountLinkingUrl needs accountLinking', async () => {
   assert.equal((await control(base, 'POST', '/link', { skillId: 'nope', userId: 'u' })).status, 404);
   assert.equal((await control(base, 'POST', '/link', { skillId: 'linked', userId: 5 })).status, 400);
-  const page = await fetch(`${base}/link/nope?userId=u`, { signal: AbortSignal.timeout(5000) });
-  assert.equal(page.status, 404);
-  await page.text();
+  const plain = await control(base, 'POST', '/link', { skillId: 'plain', userId: 'u' });
+  assert.equal(plain.status, 409);
+  assert.equal(plain.json.error.reason, 'BAD_STATE');
+  for (const id of ['nope', 'plain']) {
+    const page = await fetch(`${base}/link/${id}?userId=u`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(page.status, 404);
+    await page.text();
+  }
+  // The card from a skill without account linking is refused (200502), no linkUrl.
+  const r = await api(base).say({ text: '打开普通书城', userId: 'u-p', deviceId: 'link-dev-p' });
+  assert.equal(r.error?.code, 200502);
+  assert.equal(r.linkUrl, undefined);
   assert.throws(
     () =>
       parseSandboxConfig({
