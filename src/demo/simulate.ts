@@ -27,6 +27,8 @@ export interface SimulationOptions {
   mode?: Mode;
   /** A sandbox config naming other skills (default: the example audiobook skill). */
   configFile?: string;
+  /** Run the example skill as an SCF function (the wrapped form); not with `configFile`. */
+  deployment?: 'http' | 'scf';
   /** One transcript line (a JSON object) at a time. */
   emit: (event: Record<string, unknown>) => void;
   /** Default timeout of each expectation, ms (default 10 000; the script's expectTimeoutMs wins). */
@@ -49,6 +51,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const started = Date.now();
   const stack: DemoStack = await startDemoStack({
     ...(options.configFile !== undefined ? { configFile: options.configFile } : {}),
+    ...(options.deployment !== undefined ? { deployment: options.deployment } : {}),
     sandbox: {
       timeScale: 0.01,
       callTimeoutMs: 2000,
@@ -81,6 +84,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     sandbox: stack.sandbox.url,
     mode,
     skills: stack.config.skills.map((s) => s.skillId),
+    // Skills the sandbox calls in the SCF wrapped form (only when there are any).
+    ...(stack.config.skills.some((s) => s.deployment === 'scf')
+      ? { scfSkills: stack.config.skills.filter((s) => s.deployment === 'scf').map((s) => s.skillId) }
+      : {}),
     steps: script.steps.length,
     ...(script.description ? { description: script.description } : {}),
   });

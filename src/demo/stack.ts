@@ -46,6 +46,12 @@ export interface DemoStackOptions {
   sandbox?: Omit<SandboxOptions, 'config' | 'port' | 'host'>;
   /** Log lines of the skill (deliveries, refusals); default: dropped. */
   log?: (line: string) => void;
+  /**
+   * How the example skill's custom-skill endpoint runs: `http` (default) or
+   * `scf` (the SCF wrapped form on `/skill`, record `"deployment": "scf"`).
+   * Not with `configFile`.
+   */
+  deployment?: 'http' | 'scf';
 }
 
 export interface DemoStack {
@@ -69,6 +75,8 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
   const deliveries: DeliveryInfo[] = [];
   const log = options.log ?? (() => {});
   if (options.configFile !== undefined) {
+    if (options.deployment === 'scf')
+      throw new DemoError('the SCF option runs the example skill: not with a config file (set "deployment" in the file\'s skill records)');
     const config = loadSandboxConfig(options.configFile);
     const sandbox = await Sandbox.start({ ...options.sandbox, config, port: options.sandboxPort ?? 0 });
     return {
@@ -107,6 +115,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       dbFile,
       onDeliver: (d) => deliveries.push({ ...d }),
       log,
+      ...(options.deployment !== undefined ? { deployment: options.deployment } : {}),
     });
     cleanup.push(() => skill.close());
     // The record the example prints is exactly a sandbox config skill (plus its base `url`).

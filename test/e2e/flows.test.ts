@@ -10,22 +10,21 @@
  *
  * Each flow asserts: delivery happened exactly once (even with duplicated
  * notifications), the resumed answer is AudioPlayer.Play and its audio link works.
+ *
+ * All three run twice: with the example skill as a web service, and deployed
+ * as a Tencent Cloud SCF function (`deployment: 'scf'`: the sandbox sends the
+ * wrapped request to `/skill`, the kit's createScfHandler answers the wrapped
+ * answer; every skill call of the flows checked to have gone that way).
  */
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createNodeTransport, DeviceCompanion, type PurchaseResult } from '../../src/device/node.js';
 import { SpeakerHost, type PlayInfo } from '../../src/demo/host.js';
 import { platformSay } from '../../src/demo/speaker-server.js';
 import { startDemoStack, type DemoStack } from '../../src/demo/stack.js';
 
+/** The stack of the suite running now (the suites run one after the other). */
 let stack: DemoStack;
-
-before(async () => {
-  stack = await startDemoStack({ sandbox: { timeScale: 0.01, device: { repeatStatusMs: 2000 } } });
-});
-after(async () => {
-  await stack?.close();
-});
 
 async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
@@ -113,113 +112,140 @@ async function assertResumedAndDeliveredOnce(sp: Speaker, result: PurchaseResult
   return { purchase, tradeNo };
 }
 
-test(
-  'flow A + C: screen speaker — goods, QR, WeChat pay page, pushed result, resume with AudioPlayer.Play; delivered once despite duplicates',
-  { timeout: 30_000 },
-  async () => {
-    await stack.client.setFaults({ duplicateDelivery: 2, duplicatePush: 1 });
-    const sp = speaker('e2e-screen', 'screen');
-    try {
-      const heard = await sp.host.hear('我要听万古神帝第35集');
-      assert.deepEqual(heard, { handledBy: 'platform', purchase: true });
-      const run = sp.host.purchase!;
-      await until(() => sp.companion.state === 'goods', 10_000, 'goods');
-      assert.match(sp.speech.join('|'), /这是付费内容，需要购买才能播放哦。万古神帝 第35集，2元。/, JSON.stringify(sp.speech));
-      const view = sp.companion.view();
-      assert.equal(view?.kind, 'goods');
-      // "买" goes to the running purchase, not to the platform.
-      assert.deepEqual(await sp.host.hear('买'), { handledBy: 'device', intent: 'buy' });
-      await until(() => sp.companion.state === 'paying.awaitingScan', 10_000, 'the QR code');
-      const pay = sp.companion.view();
-      assert.equal(pay?.kind, 'pay');
-      if (pay?.kind !== 'pay') return;
-      assert.equal(pay.amountFen, 200);
-      assert.match(pay.payUrl, new RegExp(`^${stack.sandbox.url}/pay/DD`));
-      assert.equal(pay.qr.text, pay.payUrl, 'the QR code encodes the pay URL');
-      // The phone scans the QR code and pays on the WeChat page.
-      const html = await pressOnPhone(pay.payUrl, 'success');
-      assert.match(html, /¥2\.00/);
-      const result = await run;
-      assert.ok(sp.states.includes('paying.confirming'), `PROCESSING was shown: ${sp.states.join(' → ')}`);
-      assert.deepEqual(sp.states.slice(-2), ['resuming', 'done']);
-      const { purchase } = await assertResumedAndDeliveredOnce(sp, result, result.purchaseId!, 'wgsd035');
-      const calls = (await stack.client.calls()).filter((c) => c.kind === 'deliver' && c.body.includes(purchase.transactionId!));
-      assert.ok(calls.length >= 3, `the platform sent duplicated notifications (${calls.length})`);
-      // Owned now: the same request plays at once, no purchase.
-      sp.plays.length = 0;
-      assert.deepEqual(await sp.host.hear('我要听万古神帝第35集'), { handledBy: 'platform' });
-      assert.equal(sp.plays.length, 1);
-      assert.equal(sp.plays[0]!.resumed, false);
-    } finally {
-      sp.stop();
-      await stack.client.clearFaults();
-    }
-  },
-);
-
-test(
-  'flow B + C: screenless speaker — goods pushed to the DingDang app, ordered and paid there, resume with AudioPlayer.Play; delivered once',
-  { timeout: 30_000 },
-  async () => {
-    const sp = speaker('e2e-screenless', 'screenless');
-    try {
-      // Another episode: the user of this sandbox already owns 35 after flow A.
-      await sp.host.hear('播放万古神帝第36集');
-      const run = sp.host.purchase!;
-      assert.ok(run, 'a purchase started');
-      await until(() => sp.companion.state === 'app.pushed', 10_000, 'the app prompt');
-      assert.match(sp.speech.join('|'), /已将商品信息推送到叮当APP/);
-      const purchaseId = sp.companion.context!.purchaseId!;
-      // The user opens the DingDang app page, orders and pays.
-      const html = await pressOnPhone(`${stack.sandbox.url}/app/${purchaseId}`, 'success');
-      assert.match(html, /万古神帝 第36集/);
-      const result = await run;
-      assert.ok(sp.states.includes('app.ordered') || sp.states.includes('app.confirming'), `app states: ${sp.states.join(' → ')}`);
-      assert.equal(result.outcome, 'done');
-      const directives = result.resume!.directives as Array<{ type: string; playlist: Array<{ stream: { token: string } }> }>;
-      assert.equal(directives[0]!.type, 'AudioPlayer.Play');
-      assert.equal(directives[0]!.playlist[0]!.stream.token, 'wgsd036');
-      assert.equal(result.resume!.outputSpeech, '购买成功，开始播放万古神帝第36集');
-      const purchase = await stack.client.purchase(purchaseId);
-      await until(() => stack.deliveryCount(purchase.tradeNo!) === 1, 10_000, 'the delivery');
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(stack.deliveryCount(purchase.tradeNo!), 1);
-      assert.match(sp.speech.at(-1)!, /开始播放万古神帝第36集/);
-    } finally {
-      sp.stop();
-    }
-  },
-);
-
-test('flow C on its own: the resume is idempotent and re-runs the original intent, not a new purchase', { timeout: 30_000 }, async () => {
-  const sp = speaker('e2e-resume', 'screen');
-  try {
-    await sp.host.hear('我要听万古神帝第37集');
-    const run = sp.host.purchase!;
-    await until(() => sp.companion.state === 'goods', 10_000, 'goods');
-    sp.host.touch('buy');
-    await until(() => sp.companion.state === 'paying.awaitingScan', 10_000, 'the QR code');
-    const view = sp.companion.view();
-    assert.equal(view?.kind, 'pay');
-    if (view?.kind !== 'pay') return;
-    const before = (await stack.client.calls()).filter((c) => c.kind === 'skill').length;
-    await pressOnPhone(view.payUrl, 'success');
-    const result = await run;
-    const { purchase } = await assertResumedAndDeliveredOnce(sp, result, result.purchaseId!, 'wgsd037');
-    // The platform re-ran the original intent as a Connections.Response Charge event.
-    const skillCalls = (await stack.client.calls()).filter((c) => c.kind === 'skill').slice(before);
-    const resumeCall = skillCalls.map((c) => JSON.parse(c.body)).find((b) => b.request.type === 'Connections.Response');
-    assert.ok(resumeCall, 'a Connections.Response was sent to the skill');
-    assert.equal(resumeCall.request.name, 'Charge');
-    assert.equal(resumeCall.request.payload.partnerOrderId, purchase.tradeNo);
-    assert.equal(resumeCall.request.payload.dingdangOrderId, purchase.transactionId);
-    // A repeated resume returns the same answer and re-runs nothing.
-    const again = await stack.client.resume(result.purchaseId!);
-    assert.deepEqual(again.directives, result.resume!.directives);
-    const after = (await stack.client.calls()).filter((c) => c.kind === 'skill').length;
-    assert.equal(after, before + skillCalls.length, 'no new skill call for a repeated resume');
-    assert.equal(stack.deliveryCount(purchase.tradeNo!), 1);
-  } finally {
-    sp.stop();
+/** SCF: the record said so, the sandbox took it, and every skill call's answer came back in the wrapped form. */
+async function assertEverySkillCallWrapped(): Promise<void> {
+  assert.equal(stack.skill?.deployment, 'scf');
+  assert.equal(stack.config.skills[0]!.deployment, 'scf');
+  const calls = (await stack.client.calls()).filter((c) => c.kind === 'skill');
+  assert.ok(calls.length >= 6, `skill calls were made (${calls.length})`);
+  for (const c of calls) {
+    assert.equal(c.outcome, 'ok', JSON.stringify(c));
+    const wrapped = JSON.parse(String(c.response)) as { header?: Record<string, string>; body?: unknown };
+    assert.equal(wrapped.header?.['Content-Type'], 'application/json', `a wrapped answer: ${String(c.response).slice(0, 200)}`);
+    assert.equal(typeof wrapped.body, 'string');
+    assert.equal(JSON.parse(wrapped.body as string).version, '1.0');
   }
-});
+}
+
+for (const deployment of ['http', 'scf'] as const) {
+  describe(`the example skill deployed as ${deployment === 'scf' ? 'an SCF function' : 'a web service'}`, () => {
+    before(async () => {
+      stack = await startDemoStack({ deployment, sandbox: { timeScale: 0.01, device: { repeatStatusMs: 2000 } } });
+    });
+    after(async () => {
+      if (deployment === 'scf') await assertEverySkillCallWrapped();
+      await stack?.close();
+    });
+
+    test(
+      'flow A + C: screen speaker — goods, QR, WeChat pay page, pushed result, resume with AudioPlayer.Play; delivered once despite duplicates',
+      { timeout: 30_000 },
+      async () => {
+        await stack.client.setFaults({ duplicateDelivery: 2, duplicatePush: 1 });
+        const sp = speaker('e2e-screen', 'screen');
+        try {
+          const heard = await sp.host.hear('我要听万古神帝第35集');
+          assert.deepEqual(heard, { handledBy: 'platform', purchase: true });
+          const run = sp.host.purchase!;
+          await until(() => sp.companion.state === 'goods', 10_000, 'goods');
+          assert.match(sp.speech.join('|'), /这是付费内容，需要购买才能播放哦。万古神帝 第35集，2元。/, JSON.stringify(sp.speech));
+          const view = sp.companion.view();
+          assert.equal(view?.kind, 'goods');
+          // "买" goes to the running purchase, not to the platform.
+          assert.deepEqual(await sp.host.hear('买'), { handledBy: 'device', intent: 'buy' });
+          await until(() => sp.companion.state === 'paying.awaitingScan', 10_000, 'the QR code');
+          const pay = sp.companion.view();
+          assert.equal(pay?.kind, 'pay');
+          if (pay?.kind !== 'pay') return;
+          assert.equal(pay.amountFen, 200);
+          assert.match(pay.payUrl, new RegExp(`^${stack.sandbox.url}/pay/DD`));
+          assert.equal(pay.qr.text, pay.payUrl, 'the QR code encodes the pay URL');
+          // The phone scans the QR code and pays on the WeChat page.
+          const html = await pressOnPhone(pay.payUrl, 'success');
+          assert.match(html, /¥2\.00/);
+          const result = await run;
+          assert.ok(sp.states.includes('paying.confirming'), `PROCESSING was shown: ${sp.states.join(' → ')}`);
+          assert.deepEqual(sp.states.slice(-2), ['resuming', 'done']);
+          const { purchase } = await assertResumedAndDeliveredOnce(sp, result, result.purchaseId!, 'wgsd035');
+          const calls = (await stack.client.calls()).filter((c) => c.kind === 'deliver' && c.body.includes(purchase.transactionId!));
+          assert.ok(calls.length >= 3, `the platform sent duplicated notifications (${calls.length})`);
+          // Owned now: the same request plays at once, no purchase.
+          sp.plays.length = 0;
+          assert.deepEqual(await sp.host.hear('我要听万古神帝第35集'), { handledBy: 'platform' });
+          assert.equal(sp.plays.length, 1);
+          assert.equal(sp.plays[0]!.resumed, false);
+        } finally {
+          sp.stop();
+          await stack.client.clearFaults();
+        }
+      },
+    );
+
+    test(
+      'flow B + C: screenless speaker — goods pushed to the DingDang app, ordered and paid there, resume with AudioPlayer.Play; delivered once',
+      { timeout: 30_000 },
+      async () => {
+        const sp = speaker('e2e-screenless', 'screenless');
+        try {
+          // Another episode: the user of this sandbox already owns 35 after flow A.
+          await sp.host.hear('播放万古神帝第36集');
+          const run = sp.host.purchase!;
+          assert.ok(run, 'a purchase started');
+          await until(() => sp.companion.state === 'app.pushed', 10_000, 'the app prompt');
+          assert.match(sp.speech.join('|'), /已将商品信息推送到叮当APP/);
+          const purchaseId = sp.companion.context!.purchaseId!;
+          // The user opens the DingDang app page, orders and pays.
+          const html = await pressOnPhone(`${stack.sandbox.url}/app/${purchaseId}`, 'success');
+          assert.match(html, /万古神帝 第36集/);
+          const result = await run;
+          assert.ok(sp.states.includes('app.ordered') || sp.states.includes('app.confirming'), `app states: ${sp.states.join(' → ')}`);
+          assert.equal(result.outcome, 'done');
+          const directives = result.resume!.directives as Array<{ type: string; playlist: Array<{ stream: { token: string } }> }>;
+          assert.equal(directives[0]!.type, 'AudioPlayer.Play');
+          assert.equal(directives[0]!.playlist[0]!.stream.token, 'wgsd036');
+          assert.equal(result.resume!.outputSpeech, '购买成功，开始播放万古神帝第36集');
+          const purchase = await stack.client.purchase(purchaseId);
+          await until(() => stack.deliveryCount(purchase.tradeNo!) === 1, 10_000, 'the delivery');
+          await new Promise((r) => setTimeout(r, 300));
+          assert.equal(stack.deliveryCount(purchase.tradeNo!), 1);
+          assert.match(sp.speech.at(-1)!, /开始播放万古神帝第36集/);
+        } finally {
+          sp.stop();
+        }
+      },
+    );
+
+    test('flow C on its own: the resume is idempotent and re-runs the original intent, not a new purchase', { timeout: 30_000 }, async () => {
+      const sp = speaker('e2e-resume', 'screen');
+      try {
+        await sp.host.hear('我要听万古神帝第37集');
+        const run = sp.host.purchase!;
+        await until(() => sp.companion.state === 'goods', 10_000, 'goods');
+        sp.host.touch('buy');
+        await until(() => sp.companion.state === 'paying.awaitingScan', 10_000, 'the QR code');
+        const view = sp.companion.view();
+        assert.equal(view?.kind, 'pay');
+        if (view?.kind !== 'pay') return;
+        const before = (await stack.client.calls()).filter((c) => c.kind === 'skill').length;
+        await pressOnPhone(view.payUrl, 'success');
+        const result = await run;
+        const { purchase } = await assertResumedAndDeliveredOnce(sp, result, result.purchaseId!, 'wgsd037');
+        // The platform re-ran the original intent as a Connections.Response Charge event.
+        const skillCalls = (await stack.client.calls()).filter((c) => c.kind === 'skill').slice(before);
+        const resumeCall = skillCalls.map((c) => JSON.parse(c.body)).find((b) => b.request.type === 'Connections.Response');
+        assert.ok(resumeCall, 'a Connections.Response was sent to the skill');
+        assert.equal(resumeCall.request.name, 'Charge');
+        assert.equal(resumeCall.request.payload.partnerOrderId, purchase.tradeNo);
+        assert.equal(resumeCall.request.payload.dingdangOrderId, purchase.transactionId);
+        // A repeated resume returns the same answer and re-runs nothing.
+        const again = await stack.client.resume(result.purchaseId!);
+        assert.deepEqual(again.directives, result.resume!.directives);
+        const after = (await stack.client.calls()).filter((c) => c.kind === 'skill').length;
+        assert.equal(after, before + skillCalls.length, 'no new skill call for a repeated resume');
+        assert.equal(stack.deliveryCount(purchase.tradeNo!), 1);
+      } finally {
+        sp.stop();
+      }
+    });
+  });
+}

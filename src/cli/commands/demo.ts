@@ -41,7 +41,7 @@ async function listenSpeaker(stack: DemoStack, wanted: number | undefined): Prom
 
 export const demo: Command = {
   summary: 'the whole purchase on one machine: sandbox + example audiobook skill + a speaker (browser or terminal)',
-  usage: `Usage: dingdang-pay demo [--mode screen|screenless] [--port N] [--sandbox-port N] [--db FILE] [--pay-window S] [--config FILE]
+  usage: `Usage: dingdang-pay demo [--mode screen|screenless] [--port N] [--sandbox-port N] [--db FILE] [--pay-window S] [--config FILE] [--scf]
 
 Starts, on embedded defaults (SQLite, nothing to set up):
   * the example audiobook skill backend (partner kit, SQLite),
@@ -64,6 +64,8 @@ Options:
   --pay-window S     seconds a QR code / payment URL stays valid (default 300)
   --config FILE      a sandbox config naming your own skills (docs/sandbox.md) instead of
                      the example: the speaker then talks to them (say "打开<invocationName>")
+  --scf              run the example skill as a Tencent Cloud SCF function: /skill takes
+                     the wrapped form, its record says "deployment": "scf"
   -h, --help         show this help`,
   async run(argv, io) {
     const { values } = parseOptions(argv, {
@@ -73,6 +75,7 @@ Options:
       db: { type: 'string' },
       'pay-window': { type: 'string' },
       config: { type: 'string' },
+      scf: { type: 'boolean' },
     });
     if (values.help) return (write(io.stdout, this.usage), 0);
     const mode = str(values.mode) ?? 'screen';
@@ -89,6 +92,8 @@ Options:
     const db = str(values.db);
     const configFile = str(values.config);
     if (configFile !== undefined && db !== undefined) throw new UsageError("--db is the example skill's database: not with --config");
+    if (configFile !== undefined && values.scf)
+      throw new UsageError('--scf runs the example skill: not with --config (set "deployment": "scf" in its skill records)');
 
     const stop = untilSignal();
     let stack: DemoStack | undefined;
@@ -99,6 +104,7 @@ Options:
         ...(sandboxPort !== undefined ? { sandboxPort } : {}),
         ...(db !== undefined ? { dbFile: resolve(db) } : {}),
         ...(configFile !== undefined ? { configFile: resolve(configFile) } : {}),
+        ...(values.scf ? { deployment: 'scf' as const } : {}),
         // 1.5 s between "scanned" and the result, so a person sees the speaker's "confirm on your phone" step.
         sandbox: { ...(payWindowMs !== undefined ? { payWindowMs } : {}), timeScale: 0.01, processingMs: 1500 },
         log: (line) => write(io.stderr, line),

@@ -16,13 +16,18 @@ function keyArg(value: string, flag: string): string {
 
 export const exampleSkill: Command = {
   summary: 'run the example audiobook skill backend (SQLite) for the sandbox',
-  usage: `Usage: dingdang-pay example-skill [--port N] [--db FILE] [--tsk-public-key FILE|BASE64] [options]
+  usage: `Usage: dingdang-pay example-skill [--port N] [--db FILE] [--tsk-public-key FILE|BASE64] [--scf] [options]
 
 Starts the audiobook skill backend built on the partner kit: the custom-skill
 endpoint (TSK-HMAC-SHA256-BASIC), create order, delivery and refund
 notifications (TSK-RSA2), orders and entitlements in SQLite. When ready it
 prints ONE JSON line on stdout — the skill record the sandbox config takes:
   {"url","skillId","skillSecret","skillPublicKey","skillEndpoint","createOrderUrl","deliverUrl","refundNotifyUrl"}
+With --scf the custom-skill endpoint runs as a Tencent Cloud SCF function: /skill
+takes the wrapped request {"header":{"Authorization"},"body":"<envelope>"} and
+answers the wrapped answer {"header":{"Content-Type"},"body":"<answer>"} (the
+skill kit's createScfHandler behind a local stand-in), and the record carries
+"deployment":"scf" so the sandbox calls it that way.
 
 The platform's public key (TSKPublicKey) verifies create order and delivery
 requests. Give it with --tsk-public-key, or later: write a JSON line
@@ -41,6 +46,7 @@ Options:
   --skill-id ID            default audiobookDemo
   --skill-secret S         SkillSecret for TSK-HMAC (default: random)
   --skill-private-key FILE SkillPrivateKey (default: a fresh RSA-2048 key)
+  --scf                    serve /skill in the SCF wrapped form ("deployment": "scf")
   -h, --help               show this help`,
   async run(argv, io) {
     const { values } = parseOptions(argv, {
@@ -52,6 +58,7 @@ Options:
       'skill-id': { type: 'string' },
       'skill-secret': { type: 'string' },
       'skill-private-key': { type: 'string' },
+      scf: { type: 'boolean' },
     });
     if (values.help) return (write(io.stdout, this.usage), 0);
     const portText = str(values.port) ?? '0';
@@ -74,6 +81,7 @@ Options:
       ...(skillId !== undefined ? { skillId } : {}),
       ...(str(values['skill-secret']) !== undefined ? { skillSecret: str(values['skill-secret'])! } : {}),
       ...(privFile !== undefined ? { skillPrivateKey: readFileSync(privFile, 'utf8') } : {}),
+      ...(values.scf ? { deployment: 'scf' as const } : {}),
       log: (line) => write(io.stderr, line),
     }).catch((e: unknown) => {
       const code = (e as { code?: unknown })?.code;

@@ -43,7 +43,7 @@ export function resolveScript(value: string): string {
 export const simulate: Command = {
   summary: 'replay a dialog script against a sandbox; JSON-lines transcript; exit 0 iff every expectation held',
   get usage() {
-    return `Usage: dingdang-pay simulate --script FILE|NAME [--mode screen|screenless] [--config FILE]
+    return `Usage: dingdang-pay simulate --script FILE|NAME [--mode screen|screenless] [--config FILE] [--scf]
 
 Starts its own sandbox (with the example audiobook skill on a fresh SQLite
 file, unless --config names other skills), runs the device companion with the
@@ -75,10 +75,12 @@ Options:
                     ${wrap(shippedScripts().join(', '), 60).join('\n                    ')}
   --mode M        overrides the script's mode (default screen)
   --config FILE   a sandbox config (see dingdang-pay sandbox --help) instead of the example skill
+  --scf           run the example skill as an SCF function (the wrapped form on /skill,
+                  "deployment": "scf" in its record); not with --config
   -h, --help      show this help`;
   },
   async run(argv, io) {
-    const { values } = parseOptions(argv, { script: { type: 'string' }, mode: { type: 'string' }, config: { type: 'string' } });
+    const { values } = parseOptions(argv, { script: { type: 'string' }, mode: { type: 'string' }, config: { type: 'string' }, scf: { type: 'boolean' } });
     if (values.help) return (write(io.stdout, this.usage), 0);
     const given = str(values.script);
     if (!given) throw new UsageError('--script FILE|NAME is required');
@@ -86,6 +88,8 @@ Options:
     if (mode !== undefined && mode !== 'screen' && mode !== 'screenless')
       throw new UsageError(`--mode must be screen or screenless, got ${JSON.stringify(mode)}`);
     const config = str(values.config);
+    if (config !== undefined && values.scf)
+      throw new UsageError('--scf runs the example skill: not with --config (set "deployment": "scf" in its skill records)');
     const file = resolveScript(given);
     let script: Script;
     try {
@@ -99,6 +103,7 @@ Options:
       script,
       ...(mode !== undefined ? { mode } : {}),
       ...(config !== undefined ? { configFile: resolve(config) } : {}),
+      ...(values.scf ? { deployment: 'scf' as const } : {}),
       emit: (event) => io.stdout.write(JSON.stringify(event) + '\n'),
     });
     if (result.ok) {

@@ -2,7 +2,8 @@
  * The audiobook skill backend as one HTTP server, built on the partner kit,
  * orders and entitlements in SQLite:
  *
- *   POST /skill                      custom-skill endpoint (TSK-HMAC-SHA256-BASIC)
+ *   POST /skill                      custom-skill endpoint (TSK-HMAC-SHA256-BASIC); with
+ *                                    `deployment: 'scf'` the SCF wrapped form instead
  *   POST /dingdang/create-order      1 create order        (TSK-RSA2, signed replies)
  *   POST /dingdang/deliver           2 delivery notification
  *   POST /dingdang/refund-notify     6 refund result notification
@@ -12,6 +13,14 @@
  * `configurePlatform` (the sandbox prints it only after it has read this
  * skill's record): until then the three pay routes answer a signed FAIL
  * "platform key not configured" and change nothing.
+ *
+ * `deployment: 'scf'` runs the custom-skill endpoint the way a Tencent Cloud
+ * SCF function is run (SKILL-PROTOCOL §1): `/skill` is a local SCF stand-in
+ * that takes the wrapped request `{ header: { Authorization }, body }` as the
+ * platform's SCF gateway hands it to the function, calls the skill kit's
+ * `createScfHandler` and writes back its wrapped answer `{ header, body }`.
+ * How the function is reached locally (a JSON POST) is our own choice, the
+ * same one the sandbox makes for `"deployment": "scf"` (docs/sandbox.md).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -27,7 +36,9 @@ import {
   type PartnerHandlers,
 } from '../../partner/index.js';
 import { audiobookCatalog, episodeByItemId } from './catalog.js';
-import { createNodeHttpHandler } from '../../skill/index.js';
+import { createNodeHttpHandler, createScfHandler, type ScfEvent } from '../../skill/index.js';
+import { readBody } from '../../protocol/http-body.js';
+import { InvalidArgumentError } from '../../protocol/errors.js';
 import { AUDIOBOOK_INTENTS, AUDIOBOOK_INVOCATION_NAME, audioToken, createAudiobookSkill } from './skill.js';
 
 /** Exactly the record the sandbox's config takes for a skill, plus `url`. */
@@ -44,7 +55,12 @@ export interface SkillRecord {
   invocationName: string;
   /** The intent design: sample utterances and slot kinds. */
   utterances: Array<{ intent: string; samples: string[]; slots: Record<string, 'text' | 'number'> }>;
+  /** Present only for an SCF deployment: the sandbox then calls `/skill` in the wrapped form. */
+  deployment?: 'scf';
 }
+
+/** How the custom-skill endpoint is run: a web service (default) or an SCF function behind a local stand-in. */
+export type AudiobookDeployment = 'http' | 'scf';
 
 export interface AudiobookServerOptions {
   port?: number;
@@ -62,6 +78,8 @@ export interface AudiobookServerOptions {
   /** Told about every delivery (the deliver hook). */
   onDeliver?: (info: { tradeNo: string; userToken: string; itemIds: string[]; attempt: number }) => void;
   log?: (line: string) => void;
+  /** `http` (default): `/skill` takes the signed envelope as its body. `scf`: the SCF wrapped form. */
+  deployment?: AudiobookDeployment;
 }
 
 export interface AudiobookServer {
@@ -94,7 +112,53 @@ function toneWav(): Buffer {
   return buf;
 }
 
+function jsonReply(res: ServerResponse, status: number, value: unknown): void {
+  const body = Buffer.from(JSON.stringify(value));
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(body.length) });
+  res.end(body);
+}
+
+/**
+ * A local SCF stand-in (our own extension; the platform invokes SCF functions
+ * internally): POST the wrapped request as JSON, get the function's wrapped
+ * answer as JSON with HTTP 200. A POST that is not a JSON object is not an
+ * invocation at all: HTTP 400 (the sandbox reports 100405 for it).
+ */
+function scfStandIn(main: (event: ScfEvent) => Promise<unknown>, maxBodyBytes: number): (req: IncomingMessage, res: ServerResponse) => void {
+  // The inner body travels JSON-escaped inside the wrapper: room for the escaping and the header.
+  const limit = maxBodyBytes * 2 + 16 * 1024;
+  return (req, res) => {
+    void (async () => {
+      if (req.method !== 'POST') {
+        req.resume();
+        return jsonReply(res, 405, { error: { code: 'ERR_METHOD', message: 'POST only' } });
+      }
+      const read = await readBody(req, { limit, timeoutMs: 10_000 });
+      if (!read.ok) {
+        if (read.reason === 'aborted') return void res.destroy();
+        res.setHeader('connection', 'close');
+        res.on('finish', () => req.socket.destroy());
+        return jsonReply(res, read.reason === 'timeout' ? 408 : 413, { error: { code: 'ERR_SCF_EVENT', message: `SCF event ${read.reason}` } });
+      }
+      let event: unknown;
+      try {
+        event = JSON.parse(read.body.toString('utf8'));
+      } catch {
+        event = undefined;
+      }
+      if (!event || typeof event !== 'object' || Array.isArray(event))
+        return jsonReply(res, 400, { error: { code: 'ERR_SCF_EVENT', message: 'the SCF event is not a JSON object' } });
+      jsonReply(res, 200, await main(event));
+    })().catch(() => {
+      if (!res.headersSent) jsonReply(res, 500, { error: { code: 'ERR_INTERNAL', message: 'the SCF function failed' } });
+      else res.destroy();
+    });
+  };
+}
+
 export async function startAudiobookSkill(options: AudiobookServerOptions = {}): Promise<AudiobookServer> {
+  if (options.deployment !== undefined && options.deployment !== 'http' && options.deployment !== 'scf')
+    throw new InvalidArgumentError(`deployment must be "http" or "scf", got ${JSON.stringify(options.deployment)}`);
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const skillId = options.skillId ?? 'audiobookDemo';
   const skillSecret = options.skillSecret ?? randomBytes(24).toString('hex'); // hex: a secret never starts with '-', which a command line would read as an option;
@@ -164,7 +228,8 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
     [DEFAULT_PARTNER_PATHS.refundNotify]: pay((h) => h.refundNotify),
   };
   const wav = toneWav();
-  const skillEndpoint = createNodeHttpHandler(skill);
+  const scf = options.deployment === 'scf';
+  const skillEndpoint = scf ? scfStandIn(createScfHandler(skill), skill.maxBodyBytes) : createNodeHttpHandler(skill);
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -203,6 +268,7 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
     refundNotifyUrl: `${baseUrl}${DEFAULT_PARTNER_PATHS.refundNotify}`,
     invocationName: AUDIOBOOK_INVOCATION_NAME,
     utterances: AUDIOBOOK_INTENTS.map((i) => ({ intent: i.intent, samples: [...i.samples], slots: { ...i.slots } })),
+    ...(scf ? { deployment: 'scf' as const } : {}),
   };
 
   return {
