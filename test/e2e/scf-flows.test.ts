@@ -6,13 +6,24 @@
  * out; a request that is not wrapped gets the kit's refusal, wrapped), and the
  * seed flows pass through the real bin with `simulate --scf` (the three seed
  * flows in both deployments are in flows.test.ts).
+ *
+ * The listening purchase against the SCF skill: the speaker plays the free
+ * episodes 1–3 of 万古神帝, its player reaches episode 4 (`pay: true`, no url),
+ * the platform sends the skill `Display.ElementSelected` with that token
+ * (`POST /sandbox/v1/select`, standing in for the device's own call), the
+ * skill's Charge runs the purchase on the device (screen and screenless), and
+ * after payment the player goes on from episode 4; delivered exactly once.
  */
-import { test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startAudiobookSkill } from '../../src/demo/example-skill/server.js';
 import { parseSandboxConfig } from '../../src/sandbox/config.js';
+import { createNodeTransport, DeviceCompanion } from '../../src/device/node.js';
+import { parseSayReply, SpeakerHost, type PlayInfo } from '../../src/demo/host.js';
+import { platformSay } from '../../src/demo/speaker-server.js';
+import { startDemoStack, type DemoStack } from '../../src/demo/stack.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const bin = join(root, 'bin/dingdang-pay.js');
@@ -137,5 +148,109 @@ test('the SCF stand-in on /skill: wrapped answers only; GET 405, a body that is 
   } finally {
     await scf.close();
     await http.close();
+  }
+});
+
+async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('the listening purchase with the example skill as an SCF function', () => {
+  // One stack per mode: the sandbox's one user owns episode 4 after the first purchase.
+  let stack: DemoStack | undefined;
+  afterEach(async () => {
+    await stack?.close();
+    stack = undefined;
+  });
+
+  for (const mode of ['screen', 'screenless'] as const) {
+    test(
+      `${mode}: the player reaches episode 4, the skill is asked (ElementSelected), pays, and listening goes on from episode 4`,
+      { timeout: 30_000 },
+      async () => {
+        const st = (stack = await startDemoStack({ deployment: 'scf', sandbox: { timeScale: 0.01, device: { repeatStatusMs: 2000 } } }));
+        const deviceId = `scf-listen-${mode}`;
+        const companion = new DeviceCompanion({
+          transport: createNodeTransport({ platformUrl: st.sandbox.url, tskPublicKey: st.sandbox.tskPublicKey, deviceId }),
+          mode,
+          countdownMs: 0,
+        });
+        // "@select <token>" is the platform call for a paid item the player reached.
+        const host = new SpeakerHost(companion, async (text) =>
+          text.startsWith('@select ')
+            ? parseSayReply(await st.client.select({ token: text.slice(8), deviceId, mode }))
+            : platformSay(st.client, text, deviceId, mode),
+        );
+        const plays: Array<PlayInfo & { resumed: boolean }> = [];
+        const locked: string[] = [];
+        host.on('play', (p) => plays.push(p));
+        host.on('locked', (e) => locked.push(e.item.token));
+        try {
+          const before = (await st.client.calls()).filter((c) => c.kind === 'skill').length;
+          assert.deepEqual(await host.hear('我要听万古神帝第1集'), { handledBy: 'platform' });
+          assert.equal(plays.at(-1)?.item.token, 'wgsd001');
+          host.ended();
+          host.ended();
+          assert.equal(plays.at(-1)?.item.token, 'wgsd003', 'the free episodes play one after the other');
+          host.ended();
+          assert.deepEqual(locked, ['wgsd004'], 'the player stops at episode 4, which needs buying');
+          assert.equal(host.busy, false);
+
+          const heard = await host.hear('@select wgsd004');
+          assert.deepEqual(heard, { handledBy: 'platform', purchase: true });
+          const run = host.purchase!;
+          if (mode === 'screen') {
+            await until(() => companion.state === 'goods', 10_000, 'goods');
+            host.touch('buy');
+            await until(() => companion.state === 'paying.awaitingScan', 10_000, 'the QR code');
+            const view = companion.view();
+            assert.equal(view?.kind, 'pay');
+            if (view?.kind !== 'pay') return;
+            assert.equal(view.amountFen, 200);
+            await payOnPhone(view.payUrl);
+          } else {
+            await until(() => companion.state === 'app.pushed', 10_000, 'the app prompt');
+            await payOnPhone(`${st.sandbox.url}/app/${companion.context!.purchaseId!}`);
+          }
+          const result = await run;
+          assert.equal(result.outcome, 'done');
+          assert.equal(result.paid, true);
+          assert.equal(result.resume?.outputSpeech, '购买成功，开始播放万古神帝第4集');
+          await until(() => plays.at(-1)?.resumed === true, 5000, 'the player to go on');
+          assert.equal(plays.at(-1)!.item.token, 'wgsd004', 'listening goes on from the bought episode');
+
+          // The skill was asked with ElementSelected for that token, in the SCF wrapped form.
+          const calls = (await st.client.calls()).filter((c) => c.kind === 'skill').slice(before);
+          const selected = calls.map((c) => JSON.parse(c.body)).find((b) => b.request.type === 'Display.ElementSelected');
+          assert.equal(selected?.request.token, 'wgsd004', JSON.stringify(calls.map((c) => JSON.parse(c.body).request.type)));
+          for (const c of calls) assert.equal(typeof JSON.parse(String(c.response)).body, 'string', 'a wrapped answer');
+
+          const purchase = await st.client.purchase(result.purchaseId!);
+          await until(() => st.deliveryCount(purchase.tradeNo!) === 1, 10_000, 'the delivery');
+          await new Promise((r) => setTimeout(r, 300));
+          assert.equal(st.deliveryCount(purchase.tradeNo!), 1, 'delivered exactly once');
+        } finally {
+          host.stop();
+        }
+      },
+    );
+  }
+
+  async function payOnPhone(pageUrl: string): Promise<void> {
+    const page = await fetch(pageUrl, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(page.status, 200);
+    await page.text();
+    const post = await fetch(pageUrl, {
+      method: 'POST',
+      body: 'action=success',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(10_000),
+    });
+    assert.equal(post.status, 303);
   }
 });
