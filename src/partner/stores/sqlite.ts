@@ -102,14 +102,25 @@ export class SqlitePartnerStore implements PartnerStore {
       }
       this.#owned = true;
     }
-    try {
-      this.db.pragma(`busy_timeout = ${busy}`);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(sync === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
-      this.db.pragma('foreign_keys = ON');
-    } catch (e) {
-      if (this.#owned) this.db.close();
-      throw wrap(e, 'configuring the database');
+    // Switching a new file to WAL while another process opens it can answer SQLITE_BUSY at once
+    // (the busy handler is not consulted for that lock): retry within the busy timeout.
+    const deadline = Date.now() + busy;
+    for (;;) {
+      try {
+        this.db.pragma(`busy_timeout = ${busy}`);
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma(sync === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
+        this.db.pragma('foreign_keys = ON');
+        break;
+      } catch (e) {
+        const busyNow = /^SQLITE_BUSY/.test(String((e as { code?: unknown }).code ?? ''));
+        if (busyNow && Date.now() < deadline) {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+          continue;
+        }
+        if (this.#owned) this.db.close();
+        throw wrap(e, 'configuring the database');
+      }
     }
   }
 
