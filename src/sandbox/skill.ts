@@ -343,9 +343,9 @@ export function wrapScfRequest(raw: string, authorization: string): string {
  * * 100406 (malformed wrapper): not a JSON object, `body` missing or not a
  *   string, or extra escaping (`body` is the JSON encoding of a string, e.g.
  *   `"\"{\\\"version\\\"…\""`);
- * * 100405 (abnormal answer): `body` is not JSON, or — our own reading of the
- *   kit's `statusCode` (not a platform field) — a `statusCode` other than 200
- *   (the kit refused the request).
+ * * 100405 (abnormal answer): `body` is not JSON.
+ * Anything else in the wrapper is ignored: the platform defines only
+ * `header` and `body`.
  * `header` is not checked (the platform's docs name only Content-Type).
  */
 export function unwrapScfAnswer(bytes: Uint8Array): { ok: true; body: string } | { ok: false; code: SkillRetCode; reason: string } {
@@ -372,8 +372,6 @@ export function unwrapScfAnswer(bytes: Uint8Array): { ok: true; body: string } |
   }
   if (typeof inner === 'string')
     return { ok: false, code: SKILL_RET_CODES.SCF_MALFORMED, reason: "the SCF answer's body is escaped twice (a JSON string of a string)" };
-  if (typeof o.statusCode === 'number' && o.statusCode !== 200)
-    return { ok: false, code: SKILL_RET_CODES.SCF_ABNORMAL, reason: `the SCF function refused the request (statusCode ${o.statusCode})` };
   return { ok: true, body: o.body };
 }
 

@@ -9,10 +9,10 @@
  * export const main_handler = createScfHandler(skill);
  * ```
  *
- * The wrapper has no status code: a refused request is answered with the
- * same wrapper around the kit's JSON error (`{ error: { code, … } }`), which
- * the platform reports as an abnormal answer. `statusCode` in the result is
- * the status `Skill.handle` chose, for logs; it is our own addition.
+ * The wrapper has no status code, and the result carries exactly DingDang's
+ * two fields: a refused request is answered with the same wrapper around the
+ * kit's JSON error (`{ error: { code, … } }`), which is no skill answer, so the
+ * platform refuses it.
  */
 import type { Skill } from '../skill.js';
 
@@ -25,8 +25,6 @@ export interface ScfEvent {
 export interface ScfResult {
   header: { 'Content-Type': string };
   body: string;
-  /** Our own addition (not read by the platform): the HTTP status `Skill.handle` chose. */
-  statusCode: number;
 }
 
 const decoder = new TextDecoder();
@@ -37,6 +35,6 @@ export function createScfHandler(skill: Skill): (event: ScfEvent) => Promise<Scf
     const headers = (event && typeof event === 'object' && (event.header ?? event.headers)) || {};
     const body = event && typeof event === 'object' && typeof event.body === 'string' ? event.body : undefined;
     const reply = await skill.handle({ headers, rawBody: body as string });
-    return { header: { 'Content-Type': 'application/json' }, body: decoder.decode(reply.body), statusCode: reply.status };
+    return { header: { 'Content-Type': 'application/json' }, body: decoder.decode(reply.body) };
   };
 }
