@@ -13,7 +13,18 @@
  */
 import type * as Link from '../protocol/browser.js';
 
-export type { ConnectionState, DeviceMode, DeviceOrder, PlaceOrderResult, ResumeResult, StartPurchaseRequest, StatusUpdate } from '../protocol/browser.js';
+export type {
+  ConnectionState,
+  DeviceMode,
+  DeviceOrder,
+  PlaceOrderResult,
+  ResumeResult,
+  SelectCause,
+  SelectElementRequest,
+  SelectElementResult,
+  StartPurchaseRequest,
+  StatusUpdate,
+} from '../protocol/browser.js';
 
 export interface SubscriptionListener {
   /**
@@ -47,6 +58,14 @@ export interface PaymentTransport {
   cancel(purchaseId: string, signal: AbortSignal): Promise<void>;
   /** Flow C: tell the platform payment is complete; it re-runs the original intent and returns the skill's answer. */
   resume(purchaseId: string, signal: AbortSignal): Promise<Link.ResumeResult>;
+  /**
+   * The player reached a playlist item marked `pay: true` (or the user picked
+   * an element): the platform sends the skill `Display.ElementSelected` and
+   * returns its answer, verified; a Charge in it comes with the `purchaseId`
+   * the platform opened (docs/device-protocol.md §3.8). Optional: a transport
+   * without it leaves the player stopped at the item.
+   */
+  selectElement?(request: Link.SelectElementRequest, signal: AbortSignal): Promise<Link.SelectElementResult>;
   /** Release sockets and timers of every subscription. */
   close(): void;
 }

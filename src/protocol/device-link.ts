@@ -98,8 +98,8 @@ export function statusOfDeviceLinkError(code: string): number {
 
 // ── HTTP routes ───────────────────────────────────────────────────────
 
-/** The six calls of the device (port.ts), by name. */
-export type DeviceLinkRoute = 'start' | 'order' | 'refresh' | 'status' | 'cancel' | 'resume';
+/** The calls of the device (port.ts), by name: six about a purchase, `select` about the player (§3.8). */
+export type DeviceLinkRoute = 'start' | 'order' | 'refresh' | 'status' | 'cancel' | 'resume' | 'select';
 
 export interface DeviceLinkRouteSpec {
   method: 'GET' | 'POST';
@@ -114,6 +114,7 @@ export const DEVICE_LINK_ROUTES: Readonly<Record<DeviceLinkRoute, DeviceLinkRout
   status: { method: 'GET', path: '/purchases/{purchaseId}/status' },
   cancel: { method: 'POST', path: '/purchases/{purchaseId}/cancel' },
   resume: { method: 'POST', path: '/purchases/{purchaseId}/resume' },
+  select: { method: 'POST', path: '/elements/selected' },
 };
 
 /** The path of a call below `DEVICE_LINK_BASE_PATH`, e.g. `/purchases/p1/order`. */
@@ -265,6 +266,52 @@ export interface ResumeResult {
 }
 
 export type ResumeReply = { purchaseId: string } & ResumeResult;
+
+/**
+ * How the speaker came to an element (§3.8): the previous item ended, the
+ * user pressed next / previous, tapped it in the list, asked for it by voice
+ * ("播放下一集"), or it is the first item of a new playlist.
+ */
+export const SELECT_CAUSES = ['ended', 'next', 'previous', 'tap', 'voice', 'start', 'retry'] as const;
+export type SelectCause = (typeof SELECT_CAUSES)[number];
+
+/** The longest `token` of an element (a playlist item's `stream.token`, a list item's token). */
+export const ELEMENT_TOKEN_MAX = 1024;
+
+/**
+ * `POST /elements/selected` (§3.8): the player reached a playlist item marked
+ * `pay: true` (or the user picked an element on the screen). The platform
+ * sends the skill `Display.ElementSelected { token }` (SKILL-PROTOCOL §4) and
+ * answers with the skill's answer; a Charge in it opens a purchase.
+ */
+export interface SelectElementRequest {
+  /** The element's token: the playlist item's `stream.token`. */
+  token: string;
+  /** The mode of the purchase a Charge answer opens. */
+  mode: DeviceMode;
+  cause: SelectCause;
+  /** The skill whose playlist it is, when the device knows it; else the skill that last answered this device. */
+  skillId?: string;
+}
+
+/** The skill's answer to `Display.ElementSelected`, as the device acts on it (§3.8). */
+export interface SelectElementResult {
+  /** The element the answer is about (the request's token). */
+  token: string;
+  /** The answer's `outputSpeech.text` (or the platform's fallback line with `error`). */
+  outputSpeech?: string;
+  /** The skill's real directives: a `Connections.SendRequest` Charge, an `AudioPlayer.Play`, … */
+  directives: unknown[];
+  shouldEndSession?: boolean;
+  /** Present when the answer carried a Charge: the purchase the platform opened for it (start it with this id). */
+  purchaseId?: string;
+  /** The skill that answered. */
+  skillId?: string;
+  /** The answer was refused or the call failed: the platform return code (SKILL-PROTOCOL §5). */
+  error?: { code: SkillRetCode; reason: string };
+}
+
+export type SelectElementReply = SelectElementResult;
 
 /** Every non-2xx reply (§3.7). */
 export interface DeviceLinkErrorBody {
