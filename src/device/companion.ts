@@ -29,6 +29,7 @@ import {
 } from './machine.js';
 import type { ConnectionState, DeviceMode, PaymentTransport, ResumeResult } from './port.js';
 import { helpText, prompt, statusText, type Locale, type PromptKey } from './prompts.js';
+import { DevicePlayer } from './player.js';
 import { countdown, renderView, type Countdown, type ScreenView, type TouchTarget } from './render.js';
 import { createHttpTransport, type HttpTransportOptions } from './transport/http-transport.js';
 
@@ -127,6 +128,8 @@ export class DeviceCompanion extends EventEmitter<CompanionEvents> {
   readonly transport: PaymentTransport;
   readonly locale: Locale;
   readonly mode: DeviceMode;
+  /** The speaker's player: works through a playlist and sells its `pay: true` items with this companion's purchases. */
+  readonly player: DevicePlayer;
   private readonly options: CompanionOptions;
   private readonly machine: typeof purchaseMachine;
   private running: Running | undefined;
@@ -160,6 +163,7 @@ export class DeviceCompanion extends EventEmitter<CompanionEvents> {
     this.mode = mode;
     this.options = options;
     this.machine = purchaseMachine.provide({ actors: createTransportActors(transport), delays });
+    this.player = new DevicePlayer(this);
   }
 
   /** True while a purchase runs. */
@@ -319,6 +323,7 @@ export class DeviceCompanion extends EventEmitter<CompanionEvents> {
     this.stopped = true;
     const r = this.running;
     if (r) this.finish(r, 'stopped');
+    this.player.dispose();
     if (this.options.closeTransportOnStop ?? true) {
       try {
         this.transport.close();

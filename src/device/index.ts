@@ -10,6 +10,9 @@ export type {
   PaymentTransport,
   PlaceOrderResult,
   ResumeResult,
+  SelectCause,
+  SelectElementRequest,
+  SelectElementResult,
   StartPurchaseRequest,
   StatusUpdate,
   SubscriptionListener,
@@ -55,6 +58,20 @@ export {
   type PurchaseSnapshot,
   type WatchCommand,
 } from './machine.js';
+export { DevicePlayer, type DevicePlayerEvents, type PlayerHost, type PlayerItemEvent, type PlayerState } from './player.js';
+export {
+  PLAYER_DELAYS,
+  playerMachine,
+  type PlayerContext,
+  type PlayerEmitted,
+  type PlayerEvent,
+  type PlayerInput,
+  type PlayerItem,
+  type PlayerMachine,
+  type PurchaseEnd,
+  type StopReason,
+} from './player-machine.js';
+export { findPlayDirective, playlistItems, playlistOf, positionText } from './playlist.js';
 export { createTransportActors, isStatusUpdate, type TransportActors } from './actors.js';
 export { FLOW_INTENTS, eventForIntent, intentFromName, matchIntent, normalizeUtterance, type FlowIntent, type IntentMatch } from './intents.js';
 export { LOCALES, helpText, prompt, statusText, type Locale, type PromptContext, type PromptKey } from './prompts.js';

@@ -11,13 +11,15 @@ import {
   type DeviceOrder,
   type PlaceOrderResult,
   type ResumeResult,
+  type SelectElementRequest,
+  type SelectElementResult,
   type StartPurchaseRequest,
   type StatusUpdate,
   type TradeStatus,
 } from '../../src/protocol/index.js';
 import type { PaymentTransport, SubscriptionListener } from '../../src/device/port.js';
 
-type Method = 'startPurchase' | 'placeOrder' | 'refreshOrder' | 'queryStatus' | 'cancel' | 'resume';
+type Method = 'startPurchase' | 'placeOrder' | 'refreshOrder' | 'queryStatus' | 'cancel' | 'resume' | 'selectElement';
 
 /** What a method does on its next call: a value, an error, or hang until aborted. */
 export type Reply<T> = { value: T } | { error: unknown } | { hang: true } | { delayMs: number; value: T };
@@ -26,6 +28,7 @@ export interface Call {
   method: Method | 'subscribe' | 'unsubscribe' | 'close';
   purchaseId?: string;
   request?: StartPurchaseRequest;
+  select?: SelectElementRequest;
 }
 
 export class FakeTransport implements PaymentTransport {
@@ -49,6 +52,22 @@ export class FakeTransport implements PaymentTransport {
     directives: [{ type: 'AudioPlayer.Play', playBehavior: 'REPLACE_ALL', audioItem: { stream: { url: 'https://cdn.example/ep2.mp3', token: 'ep2' } } }],
     shouldEndSession: true,
   };
+
+  /** What the skill answers to Display.ElementSelected by default: a Charge for the item, with the purchase the platform opened. */
+  selectAnswer = (r: SelectElementRequest): SelectElementResult => ({
+    token: r.token,
+    outputSpeech: '这是付费内容，需要购买才能播放哦',
+    directives: [
+      {
+        type: 'Connections.SendRequest',
+        name: 'Charge',
+        payload: { chargeInfo: { name: `万古神帝 ${r.token}`, items: [{ itemId: r.token, itemName: r.token, count: 1, price: 200, totalFee: 200 }] } },
+      },
+    ],
+    shouldEndSession: true,
+    purchaseId: `SEL${this.nextPurchase++}`,
+    skillId: r.skillId ?? 'skill-1',
+  });
 
   /** Queue the next reply(ies) of a method. */
   script<T>(method: Method, ...replies: Reply<T>[]): this {
@@ -208,6 +227,10 @@ export class FakeTransport implements PaymentTransport {
   resume(purchaseId: string, signal: AbortSignal): Promise<ResumeResult> {
     this.calls.push({ method: 'resume', purchaseId });
     return this.run('resume', signal, () => structuredClone(this.resumeAnswer));
+  }
+  selectElement(request: SelectElementRequest, signal: AbortSignal): Promise<SelectElementResult> {
+    this.calls.push({ method: 'selectElement', select: request });
+    return this.run('selectElement', signal, () => this.selectAnswer(request));
   }
   close(): void {
     this.calls.push({ method: 'close' });
