@@ -10,7 +10,7 @@
  * flight, and its cleanup releases all of them.
  */
 import { fromCallback, fromPromise, type CallbackActorLogic, type PromiseActorLogic } from 'xstate';
-import { DingDangPayError, type TradeStatus } from '../protocol/browser.js';
+import { DingDangPayError, TRADE_STATUSES, type TradeStatus } from '../protocol/browser.js';
 import { DeviceProtocolError } from './errors.js';
 import type { DeviceOrder, PaymentTransport, PlaceOrderResult, ResumeResult, StartPurchaseRequest, StatusUpdate } from './port.js';
 
@@ -60,8 +60,6 @@ export const unprovidedActors: PurchaseActors = {
     sendBack({ type: 'QUERY_FAILED', error: { code: 'ERR_DEVICE_NOT_PROVIDED', message: 'actor watchStatus was not provided' } });
   }),
 };
-
-const TRADE_STATUSES: readonly TradeStatus[] = ['NOTPAY', 'PROCESSING', 'SUCCESS', 'FAIL'];
 
 function checkOrder(order: unknown, expectedTotal: number): DeviceOrder {
   const o = order as Partial<DeviceOrder> | null;

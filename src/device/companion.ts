@@ -12,7 +12,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { createActor, type Actor } from 'xstate';
-import { validate } from '../protocol/browser.js';
+import { validateChargeDirective } from '../protocol/validate-charge.js';
 import { createTransportActors } from './actors.js';
 import { CompanionError } from './errors.js';
 import { findChargeDirective } from './find-charge-directive.js';
@@ -198,7 +198,7 @@ export class DeviceCompanion extends EventEmitter<CompanionEvents> {
     if (this.stopped) throw new CompanionError('ERR_DEVICE_STOPPED', 'the companion was stopped');
     if (this.running) throw new CompanionError('ERR_DEVICE_BUSY', 'a purchase is already running');
     if (!request || typeof request !== 'object') throw new CompanionError('ERR_DEVICE_BAD_CHARGE', 'request must be an object');
-    const v = validate('chargeDirective', request.charge);
+    const v = validateChargeDirective(request.charge);
     if (!v.ok) {
       const first = v.issues[0];
       throw new CompanionError('ERR_DEVICE_BAD_CHARGE', `invalid Charge directive: ${first ? `${first.path} ${first.message}` : ''}`);

@@ -3,7 +3,8 @@
  * a skill answer's directives, as a speaker host does before it hands the
  * purchase to the companion.
  */
-import { validate, type ChargeDirective } from '../protocol/browser.js';
+import type { ChargeDirective } from '../protocol/browser.js';
+import { validateChargeDirective } from '../protocol/validate-charge.js';
 import { CompanionError } from './errors.js';
 
 /** The Charge directive among a skill response's directives, validated; undefined when there is none. */
@@ -12,7 +13,7 @@ export function findChargeDirective(directives: unknown): ChargeDirective | unde
   for (const d of directives) {
     const o = d as { type?: unknown; name?: unknown } | null;
     if (o && o.type === 'Connections.SendRequest' && o.name === 'Charge') {
-      const r = validate('chargeDirective', d);
+      const r = validateChargeDirective(d);
       if (!r.ok) throw new CompanionError('ERR_DEVICE_BAD_CHARGE', `invalid Charge directive: ${r.issues[0]?.path ?? ''} ${r.issues[0]?.message ?? ''}`);
       return r.value;
     }

@@ -3,11 +3,13 @@
  * however it likes (DOM, canvas, a terminal). One view per purchase state:
  * goods card, pay page (QR + countdown), progress, result, resumed content.
  *
- * QR codes are made with `qrcode`'s encoder (`QRCode.create`) and drawn here
- * as an SVG string, an SVG data URL and terminal text, so the same code runs
- * in Node and in browsers without a canvas.
+ * QR codes are made with `qrcode`'s encoder (`create` from
+ * `qrcode/lib/core/qrcode.js`, imported alone so that the package's renderers
+ * stay out of the browser bundle) and drawn here as an SVG string, an SVG data
+ * URL and terminal text, so the same code runs in Node and in browsers
+ * without a canvas.
  */
-import QRCode from 'qrcode';
+import { create as createQr } from 'qrcode/lib/core/qrcode.js';
 import { formatFen, sumFen, type ChargeDirective } from '../protocol/browser.js';
 import type { DeviceOrder, ResumeResult } from './port.js';
 import { prompt, type Locale, type PromptContext } from './prompts.js';
@@ -128,7 +130,7 @@ export function qrImage(text: string, options: { margin?: number; moduleSize?: n
   const px = options.moduleSize ?? 4;
   const dark = options.dark ?? '#000000';
   const light = options.light ?? '#ffffff';
-  const qr = QRCode.create(text, { errorCorrectionLevel: 'M' });
+  const qr = createQr(text, { errorCorrectionLevel: 'M' });
   const size = qr.modules.size;
   const on = (r: number, c: number) => r >= 0 && c >= 0 && r < size && c < size && qr.modules.get(r, c) === 1;
 

@@ -2,7 +2,8 @@
  * The browser-safe part of the protocol: types, validation, money, errors,
  * TSK framing and WebCrypto verification, the custom-skill protocol and the
  * device ↔ platform link. No Node built-ins, no signing keys. The device
- * companion imports from here only.
+ * companion imports from here, and validates the Charge directive with
+ * validate-charge.ts (its schema alone, without the other messages').
  */
 export {
   DingDangPayError,

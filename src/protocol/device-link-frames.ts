@@ -24,7 +24,7 @@ import {
 } from './device-link.js';
 import { isFen } from './money.js';
 import { TRADE_STATUSES, type TradeStatus } from './types.js';
-import { isOrderNo } from './validate.js';
+import { isOrderNo } from './validate-engine.js';
 
 // ── small readers shared with device-link-bodies.ts ──────────────────
 

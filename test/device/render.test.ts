@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import QRCode from 'qrcode';
+import { create as createQr } from 'qrcode/lib/core/qrcode.js';
 import { countdown, goodsCard, qrImage, renderView } from '../../src/device/render.js';
 import type { RenderContext } from '../../src/device/render.js';
 import { CHARGE } from '../support/statechart.js';
@@ -77,6 +78,30 @@ test('QR image: the SVG draws exactly the modules qrcode encodes; data URL and t
   assert.equal(lines[0], '█'.repeat(img.size + 4));
   assert.equal(ref.modules.get(0, 0), 1);
   assert.equal([...lines[1]!][2], ' ');
+});
+
+test('QR image: the encoder imported alone gives the same symbols as the qrcode package entry', () => {
+  const texts = [
+    order.payUrl,
+    'https://pay.example/qr/P0123456789abcdefghijklmnopqrstuvwxyz/12?sig=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789',
+    'HTTPS://PAY.EXAMPLE/QR/P1/1',
+    '0123456789012345678901234567890123456789',
+    'https://pay.example/购买/月卡?x=1',
+  ];
+  for (const text of texts) {
+    const ref = QRCode.create(text, { errorCorrectionLevel: 'M' });
+    const alone = createQr(text, { errorCorrectionLevel: 'M' }) as unknown as typeof ref;
+    assert.equal(alone.version, ref.version, text);
+    assert.equal(alone.maskPattern, ref.maskPattern, text);
+    assert.deepEqual(alone.modules.data, ref.modules.data, text);
+    // And what qrImage draws is that matrix.
+    const img = qrImage(text, { margin: 0 });
+    assert.equal(img.size, ref.modules.size, text);
+    const path = /<path d="([^"]*)"/.exec(img.svg)![1]!;
+    const drawn = new Uint8Array(img.size * img.size);
+    for (const m of path.matchAll(/M(\d+) (\d+)h(\d+)v1h-\d+z/g)) for (let i = 0; i < Number(m[3]); i++) drawn[Number(m[2]) * img.size + Number(m[1]) + i] = 1;
+    assert.deepEqual(drawn, ref.modules.data, text);
+  }
 });
 
 test('pay page: QR of the payUrl, goods, amount, countdown, touch actions', () => {

@@ -11,6 +11,7 @@ import {
   type IssueCode,
   type MessageKind,
 } from '../../src/protocol/index.js';
+import { validateChargeDirective } from '../../src/protocol/validate-charge.js';
 
 // ---- arbitraries of VALID messages -------------------------------------------------------
 const chars = fc.constantFrom(...'abcxyzABCXYZ0189_-.叮当音箱😀'.split(/(?:)/u));
@@ -369,6 +370,30 @@ describe('validation details', () => {
     const err = new ValidationError(r.issues);
     assert.equal(err.retMsg, 'totalAmt sum mismatch');
     assert.match(err.message, /totalAmt/);
+  });
+
+  it("the device's validateChargeDirective answers exactly as validate('chargeDirective'): values, issue codes, paths and messages", () => {
+    const same = (msg: unknown) => assert.deepEqual(validateChargeDirective(msg), validate('chargeDirective', msg), JSON.stringify(msg));
+    fc.assert(
+      fc.property(VALID.chargeDirective, (msg) => {
+        same(msg);
+        for (const mut of M.filter((m) => m.kind === 'chargeDirective')) {
+          const bad = clone(msg);
+          mut.apply(bad);
+          same(bad);
+        }
+      }),
+      { numRuns: 40 },
+    );
+    for (const odd of [
+      null,
+      [],
+      'x',
+      {},
+      { type: 'Connections.SendRequest', name: 'Charge' },
+      { type: 'Connections.SendRequest', name: 'Charge', payload: { chargeInfo: { name: '', items: {} } } },
+    ])
+      same(odd);
   });
 
   it('unknown message kinds are a programming error', () => {
