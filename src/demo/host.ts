@@ -4,9 +4,9 @@
  *
  *   what the user says ─► the running purchase, if it is one of the flow's
  *                          words ("买", "取消", "支付好了吗" …)
- *                       ├► the player, if a playlist is loaded and it is
- *                          "下一首" / "上一首" (our decision: the speaker's
- *                          own player words)
+ *                       ├► the companion's player, if a playlist is loaded
+ *                          and it is one of its words ("播放下一集", "上一首",
+ *                          "暂停", "继续播放"; our decision: the speaker's own)
  *                       └► otherwise the platform (utterance → skill), whose
  *                          answer either starts a purchase (a Charge
  *                          directive) or is spoken, played (AudioPlayer.Play
@@ -21,10 +21,19 @@
  * browser-safe client request (no Node built-ins).
  */
 import { EventEmitter } from 'eventemitter3';
-import { findChargeDirective, type DeviceCompanion, type PurchaseResult, type TouchTarget } from '../device/index.js';
+import {
+  findChargeDirective,
+  findPlayDirective,
+  type DeviceCompanion,
+  type DevicePlayer,
+  type PlayerItem,
+  type PurchaseResult,
+  type SelectCause,
+  type StopReason,
+  type TouchTarget,
+} from '../device/index.js';
 import type { DisplayTemplate, DisplayTemplateType, SkillResponseBody } from '../protocol/skill-types.js';
 import { requestJson } from '../sandbox/client.js';
-import { findPlayDirective, Player, positionText, type MoveCause, type PlayerItem } from './player.js';
 
 /**
  * What the platform answers to an utterance, as it arrives (the sandbox's
@@ -96,6 +105,9 @@ export function parseSayReply(body: unknown): PlatformReply {
   return reply;
 }
 
+/** How the player came to an item (the device link's `SelectCause`). */
+export type MoveCause = SelectCause;
+
 /** An item starts playing. `title`, `subtitle`, `url` are the item's (kept flat for simple consumers). */
 export interface PlayInfo {
   title: string;
@@ -126,8 +138,10 @@ export interface HostEvents {
   speak: (e: { text: string; from: SpeechSource }) => void;
   /** The player starts an item (from an `AudioPlayer.Play`, next/previous, the end of the previous item). */
   play: (e: PlayInfo) => void;
-  /** The player came to a `pay: true` item and stopped there ("需购买"). */
+  /** The player came to a `pay: true` item ("需购买"): the platform is asked (Display.ElementSelected to the skill). `text` is for the screen. */
   locked: (e: { item: PlayerItem; items: readonly PlayerItem[]; index: number; position: string; cause: MoveCause; text: string }) => void;
+  /** The player stopped at an item and why (a purchase that did not happen, the platform out of reach; `text` is also spoken). */
+  playerStopped: (e: { item: PlayerItem; items: readonly PlayerItem[]; index: number; position: string; reason: StopReason; text: string }) => void;
   /** The last item of the playlist ended. */
   playlistEnd: (e: { items: readonly PlayerItem[] }) => void;
   /** Paused / continued by the user. */
@@ -164,21 +178,13 @@ export const LINK_ACCOUNT_TEXT = '请在叮当APP中完成账号关联';
 const LOCKED_TEXT: Record<MoveCause, string> = {
   next: '下一集需要购买',
   ended: '下一集需要购买',
+  voice: '下一集需要购买',
   previous: '上一集需要购买',
   start: '这一集需要购买',
-  select: '这一集需要购买',
+  tap: '这一集需要购买',
+  retry: '这一集需要购买',
 };
 const TEMPLATE_TYPES: readonly DisplayTemplateType[] = ['NewsBodyTemplate', 'NewsBodyTemplate1', 'TextBodyTemplate', 'HorizontialListTemplate'];
-
-/** The player's own words (our decision), matched whole, punctuation aside. */
-const PLAYER_WORDS: Record<string, 'next' | 'previous'> = {
-  下一首: 'next',
-  下一集: 'next',
-  播放下一集: 'next',
-  上一首: 'previous',
-  上一集: 'previous',
-  播放上一集: 'previous',
-};
 
 /** The `Display.RenderTemplate` directives among a skill's directives (well-formed ones only). */
 export function renderTemplates(directives: unknown): Array<{ token: string; template: DisplayTemplate }> {
@@ -193,11 +199,8 @@ export function renderTemplates(directives: unknown): Array<{ token: string; tem
 }
 
 export class SpeakerHost extends EventEmitter<HostEvents> {
-  /** The speaker's player (one per speaker). */
-  readonly player = new Player();
   private current: Promise<PurchaseResult> | undefined;
   private readonly offs: Array<() => void> = [];
-  private resumedLoad = false;
 
   constructor(
     readonly companion: DeviceCompanion,
@@ -205,43 +208,41 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
   ) {
     super();
     const onSpeak = (e: { text: string }) => this.emit('speak', { text: e.text, from: 'device' });
-    // After every other listener of the resume: the player starts once the purchase is over.
-    // The resume's speech is the companion's (its "resumed" prompt); its directives go through the same player.
-    const onResume = (e: { directives: unknown[]; result: { shouldEndSession?: boolean } }) =>
-      queueMicrotask(() => {
-        this.carryOut(e.directives, true);
-        this.emit('listen', { open: e.result.shouldEndSession === false });
-      });
+    // The resume's templates (the player loads the resume's playlist itself: companion.player).
+    const onResume = (e: { directives: unknown[]; result: { shouldEndSession?: boolean } }) => {
+      for (const t of renderTemplates(e.directives)) this.emit('template', { ...t, resumed: true });
+      this.emit('listen', { open: e.result.shouldEndSession === false });
+    };
+    const onEnd = (r: PurchaseResult) => this.emit('end', r);
     companion.on('speak', onSpeak);
     companion.on('resume', onResume);
+    companion.on('end', onEnd);
     this.offs.push(
       () => companion.off('speak', onSpeak),
       () => companion.off('resume', onResume),
+      () => companion.off('end', onEnd),
     );
-    const p = this.player;
+    const p = companion.player;
     p.on('play', (e) => {
-      const resumed = this.resumedLoad && e.cause === 'start';
-      const info: PlayInfo = {
-        title: e.item.title,
-        item: e.item,
-        items: e.items,
-        index: e.index,
-        position: positionText(e.index, e.items.length),
-        cause: e.cause,
-        resumed,
-      };
+      const info: PlayInfo = { title: e.item.title, item: e.item, items: e.items, index: e.index, position: e.position, cause: e.cause, resumed: e.resumed };
       if (e.item.subtitle !== undefined) info.subtitle = e.item.subtitle;
       if (e.item.url !== undefined) info.url = e.item.url;
       this.emit('play', info);
     });
-    p.on('locked', (e) => {
-      const text = LOCKED_TEXT[e.cause];
-      this.emit('locked', { item: e.item, items: e.items, index: e.index, position: positionText(e.index, e.items.length), cause: e.cause, text });
-      this.emit('speak', { text, from: 'host' });
+    p.on('asking', (e) => this.emit('locked', { item: e.item, items: e.items, index: e.index, position: e.position, cause: e.cause, text: LOCKED_TEXT[e.cause] }));
+    p.on('offer', (e) => this.emit('purchase', { purchaseId: e.purchaseId }));
+    p.on('stopped', (e) => {
+      if (e.reason === 'user') this.emit('playerStop');
+      else this.emit('playerStopped', { item: e.item, items: e.items, index: e.index, position: e.position, reason: e.reason, text: e.text });
     });
+    p.on('speak', (e) => this.emit('speak', { text: e.text, from: 'device' }));
     p.on('ended', (e) => this.emit('playlistEnd', e));
     p.on('paused', (e) => this.emit('pause', e));
-    p.on('stopped', () => this.emit('playerStop'));
+  }
+
+  /** The speaker's player (the companion's). */
+  get player(): DevicePlayer {
+    return this.companion.player;
   }
 
   /** True while a purchase runs. */
@@ -254,14 +255,20 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
     return this.current;
   }
 
-  /** Next item of the playlist (button, `/next`, "下一首"). */
+  /** Next item of the playlist (button, `/next`, "下一首"). False when nothing moved. */
   next(): boolean {
-    return this.player.next();
+    return this.moved(() => this.player.next());
   }
 
-  /** Previous item (button, `/prev`, "上一首"). */
+  /** Previous item (button, `/prev`, "上一首"). False on the first item. */
   previous(): boolean {
-    return this.player.previous();
+    return this.moved(() => this.player.previous());
+  }
+
+  private moved(act: () => void): boolean {
+    const { index, state } = this.player;
+    act();
+    return this.player.index !== index || this.player.state !== state;
   }
 
   /** The page's audio reached the end of the current item. */
@@ -277,13 +284,8 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
       const m = this.companion.say(said);
       if (m) return { handledBy: 'device', intent: m.intent };
     }
-    const word = this.player.items.length > 0 ? PLAYER_WORDS[said.replace(/[\s，。！？,.!?]+/g, '')] : undefined;
-    if (word) {
-      const moved = word === 'next' ? this.player.next() : this.player.previous();
-      if (!moved && word === 'previous') this.emit('speak', { text: '已经是第一首了', from: 'host' });
-      if (!moved && word === 'next' && this.player.state === 'ended') this.emit('speak', { text: '已经是最后一首了', from: 'host' });
-      return { handledBy: 'player', intent: word };
-    }
+    const word = this.player.say(said);
+    if (word) return { handledBy: 'player', intent: word };
     let reply: PlatformReply;
     try {
       reply = parseSayReply(await this.platformSay(said));
@@ -319,16 +321,17 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
       const speech = reply.speech || answer.outputSpeech.text;
       if (speech) this.emit('speak', { text: speech, from: 'skill' });
       if (answer.card?.type === 'LinkAccount') this.emit('linkAccount', { text: LINK_ACCOUNT_TEXT });
-      this.carryOut(answer.directives, false);
+      this.carryOut(answer.directives, reply.skillId);
       this.emit('listen', { open: reply.shouldEndSession === false });
       return { handledBy: 'platform' };
     }
     // A new purchase replaces a running one (the user asked for something else).
-    if (this.companion.busy && this.current) {
-      const previous = this.current;
+    if (this.companion.busy) {
+      // Whoever started it (a Charge answer, or the player at a paid item).
+      const ended = new Promise((r) => this.companion.once('end', r));
       this.companion.cancel();
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([previous, new Promise((r) => (timer = setTimeout(r, 6000)))]);
+      await Promise.race([ended, new Promise((r) => (timer = setTimeout(r, 6000)))]);
       clearTimeout(timer);
     }
     try {
@@ -338,9 +341,8 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
       this.player.stop();
       this.current = run;
       this.emit('purchase', { purchaseId: reply.purchaseId });
-      void run.then((r) => {
+      void run.then(() => {
         if (this.current === run) this.current = undefined;
-        this.emit('end', r);
       });
       return { handledBy: 'platform', purchase: true };
     } catch (e) {
@@ -350,14 +352,10 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
   }
 
   /** Templates first (the screen behind), then the playlist (the player takes the screen). */
-  private carryOut(directives: unknown, resumed: boolean): void {
-    for (const t of renderTemplates(directives)) this.emit('template', { ...t, resumed });
+  private carryOut(directives: unknown, skillId: string | undefined): void {
+    for (const t of renderTemplates(directives)) this.emit('template', { ...t, resumed: false });
     const play = findPlayDirective(directives);
-    if (play) {
-      this.resumedLoad = resumed;
-      this.player.load(play);
-      this.resumedLoad = false;
-    }
+    if (play) this.player.load(play, skillId !== undefined ? { skillId } : {});
   }
 
   /** A tap on the screen (targets of the current view's `actions`). */
@@ -369,7 +367,6 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
   stop(): void {
     for (const off of this.offs.splice(0)) off();
     this.player.stop();
-    this.player.removeAllListeners();
     this.companion.stop();
     this.removeAllListeners();
   }

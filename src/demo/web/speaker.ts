@@ -3,14 +3,14 @@
  * and talks to the platform (the sandbox, another origin) over HTTP +
  * WebSocket, verifying every reply and push with the TSKPublicKey (WebCrypto).
  * Bundled by esbuild (src/demo/bundle.ts). No framework: the companion's
- * view models, the player (src/demo/player.ts, through the host) and the
+ * view models, the player (the companion's, src/device/player.ts) and the
  * skill's Display.RenderTemplate templates are drawn into #screen, a fixed
  * 600×375 panel; the audio plays in one <audio> outside it, so a new screen
  * never cuts the sound.
  */
 import { DeviceCompanion, type ScreenView, type TouchTarget, type GoodsCard } from '../../device/index.js';
 import { SpeakerHost, httpSay, type PlayInfo, type TemplateInfo } from '../host.js';
-import type { PlayerItem } from '../player.js';
+import type { PlayerItem } from '../../device/index.js';
 import type { Image, ListItem } from '../../protocol/skill-types.js';
 import type { SpeakerPageConfig } from '../page.js';
 
@@ -213,7 +213,7 @@ function button(id: string, name: keyof typeof ICONS, title: string, onClick: ()
 }
 
 /** The player: art, title, subtitle, "第 2/10 首", progress, ⏮ ⏯ ⏭, and the playlist (locked items marked 需购买). */
-function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'ended', item: PlayerItem, items: readonly PlayerItem[], notice?: string): void {
+function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'stopped' | 'ended', item: PlayerItem, items: readonly PlayerItem[], notice?: string): void {
   screen.dataset.kind = 'playing';
   screen.dataset.state = state;
   const index = item.index;
@@ -235,7 +235,7 @@ function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'ended', item: Play
       );
       li.addEventListener('click', () => {
         log('event', `点击列表「${it.title}」`);
-        host.player.select(it.index);
+        host.player.tap(it.index);
       });
       return li;
     }),
@@ -262,7 +262,7 @@ function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'ended', item: Play
             'div',
             { class: 'np' },
             state === 'playing' ? el('span', { class: 'eq' }, el('i'), el('i'), el('i')) : undefined,
-            { playing: '正在播放', paused: '已暂停', locked: '未购买', ended: '播放结束' }[state],
+            { playing: '正在播放', paused: '已暂停', locked: '未购买', stopped: '已停止', ended: '播放结束' }[state],
           ),
           el('div', { class: 'title words', id: 'now-playing-title', title: item.title }, item.title),
           item.subtitle ? el('div', { class: 'subtitle one-line', id: 'now-playing-subtitle' }, item.subtitle) : undefined,
@@ -282,10 +282,10 @@ function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'ended', item: Play
             button('prev', 'prev', '上一首', () => host.previous(), index === 0),
             button(
               'toggle',
-              state === 'paused' || state === 'locked' || state === 'ended' ? 'play' : 'pause',
-              state === 'paused' ? '继续' : '暂停',
-              () => host.player.togglePause(),
-              state !== 'playing' && state !== 'paused',
+              state === 'playing' ? 'pause' : 'play',
+              state === 'playing' ? '暂停' : '继续',
+              () => (state === 'stopped' ? host.player.continue() : host.player.togglePause()),
+              state === 'locked' || state === 'ended',
               'main',
             ),
             button('next', 'next', '下一首', () => host.next(), index >= items.length - 1),
@@ -456,6 +456,12 @@ host.on('pause', (e) => {
   if (cur) drawPlayer(e.paused ? 'paused' : 'playing', cur, host.player.items);
 });
 host.on('playerStop', () => audio.pause());
+// Stopped at an item (not bought, the platform out of reach): the reason stays on the screen; ⏯ asks again.
+host.on('playerStopped', (e) => {
+  audio.pause();
+  drawPlayer('stopped', e.item, e.items, e.text);
+  log('event', `■ 停在「${e.item.title}」：${e.reason}`);
+});
 host.on('template', drawTemplate);
 host.on('linkAccount', (e) => linkAccount(e.text));
 host.on('listen', (e) => listening(e.open));
