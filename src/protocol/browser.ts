@@ -226,9 +226,12 @@ export {
   parsePlaceOrderReply,
   parseRefreshOrderReply,
   parseResumeReply,
+  parseSelectElementReply,
+  parseSelectElementRequest,
   parseStartPurchaseReply,
   parseStartPurchaseRequest,
   parseStatusReply,
+  selectElementBody,
   startPurchaseBody,
   statusMismatch,
 } from './device-link-bodies.js';
