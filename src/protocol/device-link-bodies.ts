@@ -64,10 +64,8 @@ export function parseStartPurchaseRequest(v: unknown): ParseResult<StartPurchase
 }
 
 /** The JSON value the device sends when the player reached an element (§3.8); `skillId` only when set. */
-export function selectElementBody(request: SelectElementRequest): Record<string, unknown> {
-  const body: Record<string, unknown> = { token: request.token, mode: request.mode, cause: request.cause };
-  if (request.skillId !== undefined) body.skillId = request.skillId;
-  return body;
+export function selectElementBody({ token, mode, cause, skillId }: SelectElementRequest): Record<string, unknown> {
+  return skillId === undefined ? { token, mode, cause } : { token, mode, cause, skillId };
 }
 
 /** Check a select request on the platform end (§3.8); unknown fields are ignored. */
@@ -205,11 +203,19 @@ export function parseSelectElementReply(v: unknown, token: string): ReplyResult<
   if (own(v, 'token') !== token) return wrong('wrong-element', 'reply is about another element');
   const a = answerOf(v);
   if (!a.ok) return a;
-  const purchaseId = own(v, 'purchaseId') ?? undefined;
-  const skillId = own(v, 'skillId') ?? undefined;
-  if (purchaseId !== undefined && !isPurchaseId(purchaseId)) return malformed(`purchaseId must be ${LINK_ID_RULE}`);
-  if (skillId !== undefined && typeof skillId !== 'string') return malformed('skillId is not a string');
-  return { ok: true, value: { token, ...a.value, ...(purchaseId !== undefined ? { purchaseId } : {}), ...(skillId !== undefined ? { skillId } : {}) } };
+  const value: SelectElementResult = { token, ...a.value };
+  const purchaseId = own(v, 'purchaseId');
+  const skillId = own(v, 'skillId');
+  // null reads as absent, as in the resume reply.
+  if (purchaseId != null) {
+    if (!isPurchaseId(purchaseId)) return malformed('reply has no valid purchaseId');
+    value.purchaseId = purchaseId;
+  }
+  if (skillId != null) {
+    if (typeof skillId !== 'string') return malformed('skillId is not a string');
+    value.skillId = skillId;
+  }
+  return { ok: true, value };
 }
 
 // ── errors (§3.7) ─────────────────────────────────────────────────────

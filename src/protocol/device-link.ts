@@ -36,9 +36,8 @@ export function isPurchaseId(value: unknown): value is string {
   return typeof value === 'string' && LINK_ID_RE.test(value);
 }
 
-export function isDeviceId(value: unknown): value is string {
-  return typeof value === 'string' && LINK_ID_RE.test(value);
-}
+/** The same rule as `isPurchaseId` (one function: the device bundle carries it once). */
+export const isDeviceId: (value: unknown) => value is string = isPurchaseId;
 
 /** `screen`: the QR code is shown on the speaker (flow A); `screenless`: the goods go to the DingDang app (flow B). */
 export const DEVICE_MODES = ['screen', 'screenless'] as const;
