@@ -227,9 +227,12 @@ export {
   parsePlaceOrderReply,
   parseRefreshOrderReply,
   parseResumeReply,
+  parseSelectElementReply,
+  parseSelectElementRequest,
   parseStartPurchaseReply,
   parseStartPurchaseRequest,
   parseStatusReply,
+  selectElementBody,
   startPurchaseBody,
   statusMismatch,
 } from './device-link-bodies.js';

@@ -3,13 +3,16 @@
  * device sends, checked on the platform end, and what the platform answers,
  * checked on the device end after its signature verified. Never throws.
  * A reply about another purchase is `wrong-purchase`, a status for another
- * device `wrong-device`, any other deviation `malformed`; the `detail` is
- * short and safe to show.
+ * device `wrong-device`, a select reply about another element
+ * `wrong-element`, any other deviation `malformed`; the `detail` is short and
+ * safe to show.
  */
 import {
+  ELEMENT_TOKEN_MAX,
   isDeviceMode,
   isPurchaseId,
   LINK_ID_RULE,
+  SELECT_CAUSES,
   type CancelReply,
   type DeviceLinkErrorBody,
   type DeviceLinkErrorCode,
@@ -19,6 +22,9 @@ import {
   type ReplyRejection,
   type ReplyResult,
   type ResumeResult,
+  type SelectCause,
+  type SelectElementRequest,
+  type SelectElementResult,
   type StartPurchaseReply,
   type StartPurchaseRequest,
   type StatusBody,
@@ -54,6 +60,29 @@ export function parseStartPurchaseRequest(v: unknown): ParseResult<StartPurchase
   if (purchaseId !== undefined && !isPurchaseId(purchaseId)) return malformed(`purchaseId must be ${LINK_ID_RULE}`);
   const value: StartPurchaseRequest<unknown> = { mode, charge: own(v, 'charge'), originalRequest: own(v, 'originalRequest') };
   if (purchaseId !== undefined) value.purchaseId = purchaseId;
+  return { ok: true, value };
+}
+
+/** The JSON value the device sends when the player reached an element (§3.8); `skillId` only when set. */
+export function selectElementBody({ token, mode, cause, skillId }: SelectElementRequest): Record<string, unknown> {
+  return skillId === undefined ? { token, mode, cause } : { token, mode, cause, skillId };
+}
+
+/** Check a select request on the platform end (§3.8); unknown fields are ignored. */
+export function parseSelectElementRequest(v: unknown): ParseResult<SelectElementRequest, 'malformed'> {
+  if (!isRecord(v)) return malformed('body is not a JSON object');
+  const token = own(v, 'token');
+  const mode = own(v, 'mode');
+  const cause = own(v, 'cause');
+  const skillId = own(v, 'skillId');
+  if (typeof token !== 'string' || token === '' || token.length > ELEMENT_TOKEN_MAX)
+    return malformed(`token must be a non-empty string of at most ${ELEMENT_TOKEN_MAX} characters`);
+  if (!isDeviceMode(mode)) return malformed('mode must be "screen" or "screenless"');
+  if (typeof cause !== 'string' || !(SELECT_CAUSES as readonly string[]).includes(cause)) return malformed(`cause must be one of ${SELECT_CAUSES.join(', ')}`);
+  if (skillId !== undefined && (typeof skillId !== 'string' || skillId === '' || skillId.length > 64))
+    return malformed('skillId must be a non-empty string of at most 64 characters');
+  const value: SelectElementRequest = { token, mode, cause: cause as SelectCause };
+  if (skillId !== undefined) value.skillId = skillId;
   return { ok: true, value };
 }
 
@@ -130,14 +159,12 @@ export function parseCancelReply(v: unknown, purchaseId: string): ReplyResult<Ca
   return { ok: true, value: { purchaseId, cancelled } };
 }
 
-/** The resume reply (§3.6): the skill's answer, or the platform's fallback line with `error`. */
-export function parseResumeReply(v: unknown, purchaseId: string): ReplyResult<ResumeResult> {
-  const r = about(v, purchaseId);
-  if (!r.ok) return r;
-  const outputSpeech = own(r.value, 'outputSpeech');
-  const directives = own(r.value, 'directives');
-  const shouldEndSession = own(r.value, 'shouldEndSession');
-  const error = own(r.value, 'error');
+/** The skill's answer in a resume or select reply: the skill's answer, or the platform's fallback line with `error`. */
+function answerOf(v: Record<string, unknown>): ReplyResult<ResumeResult> {
+  const outputSpeech = own(v, 'outputSpeech');
+  const directives = own(v, 'directives');
+  const shouldEndSession = own(v, 'shouldEndSession');
+  const error = own(v, 'error');
   if (outputSpeech !== undefined && outputSpeech !== null && typeof outputSpeech !== 'string') return malformed('outputSpeech is not a string');
   if (directives !== undefined && !Array.isArray(directives)) return malformed('directives is not an array');
   if (shouldEndSession !== undefined && typeof shouldEndSession !== 'boolean') return malformed('shouldEndSession is not a boolean');
@@ -158,6 +185,37 @@ export function parseResumeReply(v: unknown, purchaseId: string): ReplyResult<Re
       ...(err ? { error: err } : {}),
     },
   };
+}
+
+/** The resume reply (§3.6): the skill's answer, or the platform's fallback line with `error`. */
+export function parseResumeReply(v: unknown, purchaseId: string): ReplyResult<ResumeResult> {
+  const r = about(v, purchaseId);
+  return r.ok ? answerOf(r.value) : r;
+}
+
+/**
+ * The select reply (§3.8), about the element `token` the device asked for:
+ * the skill's answer (as in the resume), the purchase a Charge in it opened,
+ * the skill that answered.
+ */
+export function parseSelectElementReply(v: unknown, token: string): ReplyResult<SelectElementResult> {
+  if (!isRecord(v)) return malformed('reply is not a JSON object');
+  if (own(v, 'token') !== token) return wrong('wrong-element', 'reply is about another element');
+  const a = answerOf(v);
+  if (!a.ok) return a;
+  const value: SelectElementResult = { token, ...a.value };
+  const purchaseId = own(v, 'purchaseId');
+  const skillId = own(v, 'skillId');
+  // null reads as absent, as in the resume reply.
+  if (purchaseId != null) {
+    if (!isPurchaseId(purchaseId)) return malformed('reply has no valid purchaseId');
+    value.purchaseId = purchaseId;
+  }
+  if (skillId != null) {
+    if (typeof skillId !== 'string') return malformed('skillId is not a string');
+    value.skillId = skillId;
+  }
+  return { ok: true, value };
 }
 
 // ── errors (§3.7) ─────────────────────────────────────────────────────

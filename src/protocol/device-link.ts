@@ -36,9 +36,8 @@ export function isPurchaseId(value: unknown): value is string {
   return typeof value === 'string' && LINK_ID_RE.test(value);
 }
 
-export function isDeviceId(value: unknown): value is string {
-  return typeof value === 'string' && LINK_ID_RE.test(value);
-}
+/** The same rule as `isPurchaseId` (one function: the device bundle carries it once). */
+export const isDeviceId: (value: unknown) => value is string = isPurchaseId;
 
 /** `screen`: the QR code is shown on the speaker (flow A); `screenless`: the goods go to the DingDang app (flow B). */
 export const DEVICE_MODES = ['screen', 'screenless'] as const;
@@ -326,8 +325,8 @@ export type ParseFailure = 'malformed' | 'unsigned';
 /** The parsers of this contract never throw: a value, or a typed refusal with a short `detail`. */
 export type ParseResult<T, Reason extends string = ParseFailure> = { ok: true; value: T } | { ok: false; reason: Reason; detail: string };
 
-/** Why a (verified) reply or status was refused: not the promised shape, or about another purchase or device. */
-export type ReplyRejection = 'malformed' | 'wrong-purchase' | 'wrong-device';
+/** Why a (verified) reply or status was refused: not the promised shape, or about another purchase, device or element (§3.8). */
+export type ReplyRejection = 'malformed' | 'wrong-purchase' | 'wrong-device' | 'wrong-element';
 export type ReplyResult<T> = ParseResult<T, ReplyRejection>;
 
 // ── stream frames (§4) ────────────────────────────────────────────────

@@ -40,6 +40,7 @@ import type { DeviceConfig } from './config.js';
 import { deviceErrorOf, HttpError } from './errors.js';
 import type { PushFaults } from './faults.js';
 import type { DeviceLinkHost } from './device-link-host.js';
+import { selectElement } from './device-link-select.js';
 import type { Platform } from './platform.js';
 import type { PurchaseStatus } from './purchase-book.js';
 import type { RouteContext } from './router.js';
@@ -440,6 +441,8 @@ export class DeviceLink {
       const reply: ResumeReply = { purchaseId: pu.purchaseId, ...(await p.resume(pu.purchaseId)) };
       return this.reply(res, 200, reply);
     });
+    // The player reached a pay:true item: Display.ElementSelected to the skill (device-link-select.ts).
+    route('POST', deviceLinkRouteRe('select'), 'select', async ({ res }, deviceId, b) => this.reply(res, 200, await selectElement(p, deviceId, b)));
   }
 
   close(): void {

@@ -168,6 +168,11 @@ export class SkillRouter {
     return [...this.sessions.values()].map((s) => structuredClone(s));
   }
 
+  /** The skill that last answered this device (where `select` goes without a `skillId`), if any. */
+  lastSkillOf(deviceId: string): string | undefined {
+    return this.lastSkill.get(deviceId);
+  }
+
   /** Who speaks: the given accessToken, else the linked account's (simulated account linking), else none. */
   private userOf(ctx: TurnContext, skillId: string): { userId: string; accessToken?: string } {
     const user: { userId: string; accessToken?: string } = { userId: ctx.userId ?? DEFAULT_USER_ID };

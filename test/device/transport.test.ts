@@ -453,6 +453,66 @@ describe('device transport over HTTP + WebSocket', () => {
     await assert.rejects(badKey.ready(), (e: unknown) => (e as DingDangPayError).code === 'ERR_KEY');
   });
 
+  test('selectElement: the request as the contract writes it, the verified answer with its purchase; unsigned, forged or another element refused', async () => {
+    resetBehaviour();
+    const t = transport();
+    const r = await t.selectElement!({ token: 'ep4', mode: 'screen', cause: 'ended' }, signal());
+    const sent = platform.requestsTo('select').at(-1)!;
+    assert.equal(sent.method, 'POST');
+    assert.equal(sent.path, '/device/v1/elements/selected');
+    assert.equal(sent.headers['x-dingdang-device-id'], platform.deviceId);
+    assert.equal(sent.headers['x-dingdang-device-token'], platform.deviceToken);
+    assert.deepEqual(JSON.parse(sent.body), { token: 'ep4', mode: 'screen', cause: 'ended' }, 'no skillId when none is set');
+    assert.equal(r.token, 'ep4');
+    assert.equal(r.skillId, 'fake-skill');
+    assert.equal((r.directives[0] as { name?: string }).name, 'Charge');
+    assert.ok(r.purchaseId && platform.purchases.has(r.purchaseId), 'the purchase the platform opened');
+    const again = await t.selectElement!({ token: 'ep5', mode: 'screenless', cause: 'tap', skillId: 's1' }, signal());
+    assert.deepEqual(platform.selects.at(-1), { token: 'ep5', mode: 'screenless', cause: 'tap', skillId: 's1' });
+    assert.equal(again.skillId, 's1');
+    assert.notEqual(again.purchaseId, r.purchaseId, 'each call is its own turn');
+
+    for (const [mode, reason] of [
+      ['none', 'malformed-header'],
+      ['forged', 'bad-signature'],
+      ['other-key', 'bad-signature'],
+      ['stale', 'stale'],
+    ] as const) {
+      platform.behaviour.signReplies = mode;
+      await assert.rejects(
+        t.selectElement!({ token: 'ep4', mode: 'screen', cause: 'ended' }, signal()),
+        (e: unknown) => e instanceof SignatureError && e.reason === reason,
+        mode,
+      );
+    }
+    platform.behaviour.signReplies = 'valid';
+    // Signed, but about another element: never acted on.
+    platform.behaviour.transformReply = (route, text) => (route === 'select' ? text.replace('"token":"ep4"', '"token":"ep9"') : text);
+    await assert.rejects(
+      t.selectElement!({ token: 'ep4', mode: 'screen', cause: 'ended' }, signal()),
+      (e: unknown) => e instanceof DeviceTransportError && e.reason === 'bad-reply' && e.rejection === 'wrong-element',
+    );
+    platform.behaviour.transformReply = (route, text) => (route === 'select' ? text.replace(/"purchaseId":"[^"]*"/, '"purchaseId":"../x"') : text);
+    await assert.rejects(
+      t.selectElement!({ token: 'ep4', mode: 'screen', cause: 'ended' }, signal()),
+      (e: unknown) => e instanceof DeviceTransportError && e.rejection === 'malformed',
+    );
+    platform.behaviour.transformReply = undefined;
+    platform.behaviour.failNext.select = { status: 404, code: 'NOT_FOUND', message: 'no skill' };
+    await assert.rejects(
+      t.selectElement!({ token: 'ep4', mode: 'screen', cause: 'ended' }, signal()),
+      (e: unknown) => e instanceof PlatformError && e.status === 404 && e.platformCode === 'NOT_FOUND',
+    );
+    await assert.rejects(
+      transport({ deviceToken: 'nope' }).selectElement!({ token: 'ep4', mode: 'screen', cause: 'ended' }, signal()),
+      (e: unknown) => e instanceof PlatformError && e.status === 401 && e.platformCode === 'UNAUTHORIZED',
+    );
+    await assert.rejects(
+      t.selectElement!({ token: '', mode: 'screen', cause: 'ended' }, signal()),
+      (e: unknown) => e instanceof PlatformError && e.status === 400 && e.platformCode === 'BAD_REQUEST',
+    );
+  });
+
   test('replies are verified over their exact bytes, whatever their formatting; oversized replies are refused', async () => {
     resetBehaviour();
     const t = transport({ maxReplyBytes: 4096 });

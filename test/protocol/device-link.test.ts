@@ -12,7 +12,9 @@ import {
   DEVICE_LINK_ERROR_STATUS,
   DEVICE_LINK_ROUTES,
   DEVICE_MODES,
+  ELEMENT_TOKEN_MAX,
   MAX_FRAME_CHARS,
+  SELECT_CAUSES,
   SKILL_RET_CODES,
   deviceLinkPath,
   deviceLinkRouteRe,
@@ -33,17 +35,21 @@ import {
   parsePush,
   parseRefreshOrderReply,
   parseResumeReply,
+  parseSelectElementReply,
+  parseSelectElementRequest,
   parseServerFrame,
   parseStartPurchaseReply,
   parseStartPurchaseRequest,
   parseStatusBody,
   parseStatusReply,
+  selectElementBody,
   startPurchaseBody,
   statusOfDeviceLinkError,
   statusUpdateOf,
   type ClientFrame,
   type DeviceLinkRoute,
   type DeviceOrder,
+  type SelectElementRequest,
   type ServerFrame,
   type StatusBody,
 } from '../../src/protocol/browser.js';
@@ -336,6 +342,139 @@ describe('HTTP bodies', () => {
     assert.deepEqual(bad, ['wrong-purchase', 'malformed', 'malformed', 'malformed', 'malformed', 'malformed']);
   });
 
+  test('select: the request round-trips (skillId only when set); bad token, mode, cause or skillId is refused', () => {
+    const req: SelectElementRequest = { token: 'wgsd004', mode: 'screen', cause: 'ended', skillId: 'audiobookDemo' };
+    const wire = (r: SelectElementRequest) => JSON.parse(JSON.stringify(selectElementBody(r))) as unknown;
+    assert.deepEqual(parseSelectElementRequest(wire(req)), { ok: true, value: req });
+    assert.deepEqual(selectElementBody({ token: 't', mode: 'screenless', cause: 'tap' }), { token: 't', mode: 'screenless', cause: 'tap' });
+    assert.deepEqual(parseSelectElementRequest({ token: 't', mode: 'screen', cause: 'next', extra: { future: 1 } }), {
+      ok: true,
+      value: { token: 't', mode: 'screen', cause: 'next' },
+    });
+    const longest = 'x'.repeat(ELEMENT_TOKEN_MAX);
+    assert.ok(parseSelectElementRequest({ token: longest, mode: 'screen', cause: 'start' }).ok);
+    const ok = { token: 't', mode: 'screen', cause: 'ended' };
+    for (const bad of [
+      null,
+      [],
+      'token',
+      { mode: 'screen', cause: 'ended' },
+      { ...ok, token: '' },
+      { ...ok, token: 7 },
+      { ...ok, token: longest + 'x' },
+      { ...ok, mode: 'tv' },
+      { ...ok, mode: undefined },
+      { ...ok, cause: 'shuffle' },
+      { ...ok, cause: undefined },
+      { ...ok, skillId: '' },
+      { ...ok, skillId: 5 },
+      { ...ok, skillId: 's'.repeat(65) },
+    ]) {
+      const r = parseSelectElementRequest(bad);
+      assert.ok(!r.ok && r.reason === 'malformed' && r.detail !== '', JSON.stringify(bad)?.slice(0, 80));
+    }
+    fc.assert(
+      fc.property(
+        fc.record(
+          {
+            token: fc.string({ minLength: 1, maxLength: ELEMENT_TOKEN_MAX }),
+            mode: fc.constantFrom(...DEVICE_MODES),
+            cause: fc.constantFrom(...SELECT_CAUSES),
+            skillId: fc.string({ minLength: 1, maxLength: 64 }),
+          },
+          { requiredKeys: ['token', 'mode', 'cause'], noNullPrototype: true },
+        ),
+        (r) => assert.deepEqual(parseSelectElementRequest(wire(r)), { ok: true, value: r }),
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('select: the reply about the asked element, with the purchase a Charge opened; another element is wrong-element', () => {
+    const charge = { type: 'Connections.SendRequest', name: 'Charge', payload: { chargeInfo: { name: '第4集', items: [] } } };
+    const reply = {
+      token: 'wgsd004',
+      outputSpeech: '这是付费内容，需要购买才能播放哦',
+      directives: [charge],
+      shouldEndSession: true,
+      purchaseId: 'P0a1b',
+      skillId: 'audiobookDemo',
+    };
+    assert.deepEqual(parseSelectElementReply(JSON.parse(JSON.stringify(reply)), 'wgsd004'), { ok: true, value: reply });
+    assert.deepEqual(parseSelectElementReply({ token: 't', unknown: 1 }, 't'), { ok: true, value: { token: 't', directives: [] } });
+    assert.deepEqual(parseSelectElementReply({ token: 't', outputSpeech: null, purchaseId: null, skillId: null, error: null }, 't'), {
+      ok: true,
+      value: { token: 't', directives: [] },
+    });
+    const failed = {
+      token: 't',
+      outputSpeech: '抱歉，技能暂时无法回答，请稍后再试',
+      directives: [],
+      shouldEndSession: true,
+      skillId: 's1',
+      error: { code: SKILL_RET_CODES.DIRECTIVE_NOT_ALLOWED, reason: 'response.directives[0]: not allowed' },
+    };
+    assert.deepEqual(parseSelectElementReply(failed, 't'), { ok: true, value: failed });
+    const reasons = [
+      { ...reply, token: 'wgsd005' },
+      { ...reply, token: undefined },
+      { ...reply, outputSpeech: 5 },
+      { ...reply, directives: {} },
+      { ...reply, shouldEndSession: 'yes' },
+      { ...reply, purchaseId: '' },
+      { ...reply, purchaseId: 'a b' },
+      { ...reply, purchaseId: 7 },
+      { ...reply, skillId: 7 },
+      { ...reply, error: { code: 1.5, reason: 'x' } },
+      { ...reply, error: 'broken' },
+      [reply],
+      'wgsd004',
+    ].map((v) => {
+      const r = parseSelectElementReply(v, 'wgsd004');
+      return r.ok ? 'ok' : r.reason;
+    });
+    assert.deepEqual(reasons, [
+      'wrong-element',
+      'wrong-element',
+      'malformed',
+      'malformed',
+      'malformed',
+      'malformed',
+      'malformed',
+      'malformed',
+      'malformed',
+      'malformed',
+      'malformed',
+      'malformed',
+      'malformed',
+    ]);
+  });
+
+  test('select: the parsers never throw on arbitrary input (fuzz)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.anything(), fc.jsonValue(), fc.record({ token: fc.constant('t') }, { noNullPrototype: true })), (v) => {
+        const req = parseSelectElementRequest(v);
+        if (req.ok) assert.ok(req.value.token.length >= 1 && req.value.token.length <= ELEMENT_TOKEN_MAX);
+        const r = parseSelectElementReply(v, 't');
+        if (r.ok) {
+          assert.equal(r.value.token, 't');
+          assert.ok(Array.isArray(r.value.directives));
+        } else assert.ok(['malformed', 'wrong-element'].includes(r.reason));
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.constantFrom('token', 'outputSpeech', 'directives', 'shouldEndSession', 'purchaseId', 'skillId', 'error'), fc.jsonValue()),
+        (extra) => {
+          const r = parseSelectElementReply({ token: 't', ...extra }, 't');
+          assert.equal(typeof r.ok, 'boolean');
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
   test('error bodies round-trip; a missing error reads as UNKNOWN', () => {
     assert.deepEqual(parseErrorBody(JSON.parse(JSON.stringify(errorBody('NOT_PAID', 'not paid')))), { code: 'NOT_PAID', message: 'not paid' });
     assert.deepEqual(parseErrorBody(undefined), { code: 'UNKNOWN', message: '' });
@@ -351,11 +490,13 @@ describe('routes, ids, modes', () => {
   test('every route builds a path that matches back to it, with the purchase id decoded', () => {
     for (const route of Object.keys(DEVICE_LINK_ROUTES) as DeviceLinkRoute[]) {
       const { method } = DEVICE_LINK_ROUTES[route];
-      const id = route === 'start' ? undefined : 'p_8f3a.x-1';
+      const id = route === 'start' || route === 'select' ? undefined : 'p_8f3a.x-1';
       const full = '/device/v1' + deviceLinkPath(route, id);
       assert.deepEqual(matchDeviceLinkRoute(method, full), id === undefined ? { route } : { route, purchaseId: id }, route);
       assert.match(full, deviceLinkRouteRe(route));
     }
+    assert.equal(deviceLinkPath('select'), '/elements/selected');
+    assert.deepEqual(DEVICE_LINK_ROUTES.select, { method: 'POST', path: '/elements/selected' });
     assert.equal(deviceLinkPath('order', 'a/b'), '/purchases/a%2Fb/order');
     assert.deepEqual(matchDeviceLinkRoute('POST', '/device/v1/purchases/a%2Fb/order'), { route: 'order', purchaseId: 'a/b' });
     assert.equal(matchDeviceLinkRoute('GET', '/device/v1/purchases/p1/order'), undefined);

@@ -32,6 +32,7 @@ import {
   generateTskKeyPair,
   matchDeviceLinkRoute,
   parseClientFrame,
+  parseSelectElementRequest,
   parseStartPurchaseRequest,
   randomNonce,
   signRsa2,
@@ -43,6 +44,8 @@ import {
   type PlaceOrderReply,
   type RefreshOrderReply,
   type ResumeReply,
+  type SelectElementReply,
+  type SelectElementRequest,
   type StartPurchaseReply,
   type StatusBody,
   type TradeStatus,
@@ -164,6 +167,8 @@ export class FakePlatform {
   readonly keys: TskKeyPair;
   readonly purchases = new Map<string, FakePurchase>();
   readonly requests: RecordedRequest[] = [];
+  /** Every select request (§3.8) that parsed, in order. */
+  readonly selects: SelectElementRequest[] = [];
   /** Timeline of what happened, e.g. `subscribed:p1`, `http:status:p1`, `drop` (for ordering assertions). */
   readonly log: string[] = [];
   /** Every well-formed frame received from devices, parsed. */
@@ -594,6 +599,31 @@ export class FakePlatform {
         if (p.tradeStatus === 'SUCCESS') return [200, { purchaseId: p.purchaseId, cancelled: false } satisfies CancelReply];
         p.cancelled = true;
         return [200, { purchaseId: p.purchaseId, cancelled: true } satisfies CancelReply];
+      }
+      case 'select': {
+        // The skill answers every element with a Charge for it; the platform opens the purchase.
+        const sel = parseSelectElementRequest(json);
+        if (!sel.ok) throw new HttpFail(400, 'BAD_REQUEST', sel.detail);
+        this.selects.push(sel.value);
+        const charge = {
+          type: 'Connections.SendRequest',
+          name: 'Charge',
+          payload: {
+            chargeInfo: { name: sel.value.token, items: [{ itemId: sel.value.token, itemName: sel.value.token, price: 200, count: 1, totalFee: 200 }] },
+          },
+        };
+        const p = this.addPurchase({ mode: sel.value.mode, charge });
+        return [
+          200,
+          {
+            token: sel.value.token,
+            outputSpeech: '这是付费内容，需要购买才能播放哦',
+            directives: [charge],
+            shouldEndSession: true,
+            purchaseId: p.purchaseId,
+            skillId: sel.value.skillId ?? 'fake-skill',
+          } satisfies SelectElementReply,
+        ];
       }
       case 'resume': {
         const p = this.owned(id);

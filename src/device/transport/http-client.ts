@@ -114,14 +114,13 @@ export class HttpClient {
       signal?.removeEventListener('abort', onAbort);
       this.inflight.delete(controller);
     }
-    if (raw.length > maxReplyBytes) throw new DeviceTransportError('bad-reply', `${what}: reply exceeds ${maxReplyBytes} bytes`);
-    let text: string | undefined;
+    let text = '';
     let json: unknown;
     try {
       text = decoder.decode(raw);
       json = JSON.parse(text);
     } catch {
-      json = undefined;
+      // not UTF-8 or not JSON: json stays undefined
     }
     if (status < 200 || status > 299) {
       const { code, message } = parseErrorBody(json);
@@ -129,7 +128,7 @@ export class HttpClient {
     }
     const verdict = await this.options.checker.verify(raw, authorization);
     if (!verdict.ok) throw new SignatureError(verdict.reason, `${what}: reply rejected: ${verdict.message}`);
-    if (text === undefined || typeof json !== 'object' || json === null || Array.isArray(json))
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
       throw new DeviceTransportError('bad-reply', `${what}: reply is not a JSON object`, { rejection: 'malformed' });
     return { raw, json: json as Record<string, unknown>, text };
   }

@@ -16,8 +16,10 @@ import {
   parsePlaceOrderReply,
   parseRefreshOrderReply,
   parseResumeReply,
+  parseSelectElementReply,
   parseStartPurchaseReply,
   parseStatusReply,
+  selectElementBody,
   startPurchaseBody,
   statusUpdateOf,
   type Clock,
@@ -26,6 +28,8 @@ import {
   type PlaceOrderResult,
   type ReplyResult,
   type ResumeResult,
+  type SelectElementRequest,
+  type SelectElementResult,
   type StartPurchaseRequest,
   type StatusBody,
   type StatusUpdate,
@@ -95,9 +99,8 @@ function accepted<T>(what: string, r: ReplyResult<T>): T {
   throw new DeviceTransportError('bad-reply', `${what}: ${r.detail}`, { rejection: r.reason });
 }
 
-function checkSignal(signal: unknown): AbortSignal {
+function checkSignal(signal: unknown): void {
   if (!signal || typeof (signal as AbortSignal).aborted !== 'boolean') throw new InvalidArgumentError('an AbortSignal is required');
-  return signal as AbortSignal;
 }
 
 export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
@@ -209,6 +212,13 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       checkSignal(signal);
       const reply = await call('resume', purchaseId, {}, signal);
       return accepted('resume', parseResumeReply(reply.json, purchaseId));
+    },
+
+    // Not idempotent (each call is one Display.ElementSelected turn): never retried here.
+    async selectElement(request: SelectElementRequest, signal: AbortSignal): Promise<SelectElementResult> {
+      checkSignal(signal);
+      const reply = await http.request('POST', deviceLinkPath('select'), selectElementBody(request), signal);
+      return accepted('select', parseSelectElementReply(reply.json, request.token));
     },
 
     close(): void {
