@@ -4,9 +4,11 @@
  * program is installed — never required). The device companion runs here in
  * Node with the `ws` transport against the sandbox; paying happens in the
  * DingDang app page the sandbox serves (its URL is printed), or with `/pay`.
- * The player is the host's (src/demo/player.ts): "▶ 正在播放：…" with the
- * list position, `/next` and `/prev`; no audio is played here, so an item
- * never ends by itself. Display templates are not shown (no screen).
+ * The player is the companion's (src/device/player.ts): "▶ 正在播放：…" with
+ * the list position, `/next` and `/prev`; no audio is played here, so an item
+ * ends only with `/end` ("the episode ends"). Reaching a `pay: true` item asks
+ * the platform, and the skill's Charge runs the screenless purchase; after
+ * payment listening goes on from it. Display templates are not shown.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -48,7 +50,7 @@ export interface TerminalOptions {
 
 const HELP = `  说话：直接输入，回车。例如：${EXAMPLE_UTTERANCE} · 支付好了吗 · 取消 · 下一首
   命令：/pay [success|fail|cancel]  在“叮当APP”里下单并支付（默认 success）
-        /next  下一首    /prev  上一首    /app   再显示叮当APP页面的地址
+        /next  下一首    /prev  上一首    /end   这一集播完了    /app   再显示叮当APP页面的地址
         /help  这段说明  /quit  退出（或 Ctrl-C）`;
 
 export function runTerminalSpeaker(options: TerminalOptions): { done: Promise<void>; close(): Promise<void> } {
@@ -90,6 +92,7 @@ export function runTerminalSpeaker(options: TerminalOptions): { done: Promise<vo
       out(`    播放列表 ${p.items.length} 首${locked ? `，其中 ${locked} 首需购买` : ''} · /next 下一首 · /prev 上一首`);
   });
   host.on('locked', (e) => out(`  🔒 ${e.item.title}（${e.position}）需购买`));
+  host.on('playerStopped', (e) => out(`  ■ 停在 ${e.item.title}（${e.position}）· 说“继续播放”再试`));
   host.on('playlistEnd', () => out('  ■ 播放列表放完了'));
   host.on('listen', (e) => {
     if (e.open) out('  🎤 请说…');
@@ -140,6 +143,11 @@ export function runTerminalSpeaker(options: TerminalOptions): { done: Promise<vo
             if (!moved && host.player.items.length === 0) out('  ! nothing is playing');
             else if (!moved && text === '/prev') out('  · 已经是第一首了');
             return;
+          }
+          if (text === '/end') {
+            if (host.player.state !== 'playing') return out('  ! nothing is playing');
+            out(`  · ${host.player.current?.title ?? ''} 播完了`);
+            return host.ended();
           }
           if (text === '/app') return out(purchaseId ? `  📱 ${platformUrl}/app/${purchaseId}` : '  ! no purchase yet');
           if (text.startsWith('/pay')) return await pay(text.slice(4).trim() || 'success');

@@ -68,6 +68,7 @@ function setup(replies: Array<PlatformReply | Error | unknown>) {
     'purchase',
     'failure',
     'playerStop',
+    'playerStopped',
   ] as const)
     host.on(name, (e?: unknown) => events.push([name, e]));
   const of = (name: string) => events.filter(([n]) => n === name).map(([, e]) => e as Record<string, unknown>);
@@ -96,8 +97,8 @@ test('a playlist answer: speech, then the first item plays with the whole list; 
   }
 });
 
-test('the player: end of item → next; reaching the pay item stops it with "下一集需要购买"; player words never reach the platform', async () => {
-  const { host, of, heard } = setup([answered({ outputSpeech: speech('开始播放'), directives: [PLAYLIST] })]);
+test('the player: end of item → next; at the pay item the platform is asked and the purchase runs; a cancel stops the player there; player words never reach the platform', async () => {
+  const { host, of, heard, fake, companion } = setup([answered({ outputSpeech: speech('开始播放'), directives: [PLAYLIST] })]);
   try {
     await host.hear('我要听万古神帝第35集');
     host.ended();
@@ -107,8 +108,19 @@ test('the player: end of item → next; reaching the pay item stops it with "下
     const [lock] = of('locked');
     assert.equal((lock!.item as { token: string }).token, 'wgsd037');
     assert.equal(lock!.text, '下一集需要购买');
-    assert.equal(of('speak').at(-1)!.text, '下一集需要购买');
-    assert.equal(host.player.state, 'locked');
+    // The platform is asked about that item (for the skill that sent the playlist); the skill's Charge starts the purchase.
+    assert.deepEqual(fake.callsOf('selectElement')[0]!.select, { token: 'wgsd037', mode: 'screen', cause: 'voice', skillId: 'audiobook' });
+    for (let i = 0; i < 100 && companion.state !== 'goods'; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(companion.state, 'goods');
+    assert.equal(of('purchase').length, 1);
+    assert.equal(host.player.state, 'buying');
+    // The user says no: the purchase ends cancelled, the player stays at episode 37 and says why.
+    assert.deepEqual(await host.hear('取消'), { handledBy: 'device', intent: 'cancel' });
+    for (let i = 0; i < 100 && host.player.state !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 5));
+    const [stopped] = of('playerStopped');
+    assert.equal(stopped!.reason, 'cancelled');
+    assert.equal(host.player.current?.token, 'wgsd037');
+    assert.match(of('speak').at(-1)!.text as string, /^播放停在《万古神帝 第37集》/);
     assert.equal(host.previous(), true);
     assert.equal(host.player.state, 'playing');
     assert.equal(await host.hear('上一首。').then((r) => r.handledBy), 'player');
