@@ -10,7 +10,7 @@ import type { SimulationContext } from './simulate-steps.js';
 import { StepFailure } from './simulate-transcript.js';
 import type { DeliveryInfo } from './stack.js';
 
-export type ExpectStep = Extract<Step, { expect: unknown } | { expectSpeech: unknown } | { expectDeliveries: unknown }>;
+export type ExpectStep = Extract<Step, { expect: unknown } | { expectSpeech: unknown } | { expectDeliveries: unknown } | { expectPlaying: unknown }>;
 
 export interface ExpectationContext extends SimulationContext {
   /** Timeout of an expectation without its own `timeoutMs`. */
@@ -52,6 +52,14 @@ export async function checkExpectation(step: ExpectStep, ctx: ExpectationContext
       );
     t.speechCursor = found() + 1;
     t.emit('expect', { expectSpeech: step.expectSpeech, ok: true });
+    return;
+  }
+  if ('expectPlaying' in step) {
+    const found = () => t.plays.findIndex((title, idx) => idx >= t.playCursor && title.includes(step.expectPlaying));
+    if (!(await t.until(() => found() >= 0, timeout)))
+      throw new StepFailure(`waited ${timeout} ms for "${step.expectPlaying}" to play; played since: ${JSON.stringify(t.plays.slice(t.playCursor))}`);
+    t.playCursor = found() + 1;
+    t.emit('expect', { expectPlaying: step.expectPlaying, ok: true });
     return;
   }
   const runs = ctx.hookRuns;

@@ -5,7 +5,8 @@
  *
  *   { "mode"?: "screen" | "screenless", "payWindowSeconds"?: n, "expectTimeoutMs"?: n,
  *     "steps": [ {"say": "…"}, {"touch": "buy"}, {"pay": "success"}, {"fault": "drop-socket"},
- *                {"wait": 500}, {"expect": "paid"}, {"expectSpeech": "开始播放"}, … ] }
+ *                {"wait": 500}, {"expect": "paid"}, {"expectSpeech": "开始播放"},
+ *                {"player": "end"}, {"expectPlaying": "第4集"}, … ] }
  */
 import type { TouchTarget } from '../device/node.js';
 import type { FaultsRequest } from '../sandbox/control-types.js';
@@ -28,6 +29,9 @@ export const MILESTONES = [
   'playing',
   'reconnected',
   'timed-out',
+  // the player: it reached a `pay: true` item (the platform is asked), and it stopped at an item without it
+  'locked',
+  'player-stopped',
 ] as const;
 export type Milestone = (typeof MILESTONES)[number];
 
@@ -48,6 +52,9 @@ export const FAULTS: Record<string, FaultsRequest | 'clear'> = {
 
 const TOUCHES: readonly TouchTarget[] = ['buy', 'cancel', 'refresh', 'retry', 'close'];
 const PAYS = ['success', 'fail', 'cancel', 'none'] as const;
+/** What the user does to the player: `end` = the episode played to its end. */
+export const PLAYER_ACTIONS = ['end', 'next', 'previous', 'pause', 'continue', 'stop'] as const;
+export type PlayerAction = (typeof PLAYER_ACTIONS)[number];
 
 export type Step =
   | { say: string }
@@ -57,6 +64,10 @@ export type Step =
   | { wait: number }
   | { expect: Milestone; timeoutMs?: number }
   | { expectSpeech: string; timeoutMs?: number }
+  /** The player (the episode ends, next, previous, pause, continue, stop). */
+  | { player: PlayerAction }
+  /** An item starts playing whose title contains this text (since the last such expectation). */
+  | { expectPlaying: string; timeoutMs?: number }
   /** The example skill's deliver hook ran exactly n times in all (waits for it, then checks no more come). */
   | { expectDeliveries: number; timeoutMs?: number }
   /** The same goods are bought meanwhile on another device (the DingDang app), so create order will answer ALREADY_OWNED. */
@@ -73,7 +84,7 @@ export interface Script {
 export { ScriptError } from './errors.js';
 import { ScriptError } from './errors.js';
 
-const STEP_KEYS = ['say', 'touch', 'pay', 'fault', 'wait', 'expect', 'expectSpeech', 'expectDeliveries', 'ownElsewhere'];
+const STEP_KEYS = ['say', 'touch', 'pay', 'fault', 'wait', 'expect', 'expectSpeech', 'expectDeliveries', 'ownElsewhere', 'player', 'expectPlaying'];
 
 function posInt(v: unknown, where: string, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new ScriptError(`${where} must be an integer 0–${max}`);
@@ -139,6 +150,12 @@ function parseStep(s: unknown, n: number): Step {
       return { expectSpeech: o.expectSpeech, ...timeout };
     case 'expectDeliveries':
       return { expectDeliveries: posInt(o.expectDeliveries, `${where}.expectDeliveries`, 1000), ...timeout };
+    case 'player':
+      if (!PLAYER_ACTIONS.includes(o.player as PlayerAction)) throw new ScriptError(`${where}: player must be one of ${PLAYER_ACTIONS.join(', ')}`);
+      return { player: o.player as PlayerAction };
+    case 'expectPlaying':
+      if (typeof o.expectPlaying !== 'string' || !o.expectPlaying) throw new ScriptError(`${where}: expectPlaying must be a non-empty string`);
+      return { expectPlaying: o.expectPlaying, ...timeout };
     case 'ownElsewhere':
       if (o.ownElsewhere !== true) throw new ScriptError(`${where}: ownElsewhere must be true`);
       return { ownElsewhere: true };

@@ -17,10 +17,10 @@ export interface SimulationContext {
   deliveries: DeliveryWatch;
 }
 
-export type ActionStep = Exclude<Step, { expect: unknown } | { expectSpeech: unknown } | { expectDeliveries: unknown }>;
+export type ActionStep = Exclude<Step, { expect: unknown } | { expectSpeech: unknown } | { expectDeliveries: unknown } | { expectPlaying: unknown }>;
 
 export function isAction(step: Step): step is ActionStep {
-  return !('expect' in step) && !('expectSpeech' in step) && !('expectDeliveries' in step);
+  return !('expect' in step) && !('expectSpeech' in step) && !('expectDeliveries' in step) && !('expectPlaying' in step);
 }
 
 export async function runAction(step: ActionStep, ctx: SimulationContext): Promise<void> {
@@ -49,6 +49,20 @@ export async function runAction(step: ActionStep, ctx: SimulationContext): Promi
     return;
   }
   if ('wait' in step) return sleep(step.wait);
+  if ('player' in step) {
+    const p = host.player;
+    if (p.state === 'idle') throw new StepFailure(`player ${step.player}: nothing is loaded in the player`);
+    t.emit('player-action', { action: step.player, state: p.state, item: p.current?.token ?? null });
+    if (step.player === 'end') {
+      if (p.state !== 'playing') throw new StepFailure(`player end: nothing is playing (the player is ${p.state})`);
+      return host.ended();
+    }
+    if (step.player === 'next') return void host.next();
+    if (step.player === 'previous') return void host.previous();
+    if (step.player === 'pause') return p.togglePause();
+    if (step.player === 'continue') return p.continue();
+    return p.stop();
+  }
   if ('ownElsewhere' in step) return ownElsewhere(ctx);
 }
 

@@ -45,6 +45,9 @@ export class Transcript {
   /** What an `expect` / `expectSpeech` looks at starts here (after the previous match). */
   milestoneCursor = 0;
   speechCursor = 0;
+  /** Titles of the items that started playing, in order. */
+  readonly plays: string[] = [];
+  playCursor = 0;
   /** The running purchase (the latest the host started). */
   purchaseId: string | undefined;
   private readonly waiters = new Set<() => void>();
@@ -128,8 +131,17 @@ export class Transcript {
       this.changed();
     });
     host.on('play', (p) => {
-      this.emit('play', { title: p.title, resumed: p.resumed, url: p.url ?? null });
+      this.plays.push(p.title);
+      this.emit('play', { title: p.title, token: p.item.token, position: p.position, cause: p.cause, resumed: p.resumed, url: p.url ?? null });
       this.reach('playing');
+    });
+    host.on('locked', (e) => {
+      this.emit('locked', { title: e.item.title, token: e.item.token, position: e.position, cause: e.cause });
+      this.reach('locked');
+    });
+    host.on('playerStopped', (e) => {
+      this.emit('player-stopped', { title: e.item.title, token: e.item.token, reason: e.reason, text: e.text });
+      this.reach('player-stopped');
     });
     host.on('purchase', (e) => {
       this.purchaseId = e.purchaseId;

@@ -133,9 +133,10 @@ export class DevicePlayer extends EventEmitter<DevicePlayerEvents> {
     });
     this.actor.start();
     // The resume of a purchase the host started (a Charge answer to what the user said) plays here too.
+    // After every other listener of the resume (the host hears "resumed" before "playing").
     host.on('resume', (e) => {
       const items = playlistOf(e.directives);
-      if (this.now !== 'buying' && items.length > 0) this.actor.send({ type: 'LOAD', items, resumed: true });
+      if (this.now !== 'buying' && items.length > 0) queueMicrotask(() => this.actor.send({ type: 'LOAD', items, resumed: true }));
     });
   }
 

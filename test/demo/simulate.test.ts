@@ -76,6 +76,10 @@ test('the shipped scripts cover every seed flow and outcome', () => {
     'already-owned.json',
     'socket-drop.json',
     'duplicate-delivery.json',
+    'listen-buy-next.json',
+    'listen-buy-next-screenless.json',
+    'listen-cancel-next.json',
+    'listen-cancel-next-screenless.json',
   ])
     assert.ok(scripts.includes(name), `src/demo/scripts/${name} is missing`);
 });
@@ -128,6 +132,32 @@ test('every shipped script passes through the real bin (exit 0, transcript ends 
   ] as const) {
     const resume = byName(n).events.find((e) => e.type === 'resume')!;
     assert.deepEqual(resume.directives, expected, `${n}: resumed with ${expected.join(' + ')}`);
+  }
+  // Listening that sells the next episode: 1, 2, 3 played, 4 reached and asked about (not played), bought, then 4 plays, resumed.
+  for (const n of ['listen-buy-next.json', 'listen-buy-next-screenless.json']) {
+    const ev = byName(n).events;
+    const plays = ev.filter((e) => e.type === 'play').map((e) => `${e.token}${e.resumed ? '+' : ''}`);
+    assert.deepEqual(plays, ['wgsd001', 'wgsd002', 'wgsd003', 'wgsd004+'], `${n}: what played`);
+    const locked = ev.filter((e) => e.type === 'locked');
+    assert.deepEqual(
+      locked.map((e) => e.token),
+      ['wgsd004'],
+      `${n}: the player reached episode 4 once`,
+    );
+    const playedAt = (tok: string) => ev.findIndex((e) => e.type === 'play' && e.token === tok);
+    assert.ok(ev.indexOf(locked[0]!) < ev.findIndex((e) => e.type === 'purchase'), `${n}: the purchase followed the player reaching the item`);
+    assert.ok(ev.findIndex((e) => e.type === 'resume') < playedAt('wgsd004'), `${n}: episode 4 played only after the payment`);
+    assert.equal(ev.filter((e) => e.type === 'deliver-hook').length, 1);
+  }
+  for (const n of ['listen-cancel-next.json', 'listen-cancel-next-screenless.json']) {
+    const ev = byName(n).events;
+    const stopped = ev.find((e) => e.type === 'player-stopped')!;
+    assert.equal(stopped.reason, 'cancelled', n);
+    assert.equal(stopped.token, 'wgsd004', `${n}: stopped at the declined episode`);
+    const after = ev.slice(ev.indexOf(stopped));
+    const firstPlay = after.find((e) => e.type === 'play');
+    assert.equal(firstPlay?.token, 'wgsd004', `${n}: nothing played before episode 4 was bought (no skipping ahead)`);
+    assert.equal(firstPlay?.resumed, true);
   }
   const cancel = byName('cancel.json');
   assert.equal(cancel.events.filter((e) => e.type === 'deliver-hook').length, 0, 'nothing delivered after a cancel');

@@ -62,10 +62,12 @@ function simulate(args: string[], timeoutMs = 45_000): Promise<Run> {
 }
 
 test(
-  'simulate --scf through the real bin: screen-success and screenless-success pass with the example skill as an SCF function',
+  'simulate --scf through the real bin: the seed flows and listening that sells the next episode (both modes) pass with the example skill as an SCF function',
   { timeout: 90_000 },
   async () => {
-    const runs = await Promise.all(['screen-success', 'screenless-success'].map((s) => simulate(['--script', s, '--scf'])));
+    const runs = await Promise.all(
+      ['screen-success', 'screenless-success', 'listen-buy-next', 'listen-buy-next-screenless'].map((s) => simulate(['--script', s, '--scf'])),
+    );
     for (const [i, run] of runs.entries()) {
       const fails = run.events.filter((e) => e.type === 'fail').map((e) => JSON.stringify(e));
       assert.equal(run.code, 0, `run ${i}: exit ${run.code}\n${run.stderr}\n${fails.join('\n')}`);
@@ -76,6 +78,7 @@ test(
       assert.equal(last.deliveries, 1, 'delivered exactly once');
       assert.ok((last.milestones as string[]).includes('resumed'), `resumed: ${JSON.stringify(last.milestones)}`);
       assert.ok((last.milestones as string[]).includes('playing'), `playing: ${JSON.stringify(last.milestones)}`);
+      if (i >= 2) assert.ok((last.milestones as string[]).includes('locked'), `the player reached the paid episode: ${JSON.stringify(last.milestones)}`);
     }
   },
 );

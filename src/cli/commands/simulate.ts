@@ -61,10 +61,12 @@ Steps:
   {"fault": "drop-socket"}         ${Object.keys(FAULTS).join(' | ')}
                                    (or an object of sandbox fault settings)
   {"ownElsewhere": true}           the same goods get bought meanwhile on another device
+  {"player": "end"}                the player: end (the episode played to its end) | next | previous | pause | continue | stop
   {"wait": 500}                    milliseconds
   {"expect": "paid"}               waits (bounded, "timeoutMs" per step) for a milestone:
                                    ${MILESTONES.join(' | ')}
   {"expectSpeech": "开始播放"}      waits for the speaker to say something containing this
+  {"expectPlaying": "第4集"}        waits for an item to start playing whose title contains this
   {"expectDeliveries": 1}          the example skill delivered exactly this many times
 Each expect looks at what happened since the previous expectation matched.
 After the last step, an order delivered more than once fails the run.
