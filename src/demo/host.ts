@@ -229,7 +229,9 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
       if (e.item.url !== undefined) info.url = e.item.url;
       this.emit('play', info);
     });
-    p.on('asking', (e) => this.emit('locked', { item: e.item, items: e.items, index: e.index, position: e.position, cause: e.cause, text: LOCKED_TEXT[e.cause] }));
+    p.on('asking', (e) =>
+      this.emit('locked', { item: e.item, items: e.items, index: e.index, position: e.position, cause: e.cause, text: LOCKED_TEXT[e.cause] }),
+    );
     p.on('offer', (e) => this.emit('purchase', { purchaseId: e.purchaseId }));
     p.on('stopped', (e) => {
       if (e.reason === 'user') this.emit('playerStop');
@@ -318,6 +320,8 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
       return { handledBy: 'error' };
     }
     if (!charge) {
+      // Something else to listen to, asked in the middle of a purchase: the user moved on, the purchase ends (cancelled).
+      if (this.companion.busy && findPlayDirective(answer.directives)) this.companion.cancel();
       const speech = reply.speech || answer.outputSpeech.text;
       if (speech) this.emit('speak', { text: speech, from: 'skill' });
       if (answer.card?.type === 'LinkAccount') this.emit('linkAccount', { text: LINK_ACCOUNT_TEXT });

@@ -157,14 +157,15 @@ export const playerMachine = setup({
     answer: undefined,
   }),
   initial: 'idle',
-  on: {
-    LOAD: { guard: 'hasItems', target: '.loaded', actions: 'load' },
-  },
   states: {
-    idle: {},
+    idle: {
+      on: { LOAD: { guard: 'hasItems', target: 'loaded', actions: 'load' } },
+    },
     loaded: {
       initial: 'arriving',
       on: {
+        // A new playlist replaces the one playing (or waiting, or stopped).
+        LOAD: { guard: 'hasItems', target: '.arriving', actions: 'load' },
         NEXT: [
           {
             guard: 'hasNext',

@@ -262,8 +262,10 @@ test('the Mermaid views follow the definition: the whole purchase folded, then p
 
 test('the committed diagram in docs/device.md is the one generated from the machine', async () => {
   const { readFileSync } = await import('node:fs');
-  const { DOC, committedBlock, generatedBlock } = await import('../../scripts/mermaid.js');
-  const committed = committedBlock(readFileSync(DOC, 'utf8'));
+  const { DOC, committedBlock, generatedBlock, generatedPlayerBlock, PLAYER_START, PLAYER_END } = await import('../../scripts/mermaid.js');
+  const doc = readFileSync(DOC, 'utf8');
+  const committed = committedBlock(doc);
   assert.ok(committed, 'docs/device.md has the diagram markers');
   assert.equal(committed, generatedBlock(), 'stale diagram: run node --import tsx scripts/mermaid.ts');
+  assert.equal(committedBlock(doc, PLAYER_START, PLAYER_END), generatedPlayerBlock(), 'stale player diagram: run node --import tsx scripts/mermaid.ts');
 });

@@ -169,6 +169,14 @@ test('player words, pause, previous at the first item, the end of the playlist',
   assert.equal(p.state, 'stopped');
   assert.equal(p.stopReason, 'user');
   assert.equal(p.load({ playlist: [] }), false);
+  // A new playlist while one plays replaces it and starts at its first item.
+  p.load(playlist(ep(7), ep(8)));
+  assert.equal(p.state, 'playing');
+  assert.equal(p.current?.token, 'wgsd7');
+  p.ended();
+  p.load(playlist(ep(9)));
+  assert.equal(p.current?.token, 'wgsd9');
+  assert.deepEqual(log.slice(-3), ['play wgsd7 start', 'play wgsd8 ended', 'play wgsd9 start']);
   assert.deepEqual(log.slice(0, 4), ['play wgsd1 start', 'paused', 'continued', 'play wgsd2 tap']);
   companion.stop();
 });
@@ -265,14 +273,18 @@ test('player statechart coverage: every state and every transition of the defini
       { type: 'STOP' },
       { type: 'CONTINUE' },
       { type: 'NEXT' },
+      { type: 'LOAD', items: [] },
     ],
     ok,
     cov,
   );
   assert.deepEqual(s.value, { loaded: 'ended' });
-  // Ended into the next item; an item with neither url nor pay.
+  // Ended into the next item; an item with neither url nor pay; a new playlist while one plays.
   s = await run([load(false, false), { type: 'ENDED' }, { type: 'ENDED' }], ok, cov);
   assert.deepEqual(s.value, { loaded: 'ended' });
+  s = await run([load(false, false), { type: 'ENDED' }, load(true, false)], none, cov);
+  assert.equal(s.context.index, 0);
+  assert.equal(s.context.items.length, 2);
   s = await run([{ type: 'LOAD', items: [{ index: 0, token: 'u', title: 'U', locked: false }] }], ok, cov);
   assert.equal(s.context.stopReason, 'unplayable');
   // A paid item: charged → buying; every way a purchase ends.

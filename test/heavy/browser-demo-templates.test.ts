@@ -177,6 +177,8 @@ function startTinySkill() {
           const a = answers[r.intent.name]?.();
           body = a && typeof a === 'object' && 'version' in a ? a : { version: '1.0', response: a ?? say('我不会这个') };
         } else if (r.type === 'SessionEndedRequest') body = { version: '1.0', response: say('再见', { shouldEndSession: true }) };
+        // The player reached a paid item: this skill sells nothing, it says so (the player stops there, showing why).
+        else if (r.type === 'Display.ElementSelected') body = { version: '1.0', response: say(`${r.token.replace('wgsd', '第')}集需要在叮当APP里购买`) };
         else body = { version: '1.0', response: say('好的') };
         res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8' });
         res.end(JSON.stringify(body));
@@ -414,10 +416,16 @@ test(
       // End of item → the next one (its art cannot load: a placeholder) → the paid one stops the player.
       await page.waitForFunction(() => document.getElementById('now-playing-position')?.textContent === '第 2/4 首', undefined, { timeout: 10_000 });
       assert.match((await page.getAttribute('#audio', 'src')) ?? '', /\/audio\/wgsd2\.wav$/);
-      await page.waitForSelector('#screen[data-state="locked"]', { timeout: 10_000 });
+      // The platform sent the skill Display.ElementSelected with the item's token; the skill did not offer it.
+      await page.waitForSelector('#screen[data-state="stopped"]', { timeout: 10_000 });
       assert.equal(await page.locator('#now-playing-title').innerText(), '万古神帝 第3集');
-      assert.equal(await page.locator('#player-notice').innerText(), '下一集需要购买');
-      assert.equal(await speech.innerText(), '下一集需要购买');
+      assert.equal(await page.locator('#player-notice').innerText(), '第3集需要在叮当APP里购买');
+      assert.equal(await speech.innerText(), '第3集需要在叮当APP里购买');
+      const selected = skill.requests.filter((e) => e.request.type === 'Display.ElementSelected');
+      assert.deepEqual(
+        selected.map((e) => (e.request as { token: string }).token),
+        ['wgsd3'],
+      );
       assert.equal(await page.evaluate(() => (document.getElementById('audio') as HTMLAudioElement).paused), true, 'nothing plays');
       await shot('player-locked');
 
@@ -428,7 +436,8 @@ test(
       assert.equal(await page.getAttribute('#now-playing-title', 'title'), '万古神帝 第2集：张若尘重回八百年前，昆仑界风云再起，少年天帝之路从此开始');
       await shot('player-long-title');
       await page.click('#playlist li[data-token="wgsd4"]');
-      await page.waitForSelector('#screen[data-state="locked"]', { timeout: 5000 });
+      await page.waitForFunction(() => document.getElementById('player-notice')?.textContent === '第4集需要在叮当APP里购买', undefined, { timeout: 5000 });
+      assert.equal(await screen.getAttribute('data-state'), 'stopped');
       assert.equal(await page.locator('#now-playing-title').innerText(), '万古神帝 第4集');
       assert.equal(await page.locator('#next').isDisabled(), true, 'nothing after the last item');
       assert.equal(await page.locator('#now-playing .no-art').count(), 1, 'no art: a neutral placeholder, not the subtitle');

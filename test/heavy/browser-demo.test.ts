@@ -157,13 +157,22 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
     assert.match(await page.locator('#playlist li.locked').first().innerText(), /需购买/);
     const audioSrc = await page.getAttribute('#audio', 'src');
     assert.match(audioSrc ?? '', /\/audio\/wgsd035\.wav\?t=/);
-    // The episode ends; the next one is not bought: the player stops there and says so.
-    await page.waitForSelector('#screen[data-state="locked"]', { timeout: 15_000 });
+    // The episode ends; the next one is not bought: the platform asks the skill (Display.ElementSelected), which offers it.
+    await page.waitForSelector('#screen[data-kind="goods"]', { timeout: 15_000 });
+    assert.match(await screen.innerText(), /万古神帝 第36集/);
+    assert.match(await speech.innerText(), /这是付费内容.*说“购买”下单/);
+    await phone.locator('#status[data-status="SUCCESS"]').waitFor({ timeout: 20_000 });
+    await shot('next-episode-offered');
+    // The user declines: the player stays at episode 36 and says why.
+    await page.fill('#utterance', '取消');
+    await page.press('#utterance', 'Enter');
+    await page.waitForSelector('#screen[data-state="stopped"]', { timeout: 15_000 });
     assert.match(await page.locator('#now-playing-title').innerText(), /万古神帝 第36集/);
     assert.match(await page.locator('#now-playing-position').innerText(), /^第 2\/\d+ 首/);
-    assert.equal(await speech.innerText(), '下一集需要购买');
-    await phone.locator('#status[data-status="SUCCESS"]').waitFor({ timeout: 20_000 });
-    await shot('next-episode-locked');
+    assert.match(await page.locator('#player-notice').innerText(), /播放停在《万古神帝 第36集》，这一集需要购买/);
+    assert.match(await speech.innerText(), /播放停在《万古神帝 第36集》/);
+    assert.equal(await page.evaluate(() => (document.getElementById('audio') as HTMLAudioElement).paused), true, 'nothing plays');
+    await shot('next-episode-declined');
 
     // The dialog log holds the whole story, in order.
     const log = await page.locator('#log').innerText();
@@ -178,6 +187,7 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
       'states in order',
     );
     assert.match(log, /购买结束：done（已支付）/);
+    assert.match(log, /购买结束：cancelled/);
 
     // Cross-origin device link: CORS answered, Authorization exposed, a WebSocket to the stream.
     assert.notEqual(new URL(demo.url).origin, new URL(demo.sandbox).origin);
@@ -211,3 +221,61 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
   assert.equal(exitCode, 0, `the demo stops cleanly on Ctrl-C\n${demo.output()}`);
   assert.match(demo.output(), /dingdang-pay demo: stopped/);
 });
+
+test(
+  'the demo page: listening to the free episodes of 万古神帝 reaches episode 4, it is offered, paid, and listening goes on from it',
+  { timeout: 150_000 },
+  async (t) => {
+    if (!hasChromium()) return t.skip(SKIP);
+    const { chromium } = await import('playwright-core');
+    const dir = join(root, 'test-artifacts', 'browser-demo-listen');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const profile = mkdtempSync(join(tmpdir(), 'ddp-chromium-'));
+    const demo = await startDemo();
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1400, height: 900 },
+      args: CHROMIUM_ARGS,
+    });
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      let n = 0;
+      const shot = (name: string) => page.screenshot({ path: join(dir, `${String(++n).padStart(2, '0')}-${name}.png`) });
+      const screen = page.locator('#screen');
+      await page.goto(demo.url, { timeout: 30_000 });
+      await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 30_000 });
+
+      await page.fill('#utterance', '我要听万古神帝');
+      await page.click('#say-button');
+      await page.waitForSelector('#now-playing', { timeout: 30_000 });
+      await shot('episode-1');
+      // Each free episode plays to its end and the next one starts (the page's <audio> "ended").
+      for (const ep of [1, 2, 3]) await page.locator('#log li.event', { hasText: `▶ 万古神帝 第${ep}集（第 ${ep}/` }).waitFor({ timeout: 20_000 });
+      // Episode 4 is not bought: never played; the skill's Charge puts the goods on the screen.
+      await page.waitForSelector('#screen[data-kind="goods"]', { timeout: 20_000 });
+      assert.match(await screen.innerText(), /万古神帝 第4集/);
+      assert.equal(await page.locator('#log li.event', { hasText: '▶ 万古神帝 第4集' }).count(), 0, 'episode 4 did not play before it was bought');
+      await shot('episode-4-offered');
+      await page.click('[data-touch="buy"]');
+      await page.waitForSelector('#screen[data-kind="pay"] #qr', { timeout: 30_000 });
+      await shot('episode-4-qr');
+      await page.click('#scan');
+      const phone = page.frameLocator('#phone-frame');
+      await phone.locator('#pay-success').click({ timeout: 20_000 });
+      await page.locator('#log li.event', { hasText: /▶ 万古神帝 第4集（第 1\/\d+ 首） · 支付后继续/ }).waitFor({ timeout: 30_000 });
+      assert.match((await page.getAttribute('#audio', 'src')) ?? '', /\/audio\/wgsd004\.wav\?t=/);
+      await shot('episode-4-playing');
+      const deliveries = (await new SandboxClient(demo.sandbox).notifications()).filter((x) => x.kind === 'deliver');
+      assert.equal(deliveries.length, 1, 'episode 4 delivered exactly once');
+      assert.deepEqual(errors, [], 'no page errors');
+    } finally {
+      await context.close();
+      await stopDemo(demo.child);
+      rmSync(profile, { recursive: true, force: true });
+    }
+  },
+);
