@@ -237,7 +237,7 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
       if (e.reason === 'user') this.emit('playerStop');
       else this.emit('playerStopped', { item: e.item, items: e.items, index: e.index, position: e.position, reason: e.reason, text: e.text });
     });
-    p.on('speak', (e) => this.emit('speak', { text: e.text, from: 'device' }));
+    p.on('speak', (e) => this.emit('speak', { text: e.text, from: e.skill ? 'skill' : 'device' }));
     p.on('ended', (e) => this.emit('playlistEnd', e));
     p.on('paused', (e) => this.emit('pause', e));
   }

@@ -53,8 +53,8 @@ export interface DevicePlayerEvents {
   paused: (e: { paused: boolean; item: PlayerItem }) => void;
   /** The playlist is over. */
   ended: (e: { items: readonly PlayerItem[] }) => void;
-  /** What the player itself says ("已经是第一首了", why it stopped). */
-  speak: (e: { text: string }) => void;
+  /** What the player says ("已经是第一首了", why it stopped); `skill`: the words are the skill's own (its answer about the item). */
+  speak: (e: { text: string; skill: boolean }) => void;
   state: (e: { state: PlayerState }) => void;
 }
 
@@ -245,8 +245,8 @@ export class DevicePlayer extends EventEmitter<DevicePlayerEvents> {
     return { item: c.items[c.index]!, items: c.items, index: c.index, position: positionText(c.index, c.items.length), cause: c.cause, resumed: c.resumed };
   }
 
-  private tell(text: string): void {
-    if (text) this.emit('speak', { text });
+  private tell(text: string, skill = false): void {
+    if (text) this.emit('speak', { text, skill });
   }
 
   private onEmitted(e: PlayerEmitted): void {
@@ -269,7 +269,7 @@ export class DevicePlayer extends EventEmitter<DevicePlayerEvents> {
         const skill = reason === 'notOffered' ? c.answer?.outputSpeech?.trim() : undefined;
         const text = skill || STOP_TEXT[this.host.locale][reason].replace('$', c.items[c.index]!.title);
         this.emit('stopped', { ...this.at(c), reason, text });
-        return this.tell(text);
+        return this.tell(text, !!skill);
       }
       case 'offer':
         return this.buy(c);
