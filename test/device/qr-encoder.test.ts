@@ -11,6 +11,7 @@ import QRCode from 'qrcode';
 import { encodeQr } from '../../src/device/qr-encoder.js';
 import { DEVICE_ERROR_CODES, QrCapacityError } from '../../src/device/errors.js';
 import { DingDangPayError } from '../../src/protocol/browser.js';
+import { qrImage } from '../../src/device/render.js';
 
 /** Bytes a version holds in byte mode at level M (ISO/IEC 18004 table 7). */
 const CAPACITY = [
@@ -88,9 +89,9 @@ test('the smallest version that fits: each version’s capacity fills it, one by
   assert.equal(encodeQr('购'.repeat(777)).version, 40, '2,331 bytes of UTF-8');
 });
 
-test('past version 40 (2,331 bytes) the encoder throws QrCapacityError, ERR_DEVICE_QR_TOO_LONG', () => {
+test('past version 40 (2,331 bytes) the encoder and qrImage throw QrCapacityError, ERR_DEVICE_QR_TOO_LONG', () => {
   for (const text of ['x'.repeat(2332), '购'.repeat(778), 'y'.repeat(10_000)]) {
-    for (const encode of [() => encodeQr(text)])
+    for (const encode of [() => encodeQr(text), () => qrImage(text)])
       assert.throws(encode, (e: unknown) => {
         assert.ok(e instanceof QrCapacityError && e instanceof DingDangPayError);
         assert.equal(e.code, 'ERR_DEVICE_QR_TOO_LONG');
