@@ -11,6 +11,7 @@
  * | `PlatformError` | `ERR_REMOTE` (`status`, `platformCode`) | the transport: the platform answered an error (docs/device-protocol.md §3.7) |
  * | `DeviceProtocolError` | `ERR_DEVICE_PROTOCOL` | the machine's actors: an answer of the transport the device cannot use |
  * | `CompanionError` | `ERR_DEVICE_BUSY`, `ERR_DEVICE_STOPPED`, `ERR_DEVICE_BAD_CHARGE`, `ERR_DEVICE_CONFIG`, `ERR_DEVICE_STEP` | the companion |
+ * | `QrCapacityError` | `ERR_DEVICE_QR_TOO_LONG` (`bytes`, `maxBytes`) | the QR encoder (`qrImage`): a text longer than version 40 holds |
  *
  * The device also throws the protocol's errors: `InvalidArgumentError`
  * (`ERR_INVALID_ARGUMENT`), `SignatureError` (`ERR_SIGNATURE`, a reply whose
@@ -88,6 +89,19 @@ export class CompanionError extends DingDangPayError {
   }
 }
 
+/** A text too long for a QR code: more UTF-8 bytes than version 40 holds in byte mode at level M. */
+export class QrCapacityError extends DingDangPayError {
+  /** The text's UTF-8 length. */
+  readonly bytes: number;
+  /** The most version 40 holds: 2,331. */
+  readonly maxBytes: number;
+  constructor(bytes: number, maxBytes: number) {
+    super('ERR_DEVICE_QR_TOO_LONG', `a QR code (level M) holds at most ${maxBytes} bytes, the text has ${bytes}`);
+    this.bytes = bytes;
+    this.maxBytes = maxBytes;
+  }
+}
+
 /** Every code the device layer's own classes carry, and the class that carries it. */
 export const DEVICE_ERROR_CODES = {
   ERR_TRANSPORT: DeviceTransportError,
@@ -99,5 +113,6 @@ export const DEVICE_ERROR_CODES = {
   ERR_DEVICE_BAD_CHARGE: CompanionError,
   ERR_DEVICE_CONFIG: CompanionError,
   ERR_DEVICE_STEP: CompanionError,
+  ERR_DEVICE_QR_TOO_LONG: QrCapacityError,
 } as const;
 export type DeviceErrorCode = keyof typeof DEVICE_ERROR_CODES;

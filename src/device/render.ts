@@ -3,13 +3,12 @@
  * however it likes (DOM, canvas, a terminal). One view per purchase state:
  * goods card, pay page (QR + countdown), progress, result, resumed content.
  *
- * QR codes are made with `qrcode`'s encoder (`create` from
- * `qrcode/lib/core/qrcode.js`, imported alone so that the package's renderers
- * stay out of the browser bundle) and drawn here as an SVG string, an SVG data
- * URL and terminal text, so the same code runs in Node and in browsers
- * without a canvas.
+ * QR codes are encoded by the device's own small encoder (qr-encoder.ts:
+ * byte mode, level M, the same symbols as the `qrcode` package gives for byte
+ * mode) and drawn here as an SVG string, an SVG data URL and terminal text,
+ * so the same code runs in Node and in browsers without a canvas.
  */
-import { create as createQr } from 'qrcode/lib/core/qrcode.js';
+import { encodeQr } from './qr-encoder.js';
 import { formatFen, sumFen, type ChargeDirective } from '../protocol/browser.js';
 import type { DeviceOrder, ResumeResult } from './port.js';
 import { prompt, type Locale, type PromptContext } from './prompts.js';
@@ -124,15 +123,15 @@ function toBase64(ascii: string): string {
   throw new Error('no btoa in this runtime');
 }
 
-/** Encode `text` as a QR code and draw it three ways. */
+/** Encode `text` as a QR code (its UTF-8 bytes, level M) and draw it three ways. Throws `QrCapacityError` (`ERR_DEVICE_QR_TOO_LONG`) past 2,331 bytes. */
 export function qrImage(text: string, options: { margin?: number; moduleSize?: number; dark?: string; light?: string } = {}): QrImage {
   const margin = options.margin ?? 2;
   const px = options.moduleSize ?? 4;
   const dark = options.dark ?? '#000000';
   const light = options.light ?? '#ffffff';
-  const qr = createQr(text, { errorCorrectionLevel: 'M' });
-  const size = qr.modules.size;
-  const on = (r: number, c: number) => r >= 0 && c >= 0 && r < size && c < size && qr.modules.get(r, c) === 1;
+  const qr = encodeQr(text);
+  const size = qr.size;
+  const on = (r: number, c: number) => r >= 0 && c >= 0 && r < size && c < size && qr.get(r, c);
 
   const full = size + margin * 2;
   let path = '';

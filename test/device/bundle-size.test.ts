@@ -3,6 +3,8 @@
  * exactly as the `bundle-gzip` bench figure builds it (bench/figures/device.ts
  * `deviceBundle()`: esbuild, minified ESM, browser platform), gzip -9 at most
  * 45 KiB, and it imports no Node built-in. A size check, not a timing one.
+ * QR codes come from the device's own encoder (src/device/qr-encoder.ts):
+ * nothing of the `qrcode` package is in the bundle.
  * Skips when esbuild (a dev dependency) is missing.
  */
 import { test } from 'node:test';
@@ -34,9 +36,9 @@ test(`the device bundle is at most ${BUDGET} bytes gzip -9 and imports no Node b
   assert.doesNotMatch(code, /\b(?:from|import|require)\s*\(?\s*["'`]node:/, 'a node: specifier in the bundle');
   for (const p of Object.keys(metafile.inputs)) assert.ok(!p.startsWith('node:'), `Node built-in among the inputs: ${p}`);
 
-  // What keeps it small: qrcode's encoder without its renderers, and the Charge schema without the other messages'.
+  // What keeps it small: the device's own QR encoder instead of the qrcode package (and its dijkstrajs), and the Charge schema without the other messages'.
   const inputs = Object.keys(out.inputs);
-  assert.ok(inputs.some((p) => p.endsWith('qrcode/lib/core/qrcode.js')));
-  for (const p of inputs) assert.doesNotMatch(p, /qrcode\/lib\/(?:renderer\/|browser\.js|server\.js|index\.js)/, `qrcode renderer in the bundle: ${p}`);
+  assert.ok(inputs.some((p) => p.endsWith('src/device/qr-encoder.ts')));
+  for (const p of inputs) assert.doesNotMatch(p, /node_modules\/(?:qrcode|dijkstrajs)\//, `qrcode in the bundle: ${p}`);
   assert.doesNotMatch(code, /createOrderRequest|refundNotifyRequest/, 'the other messages’ schemas are in the bundle');
 });
