@@ -23,6 +23,7 @@ export {
   DeviceProtocolError,
   DeviceTransportError,
   PlatformError,
+  QrCapacityError,
   RequestTimeoutError,
   type CompanionErrorCode,
   type DeviceErrorCode,
