@@ -61,3 +61,33 @@ test('without a token: dd:<userId>, with or without a table', async () => {
   assert.equal(partnerUserId({ userId: 'u-7' }, new PartnerAccounts()), 'dd:u-7');
   assert.equal(await chargeUserId(new PartnerAccounts(), { userId: 'u-7' }), 'dd:u-7');
 });
+
+test('the example server is its own token endpoint: linking in the sandbox takes the partner’s token, and the linked user keeps the same partner id', async () => {
+  const { startDemoStack } = await import('../../src/demo/stack.js');
+  const stack = await startDemoStack({ log: () => {} });
+  try {
+    assert.match(stack.skill!.accountLinkingUrl, /^http:\/\/127\.0\.0\.1:\d+\/account-link$/);
+    const before = await stack.client.say({ text: '我要听万古神帝第35集', userId: 'u-link', deviceId: 'dev-link', mode: 'screenless' });
+    const unlinkedId = (before.answer?.directives?.find((d) => d.type === 'Connections.SendRequest') as { payload: { chargeInfo: { userId: string } } }).payload
+      .chargeInfo.userId;
+    assert.equal(unlinkedId, 'dd:u-link');
+    const link = await stack.client.link({ userId: 'u-link' });
+    assert.equal(link.source, 'partner', 'the token came from the example’s accountLinkingUrl');
+    assert.match(link.accessToken, /^wg-at-/);
+    const after = await stack.client.say({ text: '我要听万古神帝第36集', userId: 'u-link', deviceId: 'dev-link', mode: 'screenless' });
+    assert.equal(after.matched, true);
+    const skillCalls = (await stack.client.calls()).filter((c) => c.kind === 'skill');
+    assert.ok(skillCalls.at(-1)!.body.includes(`"accessToken":"${link.accessToken}"`), 'the request after linking carries the token');
+    assert.ok(!skillCalls[0]!.body.includes('accessToken'), 'the one before did not');
+    const linkedId = (after.answer?.directives?.find((d) => d.type === 'Connections.SendRequest') as { payload: { chargeInfo: { userId: string } } }).payload
+      .chargeInfo.userId;
+    assert.equal(linkedId, 'dd:u-link', 'what the user bought before linking stays theirs');
+    // The endpoint refuses what is not { userId }.
+    const bad = await fetch(stack.skill!.accountLinkingUrl, { method: 'POST', body: '{"userId": 7}', signal: AbortSignal.timeout(5000) });
+    assert.equal(bad.status, 400);
+    const get = await fetch(stack.skill!.accountLinkingUrl, { signal: AbortSignal.timeout(5000) });
+    assert.equal(get.status, 405);
+  } finally {
+    await stack.close();
+  }
+});

@@ -39,6 +39,7 @@ import { audiobookCatalog, episodeByItemId } from './catalog.js';
 import { createNodeHttpHandler, createScfHandler, type ScfEvent } from '../../skill/index.js';
 import { readBody } from '../../protocol/http-body.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
+import { PartnerAccounts } from './accounts.js';
 import { AUDIOBOOK_INTENTS, AUDIOBOOK_INVOCATION_NAME, audioToken, createAudiobookSkill } from './skill.js';
 
 /** Exactly the record the sandbox's config takes for a skill, plus `url`. */
@@ -57,7 +58,14 @@ export interface SkillRecord {
   utterances: Array<{ intent: string; samples: string[]; slots: Record<string, 'text' | 'number'> }>;
   /** Present only for an SCF deployment: the sandbox then calls `/skill` in the wrapped form. */
   deployment?: 'scf';
+  /** The skill offers account linking (it may answer with a LinkAccount card). */
+  accountLinking: true;
+  /** The partner's token endpoint for (simulated) account linking: `POST { userId }` → `{ accessToken }`. */
+  accountLinkingUrl: string;
 }
+
+/** Path of the example's token endpoint (the sandbox's `accountLinkingUrl`, our own extension). */
+export const ACCOUNT_LINK_PATH = '/account-link';
 
 /** How the custom-skill endpoint is run: a web service (default) or an SCF function behind a local stand-in. */
 export type AudiobookDeployment = 'http' | 'scf';
@@ -197,7 +205,9 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
   };
   if (options.tskPublicKey !== undefined) configurePlatform({ tskPublicKey: options.tskPublicKey });
 
+  const accounts = new PartnerAccounts();
   const skill = createAudiobookSkill({
+    accounts,
     skillId,
     skillSecret,
     store,
@@ -236,6 +246,7 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
     const route = routes[url.pathname];
     if (route) return route(req, res);
     if (url.pathname === '/skill') return skillEndpoint(req, res);
+    if (url.pathname === ACCOUNT_LINK_PATH) return void linkToken(accounts, req, res);
     const audio = /^\/audio\/([a-z]+\d{3})\.wav$/.exec(url.pathname);
     if (audio && req.method === 'GET') {
       const ep = episodeByItemId(audio[1]!);
@@ -268,6 +279,8 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
     refundNotifyUrl: `${baseUrl}${DEFAULT_PARTNER_PATHS.refundNotify}`,
     invocationName: AUDIOBOOK_INVOCATION_NAME,
     utterances: AUDIOBOOK_INTENTS.map((i) => ({ intent: i.intent, samples: [...i.samples], slots: { ...i.slots } })),
+    accountLinking: true,
+    accountLinkingUrl: `${baseUrl}${ACCOUNT_LINK_PATH}`,
     ...(scf ? { deployment: 'scf' as const } : {}),
   };
 
@@ -284,4 +297,25 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
       await store.close();
     },
   };
+}
+
+/**
+ * The token endpoint the platform calls when a user links their account
+ * (`accountLinkingUrl`: `POST { userId }` → `{ accessToken }`; our own
+ * extension of the sandbox, unsigned as the sandbox sends it). A real
+ * partner runs its OAuth flow here and authenticates the caller.
+ */
+async function linkToken(accounts: PartnerAccounts, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  if (req.method !== 'POST') return void json(405, { error: 'POST { userId }' });
+  const r = await readBody(req, { limit: 4096, timeoutMs: 5000 });
+  if (!r.ok) return void json(400, { error: `body ${r.reason}` });
+  let userId: unknown;
+  try {
+    userId = (JSON.parse(r.body.toString('utf8')) as { userId?: unknown } | null)?.userId;
+  } catch {
+    return void json(400, { error: 'body is not JSON { userId }' });
+  }
+  if (typeof userId !== 'string' || userId === '' || userId.length > 256) return void json(400, { error: 'userId must be a string of 1-256 characters' });
+  json(200, { accessToken: accounts.issueToken(userId) });
 }
