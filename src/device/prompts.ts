@@ -56,12 +56,15 @@ function amountFen(ctx: PromptContext): number {
   return ctx.order?.totalAmt ?? ctx.totalFen;
 }
 
-function minutesLeft(ctx: PromptContext, now: number): number | undefined {
+/** How long the payment window still is, as said: "15秒", "5分钟" (rounded down past a minute; undefined when over). */
+function windowLeft(ctx: Pick<PromptContext, 'order'>, now: number, zh: boolean): string | undefined {
   const at = ctx.order?.expiresAt;
   if (typeof at !== 'number') return undefined;
-  const ms = at - now;
-  if (ms <= 0) return undefined;
-  return Math.max(1, Math.round(ms / 60_000));
+  const s = Math.floor((at - now) / 1000);
+  if (s <= 0) return undefined;
+  const m = Math.floor(s / 60);
+  if (zh) return m > 0 ? `${m}分钟` : `${s}秒`;
+  return m > 0 ? `${m} minute${m === 1 ? '' : 's'}` : `${s} second${s === 1 ? '' : 's'}`;
 }
 
 /** Prefix the skill's own speech, once, before the goods prompt. */
@@ -88,8 +91,8 @@ function promptZh(key: PromptKey, ctx: PromptContext, now: number): string {
     case 'orderFailed':
       return '下单没有成功。说“重试”再试一次，或说“取消”。';
     case 'pay': {
-      const m = minutesLeft(ctx, now);
-      return `请用微信扫描屏幕上的二维码，支付${amount}${m ? `，${m}分钟内有效` : ''}。`;
+      const w = windowLeft(ctx, now, true);
+      return `请用微信扫描屏幕上的二维码，支付${amount}${w ? `，${w}内有效` : ''}。`;
     }
     case 'confirming':
       return '已扫码，请在手机上确认支付。';
@@ -137,8 +140,8 @@ function promptEn(key: PromptKey, ctx: PromptContext, now: number): string {
     case 'orderFailed':
       return 'The order did not go through. Say "retry", or "cancel".';
     case 'pay': {
-      const m = minutesLeft(ctx, now);
-      return `Scan the code on the screen with WeChat to pay ${amount}${m ? `, within ${m} minute${m === 1 ? '' : 's'}` : ''}.`;
+      const w = windowLeft(ctx, now, false);
+      return `Scan the code on the screen with WeChat to pay ${amount}${w ? `, within ${w}` : ''}.`;
     }
     case 'confirming':
       return 'Scanned. Please confirm the payment on your phone.';
@@ -192,8 +195,16 @@ export function helpText(stateKey: string, locale: Locale = 'zh-CN'): string {
   return zh ? '请稍等，说“取消”可以退出购买。' : 'Please wait. Say "cancel" to stop.';
 }
 
-/** The answer to "支付好了吗": only a verified SUCCESS says paid. */
-export function statusText(ctx: Pick<PromptContext, 'paid' | 'tradeStatus' | 'order' | 'failReason'>, locale: Locale = 'zh-CN'): string {
+/**
+ * The answer to "支付好了吗": only a verified SUCCESS says paid; an order
+ * whose window is over says so; nothing is promised that does not follow
+ * (a fresher status from the check the question starts acts on its own).
+ */
+export function statusText(
+  ctx: Pick<PromptContext, 'paid' | 'tradeStatus' | 'order' | 'failReason' | 'mode'>,
+  locale: Locale = 'zh-CN',
+  now = Date.now(),
+): string {
   const zh = locale === 'zh-CN';
   if (ctx.paid) return zh ? '已经支付成功了。' : 'Yes, the payment went through.';
   switch (ctx.tradeStatus) {
@@ -201,8 +212,16 @@ export function statusText(ctx: Pick<PromptContext, 'paid' | 'tradeStatus' | 'or
       return zh ? '已扫码，正在等你在手机上确认。' : 'Scanned; waiting for you to confirm on your phone.';
     case 'FAIL':
       return zh ? `支付没有成功${ctx.failReason ? `：${ctx.failReason}` : ''}。` : 'The payment did not go through.';
-    default:
-      if (ctx.order) return zh ? '还没有收到付款，我再帮你查一下。' : 'No payment yet; let me check again.';
-      return zh ? '还没有下单。' : 'Nothing ordered yet.';
+    default: {
+      if (!ctx.order) return zh ? (ctx.mode === 'screenless' ? '还没有下单，请在叮当APP里下单支付。' : '还没有下单。') : 'Nothing ordered yet.';
+      const w = windowLeft(ctx, now, zh);
+      if (!w)
+        return zh
+          ? ctx.mode === 'screenless'
+            ? '还没有收到付款，这笔订单的支付时间已经过了。'
+            : '还没有收到付款，二维码已经过期了。说“刷新”换一个新的，或说“取消”。'
+          : 'No payment yet, and the payment window is over.';
+      return zh ? `还没有收到付款，还可以支付${w}。` : `No payment yet; you have ${w} left to pay.`;
+    }
   }
 }

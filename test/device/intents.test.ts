@@ -139,3 +139,21 @@ test('status answers never claim payment without a verified SUCCESS', () => {
   assert.match(helpText('paying.awaitingScan'), /微信/);
   assert.match(helpText('goods', 'en-US'), /buy/);
 });
+
+test('the window is announced as it is, and a status answer never promises what does not follow', async () => {
+  const { prompt, statusText } = await import('../../src/device/prompts.js');
+  const charge = {
+    type: 'Connections.SendRequest' as const,
+    name: 'Charge' as const,
+    payload: { chargeInfo: { name: '万古神帝 第4集', items: [{ itemId: 'wgsd004', itemName: '第4集', price: 200, count: 1, totalFee: 200 }] } },
+  };
+  const order = (expiresAt: number) => ({ purchaseId: 'P1', transactionId: 'DD1', tradeNo: 'T1', totalAmt: 200, payUrl: 'https://pay.example/1', expiresAt });
+  const ctx = { mode: 'screen' as const, charge, totalFen: 200, paid: false, resumeEnabled: true };
+  assert.equal(prompt('pay', { ...ctx, order: order(15_000) }, 'zh-CN', 0), '请用微信扫描屏幕上的二维码，支付2元，15秒内有效。');
+  assert.equal(prompt('pay', { ...ctx, order: order(300_000) }, 'zh-CN', 0), '请用微信扫描屏幕上的二维码，支付2元，5分钟内有效。');
+  assert.equal(prompt('pay', { ...ctx, order: order(15_000) }, 'en-US', 0), 'Scan the code on the screen with WeChat to pay 2 yuan, within 15 seconds.');
+  assert.equal(statusText({ ...ctx, order: order(90_000) }, 'zh-CN', 0), '还没有收到付款，还可以支付1分钟。');
+  assert.match(statusText({ ...ctx, order: order(10) }, 'zh-CN', 1000), /二维码已经过期了/);
+  assert.doesNotMatch(statusText({ ...ctx, order: order(90_000) }, 'zh-CN', 0), /查一下/);
+  assert.equal(statusText({ ...ctx, mode: 'screenless' }, 'zh-CN', 0), '还没有下单，请在叮当APP里下单支付。');
+});
