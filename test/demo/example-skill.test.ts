@@ -182,6 +182,8 @@ describe('example audiobook skill (dingdang-pay example-skill)', () => {
     secret = r.skillSecret;
     try {
       assert.deepEqual(Object.keys(r).sort(), [
+        'accountLinking',
+        'accountLinkingUrl',
         'createOrderUrl',
         'deliverUrl',
         'invocationName',
