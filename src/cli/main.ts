@@ -15,6 +15,9 @@ export const COMMANDS: Record<string, Loader> = {
   sandbox: async () => (await import('./commands/sandbox.js')).sandbox,
   demo: async () => (await import('./commands/demo.js')).demo,
   simulate: async () => (await import('./commands/simulate.js')).simulate,
+  orderquery: async () => (await import('./commands/pay.js')).orderquery,
+  refund: async () => (await import('./commands/pay.js')).refund,
+  refundquery: async () => (await import('./commands/pay.js')).refundquery,
 };
 
 async function help(): Promise<string> {
