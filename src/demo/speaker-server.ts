@@ -12,7 +12,7 @@ import { speakerBundle } from './bundle.js';
 import { speakerPage } from './page.js';
 import { SandboxClient } from '../sandbox/client.js';
 import type { DeviceMode } from '../sandbox/purchase-book.js';
-import { readBody } from '../protocol/http-body.js';
+import { readBody, requestUrl } from '../protocol/http-body.js';
 import { parseSayReply, type PlatformReply } from './host.js';
 
 export interface SpeakerServerOptions {
@@ -58,7 +58,8 @@ export async function startSpeakerServer(options: SpeakerServerOptions): Promise
   const client = new SandboxClient(options.platformUrl);
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://speaker');
+    const url = requestUrl(req, 'http://speaker');
+    if (!url) return void res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target');
     if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       res.end(speakerPage({ platformUrl: options.platformUrl, tskPublicKey: options.tskPublicKey, deviceId, sayUrl: '/api/say', example }));

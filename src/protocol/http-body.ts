@@ -58,3 +58,24 @@ export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promis
     req.on('aborted', () => finish({ ok: false, reason: 'aborted' }));
   });
 }
+
+/**
+ * The request target as a URL, or undefined when `new URL()` refuses it
+ * (e.g. `//`, `http://`): a server answers 400 instead of throwing.
+ */
+export function requestUrl(req: IncomingMessage, base = 'http://localhost'): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', base);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `decodeURIComponent`, or undefined for a malformed escape (`%E0%A4%A`). */
+export function decodePathPart(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return undefined;
+  }
+}

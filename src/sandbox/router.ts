@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '../protocol/errors.js';
-import { readBody } from '../protocol/http-body.js';
+import { decodePathPart, readBody } from '../protocol/http-body.js';
 import { controlErrorOf, HttpError } from './errors.js';
 
 export interface RouteContext {
@@ -100,11 +100,13 @@ export class Router {
         methodMismatch = true;
         continue;
       }
+      const params = m.slice(1).map((p) => decodePathPart(p ?? ''));
+      if (params.some((p) => p === undefined)) return sendJson(res, 400, { error: { code: 'ERR_HTTP', message: 'malformed percent-escape in the path' } });
       const ctx: RouteContext = {
         req,
         res,
         url,
-        params: m.slice(1).map((p) => decodeURIComponent(p ?? '')),
+        params: params as string[],
         body,
         json: async () => parseJsonObject(await body()),
       };

@@ -48,7 +48,13 @@ export class Sandbox implements DeviceLinkHost {
     this.paycgi = new PayCgi(this.platform);
     this.maxBodyBytes = maxBodyBytes ?? 1024 * 1024;
     this.router = new Router(this.maxBodyBytes);
-    this.server = createServer((req, res) => void this.router.dispatch(req, res));
+    this.server = createServer((req, res) => {
+      // A request can never take the sandbox down: a bug that slips through is answered 500, never an unhandled rejection.
+      this.router.dispatch(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'ERR_INTERNAL', message: 'internal error' } }));
+      });
+    });
     this.server.requestTimeout = 30_000;
     this.server.headersTimeout = 15_000;
     // Longer than clients' idle timeout (undici: 4 s), so the client always closes an idle

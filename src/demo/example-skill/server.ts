@@ -37,7 +37,7 @@ import {
 } from '../../partner/index.js';
 import { audiobookCatalog, episodeByItemId } from './catalog.js';
 import { createNodeHttpHandler, createScfHandler, type ScfEvent } from '../../skill/index.js';
-import { readBody } from '../../protocol/http-body.js';
+import { readBody, requestUrl } from '../../protocol/http-body.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
 import { PartnerAccounts } from './accounts.js';
 import { AUDIOBOOK_INTENTS, AUDIOBOOK_INVOCATION_NAME, audioToken, createAudiobookSkill } from './skill.js';
@@ -242,7 +242,8 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
   const skillEndpoint = scf ? scfStandIn(createScfHandler(skill), skill.maxBodyBytes) : createNodeHttpHandler(skill);
 
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
+    const url = requestUrl(req, 'http://x');
+    if (!url) return void res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target');
     const route = routes[url.pathname];
     if (route) return route(req, res);
     if (url.pathname === '/skill') return skillEndpoint(req, res);
