@@ -13,4 +13,19 @@ if (existsSync(dist)) {
   register();
   mod = await import(new URL('../src/cli/main.ts', import.meta.url).href);
 }
-process.exitCode = await mod.main(process.argv.slice(2));
+// A guard for our own CLI processes only (the library never installs one in a
+// user's process): what slips through a server's own handling is reported in
+// one line and the process keeps serving; an unexpected failure of a command
+// is one line and exit 1, never a stack trace.
+const oneLine = (e) =>
+  String(e instanceof Error ? e.message : e)
+    .split('\n')[0]
+    .slice(0, 300);
+process.on('uncaughtException', (e) => console.error(`dingdang-pay: internal error, still running: ${oneLine(e)}`));
+process.on('unhandledRejection', (e) => console.error(`dingdang-pay: internal error, still running: ${oneLine(e)}`));
+try {
+  process.exitCode = await mod.main(process.argv.slice(2));
+} catch (e) {
+  console.error(`dingdang-pay: ${oneLine(e)}`);
+  process.exitCode = 1;
+}

@@ -148,3 +148,36 @@ describe('interop with an independent implementation (openssl)', { skip: hasOpen
     assert.equal(s.out.trim().split('Signature=')[1], o.stdout.toString().split(' ')[0]);
   });
 });
+
+it('the bin survives what slips through in a long-running command: one line on stderr, still serving', { timeout: 30_000 }, async () => {
+  const { spawn } = await import('node:child_process');
+  const { createInterface } = await import('node:readline');
+  const binPath = new URL('../../bin/dingdang-pay.js', import.meta.url).pathname;
+  // A stray throw and a stray rejection in the process, after it started serving.
+  const inject = `data:text/javascript,setTimeout(()=>{throw new Error('stray throw')},300);setTimeout(()=>{Promise.reject(new Error('stray rejection'))},400)`;
+  const child = spawn(process.execPath, ['--import', inject, binPath, 'example-skill', '--port', '0'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  try {
+    const first = await new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no record: ${err}`)), 20_000);
+      createInterface({ input: child.stdout }).once('line', (l) => (clearTimeout(t), resolve(l)));
+    });
+    const record = JSON.parse(first) as { url: string };
+    const end = Date.now() + 10_000;
+    while (!/stray rejection/.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    assert.match(err, /^dingdang-pay: internal error, still running: stray throw$/m);
+    assert.match(err, /^dingdang-pay: internal error, still running: stray rejection$/m);
+    assert.doesNotMatch(err, /\n\s+at /, 'no stack trace');
+    const r = await fetch(record.url, { signal: AbortSignal.timeout(5000) });
+    assert.equal(r.status, 200, 'still serving');
+    await r.arrayBuffer();
+    assert.equal(child.exitCode, null);
+  } finally {
+    child.kill('SIGINT');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+  }
+});
