@@ -44,7 +44,7 @@ export interface PartnerOptions {
   /**
    * Replay guard for `nonceStr`: `check(nonce)` is false for a nonce already
    * seen inside the window. Default a fresh `NonceGuard` per handler set (one
-   * process); give a shared one (may be async, e.g. a database table with a
+   * process) remembering nonces for twice `toleranceMs`; give a shared one (may be async, e.g. a database table with a
    * unique key) when several backend instances must refuse each other's replays.
    */
   nonceGuard?: ReplayGuard;
@@ -104,6 +104,7 @@ export function resolvePartnerOptions(options: PartnerOptions): PartnerContext {
   if (typeof options.catalog !== 'function') throw new InvalidArgumentError('catalog must be a function (see catalogFrom)');
   if (typeof options.deliver !== 'function') throw new InvalidArgumentError('deliver must be a function');
   const now = options.now ?? (() => Date.now());
+  const toleranceMs = positive(options.toleranceMs, DEFAULT_TOLERANCE_MS, 'toleranceMs');
   return {
     skillIds: new Set(ids),
     tskPublicKey: loadPublicKey(options.tskPublicKey),
@@ -114,8 +115,9 @@ export function resolvePartnerOptions(options: PartnerOptions): PartnerContext {
     user: options.user,
     onRefund: options.onRefund,
     maxBodyBytes: positive(options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 'maxBodyBytes'),
-    toleranceMs: positive(options.toleranceMs, DEFAULT_TOLERANCE_MS, 'toleranceMs'),
-    nonceGuard: options.nonceGuard ?? new NonceGuard({ now }),
+    toleranceMs,
+    // Remembered for as long as a signature of that tolerance can be replayed.
+    nonceGuard: options.nonceGuard ?? new NonceGuard({ now, toleranceMs }),
     now,
     leaseMs: positive(options.leaseMs, 60_000, 'leaseMs'),
     inProgressWaitMs: options.inProgressWaitMs === 0 ? 0 : positive(options.inProgressWaitMs, 2_000, 'inProgressWaitMs'),

@@ -150,9 +150,18 @@ export function assertVerified(result: VerifyResult): asserts result is Extract<
 }
 
 export interface NonceGuardOptions {
-  /** How long a nonce is remembered; default twice the signature window (past + future). */
+  /**
+   * How long a nonce is remembered; default twice `toleranceMs` (a signature
+   * may be that far in the past or the future, so a nonce must outlive both).
+   */
   windowMs?: number;
-  /** Upper bound of remembered nonces; the oldest are forgotten first. Default 100 000. */
+  /** The signature window the guard protects; default 3 minutes. Ignored when `windowMs` is given. */
+  toleranceMs?: number;
+  /**
+   * Upper bound of remembered nonces (default 100 000). When every slot holds
+   * a live nonce, `check` refuses new ones (fails closed) rather than
+   * forgetting a live nonce a replay could then reuse; the sender retries.
+   */
   maxEntries?: number;
   now?: Clock;
 }
@@ -160,7 +169,8 @@ export interface NonceGuardOptions {
 /**
  * Replay guard for `nonceStr`: a nonce seen again while it is remembered is a
  * replay. Memory is bounded twice: entries expire after the window (by then the
- * timestamp check rejects the message anyway) and at most `maxEntries` are kept.
+ * timestamp check rejects the message anyway) and at most `maxEntries` are
+ * kept; a full guard refuses (fail closed), it never forgets a live nonce.
  */
 export class NonceGuard {
   readonly windowMs: number;
@@ -170,24 +180,20 @@ export class NonceGuard {
   private readonly seen = new Map<string, number>();
 
   constructor(options: NonceGuardOptions = {}) {
-    this.windowMs = options.windowMs ?? 2 * DEFAULT_TOLERANCE_MS;
+    this.windowMs = options.windowMs ?? 2 * (options.toleranceMs ?? DEFAULT_TOLERANCE_MS);
     this.maxEntries = options.maxEntries ?? 100_000;
     if (!(this.windowMs > 0) || !(this.maxEntries > 0)) throw new InvalidArgumentError('NonceGuard needs a positive window and size');
     this.clock = options.now ?? systemClock;
   }
 
-  /** Record `nonce`; returns false when it was already seen inside the window (a replay). */
+  /** Record `nonce`; returns false when it was already seen inside the window (a replay), or when the guard is full of live nonces. */
   check(nonce: string): boolean {
     const now = this.clock();
     this.sweep(now);
     const expires = this.seen.get(nonce);
     if (expires !== undefined && expires > now) return false;
-    this.seen.delete(nonce);
+    if (this.seen.size >= this.maxEntries) return false;
     this.seen.set(nonce, now + this.windowMs);
-    while (this.seen.size > this.maxEntries) {
-      const oldest = this.seen.keys().next().value as string;
-      this.seen.delete(oldest);
-    }
     return true;
   }
 

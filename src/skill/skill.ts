@@ -84,7 +84,7 @@ export class Skill {
     private readonly responseInterceptors: readonly ResponseInterceptor[],
   ) {
     this.options = { ...options };
-    this.guard = options.nonceGuard ?? new NonceGuard({ now: options.now });
+    this.guard = options.nonceGuard ?? new NonceGuard({ now: options.now, toleranceMs: options.toleranceMs });
   }
 
   get skillId(): string | undefined {

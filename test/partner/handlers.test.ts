@@ -222,6 +222,18 @@ describe('every request is verified; bad input → signed FAIL, nothing changed'
     assert.deepEqual(writes, []);
   });
 
+  it('the default replay guard remembers nonces as long as the tolerance lets a signature live: a replay at minute 7 of a 10-minute tolerance is refused', async () => {
+    let t = Date.now();
+    const { h, writes } = setup({ toleranceMs: 10 * 60_000, now: () => t });
+    const req = signedRequest(body(), { at: t });
+    assert.equal(readReply(await h.createOrder(req), 'createOrderReply').retCode, 'SUCCESS');
+    t += 7 * 60_000;
+    // (The reply is signed at the handler's clock, 7 minutes ahead: read it without the ±3 min check.)
+    const replay = JSON.parse(Buffer.from((await h.createOrder(req)).body).toString('utf8')) as { retCode: string; retMsg: string };
+    assert.deepEqual([replay.retCode, replay.retMsg], ['FAIL', 'signature: replay']);
+    assert.deepEqual(writes, ['createOrder']);
+  });
+
   it('a shared (async) replay guard refuses a replay sent to another instance', async () => {
     const seen = new Set<string>();
     const shared = { check: async (nonce: string) => (seen.has(nonce) ? false : (seen.add(nonce), true)) };

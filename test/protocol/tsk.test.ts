@@ -227,12 +227,26 @@ describe('NonceGuard', () => {
     assert.equal(g.check('a'), false);
     t += 1001;
     assert.equal(g.check('a'), true, 'expired nonce is accepted again');
-    for (const n of ['b', 'c', 'd', 'e']) assert.equal(g.check(n), true);
+    for (const n of ['b', 'c']) assert.equal(g.check(n), true);
     assert.equal(g.size, 3);
-    assert.equal(g.check('e'), false);
+    // Full of live nonces: a new one is refused (fail closed), no live nonce is forgotten.
+    assert.equal(g.check('d'), false);
+    assert.equal(g.size, 3);
+    assert.equal(g.check('b'), false, 'b is still remembered: its replay is refused');
     t += 5000;
-    g.check('z');
+    assert.equal(g.check('z'), true, 'room again once the window passed');
     assert.equal(g.size, 1, 'expired entries are swept');
+  });
+
+  it('remembers a nonce for twice the signature tolerance it protects', () => {
+    let t = 0;
+    const g = new NonceGuard({ toleranceMs: 10 * 60_000, now: () => t });
+    assert.equal(g.windowMs, 20 * 60_000);
+    assert.equal(g.check('n'), true);
+    t = 7 * 60_000;
+    assert.equal(g.check('n'), false, 'a replay at minute 7 of a 10-minute tolerance is refused');
+    t = 20 * 60_000 + 1;
+    assert.equal(g.check('n'), true);
   });
 
   it('rejects a bad configuration with a typed error', () => {
