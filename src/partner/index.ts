@@ -16,6 +16,7 @@ export { createPartnerHandlers } from './handlers.js';
 export type { PartnerHandlers } from './handlers.js';
 export { DEFAULT_MAX_BODY_BYTES } from './partner-context.js';
 export type { PartnerOptions, ReplayGuard } from './partner-context.js';
+export { storeReplayGuard, type StoreReplayGuardOptions } from './store-replay-guard.js';
 export type { PartnerHandler, PartnerRequest, PartnerResponse } from './make-handler.js';
 
 // The partner's own code the handlers call.

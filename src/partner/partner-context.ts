@@ -16,10 +16,9 @@ import {
 } from '../protocol/index.js';
 import type { CatalogHook, DeliverHook, RefundHook, UserHook } from './hooks.js';
 import type { PartnerStore } from './store.js';
+import { storeReplayGuard, type ReplayGuard } from './store-replay-guard.js';
 
-export interface ReplayGuard {
-  check(nonce: string): boolean | Promise<boolean>;
-}
+export type { ReplayGuard } from './store-replay-guard.js';
 
 export interface PartnerOptions {
   /** The skill(s) this backend sells for; requests naming another skillId are refused. */
@@ -44,7 +43,9 @@ export interface PartnerOptions {
   /**
    * Replay guard for `nonceStr`: `check(nonce)` is false for a nonce already
    * seen inside the window. Default a fresh `NonceGuard` per handler set (one
-   * process) remembering nonces for twice `toleranceMs`; give a shared one (may be async, e.g. a database table with a
+   * process) remembering nonces for twice `toleranceMs` — or, when the store
+   * is shared by several instances (`store.shared`: PostgreSQL, SQLite with
+   * `shared: true`), the store's guard (`storeReplayGuard`); give a shared one (may be async, e.g. a database table with a
    * unique key) when several backend instances must refuse each other's replays.
    */
   nonceGuard?: ReplayGuard;
@@ -116,8 +117,12 @@ export function resolvePartnerOptions(options: PartnerOptions): PartnerContext {
     onRefund: options.onRefund,
     maxBodyBytes: positive(options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 'maxBodyBytes'),
     toleranceMs,
-    // Remembered for as long as a signature of that tolerance can be replayed.
-    nonceGuard: options.nonceGuard ?? new NonceGuard({ now, toleranceMs }),
+    // Remembered for as long as a signature of that tolerance can be replayed; in the store when instances share it.
+    nonceGuard:
+      options.nonceGuard ??
+      (options.store.shared === true && typeof options.store.rememberNonce === 'function'
+        ? storeReplayGuard(options.store, { now, toleranceMs })
+        : new NonceGuard({ now, toleranceMs })),
     now,
     leaseMs: positive(options.leaseMs, 60_000, 'leaseMs'),
     inProgressWaitMs: options.inProgressWaitMs === 0 ? 0 : positive(options.inProgressWaitMs, 2_000, 'inProgressWaitMs'),

@@ -100,5 +100,18 @@ export interface PartnerStore {
   saveRefund(refund: Refund): Promise<Refund>;
   getRefund(refundTradeNo: string): Promise<Refund | undefined>;
   updateRefund(refundTradeNo: string, patch: Partial<Pick<Refund, 'status' | 'refundTransactionId'>>): Promise<Refund | undefined>;
+  /**
+   * Replay protection shared by every instance on this store: record `nonce`
+   * until `expiresAt` (epoch ms); true when it was new (or its previous record
+   * had expired by `now`), false for a replay. Optional: a store without it
+   * leaves the per-process guard in place. See `storeReplayGuard`.
+   */
+  rememberNonce?(nonce: string, expiresAt: number, now: number): Promise<boolean>;
+  /**
+   * True when several backend instances share this store (PostgreSQL; SQLite
+   * opened with `shared: true`): the handlers then use the store's replay
+   * guard by default.
+   */
+  readonly shared?: boolean;
   close(): Promise<void>;
 }

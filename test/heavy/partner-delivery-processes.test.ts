@@ -112,6 +112,42 @@ for (const b of backends) {
       ...over,
     });
 
+    it('a request replayed to the other process is refused: the replay guard lives in the shared store', async () => {
+      const { target, open } = await b.target();
+      const dir = mkdtempSync(join(tmp, 'replay-'));
+      const [w1, w2] = await Promise.all([startWorker(argsFor(target, dir, { sharedStore: true })), startWorker(argsFor(target, dir, { sharedStore: true }))]);
+      try {
+        const req = signedRequest(JSON.stringify(createOrderBody()));
+        const post = async (base: string) => {
+          const res = await fetch(base + '/dingdang/create-order', {
+            method: 'POST',
+            headers: req.headers as Record<string, string>,
+            body: new Uint8Array(req.rawBody),
+            signal: AbortSignal.timeout(15_000),
+          });
+          const raw = Buffer.from(await res.arrayBuffer());
+          assert.ok(verifyRsa2(raw, res.headers.get('authorization'), skill.publicKey).ok, 'reply signed by the skill');
+          const v = validateJson('createOrderReply', raw);
+          assert.ok(v.ok);
+          return v.value;
+        };
+        const first = await post(w1.base);
+        assert.equal(first.retCode, 'SUCCESS');
+        const replayed = await post(w2.base);
+        assert.deepEqual([replayed.retCode, replayed.retMsg], ['FAIL', 'signature: replay'], 'the other process refused the replay');
+        const again = await post(w1.base);
+        assert.deepEqual([again.retCode, again.retMsg], ['FAIL', 'signature: replay']);
+        const store = open();
+        try {
+          assert.ok(await store.getOrder(first.tradeNo!), 'the first one created its order');
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await Promise.all([killWorker(w1.child), killWorker(w2.child)]);
+      }
+    });
+
     it('two processes × many concurrent duplicates → one hook run and one delivery per order', async () => {
       const { target, open } = await b.target();
       const dir = mkdtempSync(join(tmp, 'dup-'));

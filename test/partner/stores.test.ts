@@ -403,6 +403,24 @@ for (const b of backends) {
       assert.equal(await s.ownsItem(o.skillId, o.userToken, 'ep-35'), true);
     });
 
+    it('remembers nonces for the replay guard: a live one is refused from any instance, an expired one is taken again; bad arguments are typed errors', async () => {
+      await s.init();
+      const other = await another();
+      await other.init();
+      assert.equal(await s.rememberNonce!('n-1', 10_000, 1000), true);
+      assert.equal(await s.rememberNonce!('n-1', 10_000, 2000), false, 'a replay on the same instance');
+      assert.equal(await other.rememberNonce!('n-1', 12_000, 3000), false, 'a replay to another instance on the same store');
+      assert.equal(await other.rememberNonce!('n-2', 12_000, 3000), true);
+      assert.equal(await s.rememberNonce!('n-1', 20_000, 10_000), true, 'expired: a new request may reuse it');
+      assert.equal(await other.rememberNonce!('n-1', 21_000, 11_000), false);
+      // Many at once from both: each nonce is taken exactly once.
+      const names = Array.from({ length: 40 }, (_, i) => `m-${i}`);
+      const results = await Promise.all(names.flatMap((n) => [s.rememberNonce!(n, 99_000, 5000), other.rememberNonce!(n, 99_000, 5000)]));
+      for (let i = 0; i < names.length; i++) assert.equal(Number(results[2 * i]) + Number(results[2 * i + 1]), 1, names[i]);
+      await assert.rejects(s.rememberNonce!('', 1, 1), (e: unknown) => (e as { code?: string }).code === 'ERR_INVALID_ARGUMENT');
+      await assert.rejects(s.rememberNonce!('x', -1, 1), (e: unknown) => (e as { code?: string }).code === 'ERR_INVALID_ARGUMENT');
+    });
+
     it('refuses every call after close with ERR_CLOSED', async () => {
       const o = await s.createOrder(newOrder());
       const other = await another();

@@ -35,12 +35,14 @@ export interface HttpWorkerArgs {
   leaseMs: number;
   crashInHook?: boolean;
   hookDelayMs?: number;
+  /** SQLite opened with `shared: true` (the replay guard in the file); PostgreSQL is shared anyway. */
+  sharedStore?: boolean;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as HttpWorkerArgs;
 const store: PartnerStore =
   args.kind === 'sqlite'
-    ? new SqlitePartnerStore({ filename: args.target, busyTimeoutMs: 15_000 })
+    ? new SqlitePartnerStore({ filename: args.target, busyTimeoutMs: 15_000, shared: args.sharedStore === true })
     : new PostgresPartnerStore({ connectionString: args.target, poolSize: 4 });
 await store.init();
 mkdirSync(args.effectsDir, { recursive: true });

@@ -126,4 +126,9 @@ export const checkArgs = {
     checkTradeNo(refundTradeNo, 'refundTradeNo');
     checkRefundPatch(patch);
   },
-} satisfies { [M in Exclude<keyof PartnerStore, 'init' | 'close'>]-?: (...args: Parameters<NonNullable<PartnerStore[M]>>) => void };
+  rememberNonce(nonce: string, expiresAt: number, now: number): void {
+    checkText(nonce, 'nonce', 64);
+    checkTime(expiresAt, 'expiresAt');
+    checkTime(now, 'now');
+  },
+} satisfies { [M in Exclude<keyof PartnerStore, 'init' | 'close' | 'shared'>]-?: (...args: Parameters<NonNullable<PartnerStore[M]>>) => void };

@@ -21,6 +21,8 @@ export class MemoryPartnerStore implements PartnerStore {
   #refunds = new Map<string, Refund>();
   /** key skillId \u0000 userToken \u0000 itemId → tradeNos that granted it */
   #entitlements = new Map<string, Set<string>>();
+  /** nonce → expiresAt (insertion order ≈ expiry order). */
+  #nonces = new Map<string, number>();
   #closed = false;
 
   async init(): Promise<void> {
@@ -146,6 +148,20 @@ export class MemoryPartnerStore implements PartnerStore {
     if (patch.status !== undefined) r.status = patch.status;
     if (patch.refundTransactionId !== undefined) r.refundTransactionId = patch.refundTransactionId;
     return { ...r };
+  }
+
+  async rememberNonce(nonce: string, expiresAt: number, now: number): Promise<boolean> {
+    this.#open();
+    checkArgs.rememberNonce(nonce, expiresAt, now);
+    for (const [n, until] of this.#nonces) {
+      if (until > now) break;
+      this.#nonces.delete(n);
+    }
+    const until = this.#nonces.get(nonce);
+    if (until !== undefined && until > now) return false;
+    this.#nonces.delete(nonce);
+    this.#nonces.set(nonce, expiresAt);
+    return true;
   }
 
   async close(): Promise<void> {

@@ -45,6 +45,12 @@ CREATE TABLE IF NOT EXISTS partner_refunds (
   created_at            bigint NOT NULL
 );
 CREATE INDEX IF NOT EXISTS partner_refunds_trade_no ON partner_refunds (trade_no);
+-- The replay guard shared by every instance on the database (storeReplayGuard).
+CREATE TABLE IF NOT EXISTS partner_nonces (
+  nonce      text   PRIMARY KEY,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS partner_nonces_expires_at ON partner_nonces (expires_at);
 `;
 
 /** Key of the advisory lock taken while creating the schema ("ddpay-st"). */

@@ -56,6 +56,9 @@ function wrap(e: unknown, what: string): unknown {
 
 export class PostgresPartnerStore implements PartnerStore {
   readonly kind = 'postgres';
+  /** Several instances share a PostgreSQL database: the handlers keep their replay guard in it by default. */
+  readonly shared = true;
+  #nonceChecks = 0;
   readonly pool: pg.Pool;
   readonly #owned: boolean;
   #init: Promise<void> | undefined;
@@ -145,6 +148,25 @@ export class PostgresPartnerStore implements PartnerStore {
         WHERE trade_no = $1 AND status = 'CREATED' AND ($2::integer IS NULL OR attempts = $2::integer)`,
       [tradeNo, attempt ?? null],
     );
+  }
+
+  async rememberNonce(nonce: string, expiresAt: number, now: number): Promise<boolean> {
+    checkArgs.rememberNonce(nonce, expiresAt, now);
+    await this.#ready();
+    if (++this.#nonceChecks % 256 === 0)
+      await this.#q(
+        'rememberNonce',
+        'DELETE FROM partner_nonces WHERE ctid IN (SELECT ctid FROM partner_nonces WHERE expires_at <= $1 ORDER BY expires_at LIMIT 500)',
+        [now],
+      );
+    const rows = await this.#q<{ nonce: string }>(
+      'rememberNonce',
+      `INSERT INTO partner_nonces (nonce, expires_at) VALUES ($1, $2)
+       ON CONFLICT (nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE partner_nonces.expires_at <= $3
+       RETURNING nonce`,
+      [nonce, expiresAt, now],
+    );
+    return rows.length === 1;
   }
 
   async ownsItem(skillId: string, userToken: string, itemId: string): Promise<boolean> {

@@ -42,6 +42,12 @@ CREATE TABLE IF NOT EXISTS partner_refunds (
   created_at            INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS partner_refunds_trade_no ON partner_refunds (trade_no);
+-- The replay guard shared by every process on the file (storeReplayGuard).
+CREATE TABLE IF NOT EXISTS partner_nonces (
+  nonce      TEXT    PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS partner_nonces_expires_at ON partner_nonces (expires_at);
 -- Recording a delivery grants the order's items in the same statement (so
 -- completeDelivery is one UPDATE, atomic with its entitlements).
 CREATE TRIGGER IF NOT EXISTS partner_orders_grant AFTER UPDATE OF status ON partner_orders

@@ -19,6 +19,8 @@ export interface Statements {
   refunded: Database.Statement<[string], { sum: number }>;
   insertRefund: Database.Statement;
   updateRefund: Database.Statement;
+  rememberNonce: Database.Statement<{ nonce: string; until: number; now: number }, { nonce: string }>;
+  sweepNonces: Database.Statement<[number]>;
 }
 
 export function prepareStatements(db: Database.Database): Statements {
@@ -72,6 +74,15 @@ export function prepareStatements(db: Database.Database): Statements {
           SET status = COALESCE(@status, status),
               refund_transaction_id = CASE WHEN @setTx = 1 THEN @refundTransactionId ELSE refund_transaction_id END
         WHERE refund_trade_no = @refundTradeNo`,
+    ),
+    /** A row comes back iff the nonce was new or its record had expired. */
+    rememberNonce: db.prepare<{ nonce: string; until: number; now: number }, { nonce: string }>(
+      `INSERT INTO partner_nonces (nonce, expires_at) VALUES (@nonce, @until)
+       ON CONFLICT (nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE partner_nonces.expires_at <= @now
+       RETURNING nonce`,
+    ),
+    sweepNonces: db.prepare<[number]>(
+      'DELETE FROM partner_nonces WHERE rowid IN (SELECT rowid FROM partner_nonces WHERE expires_at <= ? ORDER BY expires_at LIMIT 500)',
     ),
   };
 }

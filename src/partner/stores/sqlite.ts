@@ -54,6 +54,11 @@ export interface SqliteStoreOptions {
    *   See docs/partner-stores.md.
    */
   synchronous?: SqliteSynchronous;
+  /**
+   * Several backend processes share this file: the handlers then keep their
+   * replay guard in it (`storeReplayGuard`) by default. Default false.
+   */
+  shared?: boolean;
 }
 
 export type SqliteSynchronous = 'full' | 'normal';
@@ -71,6 +76,8 @@ interface Transactions {
 
 export class SqlitePartnerStore implements PartnerStore {
   readonly kind = 'sqlite';
+  readonly shared: boolean;
+  #nonceChecks = 0;
   readonly db: Database.Database;
   readonly #owned: boolean;
   #st: Statements | undefined;
@@ -90,6 +97,7 @@ export class SqlitePartnerStore implements PartnerStore {
     const sync = o.synchronous ?? 'full';
     if (sync !== 'full' && sync !== 'normal') throw new InvalidArgumentError(`synchronous must be 'full' or 'normal', got ${String(sync)}`);
     this.synchronous = sync;
+    this.shared = o.shared === true;
     if (o.database) {
       this.db = o.database;
       this.#owned = false;
@@ -302,6 +310,20 @@ export class SqlitePartnerStore implements PartnerStore {
       return tx.immediate();
     } catch (e) {
       throw wrap(e, 'updateRefund');
+    }
+  }
+
+  async rememberNonce(nonce: string, expiresAt: number, now: number): Promise<boolean> {
+    const st = this.#ready();
+    checkArgs.rememberNonce(nonce, expiresAt, now);
+    try {
+      // Not synced on its own (like a delivery claim): a nonce lost to a power loss only reopens that nonce's window.
+      return this.#undurable(() => {
+        if (++this.#nonceChecks % 256 === 0) st.sweepNonces.run(now);
+        return st.rememberNonce.get({ nonce, until: expiresAt, now }) !== undefined;
+      });
+    } catch (e) {
+      throw wrap(e, 'rememberNonce');
     }
   }
 
