@@ -8,6 +8,7 @@
  * | `RefusedError` | `ERR_REFUSED` | the handlers' own checks; answered as a signed FAIL with its `retMsg` |
  * | `DeliveryTimeoutError` | `ERR_DELIVERY_TIMEOUT` | the deliver hook ran past `deliverTimeoutMs` (a `RefusedError`; the claim is kept) |
  * | `RefundError` | `ERR_REFUND_UNKNOWN_ORDER`, `ERR_REFUND_NOT_PAID`, `ERR_REFUND_CONFLICT` | `requestRefund`, before the platform is asked |
+ * | `RefundError` | `ERR_REFUND_MISMATCH` | reported (`onError`), never thrown: a refund notification that disagrees with the partner's books |
  * | `PayRemoteError` | `ERR_REMOTE` | the pay client: the platform answered FAIL, or a reply about another order |
  * | `StoreError` | `ERR_DUPLICATE`, `ERR_NOT_FOUND`, `ERR_REFUND_EXCEEDS`, `ERR_CLOSED`, `ERR_STORE` | the stores |
  *
@@ -44,7 +45,7 @@ export class DeliveryTimeoutError extends RefusedError {
   }
 }
 
-export type RefundErrorCode = 'ERR_REFUND_UNKNOWN_ORDER' | 'ERR_REFUND_NOT_PAID' | 'ERR_REFUND_CONFLICT';
+export type RefundErrorCode = 'ERR_REFUND_UNKNOWN_ORDER' | 'ERR_REFUND_NOT_PAID' | 'ERR_REFUND_CONFLICT' | 'ERR_REFUND_MISMATCH';
 
 /** A refund the partner side refuses before asking the platform. */
 export class RefundError extends DingDangPayError {
@@ -100,6 +101,7 @@ export const PARTNER_ERROR_CODES = {
   ERR_REFUND_UNKNOWN_ORDER: RefundError,
   ERR_REFUND_NOT_PAID: RefundError,
   ERR_REFUND_CONFLICT: RefundError,
+  ERR_REFUND_MISMATCH: RefundError,
   ERR_REMOTE: PayRemoteError,
   ERR_DUPLICATE: StoreError,
   ERR_NOT_FOUND: StoreError,

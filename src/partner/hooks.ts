@@ -3,7 +3,7 @@
  * giving the goods, hearing of refunds. Types only.
  */
 import type { Fen, RefundNotifyRequest } from '../protocol/index.js';
-import type { PartnerOrder } from './store.js';
+import type { PartnerOrder, Refund } from './store.js';
 
 export interface CatalogItem {
   itemId: string;
@@ -46,6 +46,14 @@ export type DeliverHook = (ctx: DeliverContext) => void | Promise<void>;
 
 export interface RefundNotifyContext {
   notification: RefundNotifyRequest;
+  /**
+   * Set when the notification disagrees with the partner's books (another
+   * order's refundTradeNo, another amount, more than the order): nothing was
+   * changed, the notification is acknowledged (the platform would otherwise
+   * retry it forever) and reported to `onError` as `ERR_REFUND_MISMATCH`; the
+   * hook decides what an operator sees. The platform's word is `notification`.
+   */
+  mismatch?: { reason: string; stored: Refund | undefined };
 }
 
 /** Called after a refund result was recorded. Throwing makes the reply FAIL (the platform retries). */

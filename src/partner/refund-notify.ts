@@ -2,21 +2,22 @@
  * 6 退款结果通知: the platform tells the skill backend how a refund ended.
  * The notification must name a stored order (skillId, totalAmt, and the
  * recorded transactionId); a refund not yet known is recorded (bounded by
- * the order total), a known one must match. A final status is never moved
- * back by a late PROCESSING notification.
+ * the order total). A final status is never moved back by a late PROCESSING
+ * notification. A notification that disagrees with the books (the
+ * refundTradeNo of another order, another amount, more than the order) is
+ * acknowledged and reported — `onError` with `ERR_REFUND_MISMATCH`, the
+ * refund hook with `mismatch` — instead of refused forever: nothing changes,
+ * an operator decides.
  */
 import type { AckReply, RefundNotifyRequest } from '../protocol/index.js';
-import { RefusedError } from './errors.js';
-import type { PartnerContext } from './partner-context.js';
+import { RefundError, RefusedError } from './errors.js';
+import { reportError, type PartnerContext } from './partner-context.js';
 import type { Refund } from './store.js';
 
-async function saveRefundOrRefuse(ctx: PartnerContext, refund: Refund): Promise<void> {
-  try {
-    await ctx.store.saveRefund(refund);
-  } catch (e) {
-    if ((e as { code?: unknown })?.code === 'ERR_REFUND_EXCEEDS') throw new RefusedError('refund exceeds order');
-    throw e;
-  }
+async function mismatch(ctx: PartnerContext, n: RefundNotifyRequest, reason: string, stored: Refund | undefined): Promise<AckReply> {
+  reportError(ctx, new RefundError('ERR_REFUND_MISMATCH', `refund ${n.refundTradeNo}: ${reason}`), 'refundNotifyRequest', reason);
+  if (ctx.onRefund) await ctx.onRefund({ notification: n, mismatch: { reason, stored } });
+  return { retCode: 'SUCCESS' };
 }
 
 export async function handleRefundNotify(ctx: PartnerContext, n: RefundNotifyRequest): Promise<AckReply> {
@@ -26,17 +27,22 @@ export async function handleRefundNotify(ctx: PartnerContext, n: RefundNotifyReq
   if (order.totalAmt !== n.totalAmt) throw new RefusedError('totalAmt mismatch');
   if (order.transactionId !== null && order.transactionId !== n.transactionId) throw new RefusedError('transactionId mismatch');
   const known = await ctx.store.getRefund(n.refundTradeNo);
-  if (known && known.tradeNo !== n.tradeNo) throw new RefusedError('refund belongs to another order');
-  if (known && known.refundAmt !== n.refundAmt) throw new RefusedError('refundAmt mismatch');
+  if (known && known.tradeNo !== n.tradeNo) return mismatch(ctx, n, 'refund belongs to another order', known);
+  if (known && known.refundAmt !== n.refundAmt) return mismatch(ctx, n, 'refundAmt mismatch', known);
   if (!known) {
-    await saveRefundOrRefuse(ctx, {
-      refundTradeNo: n.refundTradeNo,
-      tradeNo: n.tradeNo,
-      refundAmt: n.refundAmt,
-      status: n.refundStatus,
-      refundTransactionId: n.refundTransactionId,
-      createdAt: ctx.now(),
-    });
+    try {
+      await ctx.store.saveRefund({
+        refundTradeNo: n.refundTradeNo,
+        tradeNo: n.tradeNo,
+        refundAmt: n.refundAmt,
+        status: n.refundStatus,
+        refundTransactionId: n.refundTransactionId,
+        createdAt: ctx.now(),
+      });
+    } catch (e) {
+      if ((e as { code?: unknown })?.code === 'ERR_REFUND_EXCEEDS') return mismatch(ctx, n, 'refund exceeds order', undefined);
+      throw e;
+    }
   }
   // A final status is never moved back by a late PROCESSING notification.
   const final = known && known.status !== 'PROCESSING';

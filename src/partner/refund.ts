@@ -64,6 +64,10 @@ export async function requestRefund(deps: RefundDeps, input: RequestRefundInput)
       refundTransactionId: null,
       createdAt: now(),
     }));
+  // A concurrent call with the same refundTradeNo may have saved another refund first: never send a conflicting one.
+  if (saved.tradeNo !== input.tradeNo || saved.refundAmt !== input.refundAmt)
+    throw new RefundError('ERR_REFUND_CONFLICT', `refundTradeNo ${refundTradeNo} already names another refund`);
+  if (saved.status !== 'PROCESSING') return saved;
 
   try {
     const reply = await deps.pay.refund({
@@ -77,9 +81,17 @@ export async function requestRefund(deps: RefundDeps, input: RequestRefundInput)
     });
     return (await deps.store.updateRefund(refundTradeNo, { refundTransactionId: reply.refundTransactionId })) ?? saved;
   } catch (e) {
-    // A definite refusal frees the amount again; anything else stays PROCESSING for a retry.
-    if (e instanceof PayRemoteError && (e.reply as { retCode?: string } | undefined)?.retCode === 'FAIL')
-      await deps.store.updateRefund(refundTradeNo, { status: 'FAIL' }).catch(() => undefined);
+    // A refusal frees the amount again only once the platform says it knows no such refund (a FAIL
+    // to a repeated request may hide one it did accept); anything else stays PROCESSING for a retry.
+    if (e instanceof PayRemoteError && (e.reply as { retCode?: string } | undefined)?.retCode === 'FAIL') {
+      const known = await deps.pay.refundQuery({ refundTradeNo }).then(
+        (q) => q,
+        (qe: unknown) => (qe instanceof PayRemoteError && (qe.reply as { retCode?: string } | undefined)?.retCode === 'FAIL' ? null : undefined),
+      );
+      if (known === null) await deps.store.updateRefund(refundTradeNo, { status: 'FAIL' }).catch(() => undefined);
+      else if (known && known.refundAmt === input.refundAmt)
+        return (await deps.store.updateRefund(refundTradeNo, { status: known.refundStatus, refundTransactionId: known.refundTransactionId })) ?? saved;
+    }
     throw e;
   }
 }

@@ -20,6 +20,7 @@ const SAMPLES: Record<PartnerErrorCode, DingDangPayError> = {
   ERR_REFUND_UNKNOWN_ORDER: new RefundError('ERR_REFUND_UNKNOWN_ORDER', 'no order'),
   ERR_REFUND_NOT_PAID: new RefundError('ERR_REFUND_NOT_PAID', 'not paid'),
   ERR_REFUND_CONFLICT: new RefundError('ERR_REFUND_CONFLICT', 'other refund'),
+  ERR_REFUND_MISMATCH: new RefundError('ERR_REFUND_MISMATCH', 'refund R1: refundAmt mismatch'),
   ERR_REMOTE: new PayRemoteError('orderQuery', 'orderQuery refused: X', 'X', { retCode: 'FAIL' }),
   ERR_DUPLICATE: new StoreError('ERR_DUPLICATE', 'exists'),
   ERR_NOT_FOUND: new StoreError('ERR_NOT_FOUND', 'no order'),

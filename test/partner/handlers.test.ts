@@ -501,8 +501,13 @@ describe('delivery notification', () => {
 });
 
 describe('refund result notification', () => {
-  it('records the refund result, moves status forward only, and checks the order', async () => {
-    const s = setup({ onRefund: async () => undefined });
+  it('records the refund result, moves status forward only, and checks the order; a notification that disagrees with the books is acknowledged and reported, never refused forever', async () => {
+    const mismatches: Array<{ reason: string }> = [];
+    const reported: Array<{ code: string | undefined; retMsg: string }> = [];
+    const s = setup({
+      onRefund: async (c) => void (c.mismatch && mismatches.push(c.mismatch)),
+      onError: (e, info) => void reported.push({ code: (e as { code?: string }).code, retMsg: info.retMsg }),
+    });
     const reply = await createOrder(s.h);
     const tradeNo = reply.tradeNo!;
     const d = deliverBody(tradeNo);
@@ -530,13 +535,23 @@ describe('refund result notification', () => {
     assert.equal((await s.store.getRefund('R1'))?.status, 'SUCCESS');
     const over = await send({ refundAmt: 300 });
     assert.equal(over.retCode, 'FAIL');
+    // Disagreeing with the books: acknowledged (no retries forever), reported, nothing changed.
     const amt = await send({ refundAmt: 50 });
-    assert.deepEqual([amt.retCode, amt.retMsg], ['FAIL', 'refundAmt mismatch']);
+    assert.equal(amt.retCode, 'SUCCESS');
+    assert.equal((await s.store.getRefund('R1'))?.refundAmt, 100, 'the record is unchanged');
     const unknown = await send({ tradeNo: 'Nope1', refundTradeNo: 'R2' });
     assert.deepEqual([unknown.retCode, unknown.retMsg], ['FAIL', 'unknown tradeNo']);
     const tooMuch = await send({ refundTradeNo: 'R3', refundAmt: 150 });
-    assert.deepEqual([tooMuch.retCode, tooMuch.retMsg], ['FAIL', 'refund exceeds order']);
+    assert.equal(tooMuch.retCode, 'SUCCESS');
     assert.equal(await s.store.getRefund('R3'), undefined);
+    assert.deepEqual(
+      mismatches.map((m) => m.reason),
+      ['refundAmt mismatch', 'refund exceeds order'],
+    );
+    assert.deepEqual(
+      reported.filter((r) => r.code === 'ERR_REFUND_MISMATCH').map((r) => r.retMsg),
+      ['refundAmt mismatch', 'refund exceeds order'],
+    );
   });
 });
 

@@ -17,7 +17,7 @@ import { MemoryPartnerStore, PayClient, PayRemoteError, RefundError, requestRefu
 import { platform, skill, SKILL_ID } from '../support/partner-fixtures.js';
 
 /** A small /paycgi that plays the platform: verifies requests, keeps refunds, signs replies. */
-type Mode = 'ok' | 'forged' | 'slow' | 'fail503' | 'drop' | 'unsigned' | 'tamper' | 'otherRefund';
+type Mode = 'ok' | 'forged' | 'slow' | 'fail503' | 'drop' | 'unsigned' | 'tamper' | 'otherRefund' | 'failKnown';
 const state = {
   modes: [] as Mode[],
   hits: [] as { path: string; body: Record<string, unknown> }[],
@@ -72,6 +72,8 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
       state.refunds.set(no, r);
     }
     if (mode === 'drop') return void req.socket.destroy();
+    // Accepted, but the answer says FAIL (a busy platform): only a refund query tells the truth.
+    if (mode === 'failKnown') return reply(res, { retCode: 'FAIL', retMsg: 'system busy' }, 'ok');
     const named = mode === 'otherRefund' ? 'SomeoneElse' : no;
     return reply(
       res,
@@ -339,6 +341,34 @@ describe('requestRefund: store first, then the platform, same refundTradeNo on e
     assert.equal(r.refundTransactionId, 'RT1');
     assert.equal(state.refunded, 120);
     assert.ok(state.hits.every((h) => h.body.refundTradeNo === 'RQ4'));
+  });
+
+  it('two concurrent refunds reusing one refundTradeNo with different amounts: one is sent, the other refused before anything is sent', async () => {
+    const store = await paidStore();
+    const pay = client();
+    const [a, b] = await Promise.allSettled([
+      requestRefund({ store, pay }, { tradeNo: ORDER.tradeNo, refundAmt: 100, refundTradeNo: 'RQ9' }),
+      requestRefund({ store, pay }, { tradeNo: ORDER.tradeNo, refundAmt: 50, refundTradeNo: 'RQ9' }),
+    ]);
+    const ok = [a, b].filter((r) => r.status === 'fulfilled');
+    const refused = [a, b].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    assert.equal(ok.length, 1);
+    assert.equal((refused[0]!.reason as RefundError).code, 'ERR_REFUND_CONFLICT');
+    const sent = state.hits.filter((h) => h.path === '/paycgi/refund');
+    assert.equal(sent.length, 1, 'the platform was asked once');
+    assert.equal(sent[0]!.body.refundAmt, (await store.getRefund('RQ9'))!.refundAmt, "the partner's record and the platform's agree");
+  });
+
+  it('a FAIL answer to a refund the platform did accept: asked by refund query, recorded as the platform has it (not FAIL)', async () => {
+    const store = await paidStore();
+    state.modes = ['failKnown'];
+    const r = await requestRefund({ store, pay: client() }, { tradeNo: ORDER.tradeNo, refundAmt: 100, refundTradeNo: 'RQ8' });
+    assert.equal(r.status, 'SUCCESS');
+    assert.equal(r.refundTransactionId, 'RT1');
+    assert.ok(
+      state.hits.some((h) => h.path === '/paycgi/refundquery'),
+      'the platform was asked before anything was marked',
+    );
   });
 
   it('a platform FAIL marks the refund FAIL (the amount is free again); unknown and unpaid orders are refused', async () => {
