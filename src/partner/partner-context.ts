@@ -15,7 +15,7 @@ import {
   type MessageKind,
 } from '../protocol/index.js';
 import type { CatalogHook, DeliverHook, RefundHook, UserHook } from './hooks.js';
-import type { PartnerStore } from './store.js';
+import type { PartnerOrder, PartnerStore } from './store.js';
 import { storeReplayGuard, type ReplayGuard } from './store-replay-guard.js';
 
 export type { ReplayGuard } from './store-replay-guard.js';
@@ -49,6 +49,12 @@ export interface PartnerOptions {
    * unique key) when several backend instances must refuse each other's replays.
    */
   nonceGuard?: ReplayGuard;
+  /**
+   * What a successful refund takes back: `true` (default) revokes the order's
+   * entitlements when a refund of it reaches SUCCESS; `false` keeps them; a
+   * function decides per order (e.g. by its items). The delivery record stays.
+   */
+  revokeOnRefund?: boolean | ((ctx: { order: PartnerOrder; refund: { refundTradeNo: string; refundAmt: number } }) => boolean);
   /** Clock (epoch ms); default `Date.now`. */
   now?: Clock;
   /** How long a delivery claim is held before another attempt may take it over; default 60 s. */
@@ -80,6 +86,7 @@ export interface PartnerContext {
   maxBodyBytes: number;
   toleranceMs: number;
   nonceGuard: ReplayGuard;
+  revokeOnRefund: NonNullable<PartnerOptions['revokeOnRefund']>;
   now: Clock;
   leaseMs: number;
   inProgressWaitMs: number;
@@ -123,6 +130,7 @@ export function resolvePartnerOptions(options: PartnerOptions): PartnerContext {
       (options.store.shared === true && typeof options.store.rememberNonce === 'function'
         ? storeReplayGuard(options.store, { now, toleranceMs })
         : new NonceGuard({ now, toleranceMs })),
+    revokeOnRefund: options.revokeOnRefund ?? true,
     now,
     leaseMs: positive(options.leaseMs, 60_000, 'leaseMs'),
     inProgressWaitMs: options.inProgressWaitMs === 0 ? 0 : positive(options.inProgressWaitMs, 2_000, 'inProgressWaitMs'),

@@ -47,6 +47,12 @@ export async function handleRefundNotify(ctx: PartnerContext, n: RefundNotifyReq
   // A final status is never moved back by a late PROCESSING notification.
   const final = known && known.status !== 'PROCESSING';
   if (!final) await ctx.store.updateRefund(n.refundTradeNo, { status: n.refundStatus, refundTransactionId: n.refundTransactionId });
+  // A refund that went through takes back what the order granted (configurable; idempotent on repeats).
+  if (n.refundStatus === 'SUCCESS' && (!known || known.status !== 'FAIL')) {
+    const r = ctx.revokeOnRefund;
+    if (r === true || (typeof r === 'function' && r({ order, refund: { refundTradeNo: n.refundTradeNo, refundAmt: n.refundAmt } })))
+      await ctx.store.revokeEntitlements(order.tradeNo);
+  }
   if (ctx.onRefund) await ctx.onRefund({ notification: n });
   return { retCode: 'SUCCESS' };
 }

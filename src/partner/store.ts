@@ -101,6 +101,12 @@ export interface PartnerStore {
   getRefund(refundTradeNo: string): Promise<Refund | undefined>;
   updateRefund(refundTradeNo: string, patch: Partial<Pick<Refund, 'status' | 'refundTransactionId'>>): Promise<Refund | undefined>;
   /**
+   * Take back what an order granted (a refund): its entitlements are removed,
+   * the delivery record stays. Returns how many entitlements were removed
+   * (0 when already revoked or never granted). Idempotent.
+   */
+  revokeEntitlements(tradeNo: string): Promise<number>;
+  /**
    * Replay protection shared by every instance on this store: record `nonce`
    * until `expiresAt` (epoch ms); true when it was new (or its previous record
    * had expired by `now`), false for a replay. Optional: a store without it

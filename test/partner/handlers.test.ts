@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { formatAuthorization, formatTskDatetime, generateTskKeyPair, RET_MSG_ALREADY_OWNED, rsa2Signature } from '../../src/protocol/index.js';
+import { formatAuthorization, formatTskDatetime, generateTskKeyPair, randomNonce, RET_MSG_ALREADY_OWNED, rsa2Signature } from '../../src/protocol/index.js';
 import {
   catalogFrom,
   createPartnerHandlers,
@@ -552,6 +552,41 @@ describe('refund result notification', () => {
       reported.filter((r) => r.code === 'ERR_REFUND_MISMATCH').map((r) => r.retMsg),
       ['refundAmt mismatch', 'refund exceeds order'],
     );
+  });
+});
+
+describe('refunds take back what they paid for', () => {
+  async function refunded(over: Partial<PartnerOptions>, status: 'SUCCESS' | 'FAIL') {
+    const s = setup(over);
+    const tradeNo = (await createOrder(s.h)).tradeNo!;
+    const d = deliverBody(tradeNo);
+    assert.equal(readReply(await s.h.deliver(signedRequest(JSON.stringify(d))), 'deliverNotifyReply').retCode, 'SUCCESS');
+    const order = (await s.store.getOrder(tradeNo))!;
+    const itemId = order.details[0]!.itemId;
+    assert.equal(await s.store.ownsItem(SKILL_ID, order.userToken, itemId), true);
+    const n = {
+      skillId: SKILL_ID,
+      transactionId: d.transactionId,
+      tradeNo,
+      refundTransactionId: 'RT9',
+      refundTradeNo: 'R9',
+      totalAmt: order.totalAmt,
+      refundAmt: order.totalAmt,
+      refundStatus: status,
+      refundStatusDesc: status === 'SUCCESS' ? '退款成功' : '退款失败',
+      nonceStr: randomNonce(),
+    };
+    assert.equal(readReply(await s.h.refundNotify(signedRequest(JSON.stringify(n))), 'refundNotifyReply').retCode, 'SUCCESS');
+    return s.store.ownsItem(SKILL_ID, order.userToken, itemId);
+  }
+
+  it('a successful refund revokes the entitlement by default; a failed one does not; revokeOnRefund: false (or a function) keeps it', async () => {
+    assert.equal(await refunded({}, 'SUCCESS'), false);
+    assert.equal(await refunded({}, 'FAIL'), true);
+    assert.equal(await refunded({ revokeOnRefund: false }, 'SUCCESS'), true);
+    const asked: string[] = [];
+    assert.equal(await refunded({ revokeOnRefund: ({ order }) => (asked.push(order.tradeNo), false) }, 'SUCCESS'), true);
+    assert.equal(asked.length, 1);
   });
 });
 

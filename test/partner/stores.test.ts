@@ -403,6 +403,25 @@ for (const b of backends) {
       assert.equal(await s.ownsItem(o.skillId, o.userToken, 'ep-35'), true);
     });
 
+    it('revokes what an order granted (a refund): entitlements gone, the delivery record kept, other orders untouched, idempotent', async () => {
+      const a = newOrder();
+      const b = { ...newOrder(), userToken: a.userToken, details: [{ itemId: 'ep-36', quantity: 1, amount: 200 }] };
+      for (const o of [a, b]) {
+        await s.createOrder(o);
+        await s.claimDelivery(o.tradeNo, `tx-${o.tradeNo}`, 60_000, 1);
+        await s.completeDelivery(o.tradeNo, 2);
+      }
+      assert.equal(await s.ownsItem(a.skillId, a.userToken, 'ep-35'), true);
+      assert.equal(await s.revokeEntitlements(a.tradeNo), a.details.length, 'one per item of the order');
+      assert.equal(await s.ownsItem(a.skillId, a.userToken, 'ep-35'), false);
+      assert.equal(await s.ownsItem(b.skillId, b.userToken, 'ep-36'), true, 'the other order keeps its grant');
+      assert.equal((await s.getOrder(a.tradeNo))?.status, 'DELIVERED', 'the delivery record stays');
+      assert.equal(await s.revokeEntitlements(a.tradeNo), 0, 'idempotent');
+      const other = await another();
+      assert.equal(await other.ownsItem(a.skillId, a.userToken, 'ep-35'), false);
+      await assert.rejects(s.revokeEntitlements('bad-no!'), (e: unknown) => (e as { code?: string }).code === 'ERR_INVALID_ARGUMENT');
+    });
+
     it('remembers nonces for the replay guard: a live one is refused from any instance, an expired one is taken again; bad arguments are typed errors', async () => {
       await s.init();
       const other = await another();

@@ -126,6 +126,9 @@ export const checkArgs = {
     checkTradeNo(refundTradeNo, 'refundTradeNo');
     checkRefundPatch(patch);
   },
+  revokeEntitlements(tradeNo: string): void {
+    checkTradeNo(tradeNo);
+  },
   rememberNonce(nonce: string, expiresAt: number, now: number): void {
     checkText(nonce, 'nonce', 64);
     checkTime(expiresAt, 'expiresAt');

@@ -150,6 +150,18 @@ export class MemoryPartnerStore implements PartnerStore {
     return { ...r };
   }
 
+  async revokeEntitlements(tradeNo: string): Promise<number> {
+    this.#open();
+    checkArgs.revokeEntitlements(tradeNo);
+    let n = 0;
+    for (const [key, trades] of this.#entitlements) {
+      if (!trades.delete(tradeNo)) continue;
+      n++;
+      if (trades.size === 0) this.#entitlements.delete(key);
+    }
+    return n;
+  }
+
   async rememberNonce(nonce: string, expiresAt: number, now: number): Promise<boolean> {
     this.#open();
     checkArgs.rememberNonce(nonce, expiresAt, now);

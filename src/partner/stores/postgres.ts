@@ -150,6 +150,15 @@ export class PostgresPartnerStore implements PartnerStore {
     );
   }
 
+  async revokeEntitlements(tradeNo: string): Promise<number> {
+    checkArgs.revokeEntitlements(tradeNo);
+    await this.#ready();
+    const rows = await this.#q<{ trade_no: string }>('revokeEntitlements', 'DELETE FROM partner_entitlements WHERE trade_no = $1 RETURNING trade_no', [
+      tradeNo,
+    ]);
+    return rows.length;
+  }
+
   async rememberNonce(nonce: string, expiresAt: number, now: number): Promise<boolean> {
     checkArgs.rememberNonce(nonce, expiresAt, now);
     await this.#ready();

@@ -21,6 +21,7 @@ export interface Statements {
   updateRefund: Database.Statement;
   rememberNonce: Database.Statement<{ nonce: string; until: number; now: number }, { nonce: string }>;
   sweepNonces: Database.Statement<[number]>;
+  revoke: Database.Statement<[string]>;
 }
 
 export function prepareStatements(db: Database.Database): Statements {
@@ -81,6 +82,7 @@ export function prepareStatements(db: Database.Database): Statements {
        ON CONFLICT (nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE partner_nonces.expires_at <= @now
        RETURNING nonce`,
     ),
+    revoke: db.prepare<[string]>('DELETE FROM partner_entitlements WHERE trade_no = ?'),
     sweepNonces: db.prepare<[number]>(
       'DELETE FROM partner_nonces WHERE rowid IN (SELECT rowid FROM partner_nonces WHERE expires_at <= ? ORDER BY expires_at LIMIT 500)',
     ),

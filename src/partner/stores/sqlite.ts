@@ -313,6 +313,16 @@ export class SqlitePartnerStore implements PartnerStore {
     }
   }
 
+  async revokeEntitlements(tradeNo: string): Promise<number> {
+    const st = this.#ready();
+    checkArgs.revokeEntitlements(tradeNo);
+    try {
+      return st.revoke.run(tradeNo).changes;
+    } catch (e) {
+      throw wrap(e, 'revokeEntitlements');
+    }
+  }
+
   async rememberNonce(nonce: string, expiresAt: number, now: number): Promise<boolean> {
     const st = this.#ready();
     checkArgs.rememberNonce(nonce, expiresAt, now);
