@@ -120,7 +120,7 @@ export function runTerminalSpeaker(options: TerminalOptions): { done: Promise<vo
     if (!['success', 'fail', 'cancel'].includes(outcome)) return out('  ! /pay success | fail | cancel');
     try {
       const paid = await stack.client.payPurchase(purchaseId, outcome as 'success' | 'fail' | 'cancel');
-      out(`  📱 APP: ${'tradeStatusDesc' in paid ? paid.tradeStatusDesc : '已拥有'}`);
+      out(`  📱 APP: ${'tradeStatusDesc' in paid ? paid.tradeStatusDesc : 'cancelled' in paid ? '已取消' : '已拥有'}`);
     } catch (e) {
       out(`  ! ${e instanceof SandboxApiError ? `HTTP ${e.status} ${e.message}` : (e as Error).message}`);
     }

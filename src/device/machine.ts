@@ -159,7 +159,9 @@ export const purchaseMachine = setup({
     isAlreadyOwned: (_, params: { result: PlaceOrderResult }) => params.result.kind === 'already-owned',
     isFresh: ({ context, event }) => event.type === 'STATUS' && freshUpdate(context, event.update),
     isSuccess: ({ event }) => event.type === 'STATUS' && event.update.tradeStatus === 'SUCCESS',
-    isFail: ({ event }) => event.type === 'STATUS' && event.update.tradeStatus === 'FAIL',
+    // A payment failure: FAIL for any reason but a cancel. A FAIL that says the user cancelled (`endReason`) is `isCancelledEnd`.
+    isFail: ({ event }) => event.type === 'STATUS' && event.update.tradeStatus === 'FAIL' && event.update.endReason !== 'cancelled',
+    isCancelledEnd: ({ event }) => event.type === 'STATUS' && event.update.tradeStatus === 'FAIL' && event.update.endReason === 'cancelled',
     isProcessing: ({ event }) => event.type === 'STATUS' && event.update.tradeStatus === 'PROCESSING',
     isNotPay: ({ event }) => event.type === 'STATUS' && event.update.tradeStatus === 'NOTPAY',
     hasOrderInUpdate: ({ event }) => event.type === 'STATUS' && event.update.order !== undefined,
@@ -277,6 +279,8 @@ export const purchaseMachine = setup({
       on: {
         STATUS: [
           { guard: and(['isFresh', 'isSuccess']), target: 'resume.paid', actions: ['applyStatus', 'markPaid'] },
+          // Cancelled anywhere (the phone's pay page, the DingDang app, another cancel): the purchase ends cancelled, no retry.
+          { guard: and(['isFresh', 'isCancelledEnd']), target: '#purchase.cancelled', actions: 'applyStatus' },
           { guard: 'isFresh', actions: 'applyStatus' },
         ],
         QUERY: { actions: ['sayStatus', 'queryStatus'] },

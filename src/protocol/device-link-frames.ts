@@ -6,7 +6,9 @@
  * Encoders write the documented fields only (a push's decoded `status` stays home).
  */
 import {
+  END_REASON_STATUS,
   isDeviceId,
+  isEndReason,
   isPurchaseId,
   MAX_FRAME_CHARS,
   NONCE_MAX_CHARS,
@@ -14,6 +16,7 @@ import {
   type ClientFrame,
   type DeviceLinkErrorCode,
   type DeviceOrder,
+  type EndReason,
   type ParseResult,
   type PushFrame,
   type ServerFrame,
@@ -90,6 +93,15 @@ export function orderObject(o: DeviceOrder): DeviceOrder {
   return { purchaseId, transactionId, tradeNo, totalAmt, payUrl, expiresAt };
 }
 
+/**
+ * The `endReason` a status body keeps (§4.3, our extension): a known value
+ * that goes with the `tradeStatus`. An unknown value (a newer platform's) or
+ * one that does not go with the status is dropped, never acted on.
+ */
+export function endReasonFor(tradeStatus: TradeStatus, endReason: unknown): EndReason | undefined {
+  return isEndReason(endReason) && END_REASON_STATUS[endReason] === tradeStatus ? endReason : undefined;
+}
+
 /** Check a decoded status body (§4.3). Unknown fields are ignored. */
 export function parseStatusObject(v: unknown): ParseResult<StatusBody> {
   if (!isRecord(v)) return malformed('status body is not an object');
@@ -99,6 +111,7 @@ export function parseStatusObject(v: unknown): ParseResult<StatusBody> {
   const seq = own(v, 'seq');
   const nonceStr = own(v, 'nonceStr');
   const reason = own(v, 'reason');
+  const endReason = own(v, 'endReason');
   const order = own(v, 'order');
   if (!isPurchaseId(purchaseId)) return malformed('purchaseId invalid');
   if (!isDeviceId(deviceId)) return malformed('deviceId invalid');
@@ -110,6 +123,11 @@ export function parseStatusObject(v: unknown): ParseResult<StatusBody> {
   if (reason !== undefined && reason !== null) {
     if (typeof reason !== 'string' || Array.from(reason).length > STATUS_REASON_MAX) return malformed('reason invalid');
     out.reason = reason;
+  }
+  if (endReason !== undefined && endReason !== null) {
+    if (typeof endReason !== 'string') return malformed('endReason is not a string');
+    const known = endReasonFor(out.tradeStatus, endReason);
+    if (known !== undefined) out.endReason = known;
   }
   if (order !== undefined && order !== null) {
     const o = parseOrder(order);
@@ -127,7 +145,11 @@ export function parseStatusBody(text: string): ParseResult<StatusBody> {
   return parseStatusObject(j.value);
 }
 
-/** The exact JSON text of a status body, fields in the documented order; this text is what gets signed. */
+/**
+ * The exact JSON text of a status body, fields in the documented order; this
+ * text is what gets signed. An `endReason` that does not go with the
+ * `tradeStatus` is left out (the parser would drop it).
+ */
 export function encodeStatusBody(body: StatusBody): string {
   const out: Record<string, unknown> = {
     purchaseId: body.purchaseId,
@@ -137,6 +159,8 @@ export function encodeStatusBody(body: StatusBody): string {
   };
   if (body.order) out.order = orderObject(body.order);
   if (body.reason !== undefined) out.reason = body.reason;
+  const endReason = endReasonFor(body.tradeStatus, body.endReason);
+  if (endReason !== undefined) out.endReason = endReason;
   out.nonceStr = body.nonceStr;
   return JSON.stringify(out);
 }
@@ -150,6 +174,7 @@ export function statusUpdateOf(body: StatusBody, source: StatusSource): StatusUp
     source,
     ...(body.order ? { order: body.order } : {}),
     ...(body.reason !== undefined ? { reason: body.reason } : {}),
+    ...(body.endReason !== undefined ? { endReason: body.endReason } : {}),
   };
 }
 

@@ -61,6 +61,24 @@ export type ConnectionState = (typeof CONNECTION_STATES)[number];
 export const MAX_FRAME_CHARS = 64 * 1024;
 /** `reason` of a status body: at most this many characters. */
 export const STATUS_REASON_MAX = 64;
+/**
+ * Why an order ended, on a status body (`endReason`, our own extension, §4.3):
+ * `cancelled` — the user said no (on the speaker, on the WeChat pay page, in
+ * the DingDang app; before or after ordering), with `FAIL`; `failed` — the
+ * payment did not go through (e.g. 余额不足), with `FAIL`; `expired` — the
+ * payment window closed unpaid, with `NOTPAY`. The seed's `tradeStatus`
+ * values stay as they are: this only says why.
+ */
+export const END_REASONS = ['cancelled', 'failed', 'expired'] as const;
+export type EndReason = (typeof END_REASONS)[number];
+
+/** The `tradeStatus` an `endReason` goes with: `cancelled`/`failed` with `FAIL`, `expired` with `NOTPAY`. */
+export const END_REASON_STATUS: Readonly<Record<EndReason, TradeStatus>> = { cancelled: 'FAIL', failed: 'FAIL', expired: 'NOTPAY' };
+
+export function isEndReason(v: unknown): v is EndReason {
+  return typeof v === 'string' && (END_REASONS as readonly string[]).includes(v);
+}
+
 /** `nonceStr` of a status body: 1 to this many characters. */
 export const NONCE_MAX_CHARS = 32;
 
@@ -193,6 +211,8 @@ export interface StatusBody {
   order?: DeviceOrder;
   /** Why `FAIL`, short text (≤ 64 characters), e.g. "余额不足". */
   reason?: string;
+  /** Why the order ended (our extension, `END_REASONS`); only with the `tradeStatus` it goes with. */
+  endReason?: EndReason;
   /** Random per message (1–32 characters). */
   nonceStr: string;
 }
@@ -209,6 +229,8 @@ export interface StatusUpdate {
   seq: number;
   order?: DeviceOrder;
   reason?: string;
+  /** Why the order ended: `cancelled` ends the purchase as cancelled, never as a failed payment. */
+  endReason?: EndReason;
   source: StatusSource;
 }
 

@@ -81,7 +81,8 @@ export function installControlApi(router: Router, host: ControlApiHost): void {
   };
   const pay = async (target: string, json: () => Promise<Record<string, unknown>>): Promise<ControlReply<'POST /orders/:id/pay'>> => {
     const o = await p.pay(target, outcomeOf((await json()).outcome));
-    return o ? orderJson(o) : { alreadyOwned: true };
+    if (o) return orderJson(o);
+    return p.purchase(target)?.state === 'cancelled' ? { purchaseId: target, cancelled: true } : { alreadyOwned: true };
   };
 
   api('GET /info', () => ({

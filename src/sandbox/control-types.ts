@@ -55,8 +55,12 @@ export interface SandboxInfo {
 /** An order with its status text (`GET /orders/:id` and the pay calls). */
 export type OrderReply = DingDangOrder & { tradeStatusDesc: string };
 
-/** A pay call's reply: the order, or `{ alreadyOwned: true }` when the user owned the goods (screenless, no order). */
-export type PayReply = OrderReply | { alreadyOwned: true };
+/**
+ * A pay call's reply: the order, `{ alreadyOwned: true }` when the user owned
+ * the goods (screenless, no order), or `{ purchaseId, cancelled: true }` when
+ * a purchase was cancelled before any order (`cancel` of a purchase, as in the DingDang app).
+ */
+export type PayReply = OrderReply | { alreadyOwned: true } | { purchaseId: string; cancelled: true };
 
 /** Who speaks, on which device (every field optional: the sandbox's defaults). */
 export interface TurnFields {

@@ -161,6 +161,7 @@ export class DeviceLink {
       seq: s.seq,
       ...(s.order ? { order: s.order } : {}),
       ...(s.tradeStatus === 'FAIL' ? { reason: FAIL_REASON[s.reason ?? ''] ?? s.reason ?? '支付失败' } : {}),
+      ...(s.endReason !== undefined ? { endReason: s.endReason } : {}),
       nonceStr: randomNonce(),
     });
   }

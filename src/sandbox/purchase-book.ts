@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, RemoteError } from '../protocol/errors.js';
-import { PURCHASE_ID_RE, type DeviceMode, type DeviceOrder, type PlaceOrderResult, type ResumeResult } from '../protocol/device-link.js';
+import { PURCHASE_ID_RE, type DeviceMode, type DeviceOrder, type EndReason, type PlaceOrderResult, type ResumeResult } from '../protocol/device-link.js';
 import type { SkillDirective, SkillRequest, SkillResponseBody, SkillRetCode, SkillSession } from '../protocol/skill-types.js';
 import type { ChargeDirective, TradeStatus } from '../protocol/types.js';
 import { RET_MSG_ALREADY_OWNED } from '../protocol/types.js';
@@ -70,6 +70,12 @@ export interface PurchaseStatus {
   order?: DeviceOrderView;
   /** Short machine reason: created, scanned, paid, declined, cancelled, expired, refreshed, already-owned. */
   reason?: string;
+  /**
+   * Why the order ended (the device link's `endReason`, our extension):
+   * `cancelled` (FAIL: the user cancelled, anywhere), `failed` (FAIL: the
+   * payment did not go through), `expired` (NOTPAY: the window closed).
+   */
+  endReason?: EndReason;
   /** Platform time of the change, epoch ms. */
   at: number;
 }
@@ -266,6 +272,11 @@ export class PurchaseBook {
         totalAmt: request.totalAmt,
         purchaseId: p.purchaseId,
       });
+      if ((p.state as PurchaseState) === 'cancelled') {
+        // Cancelled while the backend was creating its order: that order is cancelled too, never payable.
+        this.d.book.fail(order.transactionId, 'cancelled');
+        throw new SandboxStateError('BAD_STATE', 'the purchase was cancelled');
+      }
       return { kind: 'order', order: this.orderView(order, p.purchaseId) };
     } catch (e) {
       if (p.state === 'ordering') p.state = 'goods';
@@ -297,26 +308,47 @@ export class PurchaseBook {
 
   /** The purchase's current status (for polls); `seq` is the latest. */
   status(purchaseId: string): PurchaseStatus {
-    const p = this.mustPurchase(purchaseId);
-    const s: PurchaseStatus = { purchaseId, tradeStatus: 'NOTPAY', seq: p.seq, at: this.d.scheduler.now() };
-    if (p.transactionId) {
-      const o = this.d.book.get(p.transactionId)!;
+    return this.statusOf(this.mustPurchase(purchaseId));
+  }
+
+  /**
+   * The status of a purchase as the device sees it: its order's, or, for a
+   * cancelled purchase, FAIL with `endReason: cancelled` (with or without an
+   * order; an order of a cancelled purchase is FAIL itself).
+   */
+  private statusOf(p: Purchase): PurchaseStatus {
+    const s: PurchaseStatus = { purchaseId: p.purchaseId, tradeStatus: 'NOTPAY', seq: p.seq, at: this.d.scheduler.now() };
+    const o = p.transactionId ? this.d.book.get(p.transactionId) : undefined;
+    if (o) {
       s.tradeStatus = o.tradeStatus;
-      s.order = this.orderView(o, purchaseId);
+      s.order = this.orderView(o, p.purchaseId);
       if (o.reason !== undefined) s.reason = o.reason;
+      if (o.tradeStatus === 'FAIL') s.endReason = o.reason === 'cancelled' ? 'cancelled' : 'failed';
+      else if (o.tradeStatus === 'NOTPAY' && o.expired) s.endReason = 'expired';
     } else if (p.state === 'already-owned') s.reason = 'already-owned';
-    else if (p.state === 'cancelled') s.reason = 'cancelled';
+    if (p.state === 'cancelled') Object.assign(s, { tradeStatus: 'FAIL', reason: 'cancelled', endReason: 'cancelled' });
     return s;
   }
 
-  /** The user cancelled on the device (or in the app): an open order fails with reason `cancelled`. */
+  /**
+   * The user cancelled (on the device, on the WeChat pay page, in the
+   * DingDang app; before or after ordering): the purchase ends cancelled and
+   * takes no more orders. An open order fails with reason `cancelled`; either
+   * way the device gets a status change with a fresh `seq` (FAIL, `endReason:
+   * cancelled`). Idempotent; a paid purchase is never cancelled (false).
+   */
   cancel(purchaseId: string): boolean {
     const p = this.mustPurchase(purchaseId);
     if (p.state === 'paid') return false;
+    if (p.state === 'cancelled') return true;
     p.state = 'cancelled';
-    if (p.transactionId) {
-      const o = this.d.book.get(p.transactionId)!;
-      if (o.tradeStatus === 'NOTPAY' || o.tradeStatus === 'PROCESSING') this.d.book.fail(o.transactionId, 'cancelled');
+    const o = p.transactionId ? this.d.book.get(p.transactionId) : undefined;
+    // The order's change is the purchase's status change (onOrder).
+    if (o && (o.tradeStatus === 'NOTPAY' || o.tradeStatus === 'PROCESSING')) this.d.book.fail(o.transactionId, 'cancelled');
+    else {
+      // No order yet (screenless: cancelled in the app before ordering), or one that had already failed.
+      p.seq++;
+      this.d.onStatus(this.statusOf(p));
     }
     return true;
   }
@@ -333,7 +365,8 @@ export class PurchaseBook {
     if (p.transactionId !== order.transactionId) return;
     if (order.tradeStatus === 'NOTPAY' && p.state === 'ordering') p.state = 'ordered';
     if (order.tradeStatus === 'SUCCESS') p.state = 'paid';
-    if (order.tradeStatus === 'FAIL' && p.state !== 'cancelled') p.state = 'failed';
+    // Cancelled on the phone (the WeChat pay page): the purchase is cancelled, as a cancel on the device.
+    if (order.tradeStatus === 'FAIL' && p.state !== 'cancelled') p.state = order.reason === 'cancelled' ? 'cancelled' : 'failed';
     p.seq++;
     const s: PurchaseStatus = {
       purchaseId: p.purchaseId,
@@ -343,6 +376,8 @@ export class PurchaseBook {
       at: this.d.scheduler.now(),
     };
     if (order.reason !== undefined) s.reason = order.reason;
+    if (order.tradeStatus === 'FAIL') s.endReason = order.reason === 'cancelled' || p.state === 'cancelled' ? 'cancelled' : 'failed';
+    else if (order.tradeStatus === 'NOTPAY' && order.expired) s.endReason = 'expired';
     this.d.onStatus(s);
   }
 
@@ -356,6 +391,12 @@ export class PurchaseBook {
     let tid = target;
     if (!this.d.book.get(target)) {
       const p = this.mustPurchase(target);
+      if (outcome === 'cancel') {
+        // As in the DingDang app: the cancel button cancels the purchase, ordered or not.
+        if (!this.cancel(p.purchaseId)) throw new SandboxStateError('ALREADY_FINAL', 'the purchase is already paid');
+        const tidNow = this.purchases.get(target)!.transactionId;
+        return tidNow ? this.d.book.get(tidNow) : undefined;
+      }
       const current = p.transactionId ? this.d.book.get(p.transactionId) : undefined;
       if (!current || current.tradeStatus === 'FAIL' || current.expired) {
         // As in the DingDang app: ordering (again) comes first.

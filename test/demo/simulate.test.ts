@@ -72,6 +72,8 @@ test('the shipped scripts cover every seed flow and outcome', () => {
     'screenless-success.json',
     'pay-fail-retry.json',
     'cancel.json',
+    'phone-cancel.json',
+    'app-cancel-screenless.json',
     'expiry-refresh.json',
     'already-owned.json',
     'socket-drop.json',
@@ -159,8 +161,19 @@ test('every shipped script passes through the real bin (exit 0, transcript ends 
     assert.equal(firstPlay?.token, 'wgsd004', `${n}: nothing played before episode 4 was bought (no skipping ahead)`);
     assert.equal(firstPlay?.resumed, true);
   }
-  const cancel = byName('cancel.json');
-  assert.equal(cancel.events.filter((e) => e.type === 'deliver-hook').length, 0, 'nothing delivered after a cancel');
+  // A cancel anywhere ends cancelled: said on the speaker, on the WeChat pay page, in the DingDang app before ordering.
+  for (const n of ['cancel.json', 'phone-cancel.json', 'app-cancel-screenless.json']) {
+    const ev = byName(n).events;
+    assert.equal(ev.filter((e) => e.type === 'deliver-hook').length, 0, `${n}: nothing delivered after a cancel`);
+    assert.equal(ev.find((e) => e.type === 'end')?.outcome, 'cancelled', n);
+    assert.deepEqual(ev.at(-1)!.milestones, n === 'app-cancel-screenless.json' ? ['app-prompt', 'cancelled'] : ['goods', 'qr', 'cancelled'], n);
+    assert.ok(!ev.some((e) => e.type === 'state' && e.state === 'payFailed'), `${n}: no payment failure`);
+    const speech = ev.filter((e) => e.type === 'speak').map((e) => e.text as string);
+    assert.equal(speech.at(-1), '好的，已取消购买。', n);
+    assert.ok(!speech.some((t) => /重试|支付没有成功/.test(t)), `${n}: no retry offer: ${speech.join(' | ')}`);
+  }
+  const appCancel = byName('app-cancel-screenless.json').events;
+  assert.equal(appCancel.find((e) => e.type === 'paid-on-phone')?.tradeStatus, null, 'cancelled in the app before any order');
 });
 
 test('a failing expectation exits 1 and names the step', { timeout: 60_000 }, async () => {

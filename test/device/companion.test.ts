@@ -364,6 +364,73 @@ test('already owned: straight to the resume, nothing paid', async () => {
   }
 });
 
+test('a cancel on the phone (FAIL with endReason cancelled) ends the purchase as cancelled, in both modes, before or after ordering; no retry offer', async () => {
+  const cases: Array<{ mode: 'screen' | 'screenless'; ordered: boolean }> = [
+    { mode: 'screen', ordered: true }, // the WeChat pay page
+    { mode: 'screen', ordered: false }, // another cancel while the goods are shown
+    { mode: 'screenless', ordered: false }, // the DingDang app, before ordering (no order in the push)
+    { mode: 'screenless', ordered: true }, // the DingDang app, after ordering
+  ];
+  for (const c of cases) {
+    const where = `${c.mode}${c.ordered ? ' after ordering' : ' before ordering'}`;
+    const { fake, companion, t } = setup({ mode: c.mode });
+    try {
+      const done = companion.purchase({ charge: CHARGE, originalRequest: ORIGINAL });
+      if (c.mode === 'screen') {
+        await t.until('goods');
+        if (c.ordered) {
+          companion.touch('buy');
+          await t.until('paying.awaitingScan');
+        }
+        fake.push('P1', 'FAIL', { reason: '用户取消了支付', endReason: 'cancelled', ...(c.ordered ? { order: fake.makeOrder('P1') } : {}) });
+      } else {
+        await t.until('app.pushed');
+        if (c.ordered) {
+          fake.push('P1', 'NOTPAY', { order: fake.makeOrder('P1') });
+          assert.equal(companion.state, 'app.ordered', where);
+        }
+        fake.push('P1', 'FAIL', { reason: '用户取消了支付', endReason: 'cancelled', ...(c.ordered ? { order: fake.makeOrder('P1') } : {}) });
+      }
+      const r = await done;
+      assert.equal(r.outcome, 'cancelled', where);
+      assert.equal(r.paid, false, where);
+      assert.ok(!t.states.includes('payFailed'), `${where}: ${t.states.join(' → ')}`);
+      assert.equal(t.speech.at(-1)?.key, 'cancelled', where);
+      assert.equal(t.speech.at(-1)?.text, '好的，已取消购买。', where);
+      assert.doesNotMatch(t.said(), /支付没有成功|重试/, where);
+      if (c.mode === 'screen') {
+        assert.equal(t.views.at(-1)?.kind, 'result', where);
+        assert.equal((t.views.at(-1) as { outcome?: string }).outcome, 'cancelled', where);
+        assert.deepEqual(t.views.at(-1)?.actions, ['close'], `${where}: no retry on the screen`);
+      }
+      assert.equal(fake.callsOf('cancel').length, 0, `${where}: the platform already knows`);
+      assertClean(companion, fake);
+    } finally {
+      companion.stop();
+    }
+  }
+});
+
+test('a payment failure with endReason failed still says why and offers the retry', async () => {
+  const { fake, companion, t } = setup();
+  try {
+    const done = companion.purchase({ charge: CHARGE, originalRequest: ORIGINAL });
+    await t.until('goods');
+    companion.say('买');
+    await t.until('paying.awaitingScan');
+    fake.push('P1', 'FAIL', { reason: '余额不足', endReason: 'failed' });
+    assert.equal(companion.state, 'payFailed');
+    assert.match(t.speech.at(-1)!.text, /支付没有成功：余额不足。说“重试”再试一次/);
+    assert.deepEqual(t.views.at(-1)?.actions, ['retry', 'cancel']);
+    // The user then cancels on the phone: the purchase ends cancelled.
+    fake.push('P1', 'FAIL', { reason: '用户取消了支付', endReason: 'cancelled' });
+    assert.equal((await done).outcome, 'cancelled');
+    assertClean(companion, fake);
+  } finally {
+    companion.stop();
+  }
+});
+
 test('FAIL says why and offers a retry; the retry places a new order and pays', async () => {
   const { fake, companion, t } = setup();
   try {

@@ -269,3 +269,76 @@ test('the committed diagram in docs/device.md is the one generated from the mach
   assert.equal(committed, generatedBlock(), 'stale diagram: run node --import tsx scripts/mermaid.ts');
   assert.equal(committedBlock(doc, PLAYER_START, PLAYER_END), generatedPlayerBlock(), 'stale player diagram: run node --import tsx scripts/mermaid.ts');
 });
+
+test('a FAIL that says the user cancelled (endReason) ends the purchase as cancelled from any checkout state; other FAILs offer the retry', async () => {
+  const cancelledPush = (h: Harness, fresh = true) => h.apply({ kind: 'status', status: 'FAIL', fresh, withOrder: true, endReason: 'cancelled' });
+  const started = async (input: (typeof INPUTS)[number]) => {
+    const h = new Harness(input);
+    h.start();
+    await settle();
+    await h.apply({ kind: 'resolve', actor: 'startPurchase', variant: 0 });
+    return h;
+  };
+  const endsCancelled = (h: Harness, where: string) => {
+    assert.equal(h.snapshot.status, 'done', where);
+    assert.equal(stateKey(h.snapshot.value), 'cancelled', where);
+    assert.equal(h.snapshot.context.paid, false, where);
+    assert.equal(h.snapshot.context.tradeStatus, 'FAIL', where);
+    assert.equal(h.watchStops, 1, `${where}: watcher released`);
+  };
+  // Screen: on the goods, on the pay page, after the scan, after a payment failure, while cancelling.
+  let h = await started(INPUTS[0]!);
+  await cancelledPush(h);
+  endsCancelled(h, 'goods');
+  h.stop();
+  h = new Harness(INPUTS[0]!);
+  await toPaying(h);
+  await cancelledPush(h, false); // stale: ignored
+  assert.equal(stateKey(h.snapshot.value), 'paying.awaitingScan');
+  await cancelledPush(h);
+  endsCancelled(h, 'paying.awaitingScan');
+  h.stop();
+  h = new Harness(INPUTS[0]!);
+  await toPaying(h);
+  await h.apply({ kind: 'status', status: 'PROCESSING', fresh: true, withOrder: false });
+  assert.equal(stateKey(h.snapshot.value), 'paying.confirming');
+  await cancelledPush(h);
+  endsCancelled(h, 'paying.confirming');
+  h.stop();
+  h = new Harness(INPUTS[0]!);
+  await toPaying(h);
+  h.sendBack!({ type: 'STATUS', update: { purchaseId: 'P1', tradeStatus: 'FAIL', seq: 1, source: 'push', reason: '余额不足', endReason: 'failed' } });
+  await settle();
+  assert.equal(stateKey(h.snapshot.value), 'payFailed', 'a payment failure still offers the retry');
+  await cancelledPush(h);
+  endsCancelled(h, 'payFailed');
+  h.stop();
+  h = new Harness(INPUTS[0]!);
+  await toPaying(h);
+  await h.apply({ kind: 'send', event: { type: 'CANCEL' } });
+  assert.equal(stateKey(h.snapshot.value), 'cancelling');
+  await cancelledPush(h);
+  endsCancelled(h, 'cancelling');
+  h.stop();
+  // Screenless: cancelled in the app before ordering, and after.
+  h = await started(INPUTS[2]!);
+  assert.equal(stateKey(h.snapshot.value), 'app.pushed');
+  await h.apply({ kind: 'status', status: 'FAIL', fresh: true, withOrder: false, endReason: 'cancelled' });
+  endsCancelled(h, 'app.pushed');
+  h.stop();
+  h = await started(INPUTS[2]!);
+  await h.apply({ kind: 'status', status: 'NOTPAY', fresh: true, withOrder: true });
+  assert.equal(stateKey(h.snapshot.value), 'app.ordered');
+  await cancelledPush(h);
+  endsCancelled(h, 'app.ordered');
+  h.stop();
+  // A FAIL without an endReason (a platform without the extension) is a payment failure, as before.
+  h = await started(INPUTS[2]!);
+  await h.apply({ kind: 'status', status: 'FAIL', fresh: true, withOrder: true });
+  assert.equal(stateKey(h.snapshot.value), 'payFailed');
+  h.stop();
+  // One way into cancelled from a push: the shared checkout, as for paid.
+  const all = [purchaseMachine.root, ...allStateNodes(purchaseMachine)];
+  const users = all.filter((n) => ownTransitions(n).some((t) => guardNames(t.guard).includes('isCancelledEnd'))).map((n) => n.id);
+  assert.deepEqual(users, ['purchase.checkout']);
+});

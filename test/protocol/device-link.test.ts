@@ -13,6 +13,8 @@ import {
   DEVICE_LINK_ROUTES,
   DEVICE_MODES,
   ELEMENT_TOKEN_MAX,
+  END_REASON_STATUS,
+  END_REASONS,
   MAX_FRAME_CHARS,
   SELECT_CAUSES,
   SKILL_RET_CODES,
@@ -23,9 +25,11 @@ import {
   encodePushFrame,
   encodeServerFrame,
   encodeStatusBody,
+  endReasonFor,
   errorBody,
   isDeviceId,
   isDeviceMode,
+  isEndReason,
   isPurchaseId,
   matchDeviceLinkRoute,
   parseCancelReply,
@@ -49,9 +53,11 @@ import {
   type ClientFrame,
   type DeviceLinkRoute,
   type DeviceOrder,
+  type EndReason,
   type SelectElementRequest,
   type ServerFrame,
   type StatusBody,
+  type TradeStatus,
 } from '../../src/protocol/browser.js';
 import * as nodeEntry from '../../src/protocol/index.js';
 
@@ -63,7 +69,16 @@ const order: DeviceOrder = {
   payUrl: 'https://pay.example/qr/1',
   expiresAt: 1_800_000_000_000,
 };
-const status: StatusBody = { purchaseId: 'p1', deviceId: 'spk-1', tradeStatus: 'FAIL', seq: 3, order, reason: '余额不足', nonceStr: 'abc' };
+const status: StatusBody = {
+  purchaseId: 'p1',
+  deviceId: 'spk-1',
+  tradeStatus: 'FAIL',
+  seq: 3,
+  order,
+  reason: '余额不足',
+  endReason: 'failed',
+  nonceStr: 'abc',
+};
 const AUTH = 'TSK-RSA2 Datetime=20260101T000000Z, Signature=AAAA';
 
 const idArb = fc.stringMatching(/^[0-9A-Za-z._-]{1,64}$/);
@@ -79,25 +94,30 @@ const orderArb = (purchaseId: string) =>
     },
     { noNullPrototype: true },
   );
-const statusArb: fc.Arbitrary<StatusBody> = idArb.chain((purchaseId) =>
-  fc.record(
-    {
-      purchaseId: fc.constant(purchaseId),
-      deviceId: idArb,
-      tradeStatus: fc.constantFrom('NOTPAY', 'PROCESSING', 'SUCCESS', 'FAIL'),
-      seq: fc.nat(),
-      order: orderArb(purchaseId),
-      reason: fc.string({ maxLength: 64 }),
-      nonceStr: fc.stringMatching(/^[0-9A-Za-z]{1,32}$/),
-    },
-    { requiredKeys: ['purchaseId', 'deviceId', 'tradeStatus', 'seq', 'nonceStr'], noNullPrototype: true },
-  ),
-);
+/** The end reasons that go with a status (`END_REASON_STATUS`). */
+const endReasonsOf = (t: TradeStatus): EndReason[] => END_REASONS.filter((r) => END_REASON_STATUS[r] === t);
+const statusArb: fc.Arbitrary<StatusBody> = fc
+  .tuple(idArb, fc.constantFrom<TradeStatus>('NOTPAY', 'PROCESSING', 'SUCCESS', 'FAIL'))
+  .chain(([purchaseId, tradeStatus]) =>
+    fc.record(
+      {
+        purchaseId: fc.constant(purchaseId),
+        deviceId: idArb,
+        tradeStatus: fc.constant(tradeStatus),
+        seq: fc.nat(),
+        order: orderArb(purchaseId),
+        reason: fc.string({ maxLength: 64 }),
+        ...(endReasonsOf(tradeStatus).length > 0 ? { endReason: fc.constantFrom(...endReasonsOf(tradeStatus)) } : {}),
+        nonceStr: fc.stringMatching(/^[0-9A-Za-z]{1,32}$/),
+      },
+      { requiredKeys: ['purchaseId', 'deviceId', 'tradeStatus', 'seq', 'nonceStr'], noNullPrototype: true },
+    ),
+  );
 
 describe('status body', () => {
   test('encode → parse gives the body back, in the documented field order', () => {
     const text = encodeStatusBody(status);
-    assert.deepEqual(Object.keys(JSON.parse(text)), ['purchaseId', 'deviceId', 'tradeStatus', 'seq', 'order', 'reason', 'nonceStr']);
+    assert.deepEqual(Object.keys(JSON.parse(text)), ['purchaseId', 'deviceId', 'tradeStatus', 'seq', 'order', 'reason', 'endReason', 'nonceStr']);
     assert.deepEqual(parseStatusBody(text), { ok: true, value: status });
     fc.assert(
       fc.property(statusArb, (s) => assert.deepEqual(parseStatusBody(encodeStatusBody(s)), { ok: true, value: s })),
@@ -107,21 +127,71 @@ describe('status body', () => {
     );
   });
 
-  test('the update the device acts on keeps status, seq, order, reason and names its source', () => {
+  test('the update the device acts on keeps status, seq, order, reason, endReason and names its source', () => {
     assert.deepEqual(statusUpdateOf(status, 'push'), {
       purchaseId: 'p1',
       tradeStatus: 'FAIL',
       seq: 3,
       order,
       reason: '余额不足',
+      endReason: 'failed',
       source: 'push',
     });
-    assert.deepEqual(statusUpdateOf({ ...status, order: undefined, reason: undefined }, 'poll'), {
+    assert.deepEqual(statusUpdateOf({ ...status, order: undefined, reason: undefined, endReason: undefined }, 'poll'), {
       purchaseId: 'p1',
       tradeStatus: 'FAIL',
       seq: 3,
       source: 'poll',
     });
+  });
+
+  test('endReason (our extension): kept with the status it goes with; unknown or mismatched values are dropped, a non-string is malformed', () => {
+    const body = (extra: Record<string, unknown>) => JSON.stringify({ purchaseId: 'p1', deviceId: 'spk-1', seq: 4, nonceStr: 'n', ...extra });
+    const parsed = (extra: Record<string, unknown>) => {
+      const r = parseStatusBody(body(extra));
+      assert.ok(r.ok, JSON.stringify(extra));
+      return r.value.endReason;
+    };
+    assert.equal(parsed({ tradeStatus: 'FAIL', endReason: 'cancelled' }), 'cancelled');
+    assert.equal(parsed({ tradeStatus: 'FAIL', endReason: 'failed' }), 'failed');
+    assert.equal(parsed({ tradeStatus: 'NOTPAY', endReason: 'expired' }), 'expired');
+    // A newer platform's reason: ignored, the body still parses.
+    assert.equal(parsed({ tradeStatus: 'FAIL', endReason: 'refunded' }), undefined);
+    assert.equal(parsed({ tradeStatus: 'FAIL', endReason: '' }), undefined);
+    assert.equal(parsed({ tradeStatus: 'FAIL', endReason: null }), undefined);
+    // Not with that status: never acted on (a SUCCESS stays a plain SUCCESS).
+    assert.equal(parsed({ tradeStatus: 'SUCCESS', endReason: 'cancelled' }), undefined);
+    assert.equal(parsed({ tradeStatus: 'NOTPAY', endReason: 'cancelled' }), undefined);
+    assert.equal(parsed({ tradeStatus: 'PROCESSING', endReason: 'failed' }), undefined);
+    assert.equal(parsed({ tradeStatus: 'FAIL', endReason: 'expired' }), undefined);
+    for (const bad of [1, true, ['cancelled'], { v: 'cancelled' }]) {
+      const r = parseStatusBody(body({ tradeStatus: 'FAIL', endReason: bad }));
+      assert.ok(!r.ok && r.reason === 'malformed' && /endReason/.test(r.detail), JSON.stringify(bad));
+    }
+    // The encoder writes only what the parser keeps.
+    const text = encodeStatusBody({ ...status, tradeStatus: 'SUCCESS', endReason: 'cancelled' });
+    assert.equal(JSON.parse(text).endReason, undefined);
+    assert.deepEqual(END_REASONS, ['cancelled', 'failed', 'expired']);
+    assert.ok(isEndReason('cancelled') && !isEndReason('CANCELLED') && !isEndReason(undefined));
+    assert.equal(endReasonFor('FAIL', 'cancelled'), 'cancelled');
+    assert.equal(endReasonFor('NOTPAY', 'failed'), undefined);
+  });
+
+  test('endReason: the parser never throws and only ever keeps a value that goes with the status (fuzz)', () => {
+    fc.assert(
+      fc.property(statusArb, fc.oneof(fc.constantFrom<unknown>(...END_REASONS), fc.string(), fc.anything()), (s, endReason) => {
+        const r = parseStatusBody(JSON.stringify({ ...JSON.parse(encodeStatusBody(s)), endReason }));
+        if (!r.ok) {
+          assert.ok(endReason !== undefined && endReason !== null && typeof endReason !== 'string', r.detail);
+          return;
+        }
+        if (r.value.endReason !== undefined) {
+          assert.equal(r.value.endReason, endReason);
+          assert.equal(END_REASON_STATUS[r.value.endReason], s.tradeStatus);
+        } else assert.ok(!isEndReason(endReason) || END_REASON_STATUS[endReason] !== s.tradeStatus);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
 

@@ -12,7 +12,7 @@
  * actor.
  */
 import { createActor, fromCallback, fromPromise, SimulatedClock, type AnyStateMachine, type AnyTransitionDefinition } from 'xstate';
-import type { TradeStatus } from '../../src/protocol/index.js';
+import type { EndReason, TradeStatus } from '../../src/protocol/index.js';
 import { allStateNodes, ownTransitions } from '../../src/device/diagram.js';
 import { DEFAULT_DELAYS, purchaseMachine, type PurchaseEvent, type PurchaseInput } from '../../src/device/machine.js';
 import type { DeviceOrder } from '../../src/device/port.js';
@@ -93,7 +93,7 @@ type ActorName = 'startPurchase' | 'placeOrder' | 'refreshOrder' | 'cancelPurcha
 
 export type Step =
   | { kind: 'send'; event: PurchaseEvent }
-  | { kind: 'status'; status: TradeStatus; fresh: boolean; withOrder: boolean }
+  | { kind: 'status'; status: TradeStatus; fresh: boolean; withOrder: boolean; endReason?: EndReason }
   | { kind: 'watch'; event: PurchaseEvent }
   | { kind: 'resolve'; actor: ActorName; variant: number }
   | { kind: 'reject'; actor: ActorName }
@@ -123,6 +123,8 @@ const WATCH_EVENTS: PurchaseEvent[] = [
   { type: 'QUERY_FAILED', error: { code: 'ERR_TRANSPORT', message: 'down' } },
 ];
 const STATUSES: TradeStatus[] = ['NOTPAY', 'PROCESSING', 'SUCCESS', 'FAIL'];
+/** The `endReason`s tried with each status (a FAIL is a payment failure, or the user cancelled on the phone / in the app). */
+const END_REASONS_OF: Partial<Record<TradeStatus, (EndReason | undefined)[]>> = { FAIL: [undefined, 'cancelled'] };
 
 export const CHARGE = {
   type: 'Connections.SendRequest' as const,
@@ -218,11 +220,12 @@ export class Harness {
     if (this.sendBack) {
       for (const event of WATCH_EVENTS) if (snap.can(event)) out.push({ kind: 'watch', event });
       for (const status of STATUSES)
-        for (const withOrder of [false, true])
-          for (const fresh of [true, false]) {
-            const step: Step = { kind: 'status', status, fresh, withOrder };
-            if (snap.can(this.statusEvent(step))) out.push(step);
-          }
+        for (const endReason of END_REASONS_OF[status] ?? [undefined])
+          for (const withOrder of [false, true])
+            for (const fresh of [true, false]) {
+              const step: Step = { kind: 'status', status, fresh, withOrder, ...(endReason ? { endReason } : {}) };
+              if (snap.can(this.statusEvent(step))) out.push(step);
+            }
     }
     for (const [name] of this.pending) {
       OUTPUTS[name].forEach((_, variant) => out.push({ kind: 'resolve', actor: name, variant }));
@@ -242,7 +245,8 @@ export class Harness {
         seq: step.fresh ? ctx.lastSeq + 1 : ctx.lastSeq,
         source: 'push',
         ...(step.withOrder ? { order: order(3) } : {}),
-        ...(step.status === 'FAIL' ? { reason: '余额不足' } : {}),
+        ...(step.status === 'FAIL' ? { reason: step.endReason === 'cancelled' ? '用户取消了支付' : '余额不足' } : {}),
+        ...(step.endReason ? { endReason: step.endReason } : {}),
       },
     };
   }
@@ -299,7 +303,7 @@ export function describeStep(s: Step): string {
     case 'watch':
       return s.event.type;
     case 'status':
-      return `STATUS ${s.status}${s.fresh ? '' : ' (stale)'}${s.withOrder ? ' +order' : ''}`;
+      return `STATUS ${s.status}${s.endReason ? ` (${s.endReason})` : ''}${s.fresh ? '' : ' (stale)'}${s.withOrder ? ' +order' : ''}`;
     case 'resolve':
       return `${s.actor} → ${s.variant}`;
     case 'reject':
