@@ -25,15 +25,17 @@ export interface PlaceOrderInput extends PurchaseIdInput {
   expectedTotal: number;
 }
 
-/** Commands the machine sends to the status watcher. */
-export type WatchCommand = { type: 'QUERY' };
+/** Commands the machine sends to the status watcher. `asked`: the user asked ("支付好了吗"): `QUERIED` follows the answer. */
+export type WatchCommand = { type: 'QUERY'; asked?: boolean };
 
 /** Events the status watcher sends back to the machine. */
 export type WatchEvent =
   | { type: 'STATUS'; update: StatusUpdate }
   | { type: 'QUERY_FAILED'; error: { code: string; message: string } }
   | { type: 'REJECTED'; reason: string; detail?: string }
-  | { type: 'CONNECTION'; state: 'connecting' | 'open' | 'closed' | 'polling' };
+  | { type: 'CONNECTION'; state: 'connecting' | 'open' | 'closed' | 'polling' }
+  /** A status query the user asked for was answered (after its STATUS, if the answer was news). */
+  | { type: 'QUERIED' };
 
 /** The machine's effects by name, with their inputs and outputs (what `provide({ actors })` takes). */
 export type PurchaseActors = {
@@ -124,13 +126,19 @@ export function createTransportActors(transport: PaymentTransport): PurchaseActo
         inFlight.add(ac);
         transport
           .queryStatus(input.purchaseId, ac.signal)
-          .then(deliver, (err: unknown) => {
-            const e = err instanceof DingDangPayError ? err : undefined;
-            send({
-              type: 'QUERY_FAILED',
-              error: { code: e?.code ?? 'ERR_UNKNOWN', message: err instanceof Error ? err.message : String(err) },
-            });
-          })
+          .then(
+            (u) => {
+              deliver(u);
+              if (cmd.asked) send({ type: 'QUERIED' });
+            },
+            (err: unknown) => {
+              const e = err instanceof DingDangPayError ? err : undefined;
+              send({
+                type: 'QUERY_FAILED',
+                error: { code: e?.code ?? 'ERR_UNKNOWN', message: err instanceof Error ? err.message : String(err) },
+              });
+            },
+          )
           .finally(() => inFlight.delete(ac));
       });
       return () => {

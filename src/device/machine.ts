@@ -128,6 +128,9 @@ export const DEFAULT_DELAYS = {
 };
 export type DelayName = keyof typeof DEFAULT_DELAYS | 'PAY_WINDOW';
 
+/** "刷新" while the code has more than this left: the speaker says it is still valid (no new code). */
+export const STILL_VALID_MS = 30_000;
+
 export function toErrorInfo(error: unknown, step: ErrorInfo['step']): ErrorInfo {
   if (error instanceof DingDangPayError) return { code: error.code, message: error.message, step };
   if (error instanceof Error) return { code: 'ERR_UNKNOWN', message: error.message, step };
@@ -165,6 +168,7 @@ export const purchaseMachine = setup({
     isProcessing: ({ event }) => event.type === 'STATUS' && event.update.tradeStatus === 'PROCESSING',
     isNotPay: ({ event }) => event.type === 'STATUS' && event.update.tradeStatus === 'NOTPAY',
     hasOrderInUpdate: ({ event }) => event.type === 'STATUS' && event.update.order !== undefined,
+    codeStillValid: ({ context }) => typeof context.order?.expiresAt === 'number' && context.order.expiresAt - Date.now() > STILL_VALID_MS,
   },
   actions: {
     announce: emit(({ context }, params: { key: PromptKey }) => ({ type: 'prompt' as const, key: params.key, context })),
@@ -172,6 +176,7 @@ export const purchaseMachine = setup({
     sayAgain: emit({ type: 'repeat' as const }),
     sayStatus: emit(({ context }) => ({ type: 'status' as const, context })),
     queryStatus: sendTo('watch', { type: 'QUERY' } satisfies WatchCommand),
+    askStatus: sendTo('watch', { type: 'QUERY', asked: true } satisfies WatchCommand),
     reportRejected: emit(({ event }) =>
       event.type === 'REJECTED'
         ? { type: 'rejected' as const, reason: event.reason, ...(event.detail !== undefined ? { detail: event.detail } : {}) }
@@ -283,7 +288,9 @@ export const purchaseMachine = setup({
           { guard: and(['isFresh', 'isCancelledEnd']), target: '#purchase.cancelled', actions: 'applyStatus' },
           { guard: 'isFresh', actions: 'applyStatus' },
         ],
-        QUERY: { actions: ['sayStatus', 'queryStatus'] },
+        // "支付好了吗": the platform is asked; the answer is said once it came (a failed check says so).
+        QUERY: { actions: [{ type: 'announce', params: { key: 'checking' } }, 'askStatus'] },
+        QUERIED: { actions: 'sayStatus' },
         CANCEL: '.cancelling',
         REJECTED: { actions: 'reportRejected' },
         CONNECTION: { actions: 'reportConnection' },
@@ -348,7 +355,11 @@ export const purchaseMachine = setup({
                   on: {
                     // Scanned (pay1 step 13). The same push in any other state of the flow is handled on `screen`.
                     STATUS: { guard: and(['isFresh', 'isProcessing']), target: 'confirming', actions: 'applyStatus' },
-                    REFRESH: { target: '#purchase.checkout.screen.refreshing', actions: 'countAttempt' },
+                    REFRESH: [
+                      // The code on screen still works: say so and for how long, instead of a refresh that changes nothing visible.
+                      { guard: 'codeStillValid', actions: { type: 'announce', params: { key: 'stillValid' } } },
+                      { target: '#purchase.checkout.screen.refreshing', actions: 'countAttempt' },
+                    ],
                   },
                   after: { PAY_WINDOW: '#purchase.checkout.screen.expired' },
                 },

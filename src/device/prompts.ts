@@ -17,6 +17,8 @@ export type PromptKey =
   | 'pay'
   | 'confirming'
   | 'expired'
+  | 'checking'
+  | 'stillValid'
   | 'refreshing'
   | 'app'
   | 'appOrdered'
@@ -98,6 +100,12 @@ function promptZh(key: PromptKey, ctx: PromptContext, now: number): string {
       return '已扫码，请在手机上确认支付。';
     case 'expired':
       return '二维码已过期。说“刷新”换一个新的二维码，或说“取消”。';
+    case 'checking':
+      return '好的，我查一下。';
+    case 'stillValid': {
+      const w = windowLeft(ctx, now, true);
+      return w ? `屏幕上的二维码还有效，还可以用${w}，请直接扫码。` : '屏幕上的二维码还有效，请直接扫码。';
+    }
     case 'refreshing':
       return '正在获取新的支付信息。';
     case 'app':
@@ -147,6 +155,12 @@ function promptEn(key: PromptKey, ctx: PromptContext, now: number): string {
       return 'Scanned. Please confirm the payment on your phone.';
     case 'expired':
       return 'The code has expired. Say "refresh" for a new one, or "cancel".';
+    case 'checking':
+      return 'Let me check.';
+    case 'stillValid': {
+      const w = windowLeft(ctx, now, false);
+      return w ? `The code on the screen still works for ${w}; just scan it.` : 'The code on the screen still works; just scan it.';
+    }
     case 'refreshing':
       return 'Getting a new payment code.';
     case 'app':

@@ -145,10 +145,12 @@ test('screenless purchase (flow B): app prompt, order and payment pushes spoken,
     assert.equal(companion.state, 'app.confirming');
 
     assert.equal(companion.say('支付好了吗')?.intent, 'status');
-    assert.equal(t.speech.at(-1)!.key, 'status');
-    assert.match(t.speech.at(-1)!.text, /确认/);
+    assert.equal(t.speech.at(-1)!.text, '好的，我查一下。', 'the check is announced');
     await new Promise((r) => setTimeout(r, 5));
     assert.equal(fake.callsOf('queryStatus').length, 1, 'the status question also queries the platform');
+    // The answer is said once the platform answered: a promise kept.
+    assert.equal(t.speech.at(-1)!.key, 'status');
+    assert.match(t.speech.at(-1)!.text, /确认/);
     assert.equal(companion.state, 'app.confirming', 'a stale poll answer changes nothing');
 
     fake.push('P1', 'SUCCESS');
@@ -320,6 +322,25 @@ test('expired payment window: offered a fresh code by voice, new QR, then paid',
     fake.push('P1', 'SUCCESS');
     assert.equal((await done).outcome, 'done');
     assertClean(companion, fake);
+  } finally {
+    companion.stop();
+  }
+});
+
+test('"刷新二维码" while the code still works: the speaker says so and for how long; no refresh that changes nothing', async () => {
+  const { fake, companion, t } = setup();
+  try {
+    fake.orderTtlMs = 5 * 60_000;
+    const done = companion.purchase({ charge: CHARGE, originalRequest: ORIGINAL });
+    await t.until('goods');
+    companion.say('买');
+    await t.until('paying.awaitingScan');
+    assert.equal(companion.say('刷新二维码')?.intent, 'refresh');
+    assert.match(t.speech.at(-1)!.text, /^屏幕上的二维码还有效，还可以用4分钟，请直接扫码。$/);
+    assert.equal(companion.state, 'paying.awaitingScan');
+    assert.equal(fake.callsOf('refreshOrder').length, 0);
+    companion.cancel();
+    assert.equal((await done).outcome, 'cancelled');
   } finally {
     companion.stop();
   }
@@ -622,6 +643,8 @@ test('en-US: English prompts, views and intents through the same flow', async ()
     assert.equal(t.views.at(-1)!.title, 'Scan with WeChat to pay');
     assert.match(t.speech.at(-1)!.text, /^Scan the code on the screen with WeChat to pay 2 yuan, within 1 minute/);
     assert.equal(companion.say('is it paid')?.intent, 'status');
+    assert.equal(t.speech.at(-1)!.text, 'Let me check.');
+    await new Promise((r) => setTimeout(r, 5));
     assert.match(t.speech.at(-1)!.text, /^No payment yet; you have (\d+ seconds|1 minute) left to pay.$/);
     fake.push('P1', 'SUCCESS');
     assert.equal((await done).outcome, 'done');

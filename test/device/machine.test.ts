@@ -180,7 +180,7 @@ test('the flows are compound states of their own: the mode is looked at once, th
   const resume = purchaseMachine.getStateNodeById('purchase.resume');
   assert.deepEqual(Object.keys(resume.states), ['paid', 'owned', 'resuming']);
   const checkout = purchaseMachine.getStateNodeById('purchase.checkout');
-  assert.deepEqual([...checkout.transitions.keys()].sort(), ['CANCEL', 'CONNECTION', 'QUERY', 'QUERY_FAILED', 'REJECTED', 'STATUS']);
+  assert.deepEqual([...checkout.transitions.keys()].sort(), ['CANCEL', 'CONNECTION', 'QUERIED', 'QUERY', 'QUERY_FAILED', 'REJECTED', 'STATUS']);
   assert.equal(checkout.invoke[0]?.src, 'watchStatus');
   // Actor results are typed by setup({ actors }), not cast.
   assert.doesNotMatch(readFileSync(new URL('../../src/device/machine.ts', import.meta.url), 'utf8'), /as unknown as/);

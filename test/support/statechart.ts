@@ -110,7 +110,8 @@ const order = (n: number): DeviceOrder => ({
 
 const OUTPUTS: Record<ActorName, unknown[]> = {
   startPurchase: [{ purchaseId: 'P1' }],
-  placeOrder: [{ kind: 'order', order: order(1) }, { kind: 'already-owned' }],
+  // The third order's code is still valid when the user says "刷新" (an hour left on the wall clock the guard reads).
+  placeOrder: [{ kind: 'order', order: order(1) }, { kind: 'already-owned' }, { kind: 'order', order: { ...order(3), expiresAt: Date.now() + 3_600_000 } }],
   refreshOrder: [order(2)],
   cancelPurchase: [undefined],
   resumePurchase: [{ outputSpeech: 'ok', directives: [{ type: 'AudioPlayer.Play' }] }],
@@ -121,6 +122,7 @@ const WATCH_EVENTS: PurchaseEvent[] = [
   { type: 'REJECTED', reason: 'bad-signature' },
   { type: 'CONNECTION', state: 'polling' },
   { type: 'QUERY_FAILED', error: { code: 'ERR_TRANSPORT', message: 'down' } },
+  { type: 'QUERIED' },
 ];
 const STATUSES: TradeStatus[] = ['NOTPAY', 'PROCESSING', 'SUCCESS', 'FAIL'];
 /** The `endReason`s tried with each status (a FAIL is a payment failure, or the user cancelled on the phone / in the app). */
@@ -284,7 +286,8 @@ export class Harness {
   signature(): string {
     const s = this.snapshot;
     const c = s.context;
-    return JSON.stringify([s.status, s.value, c.mode, c.resumeEnabled, c.lastSeq >= 0, !!c.order, [...this.pending.keys()].sort(), !!this.sendBack]);
+    const liveCode = !!c.order && c.order.expiresAt > Date.now();
+    return JSON.stringify([s.status, s.value, c.mode, c.resumeEnabled, c.lastSeq >= 0, !!c.order, liveCode, [...this.pending.keys()].sort(), !!this.sendBack]);
   }
 
   stop(): void {
