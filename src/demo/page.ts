@@ -1,7 +1,9 @@
 /**
  * The screen speaker's HTML page (plain HTML + CSS). The script
  * (`/speaker.js`, the bundle of web/speaker.ts) runs the device companion in
- * the page and draws its views into `#screen`.
+ * the page and draws its views into `#screen`: the view in `#view`, its touch
+ * targets in `#actions`, a bar along the screen's bottom edge. `?screen=WxH`
+ * (e.g. `?screen=1024x600`) picks another screen size (web/screen-size.ts).
  */
 
 export interface SpeakerPageConfig {
@@ -25,41 +27,70 @@ body{margin:0;font-family:"Noto Sans CJK SC","Noto Sans SC","PingFang SC","Micro
 header{padding:12px 20px;background:#1d2129;color:#fff;display:flex;gap:16px;align-items:baseline;flex-wrap:wrap}
 header h1{font-size:18px;margin:0}header .muted{color:#aab}
 main{display:grid;grid-template-columns:auto minmax(300px,1fr) minmax(320px,380px);gap:16px;padding:16px;align-items:start}
-@media (max-width:1100px){main{grid-template-columns:1fr}}
+/* a large speaker screen (?screen=1024x600): the device across the top, the dialog and the phone under it */
+main.wide{grid-template-columns:minmax(300px,1fr) minmax(320px,380px)}main.wide>section:first-child{grid-column:1/-1}
+@media (max-width:1100px){main,main.wide{grid-template-columns:1fr}}
 .panel{background:#fff;border-radius:14px;box-shadow:0 1px 4px #0002;padding:16px}
 .panel h2{font-size:15px;margin:0 0 10px;color:#555;font-weight:600}
 .device{background:#23262e;border-radius:28px;padding:18px;box-shadow:0 6px 18px #0004;width:max-content;max-width:100%}
 .device .label{color:#9aa;font-size:12px;margin:0 0 8px 6px;display:flex;justify-content:space-between}
-/* The speaker's screen: a fixed 600×375 (16:10) panel; nothing is drawn outside it. */
-#screen{position:relative;background:#fbfbfd;border-radius:14px;width:600px;max-width:100%;height:375px;padding:20px;display:flex;flex-direction:column;gap:12px;overflow:hidden}
-#screen h3{margin:0;font-size:22px}
+/* The speaker's screen: 600×375 (16:10) unless the page asks for another size
+   (?screen=1024x600, web/screen-size.ts sets --lw/--lh/--z/--sw): the layout keeps
+   375 px of height and is zoomed to fill the panel. Nothing is drawn outside it:
+   the view above, the touch targets in a bar along its bottom edge. */
+#screen{position:relative;background:#fbfbfd;border-radius:14px;width:var(--lw,600px);height:var(--lh,375px);zoom:var(--z,1);display:flex;flex-direction:column;overflow:hidden}
+#view{flex:1;min-height:0;padding:20px 24px;display:flex;flex-direction:column;gap:12px;overflow:hidden;position:relative}
+#view h3{margin:0;font-size:22px}
+#actions{flex:none;display:flex;gap:12px;justify-content:flex-end;padding:0 24px 16px}
+#actions:empty{display:none}
+#actions button{min-width:128px;height:52px;padding:0 24px;font-size:20px;font-weight:600;border-radius:12px}
+#screen[data-kind="playing"] #actions button:not(.primary):not(.danger),#screen[data-kind="template"]:not([data-state="TextBodyTemplate"]) #actions button:not(.primary):not(.danger){background:#ffffff26;color:#fff}
 .one-line{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-.goods-name{font-size:24px;font-weight:700}
+/* a number and its unit stay on one line: 第35集, 12期 */
+.nw{white-space:nowrap}
+/* at most two lines, broken only at spaces and punctuation (a Chinese title is never cut inside a word) */
+.words{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden;word-break:keep-all;overflow-wrap:break-word}
 .desc{color:#666}
-table.items{border-collapse:collapse;width:100%}table.items td{padding:6px 4px;border-bottom:1px solid #eee}
-.amount{font-size:34px;font-weight:800;color:#e4393c}
-.qr{display:flex;gap:20px;align-items:center}
-.qr img{width:220px;height:220px;image-rendering:pixelated;border:1px solid #ddd;border-radius:8px;background:#fff;flex:none}
-.countdown{font-size:20px;font-variant-numeric:tabular-nums}
-.phase{color:#07c160;font-weight:600}
-.spinner{width:42px;height:42px;border:5px solid #ddd;border-top-color:#07c160;border-radius:50%;animation:spin 1s linear infinite}
+.kicker{font-size:17px;font-weight:600;color:#86909c;letter-spacing:.04em}
+.price{font-weight:800;color:#e4393c;line-height:1.05;font-variant-numeric:tabular-nums;white-space:nowrap}.price .cur{font-size:.6em;margin-right:.05em}
+/* goods card: what is for sale, what it is, what it costs */
+.goods{flex:1;min-height:0;display:flex;flex-direction:column;gap:10px}
+.goods .name{font-size:40px;font-weight:800;line-height:1.25}
+.goods .what{font-size:21px;line-height:1.45;color:#4e5969;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden}
+.goods .price{font-size:64px;margin-top:auto}
+table.items{border-collapse:collapse;width:100%;font-size:17px}table.items td{padding:4px 4px;border-bottom:1px solid #eee}
+/* pay page: the QR code, the price and the time left */
+.pay{flex:1;min-height:0;display:flex;gap:26px;align-items:center}
+.pay #qr{width:236px;height:236px;image-rendering:pixelated;border:1px solid #ddd;border-radius:10px;background:#fff;flex:none}
+.pay.confirming #qr{opacity:.4}
+.pay .info{flex:1;min-width:0;display:flex;flex-direction:column;gap:8px}
+.pay #phase{font-size:19px;font-weight:700;color:#07c160;line-height:1.35}
+.pay .name{font-size:22px;font-weight:700;line-height:1.3}
+.pay .price{font-size:54px}
+.countdown{font-size:36px;font-weight:700;font-variant-numeric:tabular-nums;white-space:nowrap;color:#1d2129}
+/* progress and results: one message in the middle of the screen */
+.center{margin:auto;display:flex;flex-direction:column;align-items:center;text-align:center;gap:12px;max-width:100%;min-height:0}
+.spinner{width:56px;height:56px;border:6px solid #ddd;border-top-color:#07c160;border-radius:50%;animation:spin 1s linear infinite;flex:none}
 @keyframes spin{to{transform:rotate(360deg)}}
-.result{font-size:26px;font-weight:700}
-.result.ok{color:#07c160}.result.bad{color:#e4393c}.result.neutral{color:#666}
+.center .t{font-size:30px;font-weight:700;line-height:1.3}
+.center .what{font-size:20px;color:#4e5969;line-height:1.4;max-width:100%}
+.center .detail{font-size:18px;color:#86909c;line-height:1.4;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden}
+.result{font-size:36px;font-weight:800;line-height:1.25}
+.result.ok{color:#07c160}.result.bad{color:#e4393c}.result.neutral{color:#4e5969}
+.outcome-icon{display:inline-flex;width:84px;height:84px;flex:none}.outcome-icon svg{width:100%;height:100%}
+.outcome-icon.ok{color:#07c160}.outcome-icon.bad{color:#e4393c}
 /* image placeholder: shown when there is no image or it cannot be loaded (no network on the speaker's side) */
 .ph{display:flex;align-items:center;justify-content:center;text-align:center;padding:8px;background:linear-gradient(135deg,#5b6b8c,#3a4560);color:#dfe6f5;font-size:13px;line-height:1.4;overflow:hidden;word-break:keep-all;overflow-wrap:anywhere}
 /* player */
-#screen[data-kind="playing"]{background:linear-gradient(160deg,#1e2a48,#2a3f6e);color:#fff;padding:18px 20px}
-.player{display:flex;flex-direction:column;gap:14px;height:100%;min-height:0}
+#screen[data-kind="playing"]{background:linear-gradient(160deg,#1e2a48,#2a3f6e);color:#fff}#screen[data-kind="playing"] #view{padding:18px 20px 12px}
+.player{display:flex;flex-direction:column;gap:14px;flex:1;min-height:0}
 .player .top{display:flex;gap:18px;min-height:0}
 .icon{display:inline-flex;width:1em;height:1em;vertical-align:-0.125em}.icon svg{width:100%;height:100%}
 .player .art{width:170px;height:170px;flex:none;border-radius:12px;overflow:hidden;box-shadow:0 4px 14px #0006;background:#34406a}
 .player .art img,.player .art .ph{width:100%;height:100%;object-fit:cover;display:flex}
 .player .meta{flex:1;min-width:0;display:flex;flex-direction:column;gap:4px}
 .player .np{font-size:13px;color:#b8c4e6;display:flex;align-items:center;gap:6px;height:18px}
-.player .title{font-size:24px;font-weight:700;line-height:1.3}
-/* at most two lines, broken only at spaces and punctuation (a Chinese title is never cut inside a word) */
-.words{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden;word-break:keep-all;overflow-wrap:break-word}
+.player .title{font-size:24px;font-weight:700;line-height:1.3;flex:none}
 .player .subtitle{font-size:15px;color:#c9d3ee}
 .player .pos{font-size:13px;color:#b8c4e6;font-variant-numeric:tabular-nums}
 .player .bar{display:flex;align-items:center;gap:8px;font-size:12px;color:#b8c4e6;font-variant-numeric:tabular-nums;margin-top:2px}
@@ -67,6 +98,7 @@ table.items{border-collapse:collapse;width:100%}table.items td{padding:6px 4px;b
 .player .controls{display:flex;gap:14px;margin-top:auto}
 .player .controls button{width:46px;height:46px;padding:0;border-radius:50%;background:#ffffff22;color:#fff;font-size:20px;display:flex;align-items:center;justify-content:center}
 .player .controls button.main{background:#fff;color:#1e2a48}
+.player .controls button.close{width:auto;min-width:104px;margin-left:auto;padding:0 22px;border-radius:23px;font-size:18px;font-weight:600}
 .player .controls button:disabled{opacity:.35}
 .player .notice{font-size:14px;color:#ffd38a;font-weight:600}
 .player.locked .art{opacity:.45}
@@ -77,13 +109,16 @@ table.items{border-collapse:collapse;width:100%}table.items td{padding:6px 4px;b
 .strip li.current{background:#fff;color:#1e2a48}.strip li.current .n{color:#5a6a95}
 .strip li.locked{color:#c0c8dc}.strip li.current.locked{color:#1e2a48}
 .lock{display:inline-flex;align-items:center;gap:3px;font-size:11px;padding:1px 6px;border-radius:6px;background:#ffb84d;color:#3b2600;font-weight:700;margin-top:3px;line-height:1.4}
-.eq{display:inline-flex;gap:3px;align-items:flex-end;height:14px}
-.eq i{width:3px;background:#fff;animation:eq .9s ease-in-out infinite}.eq i:nth-child(2){animation-delay:.2s}.eq i:nth-child(3){animation-delay:.4s}
-.paused .eq i,.locked .eq i,.ended .eq i{animation:none;height:3px}
-@keyframes eq{0%,100%{height:3px}50%{height:14px}}
+/* the equaliser next to 正在播放: three bars rising and falling out of step (negative delays: all move from the first frame) */
+.eq{display:inline-flex;gap:2px;align-items:flex-end;width:14px;height:13px;flex:none;color:#7fd3a8}
+.eq i{flex:1;height:100%;border-radius:1px;background:currentColor;transform-origin:50% 100%;transform:scaleY(.35);animation:eq 1s ease-in-out infinite}
+.eq i:nth-child(1){animation-duration:.9s;animation-delay:-.3s}.eq i:nth-child(2){animation-duration:1.2s;animation-delay:-.9s}.eq i:nth-child(3){animation-duration:.75s;animation-delay:-.5s}
+@keyframes eq{0%,100%{transform:scaleY(.35)}50%{transform:scaleY(1)}}
+@media (prefers-reduced-motion:reduce){.eq i{animation:none;transform:scaleY(.6)}}
 /* Display.RenderTemplate */
-#screen[data-kind="template"]{padding:0;background:#20242c;color:#fff}
-.tpl{position:relative;width:100%;height:100%;display:flex;flex-direction:column;padding:24px 28px;gap:10px;overflow:hidden}
+/* the template's backdrop (image, shade) fills the whole screen, under the touch bar too */
+#screen[data-kind="template"]{background:#20242c;color:#fff}#screen[data-kind="template"] #view{padding:0;position:static}#screen[data-kind="template"] #actions{position:relative;z-index:3}
+.tpl{width:100%;flex:1;min-height:0;display:flex;flex-direction:column;padding:24px 28px;gap:10px;overflow:hidden}
 .tpl .bg{position:absolute;inset:0;width:100%;height:100%;object-fit:cover;z-index:0}
 .tpl .bg.ph{font-size:14px;align-items:flex-start;justify-content:flex-end;padding:14px 18px;color:#ffffff99}
 .tpl .shade{position:absolute;inset:0;background:linear-gradient(180deg,#0000 25%,#000c 100%);z-index:1}
@@ -92,10 +127,12 @@ table.items{border-collapse:collapse;width:100%}table.items td{padding:6px 4px;b
 .tpl .d{font-size:19px;line-height:1.55;color:#e8ebf2;display:-webkit-box;-webkit-box-orient:vertical;overflow:hidden}
 .tpl.news{justify-content:flex-end}.tpl.news .d{-webkit-line-clamp:3}
 .tpl.news1{justify-content:flex-end}.tpl.news1 .t{font-size:30px}.tpl.news1 .d{font-size:22px;-webkit-line-clamp:2}
-.tpl.text{background:linear-gradient(160deg,#f7f8fb,#e9edf5);color:#1d2129;justify-content:center}
+#screen[data-state="TextBodyTemplate"]{background:linear-gradient(160deg,#f7f8fb,#e9edf5);color:#1d2129}
+.tpl.text{justify-content:center}
 .tpl.text .t{font-size:28px;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden;white-space:normal;word-break:keep-all;overflow-wrap:anywhere}
 .tpl.text .d{color:#4e5969;-webkit-line-clamp:7}
-.tpl.list{padding:20px 0 16px;justify-content:center;background:linear-gradient(160deg,#262b36,#1a1d24)}
+#screen[data-state="HorizontialListTemplate"]{background:linear-gradient(160deg,#262b36,#1a1d24)}
+.tpl.list{padding:20px 0 16px;justify-content:center}
 .cards{display:flex;gap:14px;overflow-x:auto;overflow-y:hidden;padding:0 24px 6px;scroll-padding:0 24px;scroll-snap-type:x mandatory;scrollbar-width:thin;margin:0}
 .cards li{list-style:none;flex:none;width:172px;scroll-snap-align:start}
 .cards .img{width:172px;height:172px;border-radius:12px;overflow:hidden;background:#3a4560}
@@ -110,13 +147,12 @@ table.items{border-collapse:collapse;width:100%}table.items td{padding:6px 4px;b
 .reply .q{color:#86909c;font-size:16px}
 .reply .a{font-size:26px;font-weight:600;line-height:1.45;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:6;overflow:hidden}
 .link-account .t{font-size:24px;font-weight:700}
-#speech{margin-top:12px;background:#2f333d;color:#fff;border-radius:12px;padding:12px 14px;min-height:48px;font-size:16px;width:600px;max-width:100%}
+#speech{margin-top:12px;background:#2f333d;color:#fff;border-radius:12px;padding:12px 14px;min-height:48px;font-size:16px;width:var(--sw,600px);max-width:100%}
 #speech b{color:#7fd3a8;margin-right:6px}
 #mic svg{width:16px;height:16px}
 #mic{display:inline-flex;align-items:center;gap:3px;margin-left:10px;color:#7fd3a8;font-weight:600;animation:pulse 1.2s ease-in-out infinite}
 @keyframes pulse{50%{opacity:.35}}
 #ret-code{display:block;margin-top:4px;font-size:12px;color:#8a90a0}
-#actions{display:flex;gap:10px;margin-top:12px;flex-wrap:wrap}
 button{font:inherit;border:0;border-radius:10px;padding:10px 16px;cursor:pointer;background:#e6e8ee}
 button:disabled{opacity:.5;cursor:default}
 button.primary{background:#07c160;color:#fff}button.danger{background:#fa5151;color:#fff}
@@ -140,12 +176,11 @@ export function speakerPage(config: SpeakerPageConfig): string {
 <main>
   <section>
     <div class="device">
-      <div class="label"><span>叮当音箱 · ${esc(config.deviceId)}</span><span class="conn" id="conn"></span></div>
-      <div id="screen" data-kind="idle"><h3>你好，我是叮当</h3><p class="desc">试试说：“${esc(config.example)}”</p></div>
+      <div class="label"><span>叮当音箱 · ${esc(config.deviceId)} · <span id="screen-size">600×375</span></span><span class="conn" id="conn"></span></div>
+      <div id="screen" data-kind="idle" data-size="600x375"><div id="view"><h3>你好，我是叮当</h3><p class="desc">试试说：“${esc(config.example)}”</p></div><div id="actions" role="toolbar" aria-label="触摸操作"></div></div>
       <div id="speech" aria-live="polite"><b>叮当</b><span id="speech-text">你好，试试说：${esc(config.example)}</span><span id="mic" hidden><svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11z"/></svg>请说…</span><small id="ret-code" hidden></small></div>
     </div>
     <audio id="audio" preload="auto" hidden></audio>
-    <div id="actions"></div>
     <label class="hint"><input type="checkbox" id="aloud"> 朗读 · speak aloud (browser speech synthesis)</label>
   </section>
   <section class="panel">

@@ -307,7 +307,8 @@ export function renderView(state: string, ctx: RenderContext, locale: Locale = '
     case 'failed':
       return result('error', L.failed, say('failed'), ['close'], ctx.error?.message);
     default:
-      return progress(state);
+      // A state without its own view: a neutral title, never the state key (that is for the log).
+      return progress(L.starting);
   }
 }
 

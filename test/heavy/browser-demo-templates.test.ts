@@ -22,6 +22,7 @@ import { Sandbox } from '../../src/sandbox/sandbox.js';
 import { speakerPage } from '../../src/demo/page.js';
 import { speakerBundle } from '../../src/demo/bundle.js';
 import { CHROMIUM_SKIP as SKIP, hasChromium, launchChromium } from '../support/chromium.js';
+import { SCREEN_LAYOUT_CHECK as LAYOUT_CHECK } from '../support/screen-layout.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const artifacts = join(root, 'test-artifacts', 'browser-demo-templates');
@@ -232,50 +233,6 @@ async function servePage(sandbox: Sandbox) {
   };
 }
 
-/** Everything drawn in #screen lies inside it (scrolling strips: the strip itself does); one-line titles are one line. */
-const LAYOUT_CHECK = () => {
-  const screen = document.getElementById('screen')!;
-  const s = screen.getBoundingClientRect();
-  const problems: string[] = [];
-  const scrollers = Array.from(screen.querySelectorAll('.strip, .cards'));
-  for (const e of Array.from(screen.querySelectorAll('*'))) {
-    const r = e.getBoundingClientRect();
-    if (r.width === 0 && r.height === 0) continue;
-    const scroller = scrollers.find((x) => x !== e && x.contains(e));
-    const box = scroller ? scroller.getBoundingClientRect() : s;
-    const inside = r.left >= box.left - 0.5 && r.right <= box.right + 0.5 && r.top >= box.top - 0.5 && r.bottom <= box.bottom + 0.5;
-    // Inside a scroller only the vertical extent must fit (it scrolls sideways).
-    const fits = scroller ? r.top >= box.top - 0.5 && r.bottom <= box.bottom + 0.5 : inside;
-    if (!fits)
-      problems.push(
-        `${e.tagName.toLowerCase()}#${e.id}.${e.className} [${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.width)}×${Math.round(r.height)}] outside [${Math.round(box.left)},${Math.round(box.top)} ${Math.round(box.width)}×${Math.round(box.height)}]`,
-      );
-  }
-  for (const e of Array.from(screen.querySelectorAll<HTMLElement>('.one-line'))) {
-    const lh = parseFloat(getComputedStyle(e).lineHeight) || parseFloat(getComputedStyle(e).fontSize) * 1.5;
-    if (e.getBoundingClientRect().height > lh * 1.5) problems.push(`"${e.textContent}" wraps`);
-  }
-  // Titles on up to two lines break only at a space or after punctuation.
-  for (const e of Array.from(screen.querySelectorAll<HTMLElement>('.words'))) {
-    const node = e.firstChild;
-    if (!node || node.nodeType !== Node.TEXT_NODE) continue;
-    const text = node.textContent ?? '';
-    const box = e.getBoundingClientRect();
-    const range = document.createRange();
-    let top: number | undefined;
-    for (let i = 0; i < text.length; i++) {
-      range.setStart(node, i);
-      range.setEnd(node, i + 1);
-      const r = range.getBoundingClientRect();
-      if (r.bottom > box.bottom + 1) break; // clamped away
-      if (top !== undefined && r.top > top + 2 && !/[\s，。：、；！？,.:;!?）)》]/.test(text[i - 1]!) && !/\s/.test(text[i]!))
-        problems.push(`"${text}" breaks inside a word at ${i} ("${text.slice(Math.max(0, i - 3), i)}|${text.slice(i, i + 3)}")`);
-      top = r.top;
-    }
-  }
-  return problems;
-};
-
 test(
   'the speaker screen shows each template, the player with paid items, account linking, the open mic and a refused answer',
   { timeout: 120_000 },
@@ -360,6 +317,8 @@ test(
         return Math.round(d.getBoundingClientRect().height / parseFloat(getComputedStyle(d).lineHeight));
       });
       assert.ok(lines >= 1 && lines <= 3, `NewsBodyTemplate shows at most 3 lines (${lines})`);
+      // The touch target is drawn in the screen (its bottom bar), so the layout check covers it.
+      assert.equal(await page.locator('#screen #actions [data-touch="close"]').count(), 1);
       await shot('news-body');
 
       // NewsBodyTemplate1: 2 lines; the image cannot be loaded → its contentDescription.
@@ -411,6 +370,7 @@ test(
       );
       assert.equal(await speech.innerText(), '开始播放万古神帝第1集');
       await page.waitForFunction(() => (document.getElementById('audio') as HTMLAudioElement).currentTime > 0.3, undefined, { timeout: 10_000 });
+      assert.equal(await page.locator('#now-playing [data-touch="close"]').count(), 1, 'the player has its 关闭 in its controls row');
       await shot('player');
 
       // End of item → the next one (its art cannot load: a placeholder) → the paid one stops the player.

@@ -4,7 +4,10 @@
  * headless Chromium through a whole purchase. The device companion runs in
  * the page and talks to the sandbox on another origin (CORS, WebSocket,
  * WebCrypto-verified replies). A screenshot per step is kept in
- * test-artifacts/browser-demo/.
+ * test-artifacts/browser-demo/; the purchase's screens again at 1024×600 and
+ * 1280×800 (?screen=) in test-artifacts/browser-demo-<size>/. Every screen
+ * shot is also checked to lie inside the speaker's screen, touch targets
+ * included (test/support/screen-layout.ts).
  */
 import { SandboxClient } from '../../src/sandbox/client.js';
 import { test } from 'node:test';
@@ -14,6 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP as SKIP, hasChromium } from '../support/chromium.js';
+import { SCREEN_LAYOUT_CHECK } from '../support/screen-layout.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const artifacts = join(root, 'test-artifacts', 'browser-demo');
@@ -96,6 +100,7 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
       const file = join(artifacts, `${String(++n).padStart(2, '0')}-${name}.png`);
       await page.screenshot({ path: file });
       assert.ok(existsSync(file));
+      if (name !== 'phone-pay-page') assert.deepEqual(await page.evaluate(SCREEN_LAYOUT_CHECK), [], `layout of ${name}`);
     };
     const screen = page.locator('#screen');
     const speech = page.locator('#speech-text');
@@ -146,8 +151,13 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
     await page.waitForSelector('#screen[data-state="paying.confirming"]', { timeout: 20_000 });
     assert.match(await page.locator('#phase').innerText(), /已扫码/);
     await shot('processing');
+    // The success moment: 支付成功 on the screen, held for 1.5 s before the resumed content replaces it.
+    await page.waitForSelector('#result[data-outcome="paid"]', { state: 'visible', timeout: 20_000 });
+    assert.match(await page.locator('#result').innerText(), /支付成功/);
+    await shot('paid');
     await page.waitForSelector('#now-playing', { timeout: 30_000 });
     await shot('now-playing');
+    await assertSuccessHeld(page);
     // The resume's AudioPlayer.Play playlist: the bought episode first, the following ones locked.
     // (The episode's audio lasts a second: read what started from the dialog log, not the screen.)
     await page.locator('#log li.device', { hasText: '购买成功，开始播放万古神帝第35集' }).waitFor({ timeout: 5000 });
@@ -279,3 +289,79 @@ test(
     }
   },
 );
+
+type Paint = { kind: string; state: string; outcome?: string; at: number };
+
+/** From the page's own record of its screens: 支付成功 was shown, and nothing else replaced it for at least 1.5 s. */
+async function assertSuccessHeld(page: import('playwright-core').Page): Promise<void> {
+  const paints = await page.evaluate(() => (window as unknown as { speaker: { paints: Paint[] } }).speaker.paints);
+  const at = paints.findIndex((p) => p.outcome === 'paid');
+  assert.ok(at >= 0, `支付成功 was drawn: ${JSON.stringify(paints.map((p) => p.outcome ?? p.kind))}`);
+  const next = paints.slice(at + 1).find((p) => p.outcome !== 'paid');
+  assert.ok(next, 'something followed the success screen');
+  assert.ok(next.at - paints[at]!.at >= 1500, `the success screen stayed ${Math.round(next.at - paints[at]!.at)} ms`);
+}
+
+for (const [size, want, say, title] of [
+  ['1024x600', { width: 1024, height: 600 }, '我要听万古神帝第35集', /万古神帝 第35集/],
+  ['1280x800', { width: 1280, height: 800 }, '我要听斗破苍穹第20集', /斗破苍穹 第20集/],
+] as const) {
+  test(`the demo page at ?screen=${size}: the purchase's screens fill the larger screen and stay inside it`, { timeout: 120_000 }, async (t) => {
+    if (!hasChromium()) return t.skip(SKIP);
+    const { chromium } = await import('playwright-core');
+    const dir = join(root, 'test-artifacts', `browser-demo-${size}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const profile = mkdtempSync(join(tmpdir(), 'ddp-chromium-'));
+    const demo = await startDemo();
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1400, height: 1000 },
+      args: CHROMIUM_ARGS,
+    });
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      let n = 0;
+      // The device alone (what a speaker user sees), and every element inside the screen at this size.
+      const shot = async (name: string) => {
+        const file = join(dir, `${String(++n).padStart(2, '0')}-${name}.png`);
+        await page.locator('div.device').screenshot({ path: file });
+        assert.ok(existsSync(file));
+        assert.deepEqual(await page.evaluate(SCREEN_LAYOUT_CHECK), [], `layout of ${name} at ${size}`);
+      };
+      await page.goto(`${demo.url}?screen=${size}`, { timeout: 30_000 });
+      await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 30_000 });
+      const box = (await page.locator('#screen').boundingBox())!;
+      assert.ok(Math.abs(box.width - want.width) <= 1 && Math.abs(box.height - want.height) <= 1, `the screen is ${box.width}×${box.height}`);
+      assert.equal(await page.getAttribute('#screen', 'data-size'), size);
+      const screen = page.locator('#screen');
+
+      await page.fill('#utterance', say);
+      await page.click('#say-button');
+      await page.waitForSelector('#screen[data-kind="goods"]', { timeout: 30_000 });
+      assert.match(await screen.innerText(), title);
+      await shot('goods');
+      await page.click('[data-touch="buy"]');
+      await page.waitForSelector('#screen[data-kind="pay"] #qr', { timeout: 30_000 });
+      await shot('qr-code');
+      await page.click('#scan');
+      const phone = page.frameLocator('#phone-frame');
+      await phone.locator('#pay-success').click({ timeout: 20_000 });
+      await page.waitForSelector('#screen[data-state="paying.confirming"]', { timeout: 20_000 });
+      await shot('processing');
+      await page.waitForSelector('#result[data-outcome="paid"]', { state: 'visible', timeout: 20_000 });
+      await shot('paid');
+      await page.waitForSelector('#now-playing', { timeout: 30_000 });
+      await shot('now-playing');
+      await assertSuccessHeld(page);
+      assert.deepEqual(errors, [], 'no page errors');
+    } finally {
+      await context.close();
+      await stopDemo(demo.child);
+      rmSync(profile, { recursive: true, force: true });
+    }
+  });
+}

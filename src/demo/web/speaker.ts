@@ -4,20 +4,25 @@
  * WebSocket, verifying every reply and push with the TSKPublicKey (WebCrypto).
  * Bundled by esbuild (src/demo/bundle.ts). No framework: the companion's
  * view models, the player (the companion's, src/device/player.ts) and the
- * skill's Display.RenderTemplate templates are drawn into #screen, a fixed
- * 600×375 panel; the audio plays in one <audio> outside it, so a new screen
- * never cuts the sound.
+ * skill's Display.RenderTemplate templates are drawn into #screen, a
+ * 600×375 panel by default (`?screen=1024x600` for another size,
+ * screen-size.ts): the view in #view, its touch targets in #actions along the
+ * screen's bottom edge. The audio plays in one <audio> outside it, so a new
+ * screen never cuts the sound. Directive names, state keys and error messages
+ * go to the dialog log, never onto the screen.
  */
 import { DeviceCompanion, type ScreenView, type TouchTarget, type GoodsCard } from '../../device/index.js';
 import { SpeakerHost, httpSay, type PlayInfo, type TemplateInfo } from '../host.js';
 import type { PlayerItem } from '../../device/index.js';
 import type { Image, ListItem } from '../../protocol/skill-types.js';
 import type { SpeakerPageConfig } from '../page.js';
+import { screenSize } from './screen-size.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const config = JSON.parse($('speaker-config').textContent ?? '{}') as SpeakerPageConfig;
 
 const screen = $('screen');
+const view = $('view');
 const speechText = $('speech-text');
 const actionsBox = $('actions');
 const logList = $('log');
@@ -28,6 +33,19 @@ const conn = $('conn');
 const mic = $('mic');
 const retCode = $('ret-code');
 const audio = $<HTMLAudioElement>('audio');
+
+// The screen's size: ?screen=1024x600, 600×375 by default.
+const size = screenSize(new URLSearchParams(location.search).get('screen'));
+{
+  const device = screen.closest<HTMLElement>('.device') ?? document.body;
+  device.style.setProperty('--lw', `${size.layoutWidth}px`);
+  device.style.setProperty('--lh', `${size.layoutHeight}px`);
+  device.style.setProperty('--z', String(size.zoom));
+  device.style.setProperty('--sw', `${size.width}px`);
+  screen.dataset.size = size.name;
+  $('screen-size').textContent = `${size.width}×${size.height}`;
+  if (size.width > 700) document.querySelector('main')?.classList.add('wide');
+}
 
 const companion = new DeviceCompanion({
   platformUrl: config.platformUrl,
@@ -67,35 +85,92 @@ function say(text: string): void {
   }
 }
 
-function goodsBlock(g: GoodsCard): HTMLElement {
-  const rows = g.items.map((i) => el('tr', {}, el('td', {}, i.itemName), el('td', {}, `× ${i.count}`), el('td', { style: 'text-align:right' }, i.totalText)));
-  return el(
-    'div',
-    { class: 'goods' },
-    el('div', { class: 'goods-name' }, g.name),
-    g.description ? el('div', { class: 'desc' }, g.description) : undefined,
-    el('table', { class: 'items' }, ...rows),
-  );
+/** A number with its unit (第35集, 12期) never breaks across lines: those runs go in a nowrap span. */
+const KEEP_TOGETHER = /第\s*\d+\s*[集章话回期部季篇首节课讲]|\d+\s*[集章话回期部季篇首节课讲]/gu;
+function words(text: string): Array<Node | string> {
+  const out: Array<Node | string> = [];
+  let at = 0;
+  for (const m of text.matchAll(KEEP_TOGETHER)) {
+    if (m.index > at) out.push(text.slice(at, m.index));
+    out.push(el('span', { class: 'nw' }, m[0]));
+    at = m.index + m[0].length;
+  }
+  if (at < text.length) out.push(text.slice(at));
+  return out;
 }
+
+/** "¥2.00" with a smaller currency sign. */
+function price(text: string, attrs: Record<string, string> = {}): HTMLElement {
+  const m = /^([¥￥])(.*)$/u.exec(text);
+  return el('div', { ...attrs, class: `price ${attrs.class ?? ''}`.trim() }, ...(m ? [el('span', { class: 'cur' }, m[1]), m[2]!] : [text]));
+}
+
+/** The lines of an order, only when they say more than the goods' name (several items, or more than one). */
+function itemLines(g: GoodsCard): HTMLElement | undefined {
+  const only = g.items.length === 1 ? g.items[0]! : undefined;
+  if (only && only.count === 1 && only.itemName === g.name) return undefined;
+  const rows = g.items.map((i) => el('tr', {}, el('td', {}, i.itemName), el('td', {}, `× ${i.count}`), el('td', { style: 'text-align:right' }, i.totalText)));
+  return el('table', { class: 'items' }, ...rows);
+}
+
+/** "万古神帝 第35集 · ¥2.00": the goods in one line under a progress or result message. */
+const goodsLine = (g: GoodsCard) => el('div', { class: 'what words' }, ...words(g.name), ` · ${g.totalText}`);
 
 /** Bumped by every screen change: an answer that drew nothing gets the reply card. */
 let drawn = 0;
+/** What the screen showed and when (performance.now()), newest last: the page's own record of its screens. */
+const paints: Array<{ kind: string; state: string; outcome?: string; at: number }> = [];
 function fill(...children: Array<Node | string | undefined>): void {
   drawn++;
-  screen.replaceChildren(...children.filter((c): c is Node | string => c !== undefined));
+  view.replaceChildren(...children.filter((c): c is Node | string => c !== undefined));
+  const outcome = view.querySelector('#result')?.getAttribute('data-outcome') ?? undefined;
+  paints.push({ kind: screen.dataset.kind ?? '', state: screen.dataset.state ?? '', ...(outcome ? { outcome } : {}), at: performance.now() });
+  if (paints.length > 200) paints.shift();
+}
+
+/**
+ * The success moment: a paid purchase's "支付成功" stays on the screen for
+ * SUCCESS_HOLD_MS even when the companion goes paid → resuming → done at
+ * once. Whatever comes meanwhile (the resumed card, the player, a template,
+ * the sound that goes with them) waits, in order, and runs when the hold ends.
+ */
+const SUCCESS_HOLD_MS = 1500;
+let holdUntil = 0;
+const held: Array<() => void> = [];
+function show(job: () => void, success = false): void {
+  if (held.length > 0 || performance.now() < holdUntil) {
+    held.push(job);
+    return;
+  }
+  job();
+  if (success) {
+    holdUntil = performance.now() + SUCCESS_HOLD_MS;
+    setTimeout(release, SUCCESS_HOLD_MS);
+  }
+}
+function release(): void {
+  holdUntil = 0;
+  while (held.length > 0) held.shift()!();
 }
 
 function setActions(actions: TouchTarget[]): void {
-  actionsBox.replaceChildren(
-    ...actions.map((a) => {
-      const b = el('button', { type: 'button', 'data-touch': a, class: a === 'buy' || a === 'retry' ? 'primary' : a === 'cancel' ? 'danger' : '' }, LABEL[a]);
-      b.addEventListener('click', () => {
-        log('event', `点击「${LABEL[a]}」`);
-        if (!host.touch(a) && a === 'close') idle();
-      });
-      return b;
-    }),
+  // The main action last, at the right-hand end of the bar.
+  const rank = (a: TouchTarget) => (a === 'buy' || a === 'retry' ? 1 : 0);
+  const ordered = [...actions].sort((a, b) => rank(a) - rank(b));
+  actionsBox.replaceChildren(...ordered.map((a) => touchButton(a)));
+}
+
+function touchButton(a: TouchTarget, cls = ''): HTMLElement {
+  const b = el(
+    'button',
+    { type: 'button', 'data-touch': a, class: `${a === 'buy' || a === 'retry' ? 'primary' : a === 'cancel' ? 'danger' : ''} ${cls}`.trim() },
+    LABEL[a],
   );
+  b.addEventListener('click', () => {
+    log('event', `点击「${LABEL[a]}」`);
+    if (!host.touch(a) && a === 'close') show(idle);
+  });
+  return b;
 }
 
 let shownPayUrl: string | undefined;
@@ -120,56 +195,94 @@ function idle(): void {
   setPhone(undefined);
 }
 
-function draw(view: ScreenView): void {
-  screen.dataset.kind = view.kind;
-  screen.dataset.state = view.state;
-  switch (view.kind) {
+let loggedDetail: string | undefined;
+const isSuccess = (v: ScreenView) => v.kind === 'result' && v.outcome === 'paid';
+
+function draw(v: ScreenView): void {
+  screen.dataset.kind = v.kind;
+  screen.dataset.state = v.state;
+  switch (v.kind) {
     case 'goods':
-      fill(el('h3', {}, view.title), goodsBlock(view.goods), el('div', { class: 'amount' }, view.goods.totalText));
+      fill(
+        el(
+          'div',
+          { class: 'goods', id: 'goods' },
+          el('div', { class: 'kicker' }, v.title),
+          el('div', { class: 'name words', id: 'goods-name', title: v.goods.name }, ...words(v.goods.name)),
+          v.goods.description ? el('div', { class: 'what', id: 'goods-description' }, v.goods.description) : undefined,
+          itemLines(v.goods),
+          price(v.goods.totalText, { id: 'amount' }),
+        ),
+      );
       setPhone(undefined);
       break;
     case 'pay': {
-      const img = el('img', { src: view.qr.dataUrl, alt: '支付二维码', id: 'qr', 'data-pay-url': view.payUrl });
+      const confirming = v.phase === 'confirming';
+      const img = el('img', { src: v.qr.dataUrl, alt: '支付二维码', id: 'qr', 'data-pay-url': v.payUrl });
       fill(
-        el('h3', {}, view.title),
         el(
           'div',
-          { class: 'qr' },
+          { class: `pay${confirming ? ' confirming' : ''}` },
           img,
           el(
             'div',
-            {},
-            el('div', { class: 'goods-name' }, view.goods.name),
-            el('div', { class: 'amount', id: 'amount' }, view.amountText),
-            el('div', { class: 'countdown', id: 'countdown' }, `剩余 ${view.countdown.text}`),
-            el('div', { class: 'phase', id: 'phase' }, view.phase === 'confirming' ? '已扫码，等待手机确认…' : '请用微信扫码支付'),
+            { class: 'info' },
+            el('div', { id: 'phase' }, v.title),
+            el('div', { class: 'name words', title: v.goods.name }, ...words(v.goods.name)),
+            price(v.amountText, { id: 'amount' }),
+            el('div', { class: 'countdown', id: 'countdown' }, `剩余 ${v.countdown.text}`),
           ),
         ),
       );
-      setPhone(view.payUrl);
+      setPhone(v.payUrl);
       break;
     }
     case 'progress':
-      fill(el('h3', {}, view.title), el('div', { class: 'spinner' }), view.goods ? goodsBlock(view.goods) : undefined);
+      fill(
+        el(
+          'div',
+          { class: 'center', id: 'progress-view' },
+          el('div', { class: 'spinner' }),
+          el('div', { class: 't' }, v.title),
+          v.goods ? goodsLine(v.goods) : undefined,
+        ),
+      );
       break;
     case 'result': {
-      const tone = view.outcome === 'paid' || view.outcome === 'owned' ? 'ok' : view.outcome === 'cancelled' || view.outcome === 'expired' ? 'neutral' : 'bad';
+      const tone = v.outcome === 'paid' || v.outcome === 'owned' ? 'ok' : v.outcome === 'cancelled' || v.outcome === 'expired' ? 'neutral' : 'bad';
+      // A payment's own reason (余额不足) is for the user; an error message is for the developer: the dialog log.
+      const detail = v.outcome === 'failed' ? v.detail : undefined;
+      if (v.detail && !detail && v.detail !== loggedDetail) log('event', `${v.title}：${v.detail}`);
+      loggedDetail = v.detail;
       fill(
-        el('div', { class: `result ${tone}`, id: 'result', 'data-outcome': view.outcome }, `${tone === 'ok' ? '✓' : tone === 'bad' ? '✗' : '·'} ${view.title}`),
-        view.detail ? el('div', { class: 'desc' }, view.detail) : undefined,
-        view.goods ? goodsBlock(view.goods) : undefined,
+        el(
+          'div',
+          { class: 'center' },
+          tone === 'neutral' ? undefined : icon(tone === 'ok' ? 'ok' : 'alert', `outcome-icon ${tone}`),
+          el('div', { class: `result ${tone}`, id: 'result', 'data-outcome': v.outcome }, v.title),
+          v.goods ? goodsLine(v.goods) : undefined,
+          detail ? el('div', { class: 'detail' }, detail) : undefined,
+        ),
       );
-      if (view.outcome !== 'expired') setPhone(undefined);
+      if (v.outcome !== 'expired') setPhone(undefined);
       break;
     }
     case 'resumed': {
-      const plays = view.result.directives.filter((d) => (d as { type?: unknown })?.type === 'AudioPlayer.Play');
-      fill(el('div', { class: 'result ok' }, `✓ ${view.title}`), el('p', { class: 'desc' }, view.result.outputSpeech ?? ''));
+      const plays = v.result.directives.filter((d) => (d as { type?: unknown })?.type === 'AudioPlayer.Play');
+      fill(
+        el(
+          'div',
+          { class: 'center' },
+          icon('ok', 'outcome-icon ok'),
+          el('div', { class: 'result ok', id: 'result', 'data-outcome': 'resumed' }, v.title),
+          v.result.outputSpeech ? el('div', { class: 'what' }, v.result.outputSpeech) : undefined,
+        ),
+      );
       if (plays.length === 0) setPhone(undefined);
       break;
     }
   }
-  setActions(view.actions);
+  setActions(v.actions);
 }
 
 // ── icons: inline SVG (a speaker's browser may have no emoji font) ──
@@ -181,6 +294,8 @@ const ICONS: Record<string, string> = {
   pause: '<path d="M6 5h4v14H6zM14 5h4v14h-4z"/>',
   lock: '<path d="M12 2a5 5 0 0 0-5 5v3H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-8a2 2 0 0 0-2-2h-1V7a5 5 0 0 0-5-5zm-3 8V7a3 3 0 0 1 6 0v3z"/>',
   music: '<path d="M12 3v10.55A4 4 0 1 0 14 17V7h4V3z"/>',
+  ok: '<path d="M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm-1.6 14.6-4.2-4.2 1.4-1.4 2.8 2.8 5.8-5.8 1.4 1.4z"/>',
+  alert: '<path d="M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm1 15h-2v-2h2zm0-4h-2V7h2z"/>',
   link: '<path d="M10.6 13.4a1 1 0 0 1 0-1.4l3.5-3.5a1 1 0 1 1 1.4 1.4L12 13.4a1 1 0 0 1-1.4 0zM8.5 18.5a3.5 3.5 0 0 1-2.5-6l2.1-2.1 1.4 1.4-2.1 2.1a1.5 1.5 0 0 0 2.1 2.1l2.1-2.1 1.4 1.4-2.1 2.1a3.5 3.5 0 0 1-2.4 1.1zm7.4-4.9-1.4-1.4 2.1-2.1a1.5 1.5 0 0 0-2.1-2.1l-2.1 2.1-1.4-1.4 2.1-2.1a3.5 3.5 0 0 1 5 5z"/>',
 };
 function icon(name: keyof typeof ICONS, cls = 'icon'): HTMLElement {
@@ -264,7 +379,7 @@ function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'stopped' | 'ended'
             state === 'playing' ? el('span', { class: 'eq' }, el('i'), el('i'), el('i')) : undefined,
             { playing: '正在播放', paused: '已暂停', locked: '未购买', stopped: '已停止', ended: '播放结束' }[state],
           ),
-          el('div', { class: 'title words', id: 'now-playing-title', title: item.title }, item.title),
+          el('div', { class: 'title words', id: 'now-playing-title', title: item.title }, ...words(item.title)),
           item.subtitle ? el('div', { class: 'subtitle one-line', id: 'now-playing-subtitle' }, item.subtitle) : undefined,
           el('div', { class: 'pos', id: 'now-playing-position' }, `第 ${index + 1}/${items.length} 首`, badge ? ' ' : '', badge ?? ''),
           notice
@@ -289,6 +404,8 @@ function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'stopped' | 'ended'
               'main',
             ),
             button('next', 'next', '下一首', () => host.next(), index >= items.length - 1),
+            // The player's touch target sits in its own controls row: the art and the title keep the screen's height.
+            touchButton('close', 'close'),
           ),
         ),
       ),
@@ -296,7 +413,7 @@ function drawPlayer(state: 'playing' | 'paused' | 'locked' | 'stopped' | 'ended'
     ),
   );
   strip.querySelector('li.current')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
-  setActions(['close']);
+  setActions([]);
   setPhone(undefined);
 }
 
@@ -333,7 +450,7 @@ function drawTemplate(t: TemplateInfo): void {
   screen.dataset.token = t.token;
   const tpl = t.template;
   const text = (c: { title: string; description?: string } | undefined) => [
-    el('div', { class: 't one-line', id: 'tpl-title', title: c?.title ?? '' }, c?.title ?? ''),
+    el('div', { class: 't one-line', id: 'tpl-title', title: c?.title ?? '' }, ...words(c?.title ?? '')),
     c?.description ? el('div', { class: 'd', id: 'tpl-description' }, c.description) : undefined,
   ];
   switch (tpl.type) {
@@ -419,12 +536,12 @@ function replyCard(): void {
 }
 
 function listening(open: boolean): void {
-  replyCard();
+  show(replyCard);
   mic.hidden = !open;
   if (open) $<HTMLInputElement>('utterance').focus();
 }
 
-companion.on('render', draw);
+companion.on('render', (v) => show(() => draw(v), isSuccess(v)));
 companion.on('countdown', (c) => {
   const e = document.getElementById('countdown');
   if (e) e.textContent = `剩余 ${c.text}`;
@@ -440,30 +557,39 @@ host.on('speak', (e) => {
   log(e.from, e.text);
   if (e.from !== 'device') answered = e.text;
 });
-host.on('play', nowPlaying);
-host.on('locked', (e) => {
-  audio.pause();
-  drawPlayer('locked', e.item, e.items, e.text);
-});
-host.on('playlistEnd', (e) => {
-  const last = e.items.at(-1);
-  if (last) drawPlayer('ended', last, e.items, '播放完了');
-});
-host.on('pause', (e) => {
-  if (e.paused) audio.pause();
-  else audio.play().catch(() => {});
-  const cur = host.player.current;
-  if (cur) drawPlayer(e.paused ? 'paused' : 'playing', cur, host.player.items);
-});
-host.on('playerStop', () => audio.pause());
+// The player's screens and sound wait, in order, behind a success moment (show()).
+host.on('play', (p) => show(() => nowPlaying(p)));
+host.on('locked', (e) =>
+  show(() => {
+    audio.pause();
+    drawPlayer('locked', e.item, e.items, e.text);
+  }),
+);
+host.on('playlistEnd', (e) =>
+  show(() => {
+    const last = e.items.at(-1);
+    if (last) drawPlayer('ended', last, e.items, '播放完了');
+  }),
+);
+host.on('pause', (e) =>
+  show(() => {
+    if (e.paused) audio.pause();
+    else audio.play().catch(() => {});
+    const cur = host.player.current;
+    if (cur) drawPlayer(e.paused ? 'paused' : 'playing', cur, host.player.items);
+  }),
+);
+host.on('playerStop', () => show(() => audio.pause()));
 // Stopped at an item (not bought, the platform out of reach): the reason stays on the screen; ⏯ asks again.
-host.on('playerStopped', (e) => {
-  audio.pause();
-  drawPlayer('stopped', e.item, e.items, e.text);
-  log('event', `■ 停在「${e.item.title}」：${e.reason}`);
-});
-host.on('template', drawTemplate);
-host.on('linkAccount', (e) => linkAccount(e.text));
+host.on('playerStopped', (e) =>
+  show(() => {
+    audio.pause();
+    drawPlayer('stopped', e.item, e.items, e.text);
+    log('event', `■ 停在「${e.item.title}」：${e.reason}`);
+  }),
+);
+host.on('template', (t) => show(() => drawTemplate(t)));
+host.on('linkAccount', (e) => show(() => linkAccount(e.text)));
 host.on('listen', (e) => listening(e.open));
 host.on('platformError', (e) => {
   retCode.hidden = false;
@@ -508,5 +634,5 @@ aloud.addEventListener('change', () => {
   if (!speakAloud && 'speechSynthesis' in window) speechSynthesis.cancel();
 });
 window.addEventListener('pagehide', () => host.stop());
-(window as unknown as { speaker: unknown }).speaker = { host, companion, hear };
+(window as unknown as { speaker: unknown }).speaker = { host, companion, hear, paints, size };
 document.body.dataset.ready = 'true';
