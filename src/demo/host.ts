@@ -24,6 +24,7 @@ import { EventEmitter } from 'eventemitter3';
 import {
   findChargeDirective,
   findPlayDirective,
+  stripWakeWord,
   type DeviceCompanion,
   type DevicePlayer,
   type PlayerItem,
@@ -280,8 +281,15 @@ export class SpeakerHost extends EventEmitter<HostEvents> {
 
   /** The user said `text`. */
   async hear(text: string): Promise<HearResult> {
-    const said = text.trim();
-    if (!said) return { handledBy: 'none' };
+    if (!text.trim()) return { handledBy: 'none' };
+    // The wake word is the speaker's own: it never reaches the purchase, the player or a skill.
+    const said = stripWakeWord(text);
+    if (!said) {
+      // Only the wake word: the speaker answers and listens.
+      this.emit('speak', { text: '我在', from: 'host' });
+      this.emit('listen', { open: true });
+      return { handledBy: 'device', intent: 'wake' };
+    }
     if (this.companion.busy) {
       const m = this.companion.say(said);
       if (m) return { handledBy: 'device', intent: m.intent };

@@ -28,7 +28,7 @@ import {
   type PurchaseOutcome,
 } from './machine.js';
 import type { ConnectionState, DeviceMode, PaymentTransport, ResumeResult } from './port.js';
-import { helpText, prompt, statusText, type Locale, type PromptKey } from './prompts.js';
+import { answerText, helpText, prompt, statusText, type Locale, type PromptKey } from './prompts.js';
 import { DevicePlayer } from './player.js';
 import { countdown, renderView, type Countdown, type ScreenView, type TouchTarget } from './render.js';
 import { createHttpTransport, type HttpTransportOptions } from './transport/http-transport.js';
@@ -75,8 +75,8 @@ export interface PurchaseResult {
 
 export interface SpeakEvent {
   text: string;
-  /** Prompt key, or 'help' | 'status' | 'repeat'. */
-  key: PromptKey | 'help' | 'status' | 'repeat';
+  /** Prompt key, or 'help' | 'status' | 'repeat', or 'price' | 'what' (an answer about the goods). */
+  key: PromptKey | 'help' | 'status' | 'repeat' | 'price' | 'what';
   state: string;
   locale: Locale;
 }
@@ -263,18 +263,24 @@ export class DeviceCompanion extends EventEmitter<CompanionEvents> {
   }
 
   /**
-   * Feed one utterance. Returns the flow intent it matched (and handled), or
-   * null when it is not ours or no purchase runs: the host routes it as usual.
+   * Feed one utterance (without the wake word: `stripWakeWord`). Returns the
+   * flow intent it matched (and handled), or null when it is not ours or no
+   * purchase runs: the host routes it as usual. An utterance that names other
+   * goods than the running purchase's ("我要买万古神帝第40集" while 第35集 is
+   * on screen) is not ours: a new request for the platform.
    */
   say(utterance: string): IntentMatch | null {
-    const m = matchIntent(utterance);
+    const r = this.running;
+    if (!r || r.finished) return null;
+    const m = matchIntent(utterance, r.actor.getSnapshot().context.charge.payload.chargeInfo.name);
     if (!m || !this.intent(m.intent)) return null;
     return m;
   }
 
   /**
    * Feed an intent: one of ours (`buy`, `cancel`, `refresh`, `status`, `help`,
-   * `repeat`) or a host NLU intent name (`AMAZON.CancelIntent`, `pay.confirm`…).
+   * `repeat`, `price`, `what`) or a host NLU intent name (`AMAZON.CancelIntent`,
+   * `pay.confirm`, `pay.price`…).
    * Returns false when the name is not a flow intent or no purchase runs.
    */
   intent(name: FlowIntent | string): boolean {
@@ -355,6 +361,9 @@ export class DeviceCompanion extends EventEmitter<CompanionEvents> {
         break;
       case 'status':
         this.speak(statusText(e.context, this.locale), 'status', state);
+        break;
+      case 'answer':
+        this.speak(answerText(e.topic, e.context, stateKey(run.actor.getSnapshot().value), this.locale), e.topic, state);
         break;
       case 'repeat':
         if (this.lastSpoken) this.emit('speak', { ...this.lastSpoken, key: 'repeat' });

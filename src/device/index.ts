@@ -74,7 +74,7 @@ export {
 } from './player-machine.js';
 export { findPlayDirective, playlistItems, playlistOf, positionText } from './playlist.js';
 export { createTransportActors, isStatusUpdate, type TransportActors } from './actors.js';
-export { FLOW_INTENTS, eventForIntent, intentFromName, matchIntent, normalizeUtterance, type FlowIntent, type IntentMatch } from './intents.js';
+export { FLOW_INTENTS, eventForIntent, intentFromName, matchIntent, normalizeUtterance, stripWakeWord, type FlowIntent, type IntentMatch } from './intents.js';
 export { LOCALES, helpText, prompt, statusText, type Locale, type PromptContext, type PromptKey } from './prompts.js';
 export {
   countdown,

@@ -89,13 +89,25 @@ export interface PurchaseContext {
 
 /** Events the host (through the companion) and the status watcher send to the machine. */
 export type PurchaseEvent =
-  { type: 'CONFIRM' } | { type: 'CANCEL' } | { type: 'REFRESH' } | { type: 'QUERY' } | { type: 'HELP' } | { type: 'REPEAT' } | WatchEvent;
+  | { type: 'CONFIRM' }
+  | { type: 'CANCEL' }
+  | { type: 'REFRESH' }
+  | { type: 'QUERY' }
+  | { type: 'HELP' }
+  | { type: 'REPEAT' }
+  /** "多少钱": the goods and the amount. */
+  | { type: 'PRICE' }
+  /** "这是什么": the goods and the amount. */
+  | { type: 'WHAT' }
+  | WatchEvent;
 
 /** What the machine tells its host. */
 export type PurchaseEmitted =
   | { type: 'prompt'; key: PromptKey; context: PurchaseContext }
   | { type: 'help'; context: PurchaseContext }
   | { type: 'repeat' }
+  /** An answer about the goods on screen ("多少钱", "这是什么"): their name and the amount. */
+  | { type: 'answer'; topic: 'price' | 'what'; context: PurchaseContext }
   | { type: 'status'; context: PurchaseContext }
   | { type: 'rejected'; reason: string; detail?: string }
   | { type: 'connection'; state: 'connecting' | 'open' | 'closed' | 'polling' }
@@ -248,6 +260,8 @@ export const purchaseMachine = setup({
     HELP: { actions: 'sayHelp' },
     REPEAT: { actions: 'sayAgain' },
     QUERY: { actions: 'sayStatus' },
+    PRICE: { actions: emit(({ context }) => ({ type: 'answer' as const, topic: 'price' as const, context })) },
+    WHAT: { actions: emit(({ context }) => ({ type: 'answer' as const, topic: 'what' as const, context })) },
   },
   states: {
     // pay1/pay2 steps 1–4: the platform takes the Charge directive.

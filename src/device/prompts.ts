@@ -239,3 +239,29 @@ export function statusText(
     }
   }
 }
+
+/** What to say next after naming the goods, by state. */
+function nextStep(stateKey: string, zh: boolean): string {
+  if (stateKey === 'goods') return zh ? '说“购买”下单，或说“取消”。' : 'Say "buy" to order, or "cancel".';
+  if (stateKey.startsWith('paying'))
+    return zh ? '请用微信扫描屏幕上的二维码支付，或说“取消”。' : 'Scan the code on the screen with WeChat to pay, or say "cancel".';
+  if (stateKey.startsWith('app')) return zh ? '请在叮当APP里完成支付，或说“取消”。' : 'Please pay in the DingDang app, or say "cancel".';
+  if (stateKey === 'expired') return zh ? '说“刷新”换一个新二维码，或说“取消”。' : 'Say "refresh" for a new code, or "cancel".';
+  if (stateKey === 'payFailed' || stateKey === 'orderFailed') return zh ? '说“重试”再试一次，或说“取消”。' : 'Say "retry", or "cancel".';
+  return '';
+}
+
+/**
+ * The answer to "多少钱" (`price`) and "这是什么" (`what`): the goods on
+ * screen, the amount (the order's once there is one), and what to say next
+ * in this state (`stateKey` from machine.ts):
+ * "《万古神帝 第4集》，2元。说“购买”下单，或说“取消”。"
+ */
+export function answerText(topic: 'price' | 'what', ctx: PromptContext, stateKey: string, locale: Locale = 'zh-CN'): string {
+  const zh = locale === 'zh-CN';
+  const name = goodsName(ctx);
+  const next = nextStep(stateKey, zh);
+  if (zh) return `${topic === 'what' ? '这是' : ''}《${name}》，${speakFen(amountFen(ctx))}。${next}`;
+  const amount = speakFenEn(amountFen(ctx));
+  return `${topic === 'what' ? `This is "${name}", ${amount}.` : `"${name}" costs ${amount}.`}${next ? ` ${next}` : ''}`;
+}

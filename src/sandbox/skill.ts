@@ -19,7 +19,8 @@
  * The NLU is the sandbox's own small stand-in: the matcher turns a skill's
  * sample utterances ("我要听{album}第{index}集") into anchored patterns and
  * fills typed `text` slots (`value` the normalised entity, `origin` the words
- * said); skills that declare none get the audiobook's.
+ * said); a `number` slot matches only a numeral (Arabic or Chinese: "35",
+ * "三十五"; the value is Arabic). Skills that declare none get the audiobook's.
  */
 import { randomUUID } from 'node:crypto';
 import { ValidationError } from '../protocol/errors.js';
@@ -138,6 +139,9 @@ export function fillSlot(name: string, kind: SlotKind, said: string): Slot | und
   return textSlot(name, origin.replace(/[，。！？、,.!?;；:：]+$/u, ''), origin);
 }
 
+/** What a `number` slot matches in a sample: Arabic digits or Chinese numerals. */
+const NUMERAL_SLOT = '([0-9零〇一二两三四五六七八九十百千]+)';
+
 function compile(skillId: string, spec: UtteranceSpec, sample: string): Pattern {
   const slotNames: string[] = [];
   let re = '^';
@@ -148,7 +152,8 @@ function compile(skillId: string, spec: UtteranceSpec, sample: string): Pattern 
     const m = /^\{([A-Za-z_]\w*)\}$/.exec(part);
     if (m) {
       slotNames.push(m[1]!);
-      re += '(.+?)';
+      // A number slot hears only a numeral ("35", "三十五"), as the platform's number entity does: "{album}{index}集" splits "万古神帝35集".
+      re += slotKind(spec, m[1]!) === 'number' ? NUMERAL_SLOT : '(.+?)';
     } else {
       const lit = normalizeUtterance(part);
       literalLength += lit.length;

@@ -92,12 +92,14 @@ test('host NLU intent names map to flow intents', () => {
   assert.equal(intentFromName('dingdang.pay.confirm'), 'buy');
   assert.equal(intentFromName('pay/refresh'), 'refresh');
   assert.equal(intentFromName('Payment_Status'), 'status');
+  assert.equal(intentFromName('pay.price'), 'price');
+  assert.equal(intentFromName('dingdang.pay.what'), 'what');
   assert.equal(intentFromName('weather.query'), null);
   assert.equal(intentFromName(''), null);
   for (const i of FLOW_INTENTS) assert.equal(intentFromName(i), i);
   assert.deepEqual(
     FLOW_INTENTS.map((i) => eventForIntent(i).type),
-    ['CONFIRM', 'CANCEL', 'REFRESH', 'QUERY', 'HELP', 'REPEAT'],
+    ['CONFIRM', 'CANCEL', 'REFRESH', 'QUERY', 'HELP', 'REPEAT', 'PRICE', 'WHAT'],
   );
 });
 

@@ -117,7 +117,16 @@ const OUTPUTS: Record<ActorName, unknown[]> = {
   resumePurchase: [{ outputSpeech: 'ok', directives: [{ type: 'AudioPlayer.Play' }] }],
 };
 
-const HOST_EVENTS: PurchaseEvent[] = [{ type: 'CONFIRM' }, { type: 'CANCEL' }, { type: 'REFRESH' }, { type: 'QUERY' }, { type: 'HELP' }, { type: 'REPEAT' }];
+const HOST_EVENTS: PurchaseEvent[] = [
+  { type: 'CONFIRM' },
+  { type: 'CANCEL' },
+  { type: 'REFRESH' },
+  { type: 'QUERY' },
+  { type: 'HELP' },
+  { type: 'REPEAT' },
+  { type: 'PRICE' },
+  { type: 'WHAT' },
+];
 const WATCH_EVENTS: PurchaseEvent[] = [
   { type: 'REJECTED', reason: 'bad-signature' },
   { type: 'CONNECTION', state: 'polling' },

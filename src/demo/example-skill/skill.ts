@@ -66,6 +66,14 @@ export const AUDIOBOOK_INTENTS = [
       '播放{album}第{index}集',
       '我想听{album}第{index}集',
       '听{album}第{index}集',
+      // Without 第 ("万古神帝35集"); the number slot hears "35" and "三十五" alike.
+      '我要听{album}{index}集',
+      '播放{album}{index}集',
+      '我想听{album}{index}集',
+      '听{album}{index}集',
+      // Just the episode, no verb ("万古神帝第三十五集", "万古神帝35集").
+      '{album}第{index}集',
+      '{album}{index}集',
       '我要听{album}',
       '播放{album}',
       '我想听{album}',
@@ -74,7 +82,20 @@ export const AUDIOBOOK_INTENTS = [
   },
   {
     intent: 'buy',
-    samples: ['我要买{album}第{index}集', '购买{album}第{index}集', '买{album}第{index}集', '购买{album}', '我要买{album}', '买{album}'],
+    samples: [
+      '我要买{album}第{index}集',
+      '我想买{album}第{index}集',
+      '购买{album}第{index}集',
+      '买{album}第{index}集',
+      '我要买{album}{index}集',
+      '我想买{album}{index}集',
+      '购买{album}{index}集',
+      '买{album}{index}集',
+      '购买{album}',
+      '我要买{album}',
+      '我想买{album}',
+      '买{album}',
+    ],
     slots: { album: 'text', index: 'number' },
   },
 ] as const satisfies ReadonlyArray<{ intent: string; samples: readonly string[]; slots: Record<string, 'text' | 'number'> }>;
