@@ -82,6 +82,10 @@ test('the shipped scripts cover every seed flow and outcome', () => {
     'listen-buy-next-screenless.json',
     'listen-cancel-next.json',
     'listen-cancel-next-screenless.json',
+    'phone-cancel.json',
+    'app-cancel-screenless.json',
+    'ask-like-people-do.json',
+    'ask-like-people-do-screenless.json',
   ])
     assert.ok(scripts.includes(name), `src/demo/scripts/${name} is missing`);
 });
