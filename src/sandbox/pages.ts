@@ -19,7 +19,8 @@ const STYLE = `body{font-family:system-ui,sans-serif;max-width:420px;margin:0 au
 h1{font-size:20px}.amt{font-size:32px;font-weight:700;margin:8px 0}
 button{width:100%;padding:14px;margin-top:10px;font-size:17px;border:0;border-radius:8px;cursor:pointer}
 .pay{background:#07c160;color:#fff}.fail{background:#fa5151;color:#fff}.cancel{background:#ddd}
-.muted{color:#888;font-size:13px}li{margin:4px 0}.code{color:#fa5151}.ok{color:#07c160}`;
+.muted{color:#888;font-size:13px}li{margin:4px 0}.code{color:#fa5151}.ok{color:#07c160}
+.row{display:flex;gap:8px}.row button{flex:1;padding:10px;font-size:15px}`;
 
 function page(title: string, body: string, script = ''): string {
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -32,7 +33,7 @@ function lines(order: { details: Array<{ itemId: string; quantity: number; amoun
 
 const POLL = (statusUrl: string) => `
 var s=document.getElementById('status'),c=document.getElementById('countdown'),exp=Number(c&&c.dataset.expires);
-function tick(){if(!c)return;if(s&&s.dataset.status!=='NOTPAY'){c.style.display='none';return;}var left=Math.max(0,Math.round((exp-Date.now())/1000));c.textContent=left>0?('剩余 '+Math.floor(left/60)+':'+String(left%60).padStart(2,'0')):'已过期';}
+function tick(){if(!c)return;if(s&&s.dataset.status!=='NOTPAY'){c.style.display='none';return;}var left=Math.max(0,Math.ceil((exp-Date.now())/1000));c.textContent=left>0?('剩余 '+String(Math.floor(left/60)).padStart(2,'0')+':'+String(left%60).padStart(2,'0')):'已过期';}
 setInterval(tick,1000);tick();
 setInterval(function(){fetch(${JSON.stringify(statusUrl)}).then(function(r){return r.json()}).then(function(o){
  if(o&&o.tradeStatus){s.textContent=o.tradeStatusDesc||o.tradeStatus;s.dataset.status=o.tradeStatus;if(o.expiresAt){exp=o.expiresAt;}}
@@ -46,17 +47,17 @@ export function payPage(order: DingDangOrder, skillName: string, message?: strin
   const actions = open
     ? `<form id="actions" method="post" action="/pay/${encodeURIComponent(order.transactionId)}">
 <button class="pay" name="action" value="success" id="pay-success">扫码支付 · Scan &amp; pay</button>
-<button class="fail" name="action" value="fail" id="pay-fail">支付失败 · Fail</button>
-<button class="cancel" name="action" value="cancel" id="pay-cancel">取消 · Cancel</button></form>`
+<div class="row"><button class="cancel" name="action" value="cancel" id="pay-cancel">取消 · Cancel</button>
+<button class="fail" name="action" value="fail" id="pay-fail">支付失败 · Fail</button></div></form>`
     : '';
   return page(
     `支付 ${order.transactionId}`,
     `<div class="card"><div class="muted">微信支付 (sandbox) · ${escapeHtml(skillName)}</div>
-${info ? `<h1>${escapeHtml(info.name)}</h1>` : ''}<div class="amt" id="amount">${formatFen(order.totalAmt)}</div><ul>${items}</ul>
+${info ? `<h1>${escapeHtml(info.name)}</h1>` : ''}<div class="amt" id="amount">${formatFen(order.totalAmt)}</div>
 <div>状态 Status: <b id="status" data-status="${order.tradeStatus}">${escapeHtml(tradeStatusDesc(order))}</b></div>
 <div id="countdown" class="muted" data-expires="${order.expiresAt}"${open ? '' : ' style="display:none"'}></div>
-${message ? `<p id="message">${escapeHtml(message)}</p>` : ''}
-<div class="muted">订单 ${escapeHtml(order.transactionId)} · 商户单号 ${escapeHtml(order.tradeNo)}</div></div>${actions}`,
+${message ? `<p id="message">${escapeHtml(message)}</p>` : ''}${actions}<ul>${items}</ul>
+<div class="muted">订单 ${escapeHtml(order.transactionId)} · 商户单号 ${escapeHtml(order.tradeNo)}</div></div>`,
     POLL(`/sandbox/v1/orders/${encodeURIComponent(order.transactionId)}`),
   );
 }
@@ -70,17 +71,17 @@ export function appPage(purchase: Purchase, order: DingDangOrder | undefined, me
   const actions = open
     ? `<form id="actions" method="post" action="/app/${encodeURIComponent(purchase.purchaseId)}">
 <button class="pay" name="action" value="success" id="app-pay">下单并支付 · Order &amp; pay</button>
-<button class="fail" name="action" value="fail" id="app-fail">支付失败 · Fail</button>
-<button class="cancel" name="action" value="cancel" id="app-cancel">取消 · Cancel</button></form>`
+<div class="row"><button class="cancel" name="action" value="cancel" id="app-cancel">取消 · Cancel</button>
+<button class="fail" name="action" value="fail" id="app-fail">支付失败 · Fail</button></div></form>`
     : '';
   const status = order ? tradeStatusDesc(order) : purchase.state === 'already-owned' ? '已拥有' : purchase.state === 'cancelled' ? '已取消' : '待下单';
   return page(
     `叮当 · ${info.name}`,
     `<div class="card"><div class="muted">叮当APP (sandbox)</div><h1>${escapeHtml(info.name)}</h1>
-${info.description ? `<p>${escapeHtml(info.description)}</p>` : ''}<ul>${items}</ul><div class="amt">${formatFen(total)}</div>
+${info.description ? `<p>${escapeHtml(info.description)}</p>` : ''}<div class="amt">${formatFen(total)}</div>
 <div>状态 Status: <b id="status" data-status="${order?.tradeStatus ?? purchase.state}">${escapeHtml(status)}</b></div>
 <div id="countdown" class="muted" data-expires="${order?.expiresAt ?? ''}"></div>
-${message ? `<p id="message">${escapeHtml(message)}</p>` : ''}</div>${actions}`,
+${message ? `<p id="message">${escapeHtml(message)}</p>` : ''}${actions}<ul>${items}</ul></div>`,
     order ? POLL(`/sandbox/v1/orders/${encodeURIComponent(order.transactionId)}`) : '',
   );
 }

@@ -19,10 +19,16 @@ test('pay page and app page in headless Chromium', async (t) => {
     // 1. the user scans and pays with the button
     const said = await api(base).say({ text: '我要听万古神帝第35集' });
     const o = orderOf(await api(base).placeOrder(said.purchaseId!));
+    await page.setViewportSize({ width: 360, height: 440 }); // the demo's phone panel
     await page.goto(o.payUrl);
     assert.equal(await page.textContent('h1'), '万古神帝第35集');
+    // The whole choice is above the fold: pay, cancel and fail all visible without scrolling.
+    for (const id of ['#pay-success', '#pay-cancel', '#pay-fail']) {
+      const box = (await page.locator(id).boundingBox())!;
+      assert.ok(box.y + box.height <= 440, `${id} bottom ${box.y + box.height} within the phone's 440 px`);
+    }
     assert.equal(await page.textContent('#amount'), '¥2.00');
-    await page.waitForFunction(() => /剩余 [12]:\d\d/.test(document.getElementById('countdown')?.textContent ?? ''));
+    await page.waitForFunction(() => /剩余 0[12]:\d\d/.test(document.getElementById('countdown')?.textContent ?? ''), undefined, { timeout: 5000 });
     await page.click('#pay-success');
     await page.waitForFunction(() => document.getElementById('status')?.dataset.status === 'SUCCESS');
     assert.equal(await page.isVisible('#pay-success'), false);
