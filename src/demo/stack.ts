@@ -52,6 +52,8 @@ export interface DemoStackOptions {
    * Not with `configFile`.
    */
   deployment?: 'http' | 'scf';
+  /** Length of the example's episode audio, seconds (default 30). */
+  clipSeconds?: number;
 }
 
 export interface DemoStack {
@@ -116,6 +118,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       onDeliver: (d) => deliveries.push({ ...d }),
       log,
       ...(options.deployment !== undefined ? { deployment: options.deployment } : {}),
+      ...(options.clipSeconds !== undefined ? { clipSeconds: options.clipSeconds } : {}),
     });
     cleanup.push(() => skill.close());
     // The record the example prints is exactly a sandbox config skill (plus its base `url`).

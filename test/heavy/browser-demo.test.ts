@@ -23,7 +23,7 @@ const root = new URL('../..', import.meta.url).pathname;
 const artifacts = join(root, 'test-artifacts', 'browser-demo');
 
 function startDemo(): Promise<{ child: ChildProcess; url: string; sandbox: string; output: () => string }> {
-  const child = spawn(process.execPath, [join(root, 'bin/dingdang-pay.js'), 'demo', '--port', '0'], {
+  const child = spawn(process.execPath, [join(root, 'bin/dingdang-pay.js'), 'demo', '--port', '0', '--clip-seconds', '1'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },

@@ -66,6 +66,7 @@ Options:
                      the example: the speaker then talks to them (say "打开<invocationName>")
   --scf              run the example skill as a Tencent Cloud SCF function: /skill takes
                      the wrapped form, its record says "deployment": "scf"
+  --clip-seconds S   length of each episode's (generated) audio, seconds (default 30)
   -h, --help         show this help`,
   async run(argv, io) {
     const { values } = parseOptions(argv, {
@@ -76,6 +77,7 @@ Options:
       'pay-window': { type: 'string' },
       config: { type: 'string' },
       scf: { type: 'boolean' },
+      'clip-seconds': { type: 'string' },
     });
     if (values.help) return (write(io.stdout, this.usage), 0);
     const mode = str(values.mode) ?? 'screen';
@@ -89,6 +91,9 @@ Options:
         throw new UsageError('--pay-window must be whole seconds 5–86400');
       payWindowMs = Number(windowText) * 1000;
     }
+    const clipText = str(values['clip-seconds']);
+    if (clipText !== undefined && !(/^\d+(\.\d+)?$/.test(clipText) && Number(clipText) >= 0.2 && Number(clipText) <= 600))
+      throw new UsageError('--clip-seconds must be 0.2–600 seconds');
     const db = str(values.db);
     const configFile = str(values.config);
     if (configFile !== undefined && db !== undefined) throw new UsageError("--db is the example skill's database: not with --config");
@@ -105,6 +110,7 @@ Options:
         ...(db !== undefined ? { dbFile: resolve(db) } : {}),
         ...(configFile !== undefined ? { configFile: resolve(configFile) } : {}),
         ...(values.scf ? { deployment: 'scf' as const } : {}),
+        ...(clipText !== undefined ? { clipSeconds: Number(clipText) } : {}),
         // 1.5 s between "scanned" and the result, so a person sees the speaker's "confirm on your phone" step.
         sandbox: { ...(payWindowMs !== undefined ? { payWindowMs } : {}), timeScale: 0.01, processingMs: 1500 },
         log: (line) => write(io.stderr, line),

@@ -88,6 +88,8 @@ export interface AudiobookServerOptions {
   log?: (line: string) => void;
   /** `http` (default): `/skill` takes the signed envelope as its body. `scf`: the SCF wrapped form. */
   deployment?: AudiobookDeployment;
+  /** Length of every episode's audio, seconds (default 30; 0.2–600). */
+  clipSeconds?: number;
 }
 
 export interface AudiobookServer {
@@ -100,9 +102,17 @@ export interface AudiobookServer {
 }
 
 /** One second of a quiet 440 Hz tone, 8 kHz 16-bit mono WAV: enough for a player to show "playing". */
-function toneWav(): Buffer {
+/** Length of the generated episode clip by default (seconds). */
+export const DEFAULT_CLIP_SECONDS = 30;
+
+/**
+ * The episode audio: a generated clip (no network, no files) — a calm
+ * pentatonic melody with soft note edges, 8 kHz mono 16-bit WAV, `seconds`
+ * long (the demo's "now playing" has something real to show progress over).
+ */
+export function episodeWav(seconds = DEFAULT_CLIP_SECONDS): Buffer {
   const rate = 8000;
-  const n = rate;
+  const n = Math.max(1, Math.round(rate * seconds));
   const buf = Buffer.alloc(44 + n * 2);
   buf.write('RIFF', 0);
   buf.writeUInt32LE(36 + n * 2, 4);
@@ -116,7 +126,17 @@ function toneWav(): Buffer {
   buf.writeUInt16LE(16, 34);
   buf.write('data', 36);
   buf.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(3000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 2);
+  const notes = [392, 440, 523.25, 587.33, 659.25, 587.33, 523.25, 440, 392, 329.63, 392, 440]; // G A C D E …
+  const noteLen = Math.round(rate * 0.5);
+  for (let i = 0; i < n; i++) {
+    const k = Math.floor(i / noteLen);
+    const t = (i % noteLen) / noteLen;
+    const f = notes[k % notes.length]!;
+    const envelope = Math.min(1, t * 12) * Math.min(1, (1 - t) * 6); // soft attack and release
+    const fade = Math.min(1, i / (rate * 0.3), (n - i) / (rate * 0.3));
+    const v = 2600 * envelope * fade * (Math.sin((2 * Math.PI * f * i) / rate) + 0.25 * Math.sin((4 * Math.PI * f * i) / rate));
+    buf.writeInt16LE(Math.round(v), 44 + i * 2);
+  }
   return buf;
 }
 
@@ -237,7 +257,9 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
     [DEFAULT_PARTNER_PATHS.deliver]: pay((h) => h.deliver),
     [DEFAULT_PARTNER_PATHS.refundNotify]: pay((h) => h.refundNotify),
   };
-  const wav = toneWav();
+  const clip = options.clipSeconds ?? DEFAULT_CLIP_SECONDS;
+  if (typeof clip !== 'number' || !(clip >= 0.2 && clip <= 600)) throw new InvalidArgumentError('clipSeconds must be 0.2–600 seconds');
+  const wav = episodeWav(clip);
   const scf = options.deployment === 'scf';
   const skillEndpoint = scf ? scfStandIn(createScfHandler(skill), skill.maxBodyBytes) : createNodeHttpHandler(skill);
 
