@@ -58,15 +58,25 @@ function amountFen(ctx: PromptContext): number {
   return ctx.order?.totalAmt ?? ctx.totalFen;
 }
 
-/** How long the payment window still is, as said: "15秒", "5分钟" (rounded down past a minute; undefined when over). */
+/**
+ * How long the payment window still is, as said: "15秒", "5分钟", "1分30秒".
+ * Within 5 s of a whole minute it is that minute (a fresh 5-minute code is
+ * "5分钟", as the screen's 05:00 shows); under 3 minutes the seconds are said
+ * too; longer, whole minutes rounded down. Undefined when it is over.
+ */
 function windowLeft(ctx: Pick<PromptContext, 'order'>, now: number, zh: boolean): string | undefined {
   const at = ctx.order?.expiresAt;
   if (typeof at !== 'number') return undefined;
-  const s = Math.floor((at - now) / 1000);
+  const s = Math.ceil((at - now) / 1000);
   if (s <= 0) return undefined;
-  const m = Math.floor(s / 60);
-  if (zh) return m > 0 ? `${m}分钟` : `${s}秒`;
-  return m > 0 ? `${m} minute${m === 1 ? '' : 's'}` : `${s} second${s === 1 ? '' : 's'}`;
+  const r = s % 60;
+  const near = s >= 60 && (r <= 5 || r >= 55);
+  const m = near ? Math.round(s / 60) : Math.floor(s / 60);
+  const mins = (k: number) => (zh ? `${k}分钟` : `${k} minute${k === 1 ? '' : 's'}`);
+  const secs = (k: number) => (zh ? `${k}秒` : `${k} second${k === 1 ? '' : 's'}`);
+  if (s < 60) return secs(s);
+  if (near || s >= 180) return mins(m);
+  return zh ? `${m}分${r}秒` : `${mins(m)} ${secs(r)}`;
 }
 
 /** Prefix the skill's own speech, once, before the goods prompt. */

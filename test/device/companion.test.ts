@@ -336,7 +336,7 @@ test('"刷新二维码" while the code still works: the speaker says so and for 
     companion.say('买');
     await t.until('paying.awaitingScan');
     assert.equal(companion.say('刷新二维码')?.intent, 'refresh');
-    assert.match(t.speech.at(-1)!.text, /^屏幕上的二维码还有效，还可以用4分钟，请直接扫码。$/);
+    assert.match(t.speech.at(-1)!.text, /^屏幕上的二维码还有效，还可以用5分钟，请直接扫码。$/, 'as the screen shows it: 05:00');
     assert.equal(companion.state, 'paying.awaitingScan');
     assert.equal(fake.callsOf('refreshOrder').length, 0);
     companion.cancel();

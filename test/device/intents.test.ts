@@ -154,7 +154,12 @@ test('the window is announced as it is, and a status answer never promises what 
   assert.equal(prompt('pay', { ...ctx, order: order(15_000) }, 'zh-CN', 0), '请用微信扫描屏幕上的二维码，支付2元，15秒内有效。');
   assert.equal(prompt('pay', { ...ctx, order: order(300_000) }, 'zh-CN', 0), '请用微信扫描屏幕上的二维码，支付2元，5分钟内有效。');
   assert.equal(prompt('pay', { ...ctx, order: order(15_000) }, 'en-US', 0), 'Scan the code on the screen with WeChat to pay 2 yuan, within 15 seconds.');
-  assert.equal(statusText({ ...ctx, order: order(90_000) }, 'zh-CN', 0), '还没有收到付款，还可以支付1分钟。');
+  assert.equal(statusText({ ...ctx, order: order(90_000) }, 'zh-CN', 0), '还没有收到付款，还可以支付1分30秒。');
+  assert.equal(
+    prompt('pay', { ...ctx, order: order(299_400) }, 'zh-CN', 0),
+    '请用微信扫描屏幕上的二维码，支付2元，5分钟内有效。',
+    'a fresh 5-minute code a moment later',
+  );
   assert.match(statusText({ ...ctx, order: order(10) }, 'zh-CN', 1000), /二维码已经过期了/);
   assert.doesNotMatch(statusText({ ...ctx, order: order(90_000) }, 'zh-CN', 0), /查一下/);
   assert.equal(statusText({ ...ctx, mode: 'screenless' }, 'zh-CN', 0), '还没有下单，请在叮当APP里下单支付。');

@@ -1,0 +1,62 @@
+/**
+ * The real `dingdang-pay demo` process for browser tests: started on free
+ * ports (extra CLI arguments allowed), its speaker page and sandbox URLs read
+ * from what it prints; stopped with Ctrl-C (SIGINT), killed if it hangs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+const root = new URL('../..', import.meta.url).pathname;
+
+export interface DemoProcess {
+  child: ChildProcess;
+  /** The speaker page. */
+  url: string;
+  /** The sandbox platform. */
+  sandbox: string;
+  output: () => string;
+}
+
+export function startDemo(args: string[] = ['--clip-seconds', '1']): Promise<DemoProcess> {
+  const child = spawn(process.execPath, [join(root, 'bin/dingdang-pay.js'), 'demo', '--port', '0', ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`demo printed no URL within 30 s\nstdout: ${out}\nstderr: ${err}`));
+    }, 30_000);
+    const check = () => {
+      const url = /Open the speaker:\s+(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
+      const sandbox = /Sandbox platform:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+      if (url && sandbox) {
+        clearTimeout(timer);
+        child.stdout.off('data', check);
+        resolve({ child, url, sandbox, output: () => `stdout: ${out}\nstderr: ${err}` });
+      }
+    };
+    child.stdout.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`demo exited ${code}\nstdout: ${out}\nstderr: ${err}`));
+    });
+  });
+}
+
+export function stopDemo(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      resolve(code);
+    });
+    child.kill('SIGINT');
+  });
+}
