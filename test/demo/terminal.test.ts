@@ -40,7 +40,8 @@ test('screenless demo in the terminal: ask, pay in the DingDang app, hear the ep
     await waitFor(/叮当：这是付费内容，需要购买才能播放哦。已将商品信息推送到叮当APP/);
     // A flow word goes to the running purchase: the speaker answers the status question.
     child.stdin.write('支付好了吗\n');
-    await waitFor(/你：支付好了吗\n叮当：[^\n]*(还没有|等待|未)/);
+    // Answered after the check: "好的，我查一下。", then what the platform said.
+    await waitFor(/你：支付好了吗\n叮当：好的，我查一下。\n叮当：[^\n]*(还没有|等待|未)/);
     // The user orders and pays on the DingDang app page (what the phone shows).
     const page = await fetch(app[1]!);
     assert.equal(page.status, 200);
