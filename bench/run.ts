@@ -15,8 +15,9 @@ import { notifyHttpRatio, notifyRatio } from './figures/notify.js';
 import { bundleGzip, coldstart, heapGrowth } from './figures/device.js';
 import { latencyPush, latencyRecover } from './figures/latency.js';
 import { fanout } from './figures/fanout.js';
+import { replayGuardRatio } from './figures/replay.js';
 
-export const FIGURES: Figure[] = [notifyRatio, notifyHttpRatio, latencyPush, latencyRecover, fanout, bundleGzip, coldstart, heapGrowth];
+export const FIGURES: Figure[] = [notifyRatio, notifyHttpRatio, replayGuardRatio, latencyPush, latencyRecover, fanout, bundleGzip, coldstart, heapGrowth];
 
 interface Row {
   figure: Figure;
