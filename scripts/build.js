@@ -5,6 +5,8 @@
 //   2. the speaker page script          dist/demo/web/speaker.bundle.js (esbuild, a dev
 //                                       dependency: the installed package serves this file)
 //   3. the shipped simulate scripts     src/demo/scripts/*.json → dist/demo/scripts/
+//   4. the page's live statechart        dist/demo/web/statechart.json (the purchase machine's
+//                                       Mermaid diagrams and the boxes to light, src/demo/statechart.ts)
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,3 +38,12 @@ const scriptsTo = join(root, 'dist/demo/scripts');
 rmSync(scriptsTo, { recursive: true, force: true });
 mkdirSync(scriptsTo, { recursive: true });
 for (const name of readdirSync(scriptsFrom)) if (name.endsWith('.json')) copyFileSync(join(scriptsFrom, name), join(scriptsTo, name));
+
+// The statechart the speaker page draws, from the compiled machine definition tsc just wrote.
+const { statechartJson, prebuiltStatechartPath } = await import(new URL('../dist/demo/statechart.js', import.meta.url).href);
+try {
+  writeFileSync(prebuiltStatechartPath(), statechartJson());
+} catch (e) {
+  console.error(`build: the speaker page statechart failed: ${e?.message ?? e}`);
+  process.exit(1);
+}

@@ -2,7 +2,9 @@
  * The screen speaker's HTML page (plain HTML + CSS). The script
  * (`/speaker.js`, the bundle of web/speaker.ts) runs the device companion in
  * the page and draws its views into `#screen`: the view in `#view`, its touch
- * targets in `#actions`, a bar along the screen's bottom edge. `?screen=WxH`
+ * targets in `#actions`, a bar along the screen's bottom edge; and the live
+ * statechart into `#statechart` (mermaid, `/mermaid.js`, loaded by the
+ * script). `?screen=WxH`
  * (e.g. `?screen=1024x600`) picks another screen size (web/screen-size.ts).
  */
 
@@ -164,6 +166,37 @@ button.primary{background:#07c160;color:#fff}button.danger{background:#fa5151;co
 #phone-frame{width:100%;height:470px;border:8px solid #23262e;border-radius:22px;background:#fff}
 .hint{color:#888;font-size:13px;margin:6px 0}
 .conn{font-size:12px}
+/* the dialog column: what you say, the dialog, the live statechart */
+.column{display:flex;flex-direction:column;gap:16px;min-width:0}
+/* the live statechart: the purchase machine drawn by mermaid, the current state lit (web/statechart-panel.ts) */
+.chart-head{display:flex;justify-content:space-between;align-items:center;gap:8px;margin-bottom:10px}.chart-head h2{margin:0}
+#chart-expand{padding:4px 10px;font-size:12px;border-radius:8px;background:#eef0f4;color:#4e5969;white-space:nowrap}
+#chart-tabs{display:flex;background:#eef0f4;border-radius:10px;padding:3px;gap:3px;margin-bottom:8px}
+#chart-tabs button{flex:1;min-width:0;padding:5px 6px;font-size:12.5px;border-radius:8px;background:none;color:#4e5969;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+#chart-tabs button[aria-selected="true"]{background:#fff;color:#1d2129;font-weight:600;box-shadow:0 1px 3px #0002}
+.chart-wrap{position:relative}
+.chart{height:460px;overflow:auto;border:1px solid #e5e8ef;border-radius:10px;background:#fbfcfe;padding:44px 8px 8px;font-size:13px;color:#86909c;overscroll-behavior:contain}
+#chart-now{position:absolute;top:8px;left:8px;max-width:calc(100% - 124px);padding:3px 10px;border-radius:999px;background:#1d2129;color:#fff;font-size:12.5px;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;box-shadow:0 1px 4px #0003}
+#chart-now::before{content:"";display:inline-block;width:8px;height:8px;border-radius:50%;background:#07c160;margin-right:6px;vertical-align:0}
+#statechart[data-state=""] #chart-now,#statechart:not([data-state]) #chart-now{background:#fff;color:#86909c;font-weight:400}
+#statechart[data-state=""] #chart-now::before,#statechart:not([data-state]) #chart-now::before{background:#c9cfdb}
+.chart-wrap .zoom{position:absolute;top:8px;right:8px;display:flex;border-radius:8px;overflow:hidden;box-shadow:0 1px 4px #0003}
+.chart-wrap .zoom button{padding:3px 0;min-width:30px;font-size:13px;border-radius:0;background:#fff;color:#4e5969}.chart-wrap .zoom button+button{border-left:1px solid #e5e8ef}
+.chart-wrap .zoom #chart-fit{padding:3px 8px;font-size:12px}
+.chart-pane svg{display:block;margin:0 auto}
+.chart svg g.node>rect,.chart svg g.node>path,.chart svg g.statediagram-cluster rect.outer{transition:fill .25s,stroke .25s}
+.chart svg g.node.lit>rect.label-container,.chart svg g.node.lit>path{fill:#07c160!important;stroke:#048a44!important;stroke-width:3px!important;filter:drop-shadow(0 0 6px #07c16099)}
+.chart svg g.node.lit .nodeLabel,.chart svg g.node.lit .nodeLabel p{color:#fff!important;font-weight:700}
+.chart svg g.node.trail>rect.label-container,.chart svg g.node.trail>path{fill:#dcf5e7!important;stroke:#07c160!important;stroke-width:2px!important;stroke-dasharray:5 3}
+.chart svg g.statediagram-cluster.within rect.outer{stroke:#07c160!important;stroke-width:2.5px!important}
+.chart svg g.statediagram-cluster.lit rect.outer{stroke:#07c160!important;stroke-width:4px!important;fill:#e8f8ef!important}
+.chart svg path.taken{stroke:#07c160!important;stroke-width:3.5px!important}
+.chart svg .edgeLabel.taken .labelBkg,.chart svg .edgeLabel.taken p{background:#07c160!important;color:#fff!important}
+.legend{display:flex;gap:4px 14px;flex-wrap:wrap;font-size:12px;color:#86909c;margin:8px 0 0}.legend span{white-space:nowrap}
+.legend i{display:inline-block;width:14px;height:10px;border-radius:3px;margin-right:5px;vertical-align:-1px}
+.legend i.lit{background:#07c160}.legend i.trail{background:#dcf5e7;border:1px dashed #07c160}.legend i.taken{height:3px;vertical-align:3px;background:#07c160}
+#statechart.expanded{position:fixed;inset:4vh 4vw;z-index:20;display:flex;flex-direction:column;box-shadow:0 0 0 100vmax #0008}
+#statechart.expanded .chart-wrap{flex:1;min-height:0;display:flex;flex-direction:column}#statechart.expanded .chart{flex:1;height:auto}
 `;
 
 export function speakerPage(config: SpeakerPageConfig): string {
@@ -183,6 +216,7 @@ export function speakerPage(config: SpeakerPageConfig): string {
     <audio id="audio" preload="auto" hidden></audio>
     <label class="hint"><input type="checkbox" id="aloud"> 朗读 · speak aloud (browser speech synthesis)</label>
   </section>
+  <div class="column">
   <section class="panel">
     <h2>你说 · What you say</h2>
     <form id="say-form" autocomplete="off"><input id="utterance" placeholder="例如：${esc(config.example)}" aria-label="utterance"><button class="primary" id="say-button" type="submit">说 · Say</button></form>
@@ -200,6 +234,17 @@ export function speakerPage(config: SpeakerPageConfig): string {
     <h2>对话 · Dialog</h2>
     <ol id="log"></ol>
   </section>
+  <section class="panel" id="statechart" aria-label="状态图 · Statechart">
+    <div class="chart-head"><h2>状态图 · Statechart</h2><button type="button" id="chart-expand" title="在页面上展开状态图">展开 · Expand</button></div>
+    <div id="chart-tabs" role="tablist"></div>
+    <div class="chart-wrap">
+      <div id="chart" class="chart">状态图加载中…</div>
+      <span id="chart-now">空闲 · idle</span>
+      <div class="zoom"><button type="button" id="chart-zoom-out" title="缩小 · zoom out" aria-label="缩小">−</button><button type="button" id="chart-fit" title="整张图 · fit">适应</button><button type="button" id="chart-zoom-in" title="放大 · zoom in" aria-label="放大">+</button></div>
+    </div>
+    <p class="legend"><span><i class="lit"></i>当前状态</span><span><i class="trail"></i>上一个状态</span><span><i class="taken"></i>刚走过的转换</span></p>
+  </section>
+  </div>
   <section class="panel">
     <h2>手机 · Phone</h2>
     <p class="hint" id="phone-hint">音箱显示二维码后，点“扫码”用手机（微信沙箱支付页）扫码支付。</p>

@@ -1,15 +1,19 @@
 /**
- * The screen speaker's web server (127.0.0.1): the page, its script, and
+ * The screen speaker's web server (127.0.0.1): the page, its script, the
+ * purchase statechart it draws (`/statechart.json`, src/demo/statechart.ts,
+ * and the installed mermaid's browser build as `/mermaid.js`), and
  * `POST /api/say`, which forwards what the user typed to the platform
  * (`POST {platform}/sandbox/v1/say`, with this speaker's deviceId) and
  * returns the skill's answer. Everything about payment happens in the page:
  * the device companion there talks to the platform directly (another origin:
  * CORS per docs/device-protocol.md).
  */
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { speakerBundle } from './bundle.js';
 import { speakerPage } from './page.js';
+import { mermaidScriptPath, statechart } from './statechart.js';
 import { SandboxClient } from '../sandbox/client.js';
 import type { DeviceMode } from '../sandbox/purchase-book.js';
 import { readBody, requestUrl } from '../protocol/http-body.js';
@@ -55,6 +59,8 @@ export async function startSpeakerServer(options: SpeakerServerOptions): Promise
   const deviceId = options.deviceId ?? DEFAULT_DEVICE_ID;
   const example = options.example ?? EXAMPLE_UTTERANCE;
   const js = await speakerBundle();
+  const mermaid = mermaidScriptPath();
+  let mermaidJs: Promise<Buffer> | undefined;
   const client = new SandboxClient(options.platformUrl);
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
@@ -68,6 +74,23 @@ export async function startSpeakerServer(options: SpeakerServerOptions): Promise
     if (req.method === 'GET' && url.pathname === '/speaker.js') {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
       res.end(js);
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/statechart.json') {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(statechart());
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/mermaid.js') {
+      // The installed mermaid's browser build (5 MB): its own script, read once, kept by the browser for an hour.
+      mermaidJs ??= mermaid ? readFile(mermaid) : Promise.reject(new Error('mermaid is not installed'));
+      mermaidJs.then(
+        (body) => {
+          res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=3600' });
+          res.end(body);
+        },
+        () => json(res, 404, { error: { message: 'mermaid is not installed: the statechart cannot be drawn' } }),
+      );
       return;
     }
     if (url.pathname === '/api/say') {

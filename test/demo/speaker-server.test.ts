@@ -1,6 +1,7 @@
 /**
  * The screen speaker's own server: the page embeds the platform URL and key,
- * the script is a browser bundle of the companion (no Node built-ins), and
+ * the script is a browser bundle of the companion (no Node built-ins), the
+ * statechart and mermaid are served beside it, and
  * POST /api/say forwards utterances to the platform for this device; bad
  * input is refused with a clear 4xx, an unreachable platform is a 502.
  */
@@ -9,6 +10,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { startDemoStack, type DemoStack } from '../../src/demo/stack.js';
 import { startSpeakerServer, type SpeakerServer } from '../../src/demo/speaker-server.js';
+import { generateStatechart } from '../../src/demo/statechart.js';
 
 let stack: DemoStack;
 let speaker: SpeakerServer;
@@ -40,6 +42,19 @@ test('the page carries the platform URL, key and device id; the script is a brow
   const js = await (await fetch(new URL('/speaker.js', speaker.url))).text();
   assert.ok(js.length > 50_000, 'the companion is in the bundle');
   for (const banned of ['node:crypto', 'better-sqlite3', 'PRIVATE KEY', 'node:http']) assert.ok(!js.includes(banned), `bundle contains ${banned}`);
+});
+
+test("the statechart the page draws, and mermaid's browser build as its own script (not in the page bundle)", { timeout: 30_000 }, async () => {
+  const chart = await fetch(new URL('/statechart.json', speaker.url));
+  assert.equal(chart.status, 200);
+  assert.match(chart.headers.get('content-type') ?? '', /application\/json/);
+  assert.deepEqual(await chart.json(), generateStatechart());
+  const mermaid = await fetch(new URL('/mermaid.js', speaker.url));
+  assert.equal(mermaid.status, 200);
+  assert.match(mermaid.headers.get('content-type') ?? '', /javascript/);
+  assert.match(await mermaid.text(), /globalThis\["mermaid"\]/);
+  const js = await (await fetch(new URL('/speaker.js', speaker.url))).text();
+  assert.ok(!js.includes('stateDiagram'), 'no diagram text or mermaid in the page bundle');
 });
 
 test(

@@ -5,7 +5,8 @@
  *
  *   * `npx dingdang-pay --help`;
  *   * `npx dingdang-pay demo --port 0`: its speaker page and the page script
- *     (the prebuilt bundle, byte for byte);
+ *     (the prebuilt bundle, byte for byte), the statechart the build wrote
+ *     and mermaid's browser build (a production dependency);
  *   * `npx dingdang-pay demo --mode screenless`: the terminal speaker, a
  *     purchase paid with /pay, the episode plays;
  *   * `npx dingdang-pay simulate --script screen-success` (a shipped script,
@@ -263,7 +264,13 @@ test(
       }
       assert.equal(install.code, 0, `npm install failed\n${install.stdout}\n${install.stderr}`);
       const pkgDir = join(app, 'node_modules/dingdang-pay');
-      for (const f of ['dist/demo/web/speaker.bundle.js', 'dist/demo/scripts/screen-success.json', 'dist/demo/example-skill/server.js', 'dist/cli/main.js'])
+      for (const f of [
+        'dist/demo/web/speaker.bundle.js',
+        'dist/demo/web/statechart.json',
+        'dist/demo/scripts/screen-success.json',
+        'dist/demo/example-skill/server.js',
+        'dist/cli/main.js',
+      ])
         assert.ok(existsSync(join(pkgDir, f)), `the package has ${f}`);
       for (const dev of ['esbuild', 'tsx', 'typescript', 'express', 'fastify', 'playwright-core'])
         assert.ok(!existsSync(join(app, 'node_modules', dev)), `${dev} (a dev dependency) was installed`);
@@ -297,6 +304,12 @@ test(
           const js = await script.text();
           assert.ok(js.length > 50_000, `the companion is in the script (${js.length} bytes)`);
           assert.equal(js, readFileSync(join(pkgDir, 'dist/demo/web/speaker.bundle.js'), 'utf8'), 'the prebuilt bundle is served');
+          const chart = await fetch(new URL('/statechart.json', url), { signal: AbortSignal.timeout(10_000) });
+          assert.equal(chart.status, 200);
+          assert.equal(await chart.text(), readFileSync(join(pkgDir, 'dist/demo/web/statechart.json'), 'utf8'), 'the prebuilt statechart is served');
+          const mermaid = await fetch(new URL('/mermaid.js', url), { signal: AbortSignal.timeout(10_000) });
+          assert.equal(mermaid.status, 200, 'mermaid (a production dependency) is installed and served');
+          assert.equal(Buffer.from(await mermaid.arrayBuffer()).length, readFileSync(join(app, 'node_modules/mermaid/dist/mermaid.min.js')).length);
         } finally {
           const code = await demo.stop();
           assert.equal(code, 0, `demo exit ${code}\nstderr: ${demo.err()}`);

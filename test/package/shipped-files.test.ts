@@ -1,18 +1,20 @@
 /**
  * What the package needs at run time is found without the checkout's
  * extras: the shipped simulate scripts by name (and a file path still
- * wins), the build's copy of them in dist/, and the rule that decides when
- * the prebuilt speaker bundle is served instead of bundling in memory.
+ * wins), the build's copy of them in dist/, the page's statechart the build
+ * writes, and the rule that decides when the prebuilt speaker bundle is
+ * served instead of bundling in memory.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { resolveScript, shippedScripts, SHIPPED_SCRIPTS_DIR } from '../../src/cli/commands/simulate.js';
 import { main } from '../../src/cli/main.js';
 import { prebuiltBundlePath, prebuiltIsFresh, SPEAKER_BUNDLE_FILE } from '../../src/demo/bundle.js';
+import { prebuiltStatechartPath, STATECHART_FILE, statechartJson } from '../../src/demo/statechart.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -90,4 +92,9 @@ test('the prebuilt speaker bundle is served only when no code file is newer (equ
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the build writes the speaker page's statechart, as the generator gives it, into dist/demo/web", () => {
+  assert.equal(prebuiltStatechartPath(), join(root, 'dist/demo/web', STATECHART_FILE));
+  assert.equal(readFileSync(prebuiltStatechartPath(), 'utf8'), statechartJson());
 });

@@ -17,6 +17,7 @@ import type { PlayerItem } from '../../device/index.js';
 import type { Image, ListItem } from '../../protocol/skill-types.js';
 import type { SpeakerPageConfig } from '../page.js';
 import { screenSize } from './screen-size.js';
+import { StatechartPanel } from './statechart-panel.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const config = JSON.parse($('speaker-config').textContent ?? '{}') as SpeakerPageConfig;
@@ -58,6 +59,10 @@ const companion = new DeviceCompanion({
 });
 // The page's own forwarder (`/api/say`) or the platform's `/sandbox/v1/say` itself: both take `{ text, deviceId, mode }`.
 const host = new SpeakerHost(companion, httpSay(config.sayUrl, { deviceId: config.deviceId, mode: 'screen' }));
+
+// The live statechart: the purchase's state lit as it walks; unlit when the screen goes idle.
+const chart = new StatechartPanel($('statechart'));
+void chart.start();
 
 const LABEL: Record<TouchTarget, string> = { buy: '购买', cancel: '取消', refresh: '刷新二维码', retry: '重试', close: '关闭' };
 
@@ -188,6 +193,7 @@ function setPhone(payUrl: string | undefined): void {
 
 function idle(): void {
   host.player.stop();
+  chart.idle();
   screen.dataset.kind = 'idle';
   screen.dataset.state = '';
   fill(el('h3', {}, '你好，我是叮当'), el('p', { class: 'desc' }, `试试说：“${config.example}”`));
@@ -546,7 +552,10 @@ companion.on('countdown', (c) => {
   const e = document.getElementById('countdown');
   if (e) e.textContent = `剩余 ${c.text}`;
 });
-companion.on('state', (s) => log('event', `状态 ${s.previous ?? '—'} → ${s.state}`));
+companion.on('state', (s) => {
+  log('event', `状态 ${s.previous ?? '—'} → ${s.state}`);
+  chart.state(s.state, s.previous);
+});
 companion.on('connection', (s) => {
   conn.textContent = { connecting: '连接中…', open: '● 已连接', closed: '○ 未连接', polling: '◐ 轮询' }[s];
 });
@@ -634,5 +643,5 @@ aloud.addEventListener('change', () => {
   if (!speakAloud && 'speechSynthesis' in window) speechSynthesis.cancel();
 });
 window.addEventListener('pagehide', () => host.stop());
-(window as unknown as { speaker: unknown }).speaker = { host, companion, hear, paints, size };
+(window as unknown as { speaker: unknown }).speaker = { host, companion, hear, paints, size, chart };
 document.body.dataset.ready = 'true';
