@@ -89,7 +89,7 @@ export async function startSpeakerServer(options: SpeakerServerOptions): Promise
           res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=3600' });
           res.end(body);
         },
-        () => json(res, 404, { error: { message: 'mermaid is not installed: the statechart cannot be drawn' } }),
+        () => json(res, 404, { error: { message: 'the statechart is drawn by mermaid, an optional peer: npm install mermaid' } }),
       );
       return;
     }

@@ -132,7 +132,8 @@ export class StatechartPanel {
       this.paint();
       this.panel.dataset.ready = 'true';
     } catch (e) {
-      this.box.textContent = `状态图无法显示：${(e as Error).message}`;
+      const noMermaid = !(globalThis as { mermaid?: unknown }).mermaid;
+      this.box.textContent = noMermaid ? '状态图需要 mermaid（npm install mermaid）。' : `状态图无法显示：${(e as Error).message}`;
       this.panel.dataset.ready = 'failed';
     }
   }
