@@ -18,6 +18,7 @@ export const COMMANDS: Record<string, Loader> = {
   orderquery: async () => (await import('./commands/pay.js')).orderquery,
   refund: async () => (await import('./commands/pay.js')).refund,
   refundquery: async () => (await import('./commands/pay.js')).refundquery,
+  reconcile: async () => (await import('./commands/reconcile.js')).reconcile,
 };
 
 async function help(): Promise<string> {

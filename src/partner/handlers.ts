@@ -3,14 +3,16 @@
  * (SPEC §4) — 1 create order, 2 delivery notification, 6 refund result
  * notification — each through the same pipeline (make-handler.ts), over one
  * store and one key pair; plus delivery from a verified order-query answer
- * through the same exactly-once path as the notification.
+ * through the same exactly-once path as the notification, and a refund's
+ * result from a verified refund-query answer with the notification's effect.
  */
-import type { AckReply, OrderQueryReply } from '../protocol/index.js';
+import type { AckReply, OrderQueryReply, RefundQueryReply } from '../protocol/index.js';
 import { handleCreateOrder } from './create-order.js';
 import { deliverOnce } from './deliver.js';
 import { deliverFromOrderQuery } from './deliver-from-order-query.js';
 import { makeHandler, type PartnerHandler } from './make-handler.js';
 import { resolvePartnerOptions, type PartnerOptions } from './partner-context.js';
+import { refundFromQuery } from './refund-from-query.js';
 import { handleRefundNotify } from './refund-notify.js';
 
 export interface PartnerHandlers {
@@ -29,6 +31,14 @@ export interface PartnerHandlers {
    * transactionId mismatch, the hook failed). Never throws.
    */
   deliverFromOrderQuery(reply: OrderQueryReply): Promise<AckReply>;
+  /**
+   * Record the result a refund-query answer (`PayClient.refundQuery`, already
+   * verified) reports for a stored refund, with the same effect as a refund
+   * result notification (the status; SUCCESS revokes per `revokeOnRefund`).
+   * `{ retCode: 'SUCCESS' }` once applied, else `{ retCode: 'FAIL', retMsg }`
+   * and nothing changed. Never throws. Used by the reconciler.
+   */
+  refundFromQuery(reply: RefundQueryReply): Promise<AckReply>;
 }
 
 /**
@@ -46,5 +56,6 @@ export function createPartnerHandlers(options: PartnerOptions): PartnerHandlers 
     deliver: makeHandler(ctx, 'deliverNotifyRequest', (m) => deliverOnce(ctx, m)),
     refundNotify: makeHandler(ctx, 'refundNotifyRequest', (m) => handleRefundNotify(ctx, m)),
     deliverFromOrderQuery: (reply) => deliverFromOrderQuery(ctx, reply),
+    refundFromQuery: (reply) => refundFromQuery(ctx, reply),
   };
 }

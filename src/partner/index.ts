@@ -42,8 +42,27 @@ export type {
 export { requestRefund } from './refund.js';
 export type { RefundDeps, RequestRefundInput } from './refund.js';
 
+// Reconciliation: what the notifications did not settle, through the pay interfaces.
+export { createReconciler } from './reconciler.js';
+export type { ReconcileReport, Reconciler, ReconcilerOptions } from './reconciler.js';
+
 // The store contract and the stores.
-export type { CheckedDeliveryClaim, DeliveryClaim, DeliveryExpectation, NewOrder, PartnerOrder, PartnerOrderStatus, PartnerStore, Refund } from './store.js';
+export type {
+  CheckedDeliveryClaim,
+  DeliveryClaim,
+  DeliveryExpectation,
+  NewOrder,
+  OrderCloseReason,
+  OrderReconcileState,
+  PartnerOrder,
+  PartnerOrderStatus,
+  PartnerStore,
+  ReconcileClaimOptions,
+  ReconcileOrderClaim,
+  ReconcileRefundClaim,
+  ReconcileSettle,
+  Refund,
+} from './store.js';
 export {
   MemoryPartnerStore,
   POSTGRES_SCHEMA,

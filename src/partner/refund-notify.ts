@@ -12,7 +12,28 @@
 import type { AckReply, RefundNotifyRequest } from '../protocol/index.js';
 import { RefundError, RefusedError } from './errors.js';
 import { reportError, type PartnerContext } from './partner-context.js';
-import type { Refund } from './store.js';
+import type { PartnerOrder, Refund } from './store.js';
+
+/** What a refund result says, from a notification or a refund-query answer. */
+export type RefundResultFacts = Pick<RefundNotifyRequest, 'refundTradeNo' | 'refundAmt' | 'refundStatus' | 'refundTransactionId'>;
+
+/**
+ * The effect of a refund's result on the books, one function for the refund
+ * result notification and for a refund-query answer (the reconciler): the
+ * stored status moves (a final one is never moved back), and a refund that
+ * went through takes back what the order granted (`revokeOnRefund`;
+ * idempotent on repeats; not after the refund was recorded as failed).
+ * `known` is the stored refund as read before (undefined: just saved).
+ */
+export async function applyRefundResult(ctx: PartnerContext, order: PartnerOrder, known: Refund | undefined, r: RefundResultFacts): Promise<void> {
+  const final = known && known.status !== 'PROCESSING';
+  if (!final) await ctx.store.updateRefund(r.refundTradeNo, { status: r.refundStatus, refundTransactionId: r.refundTransactionId });
+  if (r.refundStatus === 'SUCCESS' && (!known || known.status !== 'FAIL')) {
+    const rule = ctx.revokeOnRefund;
+    if (rule === true || (typeof rule === 'function' && rule({ order, refund: { refundTradeNo: r.refundTradeNo, refundAmt: r.refundAmt } })))
+      await ctx.store.revokeEntitlements(order.tradeNo);
+  }
+}
 
 async function mismatch(ctx: PartnerContext, n: RefundNotifyRequest, reason: string, stored: Refund | undefined): Promise<AckReply> {
   reportError(ctx, new RefundError('ERR_REFUND_MISMATCH', `refund ${n.refundTradeNo}: ${reason}`), 'refundNotifyRequest', reason);
@@ -44,15 +65,7 @@ export async function handleRefundNotify(ctx: PartnerContext, n: RefundNotifyReq
       throw e;
     }
   }
-  // A final status is never moved back by a late PROCESSING notification.
-  const final = known && known.status !== 'PROCESSING';
-  if (!final) await ctx.store.updateRefund(n.refundTradeNo, { status: n.refundStatus, refundTransactionId: n.refundTransactionId });
-  // A refund that went through takes back what the order granted (configurable; idempotent on repeats).
-  if (n.refundStatus === 'SUCCESS' && (!known || known.status !== 'FAIL')) {
-    const r = ctx.revokeOnRefund;
-    if (r === true || (typeof r === 'function' && r({ order, refund: { refundTradeNo: n.refundTradeNo, refundAmt: n.refundAmt } })))
-      await ctx.store.revokeEntitlements(order.tradeNo);
-  }
+  await applyRefundResult(ctx, order, known, n);
   if (ctx.onRefund) await ctx.onRefund({ notification: n });
   return { retCode: 'SUCCESS' };
 }

@@ -64,6 +64,58 @@ export interface Refund {
   createdAt: number;
 }
 
+/**
+ * Why the reconciler (reconciler.ts) closed an open order locally: `NOTPAY`
+ * (still unpaid long after its payment window), `FAIL` (the platform says the
+ * payment failed), `UNKNOWN` (the platform does not know the order, long after
+ * its payment window). A closed order is no longer checked; it stays
+ * `CREATED`, so a later real delivery notification still delivers it.
+ */
+export type OrderCloseReason = 'NOTPAY' | 'FAIL' | 'UNKNOWN';
+
+/** Which items a reconcile pass claims (`claimReconcileOrders`, `claimReconcileRefunds`). */
+export interface ReconcileClaimOptions {
+  /** Only items created at or before this time (epoch ms). */
+  createdBefore: number;
+  /** The caller's clock (epoch ms): due back-offs and expired leases are compared with it. */
+  now: number;
+  /** At most this many items (a bounded batch). */
+  limit: number;
+  /** The claim's lease (ms): no other pass claims the item before `now + leaseMs`. */
+  leaseMs: number;
+}
+
+/** An order claimed for one reconcile pass; `checks` counts the passes that claimed it, this one included (the claim's token). */
+export interface ReconcileOrderClaim {
+  order: PartnerOrder;
+  checks: number;
+}
+
+/** A refund claimed for one reconcile pass; `checks` as for orders. */
+export interface ReconcileRefundClaim {
+  refund: Refund;
+  checks: number;
+}
+
+/**
+ * How a reconcile pass ends for an item: check it again at `nextCheckAt`
+ * (back-off), close it locally (orders only), or `done` (settled by other
+ * means, e.g. delivered or refund final: only the lease is dropped).
+ */
+export type ReconcileSettle = { nextCheckAt: number } | { close: OrderCloseReason } | { done: true };
+
+/** What the reconciler has recorded about an order (`getReconcileState`). */
+export interface OrderReconcileState {
+  /** Passes that claimed the order so far. */
+  checks: number;
+  /** When it is due again (null: as soon as it is old enough). */
+  nextCheckAt: number | null;
+  /** Lease end of the pass that holds it (null: none). */
+  reconcileUntil: number | null;
+  closedAt: number | null;
+  closeReason: OrderCloseReason | null;
+}
+
 export interface PartnerStore {
   /** Create the schema if missing (idempotent). */
   init(): Promise<void>;
@@ -113,6 +165,28 @@ export interface PartnerStore {
    * leaves the per-process guard in place. See `storeReplayGuard`.
    */
   rememberNonce?(nonce: string, expiresAt: number, now: number): Promise<boolean>;
+  /**
+   * Reconciliation (reconciler.ts), optional in the interface, implemented by
+   * all built-in stores. Atomically claims up to `limit` open orders —
+   * `CREATED`, not closed, created at or before `createdBefore`, due
+   * (`nextCheckAt` null or passed) and not held by another pass (its lease
+   * over) — with a lease, oldest due first. Two passes, in any processes
+   * sharing the store, never hold the same order at once.
+   */
+  claimReconcileOrders?(options: ReconcileClaimOptions): Promise<ReconcileOrderClaim[]>;
+  /**
+   * End the pass on an order claimed with `checks`: drop the lease and record
+   * the next check, or close the order locally (only while it is `CREATED`).
+   * False (and nothing changed) when that claim is no longer the order's
+   * (its lease expired and another pass claimed it).
+   */
+  settleReconcileOrder?(tradeNo: string, checks: number, settle: ReconcileSettle, now: number): Promise<boolean>;
+  /** As `claimReconcileOrders`, for refunds still `PROCESSING`. */
+  claimReconcileRefunds?(options: ReconcileClaimOptions): Promise<ReconcileRefundClaim[]>;
+  /** As `settleReconcileOrder`, for a refund (`close` is not allowed: a refund ends by its status). */
+  settleReconcileRefund?(refundTradeNo: string, checks: number, settle: { nextCheckAt: number } | { done: true }, now: number): Promise<boolean>;
+  /** What reconciliation recorded about an order; undefined when there is no such order. */
+  getReconcileState?(tradeNo: string): Promise<OrderReconcileState | undefined>;
   /**
    * True when several backend instances share this store (PostgreSQL; SQLite
    * opened with `shared: true`): the handlers then use the store's replay

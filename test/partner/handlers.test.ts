@@ -600,10 +600,10 @@ describe('options', () => {
 });
 
 describe('layering', () => {
-  it('the handlers object hands out no context and no key: the three handlers and deliverFromOrderQuery only', async () => {
+  it('the handlers object hands out no context and no key: the three handlers, deliverFromOrderQuery and refundFromQuery only', async () => {
     const { KeyObject } = await import('node:crypto');
     const { h } = setup();
-    assert.deepEqual(Object.keys(h).sort(), ['createOrder', 'deliver', 'deliverFromOrderQuery', 'refundNotify']);
+    assert.deepEqual(Object.keys(h).sort(), ['createOrder', 'deliver', 'deliverFromOrderQuery', 'refundFromQuery', 'refundNotify']);
     assert.equal((h as unknown as Record<string, unknown>).context, undefined);
     const seen = new Set<unknown>();
     const walk = (v: unknown, path: string): void => {

@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { InvalidArgumentError } from '../../src/protocol/index.js';
-import type { NewOrder, PartnerStore, Refund } from '../../src/partner/store.js';
-import { MemoryPartnerStore, PostgresPartnerStore, SqlitePartnerStore } from '../../src/partner/stores/index.js';
+import type { NewOrder, PartnerStore, ReconcileClaimOptions, Refund } from '../../src/partner/store.js';
+import Database from 'better-sqlite3';
+import { MemoryPartnerStore, POSTGRES_SCHEMA, PostgresPartnerStore, SQLITE_SCHEMA, SqlitePartnerStore } from '../../src/partner/stores/index.js';
 import { StoreError } from '../../src/partner/errors.js';
 import { postgresSkipReason, startPostgres, type PostgresServer } from '../support/postgres.js';
 
@@ -440,6 +441,123 @@ for (const b of backends) {
       await assert.rejects(s.rememberNonce!('x', -1, 1), (e: unknown) => (e as { code?: string }).code === 'ERR_INVALID_ARGUMENT');
     });
 
+    describe('reconciliation', () => {
+      const opts = (over: Partial<ReconcileClaimOptions> = {}): ReconcileClaimOptions => ({
+        createdBefore: 5_000,
+        now: 6_000,
+        limit: 10,
+        leaseMs: 1_000,
+        ...over,
+      });
+      const claimOrders = async (st: PartnerStore, over: Partial<ReconcileClaimOptions> = {}) =>
+        (await st.claimReconcileOrders!(opts(over))).map((c) => [c.order.tradeNo, c.checks]);
+
+      it('claims due open orders in bounded batches, oldest first, each with a lease; an expired lease can be taken again', async () => {
+        const [o1, o2, o3] = [
+          await s.createOrder(newOrder({ createdAt: 1_000 })),
+          await s.createOrder(newOrder({ createdAt: 2_000 })),
+          await s.createOrder(newOrder({ createdAt: 3_000 })),
+        ];
+        const delivered = await s.createOrder(newOrder({ createdAt: 500 }));
+        await s.claimDelivery(delivered.tradeNo, 'tx-d', 1_000, 10);
+        await s.completeDelivery(delivered.tradeNo, 11);
+        await s.createOrder(newOrder({ createdAt: 9_000 })); // too young
+        assert.deepEqual(await claimOrders(s, { limit: 2 }), [
+          [o1.tradeNo, 1],
+          [o2.tradeNo, 1],
+        ]);
+        assert.deepEqual(await claimOrders(s, { limit: 2 }), [[o3.tradeNo, 1]], 'the leased ones are not handed out again');
+        assert.deepEqual(await claimOrders(s), []);
+        // The leases ran out without a settle (the holder died): claimed again, with the next token.
+        assert.deepEqual(await claimOrders(s, { now: 7_001 }), [
+          [o1.tradeNo, 2],
+          [o2.tradeNo, 2],
+          [o3.tradeNo, 2],
+        ]);
+        assert.equal(await s.settleReconcileOrder!(o1.tradeNo, 1, { done: true }, 7_002), false, 'a stale claim settles nothing');
+        assert.equal(await s.settleReconcileOrder!(o1.tradeNo, 2, { done: true }, 7_002), true);
+        assert.deepEqual(await s.getReconcileState!(o1.tradeNo), { checks: 2, nextCheckAt: null, reconcileUntil: null, closedAt: null, closeReason: null });
+        assert.equal(await s.getReconcileState!('Tnone'), undefined);
+      });
+
+      it('backs off to nextCheckAt, closes locally (no longer claimed, still deliverable), and never closes a delivered order', async () => {
+        const a = await s.createOrder(newOrder({ createdAt: 1_000 }));
+        const b2 = await s.createOrder(newOrder({ createdAt: 1_001 }));
+        assert.deepEqual(await claimOrders(s), [
+          [a.tradeNo, 1],
+          [b2.tradeNo, 1],
+        ]);
+        assert.equal(await s.settleReconcileOrder!(a.tradeNo, 1, { nextCheckAt: 20_000 }, 6_001), true);
+        assert.equal(await s.settleReconcileOrder!(b2.tradeNo, 1, { close: 'NOTPAY' }, 6_002), true);
+        assert.deepEqual(await claimOrders(s, { now: 19_999 }), [], 'backed off; closed');
+        assert.deepEqual(await claimOrders(s, { now: 20_000 }), [[a.tradeNo, 2]]);
+        const st = await s.getReconcileState!(b2.tradeNo);
+        assert.deepEqual([st?.closedAt, st?.closeReason, st?.checks], [6_002, 'NOTPAY', 1]);
+        // A real delivery notification later still delivers the closed order.
+        assert.equal((await s.claimDelivery(b2.tradeNo, 'tx-late', 1_000, 30_000)).kind, 'claimed');
+        assert.equal((await s.completeDelivery(b2.tradeNo, 30_001)).status, 'DELIVERED');
+        assert.equal(await s.ownsItem(b2.skillId, b2.userToken, 'ep-35'), true);
+        // A pass that finds the order delivered meanwhile cannot close it.
+        await s.claimDelivery(a.tradeNo, 'tx-a', 1_000, 30_000);
+        await s.completeDelivery(a.tradeNo, 30_001);
+        assert.equal(await s.settleReconcileOrder!(a.tradeNo, 2, { close: 'FAIL' }, 30_002), true);
+        assert.equal((await s.getReconcileState!(a.tradeNo))?.closedAt, null);
+        assert.deepEqual(await claimOrders(s, { now: 40_000, createdBefore: 40_000 }), []);
+      });
+
+      it('hands out each order to one pass only when several claim at once (another handle too)', async () => {
+        const made = [];
+        for (let i = 0; i < 24; i++) made.push((await s.createOrder(newOrder({ createdAt: 1_000 + i }))).tradeNo);
+        const other = await another();
+        const seen: string[] = [];
+        await Promise.all(
+          [s, other, s, other].map(async (st) => {
+            for (;;) {
+              const batch = await st.claimReconcileOrders!(opts({ limit: 5 }));
+              if (batch.length === 0) return;
+              seen.push(...batch.map((c) => c.order.tradeNo));
+            }
+          }),
+        );
+        assert.deepEqual(seen.sort(), made.sort());
+      });
+
+      it('claims refunds still PROCESSING with a lease and a back-off; final ones are left alone', async () => {
+        const o = await s.createOrder(newOrder({ createdAt: 1_000 }));
+        await s.claimDelivery(o.tradeNo, 'tx-1', 1_000, 1_100);
+        await s.completeDelivery(o.tradeNo, 1_200);
+        const r1 = await s.saveRefund(refundOf(o.tradeNo, { createdAt: 2_000 }));
+        const r2 = await s.saveRefund(refundOf(o.tradeNo, { createdAt: 2_500 }));
+        const r3 = await s.saveRefund(refundOf(o.tradeNo, { createdAt: 3_000, status: 'SUCCESS' }));
+        const claim = async (over: Partial<ReconcileClaimOptions> = {}) =>
+          (await s.claimReconcileRefunds!(opts(over))).map((c) => [c.refund.refundTradeNo, c.checks]);
+        assert.deepEqual(await claim(), [
+          [r1.refundTradeNo, 1],
+          [r2.refundTradeNo, 1],
+        ]);
+        assert.deepEqual(await claim(), [], 'leased');
+        assert.equal(await s.settleReconcileRefund!(r1.refundTradeNo, 1, { nextCheckAt: 9_000 }, 6_001), true);
+        assert.equal(await s.settleReconcileRefund!(r2.refundTradeNo, 7, { done: true }, 6_001), false, 'not that claim');
+        await s.updateRefund(r2.refundTradeNo, { status: 'FAIL' });
+        assert.deepEqual(await claim({ now: 8_000 }), [], 'r1 backed off, r2 final, r3 never open');
+        assert.deepEqual(await claim({ now: 9_000 }), [[r1.refundTradeNo, 2]]);
+        assert.ok(r3);
+      });
+
+      it('refuses bad reconcile arguments with InvalidArgumentError', async () => {
+        const o = await s.createOrder(newOrder({ createdAt: 1_000 }));
+        await assert.rejects(s.claimReconcileOrders!(opts({ limit: 0 })), isInvalid);
+        await assert.rejects(s.claimReconcileOrders!(opts({ leaseMs: -1 })), isInvalid);
+        await assert.rejects(s.claimReconcileRefunds!(opts({ now: -5 })), isInvalid);
+        await assert.rejects(s.settleReconcileOrder!(o.tradeNo, 0, { done: true }, 1), isInvalid);
+        await assert.rejects(s.settleReconcileOrder!(o.tradeNo, 1, { close: 'LATER' as never }, 1), isInvalid);
+        await assert.rejects(s.settleReconcileOrder!('bad id!', 1, { done: true }, 1), isInvalid);
+        await assert.rejects(s.settleReconcileRefund!(o.tradeNo, 1, { close: 'NOTPAY' } as never, 1), isInvalid);
+        await assert.rejects(s.getReconcileState!(''), isInvalid);
+        assert.deepEqual(await claimOrders(s), [[o.tradeNo, 1]], 'nothing was claimed by the refused calls');
+      });
+    });
+
     it('refuses every call after close with ERR_CLOSED', async () => {
       const o = await s.createOrder(newOrder());
       const other = await another();
@@ -483,6 +601,33 @@ describe('SqlitePartnerStore specifics', () => {
     } finally {
       await b.close();
     }
+  });
+
+  it('adds the reconcile columns to a database made before them, keeping its data', async () => {
+    const file = join(dir, 'before-reconcile.db');
+    const raw = new Database(file);
+    raw.exec(SQLITE_SCHEMA); // the tables as they were, without the reconcile columns
+    raw.pragma('user_version = 1');
+    raw
+      .prepare(
+        `INSERT INTO partner_orders (trade_no, skill_id, user_token, details, total_amt, created_at) VALUES ('Told1', 's', 'u', '[{"itemId":"a","quantity":1,"amount":5}]', 5, 1000)`,
+      )
+      .run();
+    raw.close();
+    const a = new SqlitePartnerStore(file);
+    try {
+      const claimed = await a.claimReconcileOrders({ createdBefore: 2_000, now: 3_000, limit: 5, leaseMs: 100 });
+      assert.deepEqual(
+        claimed.map((c) => [c.order.tradeNo, c.checks]),
+        [['Told1', 1]],
+      );
+      assert.equal(a.db.pragma('user_version', { simple: true }), 1, 'additive: the version stays');
+    } finally {
+      await a.close();
+    }
+    const again = new SqlitePartnerStore(file); // a second open finds the columns there
+    assert.equal((await again.getReconcileState('Told1'))?.checks, 1);
+    await again.close();
   });
 
   it('refuses a database whose schema is newer than the store', async () => {
@@ -545,6 +690,27 @@ describe('PostgresPartnerStore specifics', { skip: postgresSkipReason() }, () =>
     const b = new PostgresPartnerStore(url);
     await assert.rejects(b.init(), isStoreError('ERR_STORE'));
     await b.close();
+  });
+
+  it('adds the reconcile columns to a database made before them, keeping its data', async () => {
+    const url = await server.createDatabase();
+    const raw = new PostgresPartnerStore(url);
+    await raw.pool.query(POSTGRES_SCHEMA); // the tables as they were, without the reconcile columns
+    await raw.pool.query(`INSERT INTO partner_store_meta (name, version) VALUES ('schema', 1)`);
+    await raw.pool.query(
+      `INSERT INTO partner_orders (trade_no, skill_id, user_token, details, total_amt, created_at) VALUES ('Told1', 's', 'u', '[{"itemId":"a","quantity":1,"amount":5}]', 5, 1000)`,
+    );
+    await raw.close();
+    const a = new PostgresPartnerStore(url);
+    try {
+      const claimed = await a.claimReconcileOrders({ createdBefore: 2_000, now: 3_000, limit: 5, leaseMs: 100 });
+      assert.deepEqual(
+        claimed.map((c) => [c.order.tradeNo, c.checks]),
+        [['Told1', 1]],
+      );
+    } finally {
+      await a.close();
+    }
   });
 
   it('reports an unreachable server as a retryable ERR_STORE within the connect timeout', async () => {

@@ -9,29 +9,9 @@
  * Flags may also come from the environment: DINGDANG_SKILL_ID,
  * DINGDANG_SKILL_KEY (a file), DINGDANG_PAY_BASE_URL, DINGDANG_TSK_PUBLIC_KEY (a file).
  */
-import { readFileSync } from 'node:fs';
-import { PayClient, PayRemoteError } from '../../partner/index.js';
-import { SandboxClient } from '../../sandbox/client.js';
+import { PayRemoteError } from '../../partner/index.js';
 import { parseOptions, str, UsageError, write, type CliIO, type Command } from '../io.js';
-
-const COMMON = `  --sandbox URL         the sandbox (its /paycgi and its platform key); or
-  --base-url URL        a platform's pay CGI base, with
-  --tsk-public-key FILE the platform's public key (TSKPublicKey) to verify replies
-  --skill-id ID         your skillId (env DINGDANG_SKILL_ID)
-  --key FILE            your skill private key, PEM (env DINGDANG_SKILL_KEY)
-  --timeout MS          per call (default 10000)
-  -h, --help            show this help`;
-
-const COMMON_OPTIONS = {
-  sandbox: { type: 'string' },
-  'base-url': { type: 'string' },
-  'tsk-public-key': { type: 'string' },
-  'skill-id': { type: 'string' },
-  key: { type: 'string' },
-  timeout: { type: 'string' },
-} as const;
-
-type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
+import { PAY_CLIENT_HELP as COMMON, PAY_CLIENT_OPTIONS as COMMON_OPTIONS, payClientFrom, type Values } from './pay-setup.js';
 
 function fen(v: Values, flag: string, required: boolean): number | undefined {
   const text = str(v[flag]);
@@ -41,32 +21,6 @@ function fen(v: Values, flag: string, required: boolean): number | undefined {
   }
   if (!/^\d{1,15}$/.test(text)) throw new UsageError(`--${flag} must be an amount in integer fen (e.g. 200 for ¥2.00)`);
   return Number(text);
-}
-
-async function client(v: Values): Promise<PayClient> {
-  const env = process.env;
-  const skillId = str(v['skill-id']) ?? env.DINGDANG_SKILL_ID;
-  const keyFile = str(v.key) ?? env.DINGDANG_SKILL_KEY;
-  if (!skillId) throw new UsageError('--skill-id ID is required');
-  if (!keyFile) throw new UsageError('--key FILE (your skill private key) is required');
-  const timeoutText = str(v.timeout);
-  const timeoutMs = timeoutText === undefined ? 10_000 : Number(timeoutText);
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new UsageError('--timeout must be a positive number of ms');
-  const sandbox = str(v.sandbox);
-  let baseUrl = str(v['base-url']) ?? env.DINGDANG_PAY_BASE_URL;
-  let tskPublicKey: string;
-  if (sandbox) {
-    if (str(v['base-url'])) throw new UsageError('--sandbox and --base-url: one of them');
-    const info = await new SandboxClient({ baseUrl: sandbox, timeoutMs }).info();
-    baseUrl = info.url;
-    tskPublicKey = info.tskPublicKey;
-  } else {
-    const keyPath = str(v['tsk-public-key']) ?? env.DINGDANG_TSK_PUBLIC_KEY;
-    if (!baseUrl) throw new UsageError('--sandbox URL, or --base-url URL with --tsk-public-key FILE, is required');
-    if (!keyPath) throw new UsageError('--tsk-public-key FILE is required with --base-url (replies are verified)');
-    tskPublicKey = readFileSync(keyPath, 'utf8');
-  }
-  return new PayClient({ skillId, skillPrivateKey: readFileSync(keyFile, 'utf8'), tskPublicKey, baseUrl, timeoutMs });
 }
 
 /** Run one call; print the verified reply (JSON) or one line of why not. */
@@ -107,7 +61,7 @@ ${COMMON}`,
     const { values } = parseOptions(argv, { ...COMMON_OPTIONS, 'trade-no': { type: 'string' }, 'transaction-id': { type: 'string' } });
     if (values.help) return (write(io.stdout, this.usage), 0);
     const which = ids(values, 'trade-no', 'transaction-id') as { tradeNo: string } | { transactionId: string };
-    const pay = await client(values);
+    const pay = (await payClientFrom(values)).pay;
     return call(io, () => pay.orderQuery(which));
   },
 };
@@ -148,7 +102,7 @@ ${COMMON}`,
     if (itemId === undefined) throw new UsageError('--item ID (the itemId refunded) is required');
     const quantityText = str(values.quantity) ?? '1';
     if (!/^[1-9]\d{0,8}$/.test(quantityText)) throw new UsageError('--quantity must be a whole number ≥ 1');
-    const pay = await client(values);
+    const pay = (await payClientFrom(values)).pay;
     return call(io, async () => {
       const totalAmt = fen(values, 'total', false) ?? (await pay.orderQuery(which)).totalAmt;
       const refundTradeNo = str(values['refund-trade-no']);
@@ -177,7 +131,7 @@ ${COMMON}`,
     const { values } = parseOptions(argv, { ...COMMON_OPTIONS, 'refund-trade-no': { type: 'string' }, 'refund-transaction-id': { type: 'string' } });
     if (values.help) return (write(io.stdout, this.usage), 0);
     const which = ids(values, 'refund-trade-no', 'refund-transaction-id') as { refundTradeNo: string } | { refundTransactionId: string };
-    const pay = await client(values);
+    const pay = (await payClientFrom(values)).pay;
     return call(io, () => pay.refundQuery(which));
   },
 };

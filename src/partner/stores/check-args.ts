@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, REFUND_STATUSES, isFen, isOrderNo } from '../../protocol/index.js';
 import type { OrderDetail, RefundStatus } from '../../protocol/index.js';
-import type { DeliveryExpectation, NewOrder, PartnerStore, Refund } from '../store.js';
+import type { DeliveryExpectation, NewOrder, PartnerStore, ReconcileClaimOptions, ReconcileSettle, Refund } from '../store.js';
 import { USER_TOKEN_MAX } from './common.js';
 
 type RefundPatch = Partial<Pick<Refund, 'status' | 'refundTransactionId'>>;
@@ -88,6 +88,28 @@ function checkExpectation(expect: unknown): asserts expect is DeliveryExpectatio
   if (!isFen(e.totalAmt)) throw new InvalidArgumentError('expect.totalAmt must be a non-negative integer number of fen');
 }
 
+const CLOSE_REASONS = ['NOTPAY', 'FAIL', 'UNKNOWN'];
+
+function checkReconcileClaim(o: ReconcileClaimOptions): void {
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('reconcile claim options must be an object');
+  checkTime(o.createdBefore, 'createdBefore');
+  checkTime(o.now, 'now');
+  if (!Number.isSafeInteger(o.limit) || o.limit < 1 || o.limit > 10_000)
+    throw new InvalidArgumentError(`limit must be an integer 1–10000, got ${String(o.limit)}`);
+  if (!Number.isSafeInteger(o.leaseMs) || o.leaseMs < 1) throw new InvalidArgumentError(`leaseMs must be a positive integer, got ${String(o.leaseMs)}`);
+}
+
+function checkSettle(checks: number, settle: ReconcileSettle, now: number, closable: boolean): void {
+  if (!Number.isSafeInteger(checks) || checks < 1) throw new InvalidArgumentError(`checks must be a positive integer, got ${String(checks)}`);
+  checkTime(now, 'now');
+  if (settle === null || typeof settle !== 'object') throw new InvalidArgumentError('settle must be an object');
+  if ('nextCheckAt' in settle) checkTime(settle.nextCheckAt, 'nextCheckAt');
+  else if ('close' in settle) {
+    if (!closable) throw new InvalidArgumentError('a refund cannot be closed: it ends by its status');
+    if (!CLOSE_REASONS.includes(settle.close)) throw new InvalidArgumentError(`close must be one of ${CLOSE_REASONS.join(', ')}`);
+  } else if (!('done' in settle) || settle.done !== true) throw new InvalidArgumentError('settle must be { nextCheckAt }, { close } or { done: true }');
+}
+
 /** Per method, what its arguments must be; the same signature as the method. */
 export const checkArgs = {
   createOrder(order: NewOrder): void {
@@ -133,5 +155,22 @@ export const checkArgs = {
     checkText(nonce, 'nonce', 64);
     checkTime(expiresAt, 'expiresAt');
     checkTime(now, 'now');
+  },
+  claimReconcileOrders(options: ReconcileClaimOptions): void {
+    checkReconcileClaim(options);
+  },
+  settleReconcileOrder(tradeNo: string, checks: number, settle: ReconcileSettle, now: number): void {
+    checkTradeNo(tradeNo);
+    checkSettle(checks, settle, now, true);
+  },
+  claimReconcileRefunds(options: ReconcileClaimOptions): void {
+    checkReconcileClaim(options);
+  },
+  settleReconcileRefund(refundTradeNo: string, checks: number, settle: { nextCheckAt: number } | { done: true }, now: number): void {
+    checkTradeNo(refundTradeNo, 'refundTradeNo');
+    checkSettle(checks, settle, now, false);
+  },
+  getReconcileState(tradeNo: string): void {
+    checkTradeNo(tradeNo);
   },
 } satisfies { [M in Exclude<keyof PartnerStore, 'init' | 'close' | 'shared'>]-?: (...args: Parameters<NonNullable<PartnerStore[M]>>) => void };

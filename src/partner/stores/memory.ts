@@ -4,7 +4,20 @@
  * has exactly the semantics of the SQLite and PostgreSQL stores (same
  * contract suite). Nothing survives the process.
  */
-import type { CheckedDeliveryClaim, DeliveryClaim, DeliveryExpectation, NewOrder, PartnerOrder, PartnerStore, Refund } from '../store.js';
+import type {
+  CheckedDeliveryClaim,
+  DeliveryClaim,
+  DeliveryExpectation,
+  NewOrder,
+  OrderReconcileState,
+  PartnerOrder,
+  PartnerStore,
+  ReconcileClaimOptions,
+  ReconcileOrderClaim,
+  ReconcileRefundClaim,
+  ReconcileSettle,
+  Refund,
+} from '../store.js';
 import { checkArgs } from './check-args.js';
 import { checkRefundBound, copyOrder, countsAgain, itemIdsOf, orderMatches, refundCounts } from './common.js';
 import { StoreError } from '../errors.js';
@@ -13,12 +26,30 @@ interface Row {
   order: PartnerOrder;
   claimUntil: number | null;
   attempts: number;
+  rec: OrderReconcileState;
 }
+
+/** Reconcile bookkeeping of a refund. */
+interface RefundRec {
+  checks: number;
+  nextCheckAt: number | null;
+  reconcileUntil: number | null;
+}
+
+const newRec = (): OrderReconcileState => ({ checks: 0, nextCheckAt: null, reconcileUntil: null, closedAt: null, closeReason: null });
+
+/** Due for a reconcile pass: old enough, its back-off passed, not held by another pass. */
+const due = (createdAt: number, r: { nextCheckAt: number | null; reconcileUntil: number | null }, o: ReconcileClaimOptions): boolean =>
+  createdAt <= o.createdBefore && (r.nextCheckAt === null || r.nextCheckAt <= o.now) && (r.reconcileUntil === null || r.reconcileUntil <= o.now);
+
+/** Oldest due first: by next check (or creation), then by key. */
+const dueOrder = (a: { at: number; key: string }, b: { at: number; key: string }): number => a.at - b.at || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 export class MemoryPartnerStore implements PartnerStore {
   readonly kind = 'memory';
   #orders = new Map<string, Row>();
   #refunds = new Map<string, Refund>();
+  #refundRecs = new Map<string, RefundRec>();
   /** key skillId \u0000 userToken \u0000 itemId → tradeNos that granted it */
   #entitlements = new Map<string, Set<string>>();
   /** nonce → expiresAt (insertion order ≈ expiry order). */
@@ -44,7 +75,7 @@ export class MemoryPartnerStore implements PartnerStore {
       createdAt: order.createdAt,
       deliveredAt: null,
     };
-    this.#orders.set(order.tradeNo, { order: stored, claimUntil: null, attempts: 0 });
+    this.#orders.set(order.tradeNo, { order: stored, claimUntil: null, attempts: 0, rec: newRec() });
     return copyOrder(stored);
   }
 
@@ -128,6 +159,7 @@ export class MemoryPartnerStore implements PartnerStore {
       createdAt: refund.createdAt,
     };
     this.#refunds.set(stored.refundTradeNo, stored);
+    this.#refundRecs.set(stored.refundTradeNo, { checks: 0, nextCheckAt: null, reconcileUntil: null });
     return { ...stored };
   }
 
@@ -174,6 +206,68 @@ export class MemoryPartnerStore implements PartnerStore {
     this.#nonces.delete(nonce);
     this.#nonces.set(nonce, expiresAt);
     return true;
+  }
+
+  async claimReconcileOrders(options: ReconcileClaimOptions): Promise<ReconcileOrderClaim[]> {
+    this.#open();
+    checkArgs.claimReconcileOrders(options);
+    const picked = [...this.#orders.values()]
+      .filter((row) => row.order.status === 'CREATED' && row.rec.closedAt === null && due(row.order.createdAt, row.rec, options))
+      .map((row) => ({ row, at: row.rec.nextCheckAt ?? row.order.createdAt, key: row.order.tradeNo }))
+      .sort(dueOrder)
+      .slice(0, options.limit);
+    return picked.map(({ row }) => {
+      row.rec.reconcileUntil = options.now + options.leaseMs;
+      row.rec.checks += 1;
+      return { order: copyOrder(row.order), checks: row.rec.checks };
+    });
+  }
+
+  async settleReconcileOrder(tradeNo: string, checks: number, settle: ReconcileSettle, now: number): Promise<boolean> {
+    this.#open();
+    checkArgs.settleReconcileOrder(tradeNo, checks, settle, now);
+    const row = this.#orders.get(tradeNo);
+    if (!row || row.rec.checks !== checks) return false;
+    row.rec.reconcileUntil = null;
+    if ('nextCheckAt' in settle) row.rec.nextCheckAt = settle.nextCheckAt;
+    else if ('close' in settle && row.order.status === 'CREATED') {
+      row.rec.closedAt = now;
+      row.rec.closeReason = settle.close;
+    }
+    return true;
+  }
+
+  async claimReconcileRefunds(options: ReconcileClaimOptions): Promise<ReconcileRefundClaim[]> {
+    this.#open();
+    checkArgs.claimReconcileRefunds(options);
+    const picked = [...this.#refunds.values()]
+      .map((refund) => ({ refund, rec: this.#refundRecs.get(refund.refundTradeNo)! }))
+      .filter(({ refund, rec }) => refund.status === 'PROCESSING' && due(refund.createdAt, rec, options))
+      .map((x) => ({ ...x, at: x.rec.nextCheckAt ?? x.refund.createdAt, key: x.refund.refundTradeNo }))
+      .sort(dueOrder)
+      .slice(0, options.limit);
+    return picked.map(({ refund, rec }) => {
+      rec.reconcileUntil = options.now + options.leaseMs;
+      rec.checks += 1;
+      return { refund: { ...refund }, checks: rec.checks };
+    });
+  }
+
+  async settleReconcileRefund(refundTradeNo: string, checks: number, settle: { nextCheckAt: number } | { done: true }, now: number): Promise<boolean> {
+    this.#open();
+    checkArgs.settleReconcileRefund(refundTradeNo, checks, settle, now);
+    const rec = this.#refundRecs.get(refundTradeNo);
+    if (!rec || rec.checks !== checks) return false;
+    rec.reconcileUntil = null;
+    if ('nextCheckAt' in settle) rec.nextCheckAt = settle.nextCheckAt;
+    return true;
+  }
+
+  async getReconcileState(tradeNo: string): Promise<OrderReconcileState | undefined> {
+    this.#open();
+    checkArgs.getReconcileState(tradeNo);
+    const row = this.#orders.get(tradeNo);
+    return row && { ...row.rec };
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import type { OrderDetail, RefundStatus } from '../../protocol/index.js';
 import { StoreError } from '../errors.js';
-import type { PartnerOrder, PartnerOrderStatus, Refund } from '../store.js';
+import type { OrderCloseReason, OrderReconcileState, PartnerOrder, PartnerOrderStatus, Refund } from '../store.js';
 
 export const POSTGRES_SCHEMA_VERSION = 1;
 
@@ -53,6 +53,34 @@ CREATE TABLE IF NOT EXISTS partner_nonces (
 CREATE INDEX IF NOT EXISTS partner_nonces_expires_at ON partner_nonces (expires_at);
 `;
 
+/**
+ * Reconciliation (reconciler.ts), added to existing databases in place
+ * (`ADD COLUMN IF NOT EXISTS`, run only when a column is missing, so a
+ * routine start takes no table lock). Additive only, so the schema version
+ * stays: an older store keeps working on the same database.
+ */
+export const POSTGRES_RECONCILE_SCHEMA = `
+ALTER TABLE partner_orders
+  ADD COLUMN IF NOT EXISTS reconcile_checks integer NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS reconcile_until  bigint,
+  ADD COLUMN IF NOT EXISTS next_check_at    bigint,
+  ADD COLUMN IF NOT EXISTS closed_at        bigint,
+  ADD COLUMN IF NOT EXISTS close_reason     text CHECK (close_reason IN ('NOTPAY', 'FAIL', 'UNKNOWN'));
+ALTER TABLE partner_refunds
+  ADD COLUMN IF NOT EXISTS reconcile_checks integer NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS reconcile_until  bigint,
+  ADD COLUMN IF NOT EXISTS next_check_at    bigint;
+CREATE INDEX IF NOT EXISTS partner_orders_open ON partner_orders (created_at) WHERE status = 'CREATED' AND closed_at IS NULL;
+CREATE INDEX IF NOT EXISTS partner_refunds_processing ON partner_refunds (created_at) WHERE status = 'PROCESSING';
+`;
+
+/** The columns POSTGRES_RECONCILE_SCHEMA adds (8): all present means nothing to do. */
+const RECONCILE_COLUMNS_PRESENT = `
+SELECT count(*)::int AS n FROM information_schema.columns
+ WHERE table_schema = current_schema()
+   AND ((table_name = 'partner_orders' AND column_name IN ('reconcile_checks', 'reconcile_until', 'next_check_at', 'closed_at', 'close_reason'))
+     OR (table_name = 'partner_refunds' AND column_name IN ('reconcile_checks', 'reconcile_until', 'next_check_at')))`;
+
 /** Key of the advisory lock taken while creating the schema ("ddpay-st"). */
 const INIT_LOCK_KEY = 0x6464706179;
 
@@ -68,6 +96,11 @@ export interface OrderRow {
   delivered_at: string | null;
   claim_until: string | null;
   attempts: number;
+  reconcile_checks: number;
+  reconcile_until: string | null;
+  next_check_at: string | null;
+  closed_at: string | null;
+  close_reason: OrderCloseReason | null;
 }
 
 export interface RefundRow {
@@ -77,6 +110,9 @@ export interface RefundRow {
   status: RefundStatus;
   refund_transaction_id: string | null;
   created_at: string;
+  reconcile_checks: number;
+  reconcile_until: string | null;
+  next_check_at: string | null;
 }
 
 const num = (v: string | number | null): number | null => (v === null ? null : Number(v));
@@ -102,10 +138,20 @@ export const toRefund = (r: RefundRow): Refund => ({
   createdAt: Number(r.created_at),
 });
 
+export const toReconcileState = (r: OrderRow): OrderReconcileState => ({
+  checks: r.reconcile_checks,
+  nextCheckAt: num(r.next_check_at),
+  reconcileUntil: num(r.reconcile_until),
+  closedAt: num(r.closed_at),
+  closeReason: r.close_reason,
+});
+
 /** Create the schema if missing, inside the caller's transaction; refuse a database from a newer store. */
 export async function migratePostgres(c: pg.ClientBase): Promise<void> {
   await c.query('SELECT pg_advisory_xact_lock($1)', [INIT_LOCK_KEY]);
   await c.query(POSTGRES_SCHEMA);
+  const present = await c.query<{ n: number }>(RECONCILE_COLUMNS_PRESENT);
+  if ((present.rows[0]?.n ?? 0) < 8) await c.query(POSTGRES_RECONCILE_SCHEMA);
   await c.query(`INSERT INTO partner_store_meta (name, version) VALUES ('schema', $1) ON CONFLICT (name) DO NOTHING`, [POSTGRES_SCHEMA_VERSION]);
   const { rows } = await c.query<{ version: number }>(`SELECT version FROM partner_store_meta WHERE name = 'schema'`);
   const version = rows[0]?.version ?? 0;

@@ -18,14 +18,28 @@
  *
  * This file: the pool, transactions, error mapping and the methods. The
  * schema is postgres-schema.ts, claims postgres-claims.ts, refunds
- * postgres-refunds.ts; argument checks check-args.ts.
+ * postgres-refunds.ts, reconciliation postgres-reconcile.ts; argument checks check-args.ts.
  */
 import pg from 'pg';
 import { InvalidArgumentError } from '../../protocol/index.js';
 import { StoreError } from '../errors.js';
-import type { CheckedDeliveryClaim, DeliveryClaim, DeliveryExpectation, NewOrder, PartnerOrder, PartnerStore, Refund } from '../store.js';
+import type {
+  CheckedDeliveryClaim,
+  DeliveryClaim,
+  DeliveryExpectation,
+  NewOrder,
+  OrderReconcileState,
+  PartnerOrder,
+  PartnerStore,
+  ReconcileClaimOptions,
+  ReconcileOrderClaim,
+  ReconcileRefundClaim,
+  ReconcileSettle,
+  Refund,
+} from '../store.js';
 import { checkArgs } from './check-args.js';
 import { claimOrder, completeOrder } from './postgres-claims.js';
+import * as reconcile from './postgres-reconcile.js';
 import { GET_REFUND, saveRefundTx, updateRefundTx } from './postgres-refunds.js';
 import { migratePostgres, toOrder, toRefund, type OrderRow, type RefundRow } from './postgres-schema.js';
 
@@ -214,6 +228,36 @@ export class PostgresPartnerStore implements PartnerStore {
     if (!found[0]) return undefined;
     const tradeNo = found[0].trade_no;
     return this.#tx((c) => updateRefundTx(c, tradeNo, refundTradeNo, patch), 'updateRefund');
+  }
+
+  async claimReconcileOrders(options: ReconcileClaimOptions): Promise<ReconcileOrderClaim[]> {
+    checkArgs.claimReconcileOrders(options);
+    await this.#ready();
+    return reconcile.claimReconcileOrders(this.#query, options);
+  }
+
+  async settleReconcileOrder(tradeNo: string, checks: number, settle: ReconcileSettle, now: number): Promise<boolean> {
+    checkArgs.settleReconcileOrder(tradeNo, checks, settle, now);
+    await this.#ready();
+    return reconcile.settleReconcileOrder(this.#query, tradeNo, checks, settle, now);
+  }
+
+  async claimReconcileRefunds(options: ReconcileClaimOptions): Promise<ReconcileRefundClaim[]> {
+    checkArgs.claimReconcileRefunds(options);
+    await this.#ready();
+    return reconcile.claimReconcileRefunds(this.#query, options);
+  }
+
+  async settleReconcileRefund(refundTradeNo: string, checks: number, settle: { nextCheckAt: number } | { done: true }, now: number): Promise<boolean> {
+    checkArgs.settleReconcileRefund(refundTradeNo, checks, settle, now);
+    await this.#ready();
+    return reconcile.settleReconcileRefund(this.#query, refundTradeNo, checks, 'nextCheckAt' in settle ? settle.nextCheckAt : null);
+  }
+
+  async getReconcileState(tradeNo: string): Promise<OrderReconcileState | undefined> {
+    checkArgs.getReconcileState(tradeNo);
+    await this.#ready();
+    return reconcile.getReconcileState(this.#query, tradeNo);
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { OrderDetail, RefundStatus } from '../../protocol/index.js';
 import { StoreError } from '../errors.js';
-import type { PartnerOrder, PartnerOrderStatus, Refund } from '../store.js';
+import type { OrderCloseReason, OrderReconcileState, PartnerOrder, PartnerOrderStatus, Refund } from '../store.js';
 
 /** Schema version stored in `PRAGMA user_version`. */
 export const SQLITE_SCHEMA_VERSION = 1;
@@ -59,6 +59,38 @@ BEGIN
 END;
 `;
 
+/**
+ * Reconciliation (reconciler.ts), added to existing databases in place: the
+ * columns are added when missing (`PRAGMA table_info` first), then the
+ * indexes. Additive only, so the schema version stays: an older store keeps
+ * working on the same file.
+ */
+export const SQLITE_RECONCILE_COLUMNS: ReadonlyArray<readonly [table: string, column: string, definition: string]> = [
+  ['partner_orders', 'reconcile_checks', 'INTEGER NOT NULL DEFAULT 0'], // reconcile passes that claimed the order
+  ['partner_orders', 'reconcile_until', 'INTEGER'], // lease end (ms) of the pass that holds it
+  ['partner_orders', 'next_check_at', 'INTEGER'], // back-off: not checked before this (ms)
+  ['partner_orders', 'closed_at', 'INTEGER'], // closed locally (still deliverable by a notification)
+  ['partner_orders', 'close_reason', "TEXT CHECK (close_reason IN ('NOTPAY', 'FAIL', 'UNKNOWN'))"],
+  ['partner_refunds', 'reconcile_checks', 'INTEGER NOT NULL DEFAULT 0'],
+  ['partner_refunds', 'reconcile_until', 'INTEGER'],
+  ['partner_refunds', 'next_check_at', 'INTEGER'],
+];
+
+export const SQLITE_RECONCILE_INDEXES = `
+CREATE INDEX IF NOT EXISTS partner_orders_open ON partner_orders (created_at) WHERE status = 'CREATED' AND closed_at IS NULL;
+CREATE INDEX IF NOT EXISTS partner_refunds_processing ON partner_refunds (created_at) WHERE status = 'PROCESSING';
+`;
+
+function addReconcileColumns(db: Database.Database): void {
+  const have = new Map<string, Set<string>>();
+  for (const [table, column, definition] of SQLITE_RECONCILE_COLUMNS) {
+    let cols = have.get(table);
+    if (!cols) have.set(table, (cols = new Set((db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name))));
+    if (!cols.has(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
+  db.exec(SQLITE_RECONCILE_INDEXES);
+}
+
 export interface OrderRow {
   trade_no: string;
   skill_id: string;
@@ -71,6 +103,11 @@ export interface OrderRow {
   delivered_at: number | null;
   claim_until: number | null;
   attempts: number;
+  reconcile_checks: number;
+  reconcile_until: number | null;
+  next_check_at: number | null;
+  closed_at: number | null;
+  close_reason: OrderCloseReason | null;
 }
 
 export interface RefundRow {
@@ -80,6 +117,9 @@ export interface RefundRow {
   status: RefundStatus;
   refund_transaction_id: string | null;
   created_at: number;
+  reconcile_checks: number;
+  reconcile_until: number | null;
+  next_check_at: number | null;
 }
 
 export const toOrder = (r: OrderRow): PartnerOrder => ({
@@ -103,6 +143,14 @@ export const toRefund = (r: RefundRow): Refund => ({
   createdAt: r.created_at,
 });
 
+export const toReconcileState = (r: OrderRow): OrderReconcileState => ({
+  checks: r.reconcile_checks,
+  nextCheckAt: r.next_check_at,
+  reconcileUntil: r.reconcile_until,
+  closedAt: r.closed_at,
+  closeReason: r.close_reason,
+});
+
 /**
  * Create the schema if missing, in one `BEGIN IMMEDIATE` transaction (so
  * several processes may start at once); refuse a database from a newer store.
@@ -114,6 +162,7 @@ export function migrateSqlite(db: Database.Database): void {
       throw new StoreError('ERR_STORE', `database schema version ${version} is newer than this store (${SQLITE_SCHEMA_VERSION})`);
     }
     db.exec(SQLITE_SCHEMA);
+    addReconcileColumns(db);
     if (version < SQLITE_SCHEMA_VERSION) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
   }).immediate();
 }

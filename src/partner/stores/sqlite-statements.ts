@@ -22,7 +22,22 @@ export interface Statements {
   rememberNonce: Database.Statement<{ nonce: string; until: number; now: number }, { nonce: string }>;
   sweepNonces: Database.Statement<[number]>;
   revoke: Database.Statement<[string]>;
+  claimReconcileOrders: Database.Statement<ReconcileClaimParams, OrderRow>;
+  settleReconcileOrder: Database.Statement<{ tradeNo: string; checks: number; next: number | null; reason: string | null; now: number }>;
+  claimReconcileRefunds: Database.Statement<ReconcileClaimParams, RefundRow>;
+  settleReconcileRefund: Database.Statement<{ refundTradeNo: string; checks: number; next: number | null }>;
 }
+
+export interface ReconcileClaimParams {
+  until: number;
+  now: number;
+  createdBefore: number;
+  limit: number;
+}
+
+/** Due for a reconcile pass: old enough, its back-off passed, not held by another pass. */
+const DUE = `created_at <= @createdBefore AND (next_check_at IS NULL OR next_check_at <= @now)
+      AND (reconcile_until IS NULL OR reconcile_until <= @now)`;
 
 export function prepareStatements(db: Database.Database): Statements {
   return {
@@ -83,6 +98,35 @@ export function prepareStatements(db: Database.Database): Statements {
        RETURNING nonce`,
     ),
     revoke: db.prepare<[string]>('DELETE FROM partner_entitlements WHERE trade_no = ?'),
+    /** One statement (an implicit write transaction): a batch of due open orders, each claimed with a lease. */
+    claimReconcileOrders: db.prepare<ReconcileClaimParams, OrderRow>(
+      `UPDATE partner_orders SET reconcile_until = @until, reconcile_checks = reconcile_checks + 1
+        WHERE trade_no IN (
+          SELECT trade_no FROM partner_orders
+           WHERE status = 'CREATED' AND closed_at IS NULL AND ${DUE}
+           ORDER BY COALESCE(next_check_at, created_at), trade_no LIMIT @limit)
+        RETURNING *`,
+    ),
+    settleReconcileOrder: db.prepare<{ tradeNo: string; checks: number; next: number | null; reason: string | null; now: number }>(
+      `UPDATE partner_orders
+          SET reconcile_until = NULL,
+              next_check_at = COALESCE(@next, next_check_at),
+              closed_at = CASE WHEN @reason IS NOT NULL AND status = 'CREATED' THEN @now ELSE closed_at END,
+              close_reason = CASE WHEN @reason IS NOT NULL AND status = 'CREATED' THEN @reason ELSE close_reason END
+        WHERE trade_no = @tradeNo AND reconcile_checks = @checks`,
+    ),
+    claimReconcileRefunds: db.prepare<ReconcileClaimParams, RefundRow>(
+      `UPDATE partner_refunds SET reconcile_until = @until, reconcile_checks = reconcile_checks + 1
+        WHERE refund_trade_no IN (
+          SELECT refund_trade_no FROM partner_refunds
+           WHERE status = 'PROCESSING' AND ${DUE}
+           ORDER BY COALESCE(next_check_at, created_at), refund_trade_no LIMIT @limit)
+        RETURNING *`,
+    ),
+    settleReconcileRefund: db.prepare<{ refundTradeNo: string; checks: number; next: number | null }>(
+      `UPDATE partner_refunds SET reconcile_until = NULL, next_check_at = COALESCE(@next, next_check_at)
+        WHERE refund_trade_no = @refundTradeNo AND reconcile_checks = @checks`,
+    ),
     sweepNonces: db.prepare<[number]>(
       'DELETE FROM partner_nonces WHERE rowid IN (SELECT rowid FROM partner_nonces WHERE expires_at <= ? ORDER BY expires_at LIMIT 500)',
     ),

@@ -21,11 +21,24 @@ import { open, type FileHandle } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { InvalidArgumentError } from '../../protocol/index.js';
 import { StoreError } from '../errors.js';
-import type { CheckedDeliveryClaim, DeliveryClaim, DeliveryExpectation, NewOrder, PartnerOrder, PartnerStore, Refund } from '../store.js';
+import type {
+  CheckedDeliveryClaim,
+  DeliveryClaim,
+  DeliveryExpectation,
+  NewOrder,
+  OrderReconcileState,
+  PartnerOrder,
+  PartnerStore,
+  ReconcileClaimOptions,
+  ReconcileOrderClaim,
+  ReconcileRefundClaim,
+  ReconcileSettle,
+  Refund,
+} from '../store.js';
 import { checkArgs } from './check-args.js';
 import { claimBody, claimRow, completeBody } from './sqlite-claims.js';
 import { saveRefundBody, updateRefundBody } from './sqlite-refunds.js';
-import { migrateSqlite, toOrder, toRefund } from './sqlite-schema.js';
+import { migrateSqlite, toOrder, toReconcileState, toRefund } from './sqlite-schema.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
 
 export { SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION } from './sqlite-schema.js';
@@ -69,6 +82,14 @@ function wrap(e: unknown, what: string): unknown {
   const retryable = typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code);
   return new StoreError('ERR_STORE', `sqlite store: ${what} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e, retryable });
 }
+
+const reconcileParams = (o: ReconcileClaimOptions) => ({ until: o.now + o.leaseMs, now: o.now, createdBefore: o.createdBefore, limit: o.limit });
+
+/** RETURNING has no order: oldest due first, as the batch was picked. */
+const byDue =
+  <R extends { next_check_at: number | null; created_at: number }>(key: (r: R) => string) =>
+  (a: R, b: R): number =>
+    (a.next_check_at ?? a.created_at) - (b.next_check_at ?? b.created_at) || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
 
 interface Transactions {
   claim: Database.Transaction<typeof claimBody>;
@@ -334,6 +355,67 @@ export class SqlitePartnerStore implements PartnerStore {
       });
     } catch (e) {
       throw wrap(e, 'rememberNonce');
+    }
+  }
+
+  // Reconciliation: claims and their ends are not synced on their own (like a delivery
+  // claim): one lost to a power loss only means the order is checked again.
+
+  async claimReconcileOrders(options: ReconcileClaimOptions): Promise<ReconcileOrderClaim[]> {
+    const st = this.#ready();
+    checkArgs.claimReconcileOrders(options);
+    try {
+      const rows = this.#undurable(() => st.claimReconcileOrders.all(reconcileParams(options)));
+      return rows.sort(byDue((r) => r.trade_no)).map((r) => ({ order: toOrder(r), checks: r.reconcile_checks }));
+    } catch (e) {
+      throw wrap(e, 'claimReconcileOrders');
+    }
+  }
+
+  async settleReconcileOrder(tradeNo: string, checks: number, settle: ReconcileSettle, now: number): Promise<boolean> {
+    const st = this.#ready();
+    checkArgs.settleReconcileOrder(tradeNo, checks, settle, now);
+    const next = 'nextCheckAt' in settle ? settle.nextCheckAt : null;
+    const reason = 'close' in settle ? settle.close : null;
+    try {
+      // Closing is an outcome worth keeping: synced (FULL) like every acknowledged write.
+      const run = () => st.settleReconcileOrder.run({ tradeNo, checks, next, reason, now }).changes > 0;
+      return reason === null ? this.#undurable(run) : run();
+    } catch (e) {
+      throw wrap(e, 'settleReconcileOrder');
+    }
+  }
+
+  async claimReconcileRefunds(options: ReconcileClaimOptions): Promise<ReconcileRefundClaim[]> {
+    const st = this.#ready();
+    checkArgs.claimReconcileRefunds(options);
+    try {
+      const rows = this.#undurable(() => st.claimReconcileRefunds.all(reconcileParams(options)));
+      return rows.sort(byDue((r) => r.refund_trade_no)).map((r) => ({ refund: toRefund(r), checks: r.reconcile_checks }));
+    } catch (e) {
+      throw wrap(e, 'claimReconcileRefunds');
+    }
+  }
+
+  async settleReconcileRefund(refundTradeNo: string, checks: number, settle: { nextCheckAt: number } | { done: true }, now: number): Promise<boolean> {
+    const st = this.#ready();
+    checkArgs.settleReconcileRefund(refundTradeNo, checks, settle, now);
+    const next = 'nextCheckAt' in settle ? settle.nextCheckAt : null;
+    try {
+      return this.#undurable(() => st.settleReconcileRefund.run({ refundTradeNo, checks, next }).changes > 0);
+    } catch (e) {
+      throw wrap(e, 'settleReconcileRefund');
+    }
+  }
+
+  async getReconcileState(tradeNo: string): Promise<OrderReconcileState | undefined> {
+    const st = this.#ready();
+    checkArgs.getReconcileState(tradeNo);
+    try {
+      const row = st.getOrder.get(tradeNo);
+      return row && toReconcileState(row);
+    } catch (e) {
+      throw wrap(e, 'getReconcileState');
     }
   }
 

@@ -1,0 +1,63 @@
+/**
+ * One reconciler process for test/heavy/partner-reconcile-processes.test.ts:
+ * the real handlers, pay client and reconciler over a shared SQLite file or
+ * PostgreSQL database. At `startAt` (epoch ms) it runs passes until one finds
+ * nothing, then prints the summed report as one JSON line and exits.
+ *
+ *   node --import tsx test/support/reconcile-worker.ts '<json ReconcileWorkerArgs>'
+ *
+ * The deliver hook logs every run (tradeNo, attempt, pid) to `hookLog`.
+ */
+import { appendFileSync } from 'node:fs';
+import {
+  catalogFrom,
+  createPartnerHandlers,
+  createPayClient,
+  createReconciler,
+  PostgresPartnerStore,
+  SqlitePartnerStore,
+  type PartnerStore,
+} from '../../src/partner/index.js';
+
+export interface ReconcileWorkerArgs {
+  kind: 'sqlite' | 'postgres';
+  target: string;
+  skillId: string;
+  tskPublicKey: string;
+  skillPrivateKey: string;
+  payBaseUrl: string;
+  hookLog: string;
+  batchSize: number;
+  startAt: number;
+}
+
+const args = JSON.parse(process.argv[2] ?? '{}') as ReconcileWorkerArgs;
+const store: PartnerStore =
+  args.kind === 'sqlite'
+    ? new SqlitePartnerStore({ filename: args.target, busyTimeoutMs: 15_000, shared: true })
+    : new PostgresPartnerStore({ connectionString: args.target, poolSize: 4 });
+await store.init();
+const handlers = createPartnerHandlers({
+  skillId: args.skillId,
+  tskPublicKey: args.tskPublicKey,
+  skillPrivateKey: args.skillPrivateKey,
+  store,
+  catalog: catalogFrom([]),
+  deliver: ({ idempotencyKey, attempt }) => {
+    appendFileSync(args.hookLog, JSON.stringify({ tradeNo: idempotencyKey, attempt, pid: process.pid }) + '\n');
+  },
+});
+const pay = createPayClient({ skillId: args.skillId, skillPrivateKey: args.skillPrivateKey, tskPublicKey: args.tskPublicKey, baseUrl: args.payBaseUrl });
+const reconciler = createReconciler({ store, pay, handlers, batchSize: args.batchSize, minAgeMs: 0 });
+await new Promise((r) => setTimeout(r, Math.max(0, args.startAt - Date.now())));
+const sum = { passes: 0, found: 0, delivered: 0, errors: 0 };
+for (;;) {
+  const r = await reconciler.runOnce();
+  sum.passes++;
+  sum.found += r.found;
+  sum.delivered += r.delivered;
+  sum.errors += r.errors;
+  if (r.found === 0) break;
+}
+await store.close();
+process.stdout.write(JSON.stringify(sum) + '\n');
