@@ -12,59 +12,15 @@
 import { SandboxClient } from '../../src/sandbox/client.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP as SKIP, hasChromium } from '../support/chromium.js';
+import { startDemo, stopDemo } from '../support/demo-process.js';
 import { SCREEN_LAYOUT_CHECK } from '../support/screen-layout.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const artifacts = join(root, 'test-artifacts', 'browser-demo');
-
-function startDemo(): Promise<{ child: ChildProcess; url: string; sandbox: string; output: () => string }> {
-  const child = spawn(process.execPath, [join(root, 'bin/dingdang-pay.js'), 'demo', '--port', '0', '--clip-seconds', '1'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`demo printed no URL within 30 s\nstdout: ${out}\nstderr: ${err}`));
-    }, 30_000);
-    const check = () => {
-      const url = /Open the speaker:\s+(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
-      const sandbox = /Sandbox platform:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
-      if (url && sandbox) {
-        clearTimeout(timer);
-        child.stdout.off('data', check);
-        resolve({ child, url, sandbox, output: () => `stdout: ${out}\nstderr: ${err}` });
-      }
-    };
-    child.stdout.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`demo exited ${code}\nstdout: ${out}\nstderr: ${err}`));
-    });
-  });
-}
-
-function stopDemo(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      resolve(code);
-    });
-    child.kill('SIGINT');
-  });
-}
 
 test('the demo page: a whole screen purchase in headless Chromium, a screenshot per step', { timeout: 150_000 }, async (t) => {
   if (!hasChromium()) return t.skip(SKIP);

@@ -10,59 +10,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { startDemo, stopDemo } from '../support/demo-process.js';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP as SKIP, hasChromium } from '../support/chromium.js';
 import { generateStatechart, type Statechart } from '../../src/demo/statechart.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const artifacts = join(root, 'test-artifacts', 'browser-statechart');
-
-function startDemo(): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [join(root, 'bin/dingdang-pay.js'), 'demo', '--port', '0'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`demo printed no URL within 30 s\nstdout: ${out}\nstderr: ${err}`));
-    }, 30_000);
-    const check = () => {
-      const url = /Open the speaker:\s+(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
-      if (url && /Sandbox platform:/.test(out)) {
-        clearTimeout(timer);
-        child.stdout.off('data', check);
-        resolve({ child, url, output: () => `stdout: ${out}\nstderr: ${err}` });
-      }
-    };
-    child.stdout.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`demo exited ${code}\nstdout: ${out}\nstderr: ${err}`));
-    });
-  });
-}
-
-function stopDemo(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      resolve(code);
-    });
-    child.kill('SIGINT');
-  });
-}
 
 /** The boxes lit, dimmed (trail) and the arrows marked in the view shown, by state id. */
 function panelNow(page: Page) {
@@ -90,7 +47,7 @@ test('the live statechart: the lit box follows a screen purchase from goods to d
   rmSync(artifacts, { recursive: true, force: true });
   mkdirSync(artifacts, { recursive: true });
   const profile = mkdtempSync(join(tmpdir(), 'ddp-chromium-'));
-  const demo = await startDemo();
+  const demo = await startDemo([]);
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
