@@ -8,8 +8,12 @@ import { InvalidArgumentError } from '../protocol/errors.js';
 export type PartnerCall = 'createOrder' | 'deliver' | 'refundNotify' | 'skill';
 
 export interface PartnerFault {
-  /** `timeout`: the request is sent but its reply is dropped (the platform sees a timeout); `fail`: the reply is replaced by `retCode: FAIL`. */
-  mode: 'timeout' | 'fail';
+  /**
+   * `timeout`: the request is sent but its reply is dropped (the platform sees a timeout); `fail`: the reply is replaced by
+   * `retCode: FAIL`; `drop`: the request is dropped before it reaches the backend (the backend never hears of it; the platform
+   * sees a transport error and retries on its schedule — with `count: 0` a notification is never delivered).
+   */
+  mode: 'timeout' | 'fail' | 'drop';
   /** Which outbound calls are affected; default all pay calls (createOrder, deliver, refundNotify). */
   calls?: PartnerCall[];
   /** How many calls are affected before the fault clears itself; default 1; 0 = until cleared. */
@@ -126,7 +130,8 @@ export class Faults {
             break;
           }
           const p = v as Record<string, unknown>;
-          if (typeof p !== 'object' || (p.mode !== 'timeout' && p.mode !== 'fail')) throw new InvalidArgumentError('partner.mode must be "timeout" or "fail"');
+          if (typeof p !== 'object' || (p.mode !== 'timeout' && p.mode !== 'fail' && p.mode !== 'drop'))
+            throw new InvalidArgumentError('partner.mode must be "timeout", "fail" or "drop"');
           let calls = DEFAULT_CALLS;
           if (p.calls !== undefined) {
             if (!Array.isArray(p.calls) || p.calls.length === 0 || !p.calls.every((c) => CALLS.includes(c as PartnerCall)))
@@ -149,7 +154,7 @@ export class Faults {
   }
 
   /** If a partner fault applies to this call, consume it and return its mode. */
-  takePartnerFault(call: PartnerCall): 'timeout' | 'fail' | undefined {
+  takePartnerFault(call: PartnerCall): PartnerFault['mode'] | undefined {
     const p = this.state.partner;
     if (!p || !(p.calls ?? DEFAULT_CALLS).includes(call)) return undefined;
     p.remaining -= 1;

@@ -60,7 +60,7 @@ export interface CallRecord {
   /** Skill calls: real ms from sending to the verdict. */
   durationMs?: number;
   /** Set when an injected fault changed the outcome. */
-  fault?: 'timeout' | 'fail';
+  fault?: 'timeout' | 'fail' | 'drop';
   /** For deliveries: 'primary' attempt, 'duplicate', 'late' or 'manual' copy. */
   copy?: string;
   attempt?: number;
@@ -106,6 +106,7 @@ export async function postSigned<R extends AckReply>(
   const record: CallRecord = { kind, url, skillId: skill.skillId, at: o.now(), body: raw, outcome: 'error', ...extra };
   const fault = o.faults.takePartnerFault(kind);
   try {
+    if (fault === 'drop') throw new TransportError(`injected fault: the request to ${url} was dropped before it reached the backend`);
     const reply = await send<R>(o, skill, url, raw, replyKind);
     record.outcome = 'ok';
     record.retCode = reply.retCode;

@@ -183,7 +183,9 @@ export class SkillRouter {
 
   /** One signed call to a skill, checked; recorded in the call log (with its return code when it failed). */
   private async call(skill: SkillConfig, envelope: SkillRequestEnvelope): Promise<SkillCallResult> {
-    const fault = this.d.faults.takePartnerFault('skill');
+    // A request to the skill dropped on the way never gets an answer: the platform times out (100401).
+    const taken = this.d.faults.takePartnerFault('skill');
+    const fault = taken === 'drop' ? 'timeout' : taken;
     const result = await callSkill(skill, envelope, {
       now: () => this.d.scheduler.now(),
       signal: this.d.closing,

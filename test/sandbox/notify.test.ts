@@ -295,6 +295,22 @@ test('delivery duplicates on demand: concurrent copies, a late copy, a manual co
     );
     assert.equal(st.attempts, 3);
     assert.equal(pair.backend.of('/deliver').filter((d) => d.body.transactionId === o2.transactionId).length, 3);
+    await api(base).clearFaults();
+
+    // dropped before it reaches the backend (until cleared): the backend never hears of the payment; the platform keeps trying
+    await api(base).setFaults({ partner: { mode: 'drop', calls: ['deliver'], count: 0 } });
+    const s4 = await purchase(base, '我要听万古神帝第4集', 'user-4');
+    const o4 = orderOf(await api(base).placeOrder(s4.purchaseId!));
+    await api(base).payOrder(o4.transactionId, 'success');
+    await until(
+      async () => ((await api(base).notifications()).find((x) => x.transactionId === o4.transactionId)?.attempts ?? 0) >= 2 || undefined,
+      3000,
+      'two dropped attempts',
+    );
+    assert.equal(pair.backend.of('/deliver').filter((d) => d.body.transactionId === o4.transactionId).length, 0, 'nothing reached the backend');
+    const dropped = (await api(base).calls()).filter((c) => c.kind === 'deliver' && c.body.includes(o4.transactionId));
+    assert.ok(dropped.length >= 2 && dropped.every((c) => c.fault === 'drop' && c.outcome === 'error'), JSON.stringify(dropped.map((c) => c.fault)));
+    assert.equal((await api(base).notifications()).find((x) => x.transactionId === o4.transactionId)?.state === 'delivered', false);
     // unpaid orders are not notified
     const s3 = await purchase(base, '我要听万古神帝第3集', 'user-3');
     const o3 = orderOf(await api(base).placeOrder(s3.purchaseId!));
