@@ -54,6 +54,8 @@ export interface DemoStackOptions {
   deployment?: 'http' | 'scf';
   /** Length of the example's episode audio, seconds (default 30). */
   clipSeconds?: number;
+  /** The example skill's background reconciler (default on; see `AudiobookServerOptions.reconcile`). */
+  reconcile?: false | { intervalMs?: number; minAgeMs?: number };
 }
 
 export interface DemoStack {
@@ -119,6 +121,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       log,
       ...(options.deployment !== undefined ? { deployment: options.deployment } : {}),
       ...(options.clipSeconds !== undefined ? { clipSeconds: options.clipSeconds } : {}),
+      ...(options.reconcile !== undefined ? { reconcile: options.reconcile } : {}),
     });
     cleanup.push(() => skill.close());
     // The record the example prints is exactly a sandbox config skill (plus its base `url`).

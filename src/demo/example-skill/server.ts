@@ -28,12 +28,14 @@ import type { AddressInfo } from 'node:net';
 import { clampRetMsg, generateTskKeyPair, loadPrivateKey, NonceGuard, publicKeyToBase64, signedJsonHeaders, type KeyInput } from '../../protocol/index.js';
 import {
   createPartnerHandlers,
+  createReconciler,
   DEFAULT_PARTNER_PATHS,
   nodeHttpHandler,
   PayClient,
   SqlitePartnerStore,
   type PartnerHandler,
   type PartnerHandlers,
+  type Reconciler,
 } from '../../partner/index.js';
 import { audiobookCatalog, episodeByItemId } from './catalog.js';
 import { createNodeHttpHandler, createScfHandler, type ScfEvent } from '../../skill/index.js';
@@ -90,6 +92,13 @@ export interface AudiobookServerOptions {
   deployment?: AudiobookDeployment;
   /** Length of every episode's audio, seconds (default 30; 0.2–600). */
   clipSeconds?: number;
+  /**
+   * The reconciler in the background once the platform is configured (orders
+   * paid but never notified are delivered, refunds settled; docs/partner.md).
+   * Default on: a pass every 30 s over orders older than a minute; `false`
+   * turns it off.
+   */
+  reconcile?: false | { intervalMs?: number; minAgeMs?: number };
 }
 
 export interface AudiobookServer {
@@ -98,6 +107,8 @@ export interface AudiobookServer {
   /** Set (or replace) the platform's public key and pay URL. */
   configurePlatform(config: { tskPublicKey?: KeyInput; payBaseUrl?: string }): void;
   readonly platformConfigured: boolean;
+  /** The background reconciler (once the platform's key and pay URL are known, unless `reconcile: false`). */
+  readonly reconciler: Reconciler | undefined;
   close(): Promise<void>;
 }
 
@@ -198,6 +209,7 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
   const nonceGuard = new NonceGuard();
   let handlers: PartnerHandlers | undefined;
   let payClient: PayClient | undefined;
+  let reconciler: Reconciler | undefined;
   let tskPublicKey: KeyInput | undefined;
   let payBaseUrl = options.payBaseUrl;
 
@@ -222,6 +234,20 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
     });
     handlers = next;
     payClient = payBaseUrl ? new PayClient({ skillId, skillPrivateKey, tskPublicKey, baseUrl: payBaseUrl, timeoutMs: 3000 }) : undefined;
+    // What the notifications did not settle, settled through the pay interfaces (the seed: delivery is not guaranteed).
+    void reconciler?.stop();
+    reconciler =
+      payClient && options.reconcile !== false
+        ? createReconciler({
+            store,
+            pay: payClient,
+            handlers: next,
+            intervalMs: options.reconcile?.intervalMs ?? 30_000,
+            ...(options.reconcile?.minAgeMs !== undefined ? { minAgeMs: options.reconcile.minAgeMs } : {}),
+            onError: (e, info) => log(`[audiobook] reconcile ${info.kind}${info.id ? ` ${info.id}` : ''}: ${(e as Error)?.message ?? e}`),
+          })
+        : undefined;
+    reconciler?.start();
   };
   if (options.tskPublicKey !== undefined) configurePlatform({ tskPublicKey: options.tskPublicKey });
 
@@ -314,7 +340,11 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
     get platformConfigured() {
       return handlers !== undefined;
     },
+    get reconciler() {
+      return reconciler;
+    },
     async close() {
+      await reconciler?.stop();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await store.close();
