@@ -220,6 +220,8 @@ async function servePage(sandbox: Sandbox) {
       return void res.end(js);
     }
     if (req.url === '/favicon.ico') return void res.writeHead(204).end();
+    // This page is about the screen: no statechart panel here (/statechart.json, /mermaid.js answer 404).
+    if (req.url !== '/') return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not here');
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(html);
   });
