@@ -94,3 +94,74 @@ for (const size of ['600x375', '1024x600']) {
     },
   );
 }
+
+test(
+  'the demo page: a payment that fails on the phone offers a retry (the only outcome that does), and a code left to expire says so and offers a fresh one',
+  { timeout: 120_000 },
+  async (t) => {
+    if (!hasChromium()) return t.skip(SKIP);
+    const { chromium } = await import('playwright-core');
+    const dir = join(root, 'test-artifacts', 'browser-demo-paths-fail-expire');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const profile = mkdtempSync(join(tmpdir(), 'ddp-chromium-'));
+    const demo = await startDemo(['--clip-seconds', '1', '--pay-window', '6']);
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1400, height: 900 },
+      args: CHROMIUM_ARGS,
+    });
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      let n = 0;
+      const shot = async (name: string) => {
+        await page.screenshot({ path: join(dir, `${String(++n).padStart(2, '0')}-${name}.png`) });
+        assert.deepEqual(await page.evaluate(SCREEN_LAYOUT_CHECK), [], `${name}: everything inside the speaker's screen`);
+      };
+      const screen = page.locator('#screen');
+      const say = async (text: string) => {
+        await page.fill('#utterance', text);
+        await page.press('#utterance', 'Enter');
+      };
+      await page.goto(demo.url, { timeout: 30_000 });
+      await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 30_000 });
+
+      // 1. The payment fails on the phone: said and shown as a failure, with a retry.
+      await say('我要听万古神帝第35集');
+      await page.waitForSelector('#screen[data-kind="goods"]', { timeout: 30_000 });
+      await say('买');
+      await page.waitForSelector('#screen[data-kind="pay"] #qr', { timeout: 30_000 });
+      await page.click('#scan');
+      await page.frameLocator('#phone-frame').locator('#pay-fail').click({ timeout: 20_000 });
+      await page.waitForSelector('[data-touch="retry"]', { timeout: 20_000 });
+      assert.match(await screen.innerText(), /支付/);
+      assert.doesNotMatch(await screen.innerText(), /已取消/);
+      await page.waitForFunction(() => /支付没有成功.*重试/.test(document.getElementById('speech-text')?.textContent ?? ''), undefined, { timeout: 10_000 });
+      await shot('payment-failed-retry');
+
+      // 2. Retry, then leave the fresh code alone until its 6 s window is over: expired, said, a fresh code offered.
+      await page.click('[data-touch="retry"]');
+      await page.waitForSelector('#screen[data-kind="pay"] #qr', { timeout: 30_000 });
+      await page.waitForFunction(() => /二维码已过期/.test(document.getElementById('speech-text')?.textContent ?? ''), undefined, { timeout: 20_000 });
+      assert.ok((await page.locator('[data-touch="refresh"]').count()) > 0, 'a fresh code is offered');
+      await shot('code-expired');
+      await say('支付好了吗');
+      await page.waitForFunction(
+        () =>
+          /过期/.test(document.getElementById('speech-text')?.textContent ?? '') && !/查一下/.test(document.getElementById('speech-text')?.textContent ?? ''),
+        undefined,
+        {
+          timeout: 10_000,
+        },
+      );
+      assert.deepEqual(errors, [], 'no page errors');
+    } finally {
+      await context.close();
+      await stopDemo(demo.child);
+      rmSync(profile, { recursive: true, force: true });
+    }
+  },
+);
