@@ -13,7 +13,8 @@ import { join } from 'node:path';
 
 const root = new URL('../..', import.meta.url).pathname;
 
-test('screenless demo in the terminal: ask, pay in the DingDang app, hear the episode start', { timeout: 60_000 }, async () => {
+/** `dingdang-pay demo --mode screenless` through the real bin; `waitFor` matches what it printed so far. */
+function startTerminal() {
   const child = spawn(process.execPath, [join(root, 'bin/dingdang-pay.js'), 'demo', '--mode', 'screenless'], {
     cwd: root,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -33,6 +34,11 @@ test('screenless demo in the terminal: ask, pay in the DingDang app, hear the ep
       await new Promise((r) => setTimeout(r, 50));
     }
   };
+  return { child, exited, waitFor, out: () => out, err: () => err };
+}
+
+test('screenless demo in the terminal: ask, pay in the DingDang app, hear the episode start', { timeout: 60_000 }, async () => {
+  const { child, exited, waitFor, err: stderr } = startTerminal();
   try {
     await waitFor(/screenless speaker \(this terminal\)/);
     child.stdin.write('我要听万古神帝第35集\n');
@@ -74,11 +80,11 @@ test('screenless demo in the terminal: ask, pay in the DingDang app, hear the ep
     await waitFor(/你：我要听万古神帝第35集\n叮当：开始播放万古神帝第35集/);
     child.stdin.end();
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000).unref())]);
-    assert.equal(code, 0, `exit ${code}\nstderr: ${err}`);
-    assert.match(err, /stopping \(end of input\)/);
-    assert.match(err, /dingdang-pay demo: stopped/);
-    assert.match(err, /\[audiobook\] deliver \S+ \(attempt 1\): wgsd035/);
-    assert.equal((err.match(/\[audiobook\] deliver /g) ?? []).length, 1, 'delivered exactly once');
+    assert.equal(code, 0, `exit ${code}\nstderr: ${stderr()}`);
+    assert.match(stderr(), /stopping \(end of input\)/);
+    assert.match(stderr(), /dingdang-pay demo: stopped/);
+    assert.match(stderr(), /\[audiobook\] deliver \S+ \(attempt 1\): wgsd035/);
+    assert.equal((stderr().match(/\[audiobook\] deliver /g) ?? []).length, 1, 'delivered exactly once');
   } finally {
     if (child.exitCode === null) {
       child.kill('SIGINT');
@@ -89,27 +95,16 @@ test('screenless demo in the terminal: ask, pay in the DingDang app, hear the ep
 });
 
 test('screenless demo: Ctrl-C (SIGINT) while waiting for the payment stops everything with exit 0', { timeout: 60_000 }, async () => {
-  const child = spawn(process.execPath, [join(root, 'bin/dingdang-pay.js'), 'demo', '--mode', 'screenless'], {
-    cwd: root,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '', DINGDANG_NO_SPEECH: '1' },
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const { child, exited, waitFor, err: stderr } = startTerminal();
   try {
-    const end = Date.now() + 20_000;
-    while (!/screenless speaker/.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(/screenless speaker/, 20_000);
     child.stdin.write('我要听万古神帝第36集\n');
-    while (!/app\.pushed/.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    assert.match(out, /app\.pushed/, `stdout: ${out}\nstderr: ${err}`);
+    await waitFor(/app\.pushed/);
     child.kill('SIGINT');
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000).unref())]);
-    assert.equal(code, 0, `exit ${code}\nstderr: ${err}`);
-    assert.match(err, /stopping \(SIGINT\)/);
-    assert.match(err, /dingdang-pay demo: stopped/);
+    assert.equal(code, 0, `exit ${code}\nstderr: ${stderr()}`);
+    assert.match(stderr(), /stopping \(SIGINT\)/);
+    assert.match(stderr(), /dingdang-pay demo: stopped/);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
@@ -119,25 +114,7 @@ test(
   'screenless demo in the terminal: the free episodes play one after another; at episode 4 the app offers it; paid, listening goes on from it',
   { timeout: 60_000 },
   async () => {
-    const child = spawn(process.execPath, [join(root, 'bin/dingdang-pay.js'), 'demo', '--mode', 'screenless'], {
-      cwd: root,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_OPTIONS: '', DINGDANG_NO_SPEECH: '1' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const waitFor = async (re: RegExp, ms = 15_000): Promise<RegExpExecArray> => {
-      const end = Date.now() + ms;
-      for (;;) {
-        const m = re.exec(out);
-        if (m) return m;
-        if (Date.now() > end || child.exitCode !== null) throw new Error(`no ${re} on stdout\nstdout: ${out}\nstderr: ${err}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
+    const { child, exited, waitFor, out: stdout, err: stderr } = startTerminal();
     try {
       await waitFor(/screenless speaker \(this terminal\)/);
       child.stdin.write('我要听万古神帝\n');
@@ -149,7 +126,7 @@ test(
       child.stdin.write('/end\n');
       await waitFor(/🔒 万古神帝 第4集（第 4\/\d+ 首）需购买/);
       const app = await waitFor(/🔒 万古神帝 第4集[^]*叮当APP \(phone\): (http:\/\/127\.0\.0\.1:\d+\/app\/\S+)/);
-      assert.doesNotMatch(out, /▶ 正在播放：万古神帝 第4集/, 'not played before it is bought');
+      assert.doesNotMatch(stdout(), /▶ 正在播放：万古神帝 第4集/, 'not played before it is bought');
       const post = await fetch(app[1]!, {
         method: 'POST',
         body: 'action=success',
@@ -161,8 +138,8 @@ test(
       await waitFor(/▶ 正在播放：万古神帝 第4集[^\n]*（第 1\/\d+ 首）\n {4}http:\/\/127\.0\.0\.1:\d+\/audio\/wgsd004\.wav/);
       child.stdin.end();
       const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000).unref())]);
-      assert.equal(code, 0, `exit ${code}\nstderr: ${err}`);
-      assert.equal((err.match(/\[audiobook\] deliver \S+ \(attempt 1\): wgsd004/g) ?? []).length, 1, 'episode 4 delivered exactly once');
+      assert.equal(code, 0, `exit ${code}\nstderr: ${stderr()}`);
+      assert.equal((stderr().match(/\[audiobook\] deliver \S+ \(attempt 1\): wgsd004/g) ?? []).length, 1, 'episode 4 delivered exactly once');
     } finally {
       if (child.exitCode === null) {
         child.kill('SIGINT');

@@ -10,14 +10,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP as SKIP, hasChromium } from '../support/chromium.js';
-import { startDemo, stopDemo } from '../support/demo-process.js';
+import { CHROMIUM_SKIP as SKIP, hasChromium } from '../support/chromium.js';
+import { openDemoPage } from '../support/demo-process.js';
 import { SCREEN_LAYOUT_CHECK } from '../support/screen-layout.js';
-
-const root = new URL('../..', import.meta.url).pathname;
 
 for (const size of ['600x375', '1024x600']) {
   test(
@@ -25,22 +21,8 @@ for (const size of ['600x375', '1024x600']) {
     { timeout: 120_000 },
     async (t) => {
       if (!hasChromium()) return t.skip(SKIP);
-      const { chromium } = await import('playwright-core');
-      const dir = join(root, 'test-artifacts', `browser-demo-paths-${size}`);
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-      const profile = mkdtempSync(join(tmpdir(), 'ddp-chromium-'));
-      const demo = await startDemo();
-      const context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        viewport: { width: 1400, height: 900 },
-        args: CHROMIUM_ARGS,
-      });
+      const { demo, page, errors, dir, close } = await openDemoPage(`browser-demo-paths-${size}`);
       try {
-        const page = context.pages()[0] ?? (await context.newPage());
-        const errors: string[] = [];
-        page.on('pageerror', (e) => errors.push(String(e)));
         let n = 0;
         const shot = async (name: string) => {
           await page.screenshot({ path: join(dir, `${String(++n).padStart(2, '0')}-${name}.png`) });
@@ -87,9 +69,7 @@ for (const size of ['600x375', '1024x600']) {
         await shot('cancelled-on-phone');
         assert.deepEqual(errors, [], 'no page errors');
       } finally {
-        await context.close();
-        await stopDemo(demo.child);
-        rmSync(profile, { recursive: true, force: true });
+        await close();
       }
     },
   );
@@ -100,22 +80,8 @@ test(
   { timeout: 120_000 },
   async (t) => {
     if (!hasChromium()) return t.skip(SKIP);
-    const { chromium } = await import('playwright-core');
-    const dir = join(root, 'test-artifacts', 'browser-demo-paths-fail-expire');
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    const profile = mkdtempSync(join(tmpdir(), 'ddp-chromium-'));
-    const demo = await startDemo(['--clip-seconds', '1', '--pay-window', '6']);
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1400, height: 900 },
-      args: CHROMIUM_ARGS,
-    });
+    const { demo, page, errors, dir, close } = await openDemoPage('browser-demo-paths-fail-expire', { demoArgs: ['--clip-seconds', '1', '--pay-window', '6'] });
     try {
-      const page = context.pages()[0] ?? (await context.newPage());
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
       let n = 0;
       const shot = async (name: string) => {
         await page.screenshot({ path: join(dir, `${String(++n).padStart(2, '0')}-${name}.png`) });
@@ -159,9 +125,7 @@ test(
       );
       assert.deepEqual(errors, [], 'no page errors');
     } finally {
-      await context.close();
-      await stopDemo(demo.child);
-      rmSync(profile, { recursive: true, force: true });
+      await close();
     }
   },
 );

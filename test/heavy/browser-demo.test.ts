@@ -12,35 +12,18 @@
 import { SandboxClient } from '../../src/sandbox/client.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP as SKIP, hasChromium } from '../support/chromium.js';
-import { startDemo, stopDemo } from '../support/demo-process.js';
+import { CHROMIUM_SKIP as SKIP, hasChromium } from '../support/chromium.js';
+import { openDemoPage } from '../support/demo-process.js';
 import { SCREEN_LAYOUT_CHECK } from '../support/screen-layout.js';
-
-const root = new URL('../..', import.meta.url).pathname;
-const artifacts = join(root, 'test-artifacts', 'browser-demo');
 
 test('the demo page: a whole screen purchase in headless Chromium, a screenshot per step', { timeout: 150_000 }, async (t) => {
   if (!hasChromium()) return t.skip(SKIP);
-  const { chromium } = await import('playwright-core');
-  rmSync(artifacts, { recursive: true, force: true });
-  mkdirSync(artifacts, { recursive: true });
-  const profile = mkdtempSync(join(tmpdir(), 'ddp-chromium-'));
-  const demo = await startDemo();
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1400, height: 900 },
-    args: CHROMIUM_ARGS,
-  });
+  const { demo, page, errors, dir: artifacts, close } = await openDemoPage('browser-demo');
   let exitCode: number | null;
   try {
-    const page = context.pages()[0] ?? (await context.newPage());
-    const errors: string[] = [];
     const consoleLines: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     const corsReplies: Array<{ url: string; allowOrigin: string | null; exposed: string | null }> = [];
     page.on('response', async (r) => {
@@ -180,9 +163,7 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
     await shot('owned-plays-at-once');
     assert.deepEqual(errors, [], 'no page errors');
   } finally {
-    await context.close();
-    exitCode = await stopDemo(demo.child);
-    rmSync(profile, { recursive: true, force: true });
+    exitCode = await close();
   }
   assert.equal(exitCode, 0, `the demo stops cleanly on Ctrl-C\n${demo.output()}`);
   assert.match(demo.output(), /dingdang-pay demo: stopped/);
@@ -193,22 +174,8 @@ test(
   { timeout: 150_000 },
   async (t) => {
     if (!hasChromium()) return t.skip(SKIP);
-    const { chromium } = await import('playwright-core');
-    const dir = join(root, 'test-artifacts', 'browser-demo-listen');
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    const profile = mkdtempSync(join(tmpdir(), 'ddp-chromium-'));
-    const demo = await startDemo();
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1400, height: 900 },
-      args: CHROMIUM_ARGS,
-    });
+    const { demo, page, errors, dir, close } = await openDemoPage('browser-demo-listen');
     try {
-      const page = context.pages()[0] ?? (await context.newPage());
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
       let n = 0;
       const shot = (name: string) => page.screenshot({ path: join(dir, `${String(++n).padStart(2, '0')}-${name}.png`) });
       const screen = page.locator('#screen');
@@ -239,9 +206,7 @@ test(
       assert.equal(deliveries.length, 1, 'episode 4 delivered exactly once');
       assert.deepEqual(errors, [], 'no page errors');
     } finally {
-      await context.close();
-      await stopDemo(demo.child);
-      rmSync(profile, { recursive: true, force: true });
+      await close();
     }
   },
 );
@@ -264,22 +229,8 @@ for (const [size, want, say, title] of [
 ] as const) {
   test(`the demo page at ?screen=${size}: the purchase's screens fill the larger screen and stay inside it`, { timeout: 120_000 }, async (t) => {
     if (!hasChromium()) return t.skip(SKIP);
-    const { chromium } = await import('playwright-core');
-    const dir = join(root, 'test-artifacts', `browser-demo-${size}`);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    const profile = mkdtempSync(join(tmpdir(), 'ddp-chromium-'));
-    const demo = await startDemo();
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1400, height: 1000 },
-      args: CHROMIUM_ARGS,
-    });
+    const { demo, page, errors, dir, close } = await openDemoPage(`browser-demo-${size}`, { viewport: { width: 1400, height: 1000 } });
     try {
-      const page = context.pages()[0] ?? (await context.newPage());
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
       let n = 0;
       // The device alone (what a speaker user sees), and every element inside the screen at this size.
       const shot = async (name: string) => {
@@ -315,9 +266,7 @@ for (const [size, want, say, title] of [
       await assertSuccessHeld(page);
       assert.deepEqual(errors, [], 'no page errors');
     } finally {
-      await context.close();
-      await stopDemo(demo.child);
-      rmSync(profile, { recursive: true, force: true });
+      await close();
     }
   });
 }

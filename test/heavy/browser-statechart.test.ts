@@ -10,16 +10,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { startDemo, stopDemo } from '../support/demo-process.js';
-import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP as SKIP, hasChromium } from '../support/chromium.js';
+import { openDemoPage } from '../support/demo-process.js';
+import { CHROMIUM_SKIP as SKIP, hasChromium } from '../support/chromium.js';
 import { generateStatechart, type Statechart } from '../../src/demo/statechart.js';
 
 const root = new URL('../..', import.meta.url).pathname;
-const artifacts = join(root, 'test-artifacts', 'browser-statechart');
 
 /** The boxes lit, dimmed (trail) and the arrows marked in the view shown, by state id. */
 function panelNow(page: Page) {
@@ -43,24 +41,18 @@ function panelNow(page: Page) {
 
 test('the live statechart: the lit box follows a screen purchase from goods to done', { timeout: 150_000 }, async (t) => {
   if (!hasChromium()) return t.skip(SKIP);
-  const { chromium } = await import('playwright-core');
-  rmSync(artifacts, { recursive: true, force: true });
-  mkdirSync(artifacts, { recursive: true });
-  const profile = mkdtempSync(join(tmpdir(), 'ddp-chromium-'));
-  const demo = await startDemo([]);
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1400, height: 1000 },
-    args: CHROMIUM_ARGS,
-  });
+  const {
+    demo,
+    context,
+    page,
+    errors,
+    dir: artifacts,
+    close,
+  } = await openDemoPage('browser-statechart', { demoArgs: [], viewport: { width: 1400, height: 1000 } });
   let exitCode: number | null;
   try {
     // tsx names the functions the test hands to page.evaluate with its __name helper: the page gets one too.
     await context.addInitScript('window.__name = (f) => f;');
-    const page = context.pages()[0] ?? (await context.newPage());
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
     const offsite: string[] = [];
     page.on('request', (r) => {
       const u = new URL(r.url());
@@ -169,9 +161,7 @@ test('the live statechart: the lit box follows a screen purchase from goods to d
     assert.deepEqual(errors, [], 'no page errors');
     assert.deepEqual(offsite, [], 'nothing from the network');
   } finally {
-    await context.close();
-    exitCode = await stopDemo(demo.child);
-    rmSync(profile, { recursive: true, force: true });
+    exitCode = await close();
   }
   assert.equal(exitCode, 0, `the demo stops cleanly on Ctrl-C\n${demo.output()}`);
 });

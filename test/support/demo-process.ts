@@ -60,3 +60,53 @@ export function stopDemo(child: ChildProcess): Promise<number | null> {
     child.kill('SIGINT');
   });
 }
+
+/**
+ * The demo process and its speaker page in headless Chromium (one fresh
+ * profile), with a clean artifacts folder test-artifacts/<artifacts>/ and the
+ * page's uncaught errors collected. `close()` closes the browser, stops the
+ * demo (its exit code) and removes the profile.
+ */
+export async function openDemoPage(
+  artifacts: string,
+  options: { demoArgs?: string[]; viewport?: { width: number; height: number } } = {},
+): Promise<{
+  demo: DemoProcess;
+  context: import('playwright-core').BrowserContext;
+  page: import('playwright-core').Page;
+  dir: string;
+  errors: string[];
+  close(): Promise<number | null>;
+}> {
+  const { chromium } = await import('playwright-core');
+  const { mkdirSync, mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { CHROMIUM, CHROMIUM_ARGS } = await import('./chromium.js');
+  const dir = join(root, 'test-artifacts', artifacts);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const profile = mkdtempSync(join(tmpdir(), 'ddp-chromium-'));
+  const demo = await startDemo(options.demoArgs);
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: options.viewport ?? { width: 1400, height: 900 },
+    args: CHROMIUM_ARGS,
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return {
+    demo,
+    context,
+    page,
+    dir,
+    errors,
+    async close() {
+      await context.close();
+      const code = await stopDemo(demo.child);
+      rmSync(profile, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
