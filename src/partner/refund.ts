@@ -8,8 +8,9 @@
  */
 import { InvalidArgumentError, isOrderNo, randomNonce, type Clock, type Fen, type OrderDetail } from '../protocol/index.js';
 import { PayRemoteError, RefundError } from './errors.js';
-import type { PayClient } from './pay-client.js';
-import type { PartnerStore, Refund } from './store.js';
+import type { PayClient, RefundQueryResult } from './pay-client.js';
+import type { PartnerHandlers } from './handlers.js';
+import type { PartnerOrder, PartnerStore, Refund } from './store.js';
 
 export interface RequestRefundInput {
   tradeNo: string;
@@ -25,6 +26,18 @@ export interface RefundDeps {
   store: PartnerStore;
   pay: PayClient;
   now?: Clock;
+  /**
+   * The backend's handlers: when the platform's refund query settles the
+   * refund here (a FAIL answer to a refund it did accept), the answer is
+   * applied through `handlers.refundFromQuery` — exactly a refund result
+   * notification's effect, `revokeOnRefund` of the handlers included.
+   */
+  handlers?: Pick<PartnerHandlers, 'refundFromQuery'>;
+  /**
+   * Without `handlers`: whether a refund the query reports SUCCESS revokes
+   * what the order granted (as `PartnerOptions.revokeOnRefund`). Default true.
+   */
+  revokeOnRefund?: boolean | ((ctx: { order: PartnerOrder; refund: { refundTradeNo: string; refundAmt: number } }) => boolean);
 }
 
 /**
@@ -89,9 +102,28 @@ export async function requestRefund(deps: RefundDeps, input: RequestRefundInput)
         (qe: unknown) => (qe instanceof PayRemoteError && (qe.reply as { retCode?: string } | undefined)?.retCode === 'FAIL' ? null : undefined),
       );
       if (known === null) await deps.store.updateRefund(refundTradeNo, { status: 'FAIL' }).catch(() => undefined);
-      else if (known && known.refundAmt === input.refundAmt)
-        return (await deps.store.updateRefund(refundTradeNo, { status: known.refundStatus, refundTransactionId: known.refundTransactionId })) ?? saved;
+      else if (known && known.refundAmt === input.refundAmt) return settleFromQuery(deps, order, known, saved);
     }
     throw e;
   }
+}
+
+/** The refund as the platform's refund query has it, with a notification's effect (the status; SUCCESS revokes). */
+async function settleFromQuery(deps: RefundDeps, order: PartnerOrder, q: RefundQueryResult, saved: Refund): Promise<Refund> {
+  if (deps.handlers) {
+    await deps.handlers.refundFromQuery(q);
+    return (await deps.store.getRefund(saved.refundTradeNo)) ?? saved;
+  }
+  const r =
+    (await deps.store.updateRefund(saved.refundTradeNo, {
+      status: q.refundStatus,
+      refundTransactionId: q.refundTransactionId,
+    })) ?? saved;
+  const rule = deps.revokeOnRefund ?? true;
+  if (
+    r.status === 'SUCCESS' &&
+    (rule === true || (typeof rule === 'function' && rule({ order, refund: { refundTradeNo: r.refundTradeNo, refundAmt: r.refundAmt } })))
+  )
+    await deps.store.revokeEntitlements(order.tradeNo);
+  return r;
 }

@@ -13,8 +13,17 @@ import {
   ValidationError,
   verifyRsa2,
 } from '../../src/protocol/index.js';
-import { MemoryPartnerStore, PayClient, PayRemoteError, RefundError, requestRefund, type PayClientOptions } from '../../src/partner/index.js';
-import { platform, skill, SKILL_ID } from '../support/partner-fixtures.js';
+import {
+  catalogFrom,
+  createPartnerHandlers,
+  MemoryPartnerStore,
+  PayClient,
+  PayRemoteError,
+  RefundError,
+  requestRefund,
+  type PayClientOptions,
+} from '../../src/partner/index.js';
+import { CATALOG, platform, skill, SKILL_ID } from '../support/partner-fixtures.js';
 
 /** A small /paycgi that plays the platform: verifies requests, keeps refunds, signs replies. */
 type Mode = 'ok' | 'forged' | 'slow' | 'fail503' | 'drop' | 'unsigned' | 'tamper' | 'otherRefund' | 'failKnown';
@@ -369,6 +378,37 @@ describe('requestRefund: store first, then the platform, same refundTradeNo on e
       state.hits.some((h) => h.path === '/paycgi/refundquery'),
       'the platform was asked before anything was marked',
     );
+  });
+
+  it('a refund the query reports SUCCESS revokes what the order granted, as a notification would (revokeOnRefund: false keeps it)', async () => {
+    const owns = (store: MemoryPartnerStore) => store.ownsItem(SKILL_ID, 'user-1', 'ep35');
+    const store = await paidStore();
+    assert.equal(await owns(store), true, 'delivered: granted');
+    state.modes = ['failKnown'];
+    const r = await requestRefund({ store, pay: client() }, { tradeNo: ORDER.tradeNo, refundAmt: 100, refundTradeNo: 'RQ10' });
+    assert.equal(r.status, 'SUCCESS');
+    assert.equal(await owns(store), false, 'the refund took the entitlement back');
+
+    const kept = await paidStore();
+    state.modes = ['failKnown'];
+    await requestRefund({ store: kept, pay: client(), revokeOnRefund: false }, { tradeNo: ORDER.tradeNo, refundAmt: 100, refundTradeNo: 'RQ11' });
+    assert.equal(await owns(kept), true, 'revokeOnRefund: false');
+
+    // With the backend's handlers, the answer goes through refundFromQuery: the notification's own effect and rule.
+    const viaHandlers = await paidStore();
+    const handlers = createPartnerHandlers({
+      skillId: SKILL_ID,
+      tskPublicKey: platform.publicKeyBase64,
+      skillPrivateKey: skill.privateKeyPem,
+      store: viaHandlers,
+      catalog: catalogFrom(CATALOG),
+      deliver: () => undefined,
+    });
+    state.modes = ['failKnown'];
+    const h = await requestRefund({ store: viaHandlers, pay: client(), handlers }, { tradeNo: ORDER.tradeNo, refundAmt: 100, refundTradeNo: 'RQ12' });
+    assert.equal(h.status, 'SUCCESS');
+    assert.equal(h.refundTransactionId, state.refunds.get('RQ12')?.refundTransactionId);
+    assert.equal(await owns(viaHandlers), false, 'revoked through the handlers');
   });
 
   it('a platform FAIL marks the refund FAIL (the amount is free again); unknown and unpaid orders are refused', async () => {
