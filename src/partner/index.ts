@@ -75,5 +75,5 @@ export {
 export type { PostgresStoreOptions, SqliteStoreOptions, SqliteSynchronous } from './stores/index.js';
 
 // Errors.
-export { DeliveryTimeoutError, PARTNER_ERROR_CODES, PayRemoteError, RefundError, RefusedError, StoreError } from './errors.js';
+export { DeliveryTimeoutError, PARTNER_ERROR_CODES, PayRedirectError, PayRemoteError, RefundError, RefusedError, StoreError } from './errors.js';
 export type { PartnerErrorCode, PayOperation, RefundErrorCode, StoreErrorCode } from './errors.js';
