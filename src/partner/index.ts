@@ -72,7 +72,7 @@ export {
   SQLITE_SCHEMA_VERSION,
   SqlitePartnerStore,
 } from './stores/index.js';
-export type { PostgresStoreOptions, SqliteStoreOptions, SqliteSynchronous } from './stores/index.js';
+export type { LeaseClock, PostgresStoreOptions, SqliteStoreOptions, SqliteSynchronous } from './stores/index.js';
 
 // Errors.
 export { DeliveryTimeoutError, PARTNER_ERROR_CODES, PayRedirectError, PayRemoteError, RefundError, RefusedError, StoreError } from './errors.js';
