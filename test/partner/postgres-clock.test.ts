@@ -8,6 +8,8 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { PostgresPartnerStore, type PostgresStoreOptions } from '../../src/partner/stores/index.js';
+import { catalogFrom, createPartnerHandlers, type PartnerHandlers } from '../../src/partner/index.js';
+import { CATALOG, createOrderBody, deliverBody, platform, readReply, signedRequest, skill, SKILL_ID } from '../support/partner-fixtures.js';
 import { postgresSkipReason, startPostgres, type PostgresServer } from '../support/postgres.js';
 
 const MIN = 60_000;
@@ -89,6 +91,44 @@ describe('PostgreSQL leases against the database clock', { skip }, () => {
     const then = Date.now() - 10 * MIN;
     assert.equal(await behind.rememberNonce('n-skew-1', then + 6 * MIN, then), true);
     assert.equal(await b.rememberNonce('n-skew-1', Date.now() + 6 * MIN, Date.now()), false);
+  });
+
+  it('through the handlers: an instance 90 s ahead (inside the signature window) does not take over a delivery still running', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const runs: string[] = [];
+    const handlers = (name: string, now: () => number): PartnerHandlers =>
+      createPartnerHandlers({
+        skillId: SKILL_ID,
+        tskPublicKey: platform.publicKeyBase64,
+        skillPrivateKey: skill.privateKeyPem,
+        store: store(),
+        catalog: catalogFrom(CATALOG),
+        now,
+        leaseMs: MIN,
+        inProgressWaitMs: 0,
+        deliver: async () => {
+          runs.push(name);
+          if (name === 'a') await gate;
+        },
+      });
+    const a = handlers('a', () => Date.now());
+    const ahead = handlers('ahead', () => Date.now() + 90_000);
+    const created = readReply(await a.createOrder(signedRequest(JSON.stringify(createOrderBody()))), 'createOrderReply');
+    const tradeNo = created.tradeNo!;
+    const first = a.deliver(signedRequest(JSON.stringify(deliverBody(tradeNo))));
+    try {
+      for (let i = 0; i < 500 && runs.length === 0; i++) await new Promise((r) => setTimeout(r, 5)); // a's hook holds the claim
+      assert.deepEqual(runs, ['a']);
+      const second = readReply(await ahead.deliver(signedRequest(JSON.stringify(deliverBody(tradeNo)))), 'deliverNotifyReply');
+      assert.deepEqual([second.retCode, second.retMsg], ['FAIL', 'delivery in progress']);
+      release();
+      assert.equal(readReply(await first, 'deliverNotifyReply').retCode, 'SUCCESS');
+      assert.equal(readReply(await ahead.deliver(signedRequest(JSON.stringify(deliverBody(tradeNo)))), 'deliverNotifyReply').retCode, 'SUCCESS');
+    } finally {
+      release();
+    }
+    assert.deepEqual(runs, ['a'], 'the hook ran once');
   });
 
   it("leaseClock: 'caller' compares against the instance's own clock (the hazard the default avoids); a bad value throws", async () => {
