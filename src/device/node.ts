@@ -7,6 +7,7 @@
  * use `createHttpTransport` from the main entry there.
  */
 import WebSocket from 'ws';
+import { MAX_FRAME_CHARS } from '../protocol/browser.js';
 import { createHttpTransport, type HttpTransport, type HttpTransportOptions } from './transport/http-transport.js';
 import type { WebSocketConstructor } from './transport/web-socket.js';
 
@@ -15,10 +16,28 @@ export { machineToMermaid } from './diagram.js';
 
 export type NodeTransportOptions = HttpTransportOptions;
 
-/** `createHttpTransport` with `ws` as the default WebSocket constructor. */
+/**
+ * The largest stream frame `ws` accepts, in bytes: the contract's frame limit
+ * (docs/device-protocol.md §5: frames are at most 64 KiB). Without it `ws`
+ * buffers up to 100 MiB before the transport's own check sees the frame.
+ */
+export const NODE_WS_MAX_PAYLOAD = MAX_FRAME_CHARS;
+
+/**
+ * `ws` with `maxPayload` set: a bigger frame is refused by `ws` while it
+ * arrives (nothing buffered past the cap), the socket closes with 1009, and
+ * the transport reconnects as after any other lost connection.
+ */
+class CappedWebSocket extends WebSocket {
+  constructor(url: string) {
+    super(url, { maxPayload: NODE_WS_MAX_PAYLOAD });
+  }
+}
+
+/** `createHttpTransport` with `ws` (frames capped at `NODE_WS_MAX_PAYLOAD`) as the default WebSocket constructor. */
 export function createNodeTransport(options: NodeTransportOptions): HttpTransport {
   return createHttpTransport({
     ...options,
-    WebSocket: options?.WebSocket ?? (WebSocket as unknown as WebSocketConstructor),
+    WebSocket: options?.WebSocket ?? (CappedWebSocket as unknown as WebSocketConstructor),
   });
 }

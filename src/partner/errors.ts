@@ -10,6 +10,7 @@
  * | `RefundError` | `ERR_REFUND_UNKNOWN_ORDER`, `ERR_REFUND_NOT_PAID`, `ERR_REFUND_CONFLICT` | `requestRefund`, before the platform is asked |
  * | `RefundError` | `ERR_REFUND_MISMATCH` | reported (`onError`), never thrown: a refund notification that disagrees with the partner's books |
  * | `PayRemoteError` | `ERR_REMOTE` | the pay client: the platform answered FAIL, or a reply about another order |
+ * | `PayRedirectError` | `ERR_PAY_REDIRECT` | the pay client: the platform answered 3xx (never followed: the signed body goes nowhere else) |
  * | `StoreError` | `ERR_DUPLICATE`, `ERR_NOT_FOUND`, `ERR_REFUND_EXCEEDS`, `ERR_CLOSED`, `ERR_STORE` | the stores |
  *
  * The partner kit also throws the protocol's errors: `InvalidArgumentError`
@@ -68,6 +69,26 @@ export class PayRemoteError extends RemoteError {
   }
 }
 
+/**
+ * The platform answered a pay call with an HTTP redirect (3xx). The pay client
+ * never follows one — the signed request body would travel to a server that
+ * is not the platform — and never retries it. Code `ERR_PAY_REDIRECT`.
+ */
+export class PayRedirectError extends DingDangPayError {
+  declare readonly code: 'ERR_PAY_REDIRECT';
+  readonly operation: PayOperation;
+  /** The HTTP status (300–399). */
+  readonly status: number;
+  /** The `Location` header as received, if any (for the logs; never requested). */
+  readonly location: string | undefined;
+  constructor(operation: PayOperation, status: number, location: string | undefined) {
+    super('ERR_PAY_REDIRECT', `${operation}: the platform answered HTTP ${status} (redirect${location ? ` to ${location}` : ''}); not followed`);
+    this.operation = operation;
+    this.status = status;
+    this.location = location;
+  }
+}
+
 export type StoreErrorCode =
   /** `createOrder` with a `tradeNo` that already exists. */
   | 'ERR_DUPLICATE'
@@ -103,6 +124,7 @@ export const PARTNER_ERROR_CODES = {
   ERR_REFUND_CONFLICT: RefundError,
   ERR_REFUND_MISMATCH: RefundError,
   ERR_REMOTE: PayRemoteError,
+  ERR_PAY_REDIRECT: PayRedirectError,
   ERR_DUPLICATE: StoreError,
   ERR_NOT_FOUND: StoreError,
   ERR_REFUND_EXCEEDS: StoreError,

@@ -72,8 +72,8 @@ export {
   SQLITE_SCHEMA_VERSION,
   SqlitePartnerStore,
 } from './stores/index.js';
-export type { PostgresStoreOptions, SqliteStoreOptions, SqliteSynchronous } from './stores/index.js';
+export type { LeaseClock, PostgresStoreOptions, SqliteStoreOptions, SqliteSynchronous } from './stores/index.js';
 
 // Errors.
-export { DeliveryTimeoutError, PARTNER_ERROR_CODES, PayRemoteError, RefundError, RefusedError, StoreError } from './errors.js';
+export { DeliveryTimeoutError, PARTNER_ERROR_CODES, PayRedirectError, PayRemoteError, RefundError, RefusedError, StoreError } from './errors.js';
 export type { PartnerErrorCode, PayOperation, RefundErrorCode, StoreErrorCode } from './errors.js';

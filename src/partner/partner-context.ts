@@ -61,7 +61,12 @@ export interface PartnerOptions {
   leaseMs?: number;
   /** How long a duplicate waits for a concurrent delivery of the same order before answering FAIL; default 2 s. */
   inProgressWaitMs?: number;
-  /** How long the deliver hook may run before the attempt answers FAIL; default 20 s. */
+  /**
+   * How long the deliver hook may run before the attempt answers FAIL; must
+   * be below `leaseMs` (else the claim could lapse while the hook still
+   * runs): a larger value throws `InvalidArgumentError` (`ERR_INVALID_ARGUMENT`).
+   * Default 20 s, or half of `leaseMs` when that is shorter.
+   */
   deliverTimeoutMs?: number;
   /** New `tradeNo` (1–32 of [0-9A-Za-z]); default 32 random characters. */
   newTradeNo?: () => string;
@@ -96,6 +101,8 @@ export interface PartnerContext {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+export const DEFAULT_LEASE_MS = 60_000;
+export const DEFAULT_DELIVER_TIMEOUT_MS = 20_000;
 
 function positive(value: number | undefined, fallback: number, what: string): number {
   const v = value ?? fallback;
@@ -113,6 +120,13 @@ export function resolvePartnerOptions(options: PartnerOptions): PartnerContext {
   if (typeof options.deliver !== 'function') throw new InvalidArgumentError('deliver must be a function');
   const now = options.now ?? (() => Date.now());
   const toleranceMs = positive(options.toleranceMs, DEFAULT_TOLERANCE_MS, 'toleranceMs');
+  const leaseMs = positive(options.leaseMs, DEFAULT_LEASE_MS, 'leaseMs');
+  // The hook's time limit ends before the claim's lease: a takeover never races a hook the kit still waits for.
+  const deliverTimeoutMs = positive(options.deliverTimeoutMs, Math.min(DEFAULT_DELIVER_TIMEOUT_MS, leaseMs / 2), 'deliverTimeoutMs');
+  if (deliverTimeoutMs >= leaseMs)
+    throw new InvalidArgumentError(
+      `deliverTimeoutMs (${deliverTimeoutMs} ms) must be below leaseMs (${leaseMs} ms${options.leaseMs === undefined ? ', the default' : ''}): the claim would lapse while the hook runs`,
+    );
   return {
     skillIds: new Set(ids),
     tskPublicKey: loadPublicKey(options.tskPublicKey),
@@ -132,9 +146,9 @@ export function resolvePartnerOptions(options: PartnerOptions): PartnerContext {
         : new NonceGuard({ now, toleranceMs })),
     revokeOnRefund: options.revokeOnRefund ?? true,
     now,
-    leaseMs: positive(options.leaseMs, 60_000, 'leaseMs'),
+    leaseMs,
     inProgressWaitMs: options.inProgressWaitMs === 0 ? 0 : positive(options.inProgressWaitMs, 2_000, 'inProgressWaitMs'),
-    deliverTimeoutMs: positive(options.deliverTimeoutMs, 20_000, 'deliverTimeoutMs'),
+    deliverTimeoutMs,
     newTradeNo: options.newTradeNo,
     onError: options.onError,
   };

@@ -12,6 +12,9 @@
  *   the platform answers with the existing refund instead of a second one.
  *   Retried: network errors, timeouts, HTTP 429/5xx. Never retried: a signed
  *   `FAIL`, a forged or invalid reply, HTTP 4xx.
+ * * Redirects are never followed (`redirect: 'manual'`): a 3xx is a
+ *   `PayRedirectError` (`ERR_PAY_REDIRECT`), not retried, and the signed body
+ *   is sent nowhere else.
  * * Typed errors: `ValidationError` (bad arguments or reply), `SignatureError`
  *   (reply not signed by the platform), `TimeoutError`, `TransportError`,
  *   `PayRemoteError` (`retCode: FAIL`, with the platform's `retMsg`).
@@ -44,7 +47,7 @@ import {
   type RefundQueryReply,
   type RefundReply,
 } from '../protocol/index.js';
-import { PayRemoteError, type PayOperation } from './errors.js';
+import { PayRedirectError, PayRemoteError, type PayOperation } from './errors.js';
 
 /** The client's error, also named here for callers that import this module directly (the class lives in errors.ts). */
 export { PayRemoteError };
@@ -275,12 +278,19 @@ export class PayClient {
           method: 'POST',
           headers: signedJsonHeaders(body, this.privateKey, { now: this.now }),
           body: new Uint8Array(body),
+          // Never follow: a 307/308 would resend the signed body to the Location.
+          redirect: 'manual',
           signal: ac.signal,
         });
       } catch (e) {
         if (timedOut) throw new Retryable(new TimeoutError(`${op}: no answer within ${this.timeoutMs} ms`));
         if (outer?.aborted) throw new TimeoutError(`${op}: aborted`);
         throw new Retryable(new TransportError(`${op}: ${(e as Error).message}`, { cause: e }));
+      }
+      // A redirect (or an opaque manual-redirect answer from a fetch that hides it) is refused unread.
+      if ((res.status >= 300 && res.status < 400) || res.type === 'opaqueredirect') {
+        await res.body?.cancel().catch(() => undefined);
+        throw new PayRedirectError(op, res.status, res.headers.get('location') ?? undefined);
       }
       try {
         raw = await readLimited(res, this.maxReplyBytes);

@@ -77,7 +77,7 @@ export type OrderCloseReason = 'NOTPAY' | 'FAIL' | 'UNKNOWN';
 export interface ReconcileClaimOptions {
   /** Only items created at or before this time (epoch ms). */
   createdBefore: number;
-  /** The caller's clock (epoch ms): due back-offs and expired leases are compared with it. */
+  /** The caller's clock (epoch ms): due back-offs are compared with it, and expired leases (the PostgreSQL store compares leases with the database's clock unless `leaseClock: 'caller'`). */
   now: number;
   /** At most this many items (a bounded batch). */
   limit: number;

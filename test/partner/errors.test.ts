@@ -6,6 +6,7 @@ import * as partner from '../../src/partner/index.js';
 import {
   DeliveryTimeoutError,
   PARTNER_ERROR_CODES,
+  PayRedirectError,
   PayRemoteError,
   RefundError,
   RefusedError,
@@ -22,6 +23,7 @@ const SAMPLES: Record<PartnerErrorCode, DingDangPayError> = {
   ERR_REFUND_CONFLICT: new RefundError('ERR_REFUND_CONFLICT', 'other refund'),
   ERR_REFUND_MISMATCH: new RefundError('ERR_REFUND_MISMATCH', 'refund R1: refundAmt mismatch'),
   ERR_REMOTE: new PayRemoteError('orderQuery', 'orderQuery refused: X', 'X', { retCode: 'FAIL' }),
+  ERR_PAY_REDIRECT: new PayRedirectError('refund', 307, 'https://elsewhere.example/paycgi/refund'),
   ERR_DUPLICATE: new StoreError('ERR_DUPLICATE', 'exists'),
   ERR_NOT_FOUND: new StoreError('ERR_NOT_FOUND', 'no order'),
   ERR_REFUND_EXCEEDS: new StoreError('ERR_REFUND_EXCEEDS', 'too much'),

@@ -45,7 +45,8 @@ const STORES: Array<{ name: string; skip?: string | undefined; make: () => Promi
   {
     name: 'postgres',
     skip: postgresSkipReason(),
-    make: async () => new PostgresPartnerStore({ connectionString: await (await (pgServer ??= startPostgres())).createDatabase(), poolSize: 4 }),
+    make: async () =>
+      new PostgresPartnerStore({ connectionString: await (await (pgServer ??= startPostgres())).createDatabase(), poolSize: 4, leaseClock: 'caller' }),
   },
 ];
 

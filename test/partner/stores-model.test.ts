@@ -201,7 +201,7 @@ describe('store contract, model-based: SQLite and PostgreSQL answer like the in-
 
   it('PostgreSQL', { skip: postgresSkipReason() }, async () => {
     pgServer = await startPostgres();
-    const store = new PostgresPartnerStore({ connectionString: await pgServer.createDatabase(), poolSize: 2 });
+    const store = new PostgresPartnerStore({ connectionString: await pgServer.createDatabase(), poolSize: 2, leaseClock: 'caller' });
     try {
       await compareWithModel('postgres', store);
     } finally {

@@ -79,11 +79,12 @@ after(async () => {
     skip: postgresSkipReason(),
     async fresh() {
       const url = await (await postgres()).createDatabase();
-      const store = new PostgresPartnerStore({ connectionString: url, poolSize: 5 });
+      // The contract simulates time through the `now` arguments; the database clock is postgres-clock.test.ts.
+      const store = new PostgresPartnerStore({ connectionString: url, poolSize: 5, leaseClock: 'caller' });
       await store.init();
       return {
         store,
-        another: async () => new PostgresPartnerStore({ connectionString: url, poolSize: 5 }),
+        another: async () => new PostgresPartnerStore({ connectionString: url, poolSize: 5, leaseClock: 'caller' }),
         separate: true,
       };
     },

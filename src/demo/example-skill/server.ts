@@ -7,7 +7,9 @@
  *   POST /dingdang/create-order      1 create order        (TSK-RSA2, signed replies)
  *   POST /dingdang/deliver           2 delivery notification
  *   POST /dingdang/refund-notify     6 refund result notification
- *   GET  /audio/<itemId>.wav?t=…     the (tiny, generated) episode audio
+ *   GET  /audio/<itemId>.wav?t=…     the (tiny, generated) episode audio; paid episodes
+ *                                    only through a link signed for the owner, expiring
+ *                                    (audio-links.ts, our own extension)
  *
  * The platform's TSKPublicKey may be given at start or later with
  * `configurePlatform` (the sandbox prints it only after it has read this
@@ -42,7 +44,8 @@ import { createNodeHttpHandler, createScfHandler, type ScfEvent } from '../../sk
 import { readBody, requestUrl } from '../../protocol/http-body.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
 import { PartnerAccounts } from './accounts.js';
-import { AUDIOBOOK_INTENTS, AUDIOBOOK_INVOCATION_NAME, audioToken, createAudiobookSkill } from './skill.js';
+import { AUDIOBOOK_INTENTS, AUDIOBOOK_INVOCATION_NAME, createAudiobookSkill } from './skill.js';
+import { checkAudioLink, DEFAULT_AUDIO_LINK_TTL_MS } from './audio-links.js';
 
 /** Exactly the record the sandbox's config takes for a skill, plus `url`. */
 export interface SkillRecord {
@@ -92,6 +95,12 @@ export interface AudiobookServerOptions {
   deployment?: AudiobookDeployment;
   /** Length of every episode's audio, seconds (default 30; 0.2–600). */
   clipSeconds?: number;
+  /** Signs the audio links (our own extension, audio-links.ts); default a random one per start (links die with the process). */
+  audioSecret?: string;
+  /** How long a paid episode's audio link works; default 6 h. */
+  audioLinkTtlMs?: number;
+  /** Clock of the audio links' expiry (epoch ms); default `Date.now`. */
+  audioClock?: () => number;
   /**
    * The reconciler in the background once the platform is configured (orders
    * paid but never notified are delivered, refunds settled; docs/partner.md).
@@ -252,10 +261,17 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
   if (options.tskPublicKey !== undefined) configurePlatform({ tskPublicKey: options.tskPublicKey });
 
   const accounts = new PartnerAccounts();
+  const audioSecret = options.audioSecret ?? randomBytes(32).toString('hex');
+  const audioClock = options.audioClock ?? Date.now;
+  const linkTtl = options.audioLinkTtlMs ?? DEFAULT_AUDIO_LINK_TTL_MS;
+  if (typeof linkTtl !== 'number' || !Number.isFinite(linkTtl) || linkTtl < 1000) throw new InvalidArgumentError('audioLinkTtlMs must be at least 1000 ms');
   const skill = createAudiobookSkill({
     accounts,
     skillId,
     skillSecret,
+    audioSecret,
+    audioLinkTtlMs: linkTtl,
+    audioClock,
     store,
     publicUrl: () => baseUrl,
     // The Charge response beat the delivery notification: ask the platform, and deliver a paid order
@@ -289,6 +305,25 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
   const scf = options.deployment === 'scf';
   const skillEndpoint = scf ? scfStandIn(createScfHandler(skill), skill.maxBodyBytes) : createNodeHttpHandler(skill);
 
+  /** Free: its token. Paid: a link signed for its user, unexpired, and the user still owns it (a refund ends it). */
+  const serveAudio = async (itemId: string, query: URLSearchParams, res: ServerResponse) => {
+    const refuse = (status: number, why: string) => res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(why);
+    const ep = episodeByItemId(itemId);
+    if (!ep) return refuse(403, 'bad link');
+    const link = checkAudioLink(audioSecret, ep.itemId, ep.free, query, audioClock());
+    if (!link.ok) return refuse(403, link.reason);
+    if (link.user !== undefined) {
+      let owns: boolean;
+      try {
+        owns = await store.ownsItem(skillId, link.user, ep.itemId);
+      } catch {
+        return refuse(503, 'try again');
+      }
+      if (!owns) return refuse(403, 'not owned');
+    }
+    res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': String(wav.length) }).end(wav);
+  };
+
   const server = createServer((req, res) => {
     const url = requestUrl(req, 'http://x');
     if (!url) return void res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target');
@@ -297,11 +332,7 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
     if (url.pathname === '/skill') return skillEndpoint(req, res);
     if (url.pathname === ACCOUNT_LINK_PATH) return void linkToken(accounts, req, res);
     const audio = /^\/audio\/([a-z]+\d{3})\.wav$/.exec(url.pathname);
-    if (audio && req.method === 'GET') {
-      const ep = episodeByItemId(audio[1]!);
-      if (!ep || url.searchParams.get('t') !== audioToken(skillSecret, ep.itemId)) return void res.writeHead(403).end();
-      return void res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': String(wav.length) }).end(wav);
-    }
+    if (audio && req.method === 'GET') return void serveAudio(audio[1]!, url.searchParams, res);
     if (url.pathname === '/' && req.method === 'GET') {
       const body = JSON.stringify({ skill: 'audiobook', skillId, platformConfigured: handlers !== undefined });
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(body);

@@ -31,7 +31,7 @@
  * account. The `accessToken` itself is never the key: it rotates, and it
  * would travel to the speaker and the phone in `chargeInfo.userId`.
  */
-import { createHmac } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { ChargeInfo, PlaylistItem, SkillUser } from '../../protocol/index.js';
 import type { PartnerStore } from '../../partner/index.js';
 import {
@@ -48,6 +48,9 @@ import {
 } from '../../skill/index.js';
 import { PartnerAccounts } from './accounts.js';
 import { ALBUMS, episode, episodeByItemId, findAlbum, type Album, type Episode } from './catalog.js';
+import { audioPath, DEFAULT_AUDIO_LINK_TTL_MS, freeAudioQuery, paidAudioQuery } from './audio-links.js';
+
+export { audioToken } from './audio-links.js';
 
 export const PAID_SPEECH = '这是付费内容，需要购买才能播放哦';
 export const WELCOME_SPEECH = '欢迎收听有声书，你可以说：我要听万古神帝第35集';
@@ -110,6 +113,16 @@ export interface AudiobookSkillOptions {
   /** Base URL of this server, for audio links. */
   publicUrl: () => string;
   /**
+   * Signs the audio links (audio-links.ts; our own extension): the example's
+   * own secret, not `skillSecret`. Default a random one per skill — the
+   * server that serves `/audio/` must be given the same.
+   */
+  audioSecret?: string;
+  /** How long a paid episode's audio link works; default 6 h. */
+  audioLinkTtlMs?: number;
+  /** Clock of the audio links' expiry (epoch ms); default `Date.now`. */
+  audioClock?: () => number;
+  /**
    * The Charge response arrived before the delivery notification: confirm
    * the payment with the platform (order query) and deliver through the
    * exactly-once path. Resolves true when the order is delivered afterwards.
@@ -129,11 +142,6 @@ export interface AudiobookSkillOptions {
  */
 export function partnerUserId(user: SkillUser, accounts?: PartnerAccounts): string {
   return accounts ? accounts.partnerIdOf(user) : PartnerAccounts.unlinkedId(user.userId);
-}
-
-/** Token for an audio link, so paid audio is not served to anyone who guesses the URL. */
-export function audioToken(secret: string, itemId: string): string {
-  return createHmac('sha256', secret).update(`audio:${itemId}`).digest('hex').slice(0, 24);
 }
 
 export function chargeInfo(ep: Episode, userId: string): ChargeInfo {
@@ -158,6 +166,12 @@ export function createAudiobookSkill(options: AudiobookSkillOptions): Skill {
   const { skillId, skillSecret, store } = options;
   const confirmMs = options.confirmTimeoutMs ?? 600;
   const accounts = options.accounts ?? new PartnerAccounts();
+  const audioSecret = options.audioSecret ?? randomBytes(32).toString('hex');
+  const linkTtl = options.audioLinkTtlMs ?? DEFAULT_AUDIO_LINK_TTL_MS;
+  const audioClock = options.audioClock ?? Date.now;
+  /** Free episodes: an open link; paid ones: signed for this user, expiring (audio-links.ts). */
+  const audioUrl = (user: string, ep: Episode) =>
+    `${options.publicUrl()}${audioPath(ep.itemId)}${ep.free ? freeAudioQuery(audioSecret, ep.itemId) : paidAudioQuery(audioSecret, ep.itemId, user, audioClock() + linkTtl)}`;
 
   const owns = async (user: string, ep: Episode) => ep.free || (await store.ownsItem(skillId, user, ep.itemId));
 
@@ -169,8 +183,7 @@ export function createAudiobookSkill(options: AudiobookSkillOptions): Skill {
       const ep = episode(from.album, i)!;
       const info = { title: ep.title, subtitle: `《${ep.album.title}》有声书` };
       if (await owns(user, ep)) {
-        const url = `${options.publicUrl()}/audio/${ep.itemId}.wav?t=${audioToken(skillSecret, ep.itemId)}`;
-        items.push({ stream: { url, token: ep.itemId }, info });
+        items.push({ stream: { url: audioUrl(user, ep), token: ep.itemId }, info });
       } else items.push({ stream: { url: '', token: ep.itemId }, info: { ...info, subtitle: `需购买 · ${ep.album.price / 100}元` }, pay: true });
     }
     return items;

@@ -8,4 +8,4 @@ export { MemoryPartnerStore } from './memory.js';
 export { SqlitePartnerStore, SQLITE_SCHEMA, SQLITE_SCHEMA_VERSION } from './sqlite.js';
 export type { SqliteStoreOptions, SqliteSynchronous } from './sqlite.js';
 export { PostgresPartnerStore, POSTGRES_SCHEMA, POSTGRES_SCHEMA_VERSION } from './postgres.js';
-export type { PostgresStoreOptions } from './postgres.js';
+export type { LeaseClock, PostgresStoreOptions } from './postgres.js';

@@ -15,6 +15,13 @@
  * * `init()` creates the schema under a transaction-level advisory lock, so
  *   several instances may start at once.
  * * Timeouts: connect (default 5 s), statement (default 10 s).
+ * * Leases (delivery claims, reconcile passes) and nonce expiries are dated
+ *   and compared by the database's clock (`clock_timestamp()`), not each
+ *   instance's `now`: two instances with skewed clocks never both hold a
+ *   claim, and a nonce one of them remembered is live for all. The `now`
+ *   arguments still date the records (`createdAt`, `deliveredAt`, …) and say
+ *   when an item is due. `leaseClock: 'caller'` uses the `now` arguments
+ *   instead (tests that simulate time; a single instance).
  *
  * This file: the pool, transactions, error mapping and the methods. The
  * schema is postgres-schema.ts, claims postgres-claims.ts, refunds
@@ -38,12 +45,13 @@ import type {
   Refund,
 } from '../store.js';
 import { checkArgs } from './check-args.js';
-import { claimOrder, completeOrder } from './postgres-claims.js';
+import { claimOrder, completeOrder, DB_NOW_MS, type LeaseClock } from './postgres-claims.js';
 import * as reconcile from './postgres-reconcile.js';
 import { GET_REFUND, saveRefundTx, updateRefundTx } from './postgres-refunds.js';
 import { migratePostgres, toOrder, toRefund, type OrderRow, type RefundRow } from './postgres-schema.js';
 
 export { POSTGRES_SCHEMA, POSTGRES_SCHEMA_VERSION } from './postgres-schema.js';
+export type { LeaseClock } from './postgres-claims.js';
 
 export interface PostgresStoreOptions {
   /** e.g. postgresql://user:pass@host:5432/db */
@@ -56,6 +64,13 @@ export interface PostgresStoreOptions {
   connectionTimeoutMs?: number;
   /** Server-side statement timeout. Default 10000. */
   statementTimeoutMs?: number;
+  /**
+   * The clock leases and nonce expiries are compared against. `'database'`
+   * (default): PostgreSQL's `clock_timestamp()`, the same for every instance.
+   * `'caller'`: the `now` each call passes (each instance's own clock; for
+   * tests that simulate time, or a single instance).
+   */
+  leaseClock?: LeaseClock;
 }
 
 const RETRYABLE_SQLSTATE = new Set(['40001', '40P01', '55P03', '57014', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006']);
@@ -74,12 +89,17 @@ export class PostgresPartnerStore implements PartnerStore {
   readonly shared = true;
   #nonceChecks = 0;
   readonly pool: pg.Pool;
+  /** See `PostgresStoreOptions.leaseClock`. */
+  readonly leaseClock: LeaseClock;
   readonly #owned: boolean;
   #init: Promise<void> | undefined;
   #closed = false;
 
   constructor(options: PostgresStoreOptions | string) {
     const o: PostgresStoreOptions = typeof options === 'string' ? { connectionString: options } : (options ?? {});
+    if (o.leaseClock !== undefined && o.leaseClock !== 'database' && o.leaseClock !== 'caller')
+      throw new InvalidArgumentError("leaseClock must be 'database' or 'caller'");
+    this.leaseClock = o.leaseClock ?? 'database';
     if (o.pool) {
       this.pool = o.pool;
       this.#owned = false;
@@ -138,13 +158,13 @@ export class PostgresPartnerStore implements PartnerStore {
   async claimDelivery(tradeNo: string, transactionId: string, leaseMs: number, now: number): Promise<DeliveryClaim> {
     checkArgs.claimDelivery(tradeNo, transactionId, leaseMs, now);
     await this.#ready();
-    return (await claimOrder(this.#query, tradeNo, transactionId, leaseMs, now, undefined)) as DeliveryClaim;
+    return (await claimOrder(this.#query, tradeNo, transactionId, leaseMs, now, undefined, this.leaseClock)) as DeliveryClaim;
   }
 
   async claimDeliveryChecked(tradeNo: string, transactionId: string, expect: DeliveryExpectation, leaseMs: number, now: number): Promise<CheckedDeliveryClaim> {
     checkArgs.claimDeliveryChecked(tradeNo, transactionId, expect, leaseMs, now);
     await this.#ready();
-    return claimOrder(this.#query, tradeNo, transactionId, leaseMs, now, expect);
+    return claimOrder(this.#query, tradeNo, transactionId, leaseMs, now, expect, this.leaseClock);
   }
 
   async completeDelivery(tradeNo: string, now: number): Promise<PartnerOrder> {
@@ -176,18 +196,22 @@ export class PostgresPartnerStore implements PartnerStore {
   async rememberNonce(nonce: string, expiresAt: number, now: number): Promise<boolean> {
     checkArgs.rememberNonce(nonce, expiresAt, now);
     await this.#ready();
+    // Database clock: the nonce lives as long from the database's now as the caller asked from its own.
+    const db = this.leaseClock === 'database';
+    const at = db ? DB_NOW_MS : '$3::bigint';
+    const params = db ? [nonce, expiresAt - now] : [nonce, expiresAt, now];
     if (++this.#nonceChecks % 256 === 0)
       await this.#q(
         'rememberNonce',
-        'DELETE FROM partner_nonces WHERE ctid IN (SELECT ctid FROM partner_nonces WHERE expires_at <= $1 ORDER BY expires_at LIMIT 500)',
-        [now],
+        `DELETE FROM partner_nonces WHERE ctid IN (SELECT ctid FROM partner_nonces WHERE expires_at <= ${db ? DB_NOW_MS : '$1::bigint'} ORDER BY expires_at LIMIT 500)`,
+        db ? [] : [now],
       );
     const rows = await this.#q<{ nonce: string }>(
       'rememberNonce',
-      `INSERT INTO partner_nonces (nonce, expires_at) VALUES ($1, $2)
-       ON CONFLICT (nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE partner_nonces.expires_at <= $3
+      `INSERT INTO partner_nonces (nonce, expires_at) VALUES ($1, ${db ? `${DB_NOW_MS} + $2::bigint` : '$2::bigint'})
+       ON CONFLICT (nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE partner_nonces.expires_at <= ${at}
        RETURNING nonce`,
-      [nonce, expiresAt, now],
+      params,
     );
     return rows.length === 1;
   }
@@ -233,7 +257,7 @@ export class PostgresPartnerStore implements PartnerStore {
   async claimReconcileOrders(options: ReconcileClaimOptions): Promise<ReconcileOrderClaim[]> {
     checkArgs.claimReconcileOrders(options);
     await this.#ready();
-    return reconcile.claimReconcileOrders(this.#query, options);
+    return reconcile.claimReconcileOrders(this.#query, options, this.leaseClock);
   }
 
   async settleReconcileOrder(tradeNo: string, checks: number, settle: ReconcileSettle, now: number): Promise<boolean> {
@@ -245,7 +269,7 @@ export class PostgresPartnerStore implements PartnerStore {
   async claimReconcileRefunds(options: ReconcileClaimOptions): Promise<ReconcileRefundClaim[]> {
     checkArgs.claimReconcileRefunds(options);
     await this.#ready();
-    return reconcile.claimReconcileRefunds(this.#query, options);
+    return reconcile.claimReconcileRefunds(this.#query, options, this.leaseClock);
   }
 
   async settleReconcileRefund(refundTradeNo: string, checks: number, settle: { nextCheckAt: number } | { done: true }, now: number): Promise<boolean> {
