@@ -60,6 +60,13 @@ for (const size of SIZES) {
         };
         await page.goto(`${demo.url}?screen=${size}`, { timeout: 30_000 });
         await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 30_000 });
+        if (size === '600x375') {
+          // The idle statechart in the narrow column: opened readable (not the whole view fitted small), around the start.
+          await page.waitForSelector('#statechart[data-ready]', { state: 'attached', timeout: 30_000 });
+          await page.locator('#statechart').screenshot({ path: join(dir, 'statechart-idle.png') });
+          const zoom = Number(await page.getAttribute('#statechart', 'data-zoom'));
+          assert.ok(zoom >= 0.6, `the idle statechart at zoom ${zoom}`);
+        }
 
         // The wake word is the speaker's own; the episode in Chinese numerals.
         await say('叮当叮当，我要听万古神帝第三十五集');
