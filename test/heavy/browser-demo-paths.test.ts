@@ -195,6 +195,15 @@ test(
       const zoom = Number(await page.getAttribute('#statechart', 'data-zoom'));
       assert.ok(zoom >= 0.6, `the idle statechart at zoom ${zoom}`);
 
+      // "上一集" with nothing playing names no album: not understood, never a play request for album "上".
+      await say('上一集');
+      await speechMatches(page, /没听懂/);
+      assert.equal(await screen.getAttribute('data-kind'), 'reply');
+      // One utterance is short: a long text is not sent to the platform (which would refuse it), and says so truthfully.
+      await say('我要听'.repeat(30));
+      await speechMatches(page, /太长/);
+      assert.doesNotMatch(await speech.innerText(), /网络/);
+
       const cancelled = async (step: string) => {
         await page.waitForSelector('#screen[data-kind="result"] #result[data-outcome="cancelled"]', { timeout: 20_000 });
         await speechMatches(page, /已取消购买/);

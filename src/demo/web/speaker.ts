@@ -652,10 +652,19 @@ host.on('platformError', (e) => {
 host.on('failure', (e) => log('event', e.message));
 host.on('end', (r) => log('event', `购买结束：${r.outcome}${r.paid ? '（已支付）' : ''}`));
 
+/** The most characters of one utterance the platform takes (the sandbox's MAX_UTTERANCE_CHARS, our own bound): a longer one is not sent. */
+const MAX_UTTERANCE_CHARS = 64;
+
 async function hear(text: string): Promise<void> {
   const t = text.trim();
   if (!t) return;
   log('user', t);
+  if (t.length > MAX_UTTERANCE_CHARS) {
+    // A speaker's recogniser hands over one short request; the platform would refuse this one (400), which is no network problem.
+    log('event', `一句话最多 ${MAX_UTTERANCE_CHARS} 个字，这句有 ${t.length} 个字，没有发给平台`);
+    say('这句话太长了，请说短一点。');
+    return;
+  }
   mic.hidden = true;
   retCode.hidden = true;
   asked = t;
