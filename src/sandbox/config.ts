@@ -23,12 +23,31 @@ import { SandboxConfigError } from './errors.js';
 
 /**
  * How the sandbox's NLU fills a slot (our own, much smaller stand-in for the
- * platform's entity types): `text` — the words as said (custom entities);
- * `number` — the words as said in `origin`, the number in digits in `value`
- * ("三十五" → "35", "第35集" → "35").
+ * platform's entity types): `text` — the words as said; `number` — the words
+ * as said in `origin`, the number in digits in `value` ("三十五" → "35",
+ * "第35集" → "35"); `{ entity: [...] }` — a custom entity (SKILL-PROTOCOL §3:
+ * a `text` value, `value` the normalised entity, `origin` the words said): the
+ * slot hears only one of the entity's values or synonyms, so "上一集" is no
+ * album. How an entity is written here is our own extension (the platform
+ * keeps entities in the skill's console, not in a published format).
  */
-export type SlotKind = 'text' | 'number';
-export const SLOT_KINDS: readonly SlotKind[] = ['text', 'number'];
+export type SlotKind = 'text' | 'number' | EntitySlotKind;
+export const SLOT_KINDS: readonly ('text' | 'number')[] = ['text', 'number'];
+
+/** One value of a custom entity: the normalised value and other words that mean it. */
+export interface EntityValue {
+  value: string;
+  synonyms?: string[];
+}
+
+/** A slot of a custom entity type (see SlotKind). */
+export interface EntitySlotKind {
+  entity: EntityValue[];
+}
+
+/** Bounds of an entity in the config (our own): values per entity, characters per value or synonym. */
+export const MAX_ENTITY_VALUES = 10_000;
+export const MAX_ENTITY_WORD_CHARS = 64;
 
 /**
  * The design of one intent: sample utterances (`{slot}` marks a slot, e.g.
@@ -240,17 +259,41 @@ function utterances(value: unknown, path: string): UtteranceSpec[] {
     });
     const out: UtteranceSpec = { intent: u.intent, samples: u.samples as string[] };
     if (u.slots !== undefined) {
-      if (!isObject(u.slots)) throw new SandboxConfigError(`${p}.slots`, 'must be an object { slotName: "text" | "number" }');
+      if (!isObject(u.slots)) throw new SandboxConfigError(`${p}.slots`, 'must be an object { slotName: "text" | "number" | { entity: [...] } }');
       const slots: Record<string, SlotKind> = {};
       for (const [name, kind] of Object.entries(u.slots)) {
         if (!/^[A-Za-z_]\w*$/.test(name)) throw new SandboxConfigError(`${p}.slots.${name}`, 'slot names are letters, digits and _');
-        if (!SLOT_KINDS.includes(kind as SlotKind)) throw new SandboxConfigError(`${p}.slots.${name}`, `must be one of ${SLOT_KINDS.join(', ')}`);
-        slots[name] = kind as SlotKind;
+        slots[name] = slotKindOf(kind, `${p}.slots.${name}`);
       }
       out.slots = slots;
     }
     return out;
   });
+}
+
+function slotKindOf(kind: unknown, path: string): SlotKind {
+  if (kind === 'text' || kind === 'number') return kind;
+  const must = `must be one of ${SLOT_KINDS.join(', ')} or { entity: [value | { value, synonyms }] }`;
+  if (!isObject(kind) || !Array.isArray(kind.entity) || Object.keys(kind).length !== 1) throw new SandboxConfigError(path, must);
+  if (kind.entity.length === 0 || kind.entity.length > MAX_ENTITY_VALUES)
+    throw new SandboxConfigError(`${path}.entity`, `must hold 1–${MAX_ENTITY_VALUES} values`);
+  const word = (w: unknown, at: string): string => {
+    if (typeof w !== 'string' || w.trim() === '' || w.length > MAX_ENTITY_WORD_CHARS)
+      throw new SandboxConfigError(at, `must be a non-empty string of at most ${MAX_ENTITY_WORD_CHARS} characters`);
+    return w;
+  };
+  const entity = kind.entity.map((v, i): EntityValue => {
+    const at = `${path}.entity[${i}]`;
+    if (typeof v === 'string') return { value: word(v, at) };
+    if (!isObject(v)) throw new SandboxConfigError(at, 'must be a string or { value, synonyms? }');
+    const out: EntityValue = { value: word(v.value, `${at}.value`) };
+    if (v.synonyms !== undefined) {
+      if (!Array.isArray(v.synonyms)) throw new SandboxConfigError(`${at}.synonyms`, 'must be an array of strings');
+      out.synonyms = v.synonyms.map((w, j) => word(w, `${at}.synonyms[${j}]`));
+    }
+    return out;
+  });
+  return { entity };
 }
 
 function bool(value: unknown, path: string): boolean {

@@ -28,6 +28,8 @@ export {
   type SkillConfig,
   type SkillConfigInput,
   type SkillDeployment,
+  type EntitySlotKind,
+  type EntityValue,
   type SlotKind,
   type UtteranceSpec,
 } from './config.js';

@@ -39,6 +39,7 @@ import {
   sessionEndedRequest,
   skillEnvelope,
   textSlot,
+  MAX_UTTERANCE_CHARS,
   type SkillCallResult,
   type UtteranceMatcher,
 } from './skill.js';
@@ -350,10 +351,14 @@ export class SkillRouter {
    * What the user said on a device: inside an open session the words go to
    * that skill first (an elicited slot, then its utterances; 退出 / 再见 end
    * the session); otherwise "打开<invocationName>" → LaunchRequest, or the
-   * matcher → IntentRequest.
+   * matcher → IntentRequest. Text longer than one utterance
+   * (`MAX_UTTERANCE_CHARS`) is refused before any matching.
    */
   async say(input: SayInput): Promise<SayReply> {
     if (typeof input.text !== 'string' || input.text.trim() === '') throw new InvalidArgumentError('text must be a non-empty string');
+    // One utterance, bounded before any matching (our own bound, MAX_UTTERANCE_CHARS): the reply says so (400 ERR_INVALID_ARGUMENT).
+    if (input.text.length > MAX_UTTERANCE_CHARS)
+      throw new InvalidArgumentError(`text is one utterance of at most ${MAX_UTTERANCE_CHARS} characters (got ${input.text.length})`);
     if (input.skillId !== undefined) this.d.skill(input.skillId);
     const text = input.text;
     const deviceId = input.deviceId ?? DEFAULT_DEVICE_ID;

@@ -20,7 +20,14 @@
  * sample utterances ("我要听{album}第{index}集") into anchored patterns and
  * fills typed `text` slots (`value` the normalised entity, `origin` the words
  * said); a `number` slot matches only a numeral (Arabic or Chinese: "35",
- * "三十五"; the value is Arabic). Skills that declare none get the audiobook's.
+ * "三十五"; the value is Arabic); an entity slot (`{ entity: [...] }`) only one
+ * of its entity's values or synonyms (`value` the entity's value). Skills that
+ * declare none get the audiobook's.
+ *
+ * One utterance is at most `MAX_UTTERANCE_CHARS` characters (our own bound,
+ * about what a speaker's recogniser hands over for one request): `say` refuses
+ * longer text before the matcher sees it, and the matcher itself ignores
+ * longer text, so its cost (a few lazy groups per sample) is bounded.
  */
 import { randomUUID } from 'node:crypto';
 import { ValidationError } from '../protocol/errors.js';
@@ -49,17 +56,61 @@ import {
   type SkillSession,
   type SkillUser,
 } from '../protocol/skill-types.js';
-import { slotKind, type SkillConfig, type SlotKind, type UtteranceSpec } from './config.js';
+import { slotKind, type EntitySlotKind, type SkillConfig, type SlotKind, type UtteranceSpec } from './config.js';
 import { CallTimeout, post, type CallRecord } from './outbound.js';
 
-/** The audiobook example's utterances, built in. */
+/**
+ * The most characters of one utterance the sandbox's NLU takes (our own
+ * bound): 64, several times the longest request a person says to a speaker
+ * ("叮当叮当，我想听万古神帝第一百零二集" is 19). `say` refuses longer text.
+ */
+export const MAX_UTTERANCE_CHARS = 64;
+
+/**
+ * The audiobook example's samples (the example skill's `AUDIOBOOK_INTENTS`,
+ * src/demo/example-skill/skill.ts, kept equal by
+ * test/demo/example-skill-utterances.test.ts), built in for a skill that
+ * declares none. The album is a `text` slot here: the sandbox does not know
+ * such a skill's catalog (the example skill declares its albums as an entity).
+ */
 export const AUDIOBOOK_UTTERANCES: readonly UtteranceSpec[] = [
   {
     intent: 'play',
-    samples: ['我要听{album}第{index}集', '播放{album}第{index}集', '我想听{album}第{index}集', '听{album}第{index}集', '我要听{album}', '播放{album}'],
+    samples: [
+      '我要听{album}第{index}集',
+      '播放{album}第{index}集',
+      '我想听{album}第{index}集',
+      '听{album}第{index}集',
+      '我要听{album}{index}集',
+      '播放{album}{index}集',
+      '我想听{album}{index}集',
+      '听{album}{index}集',
+      '{album}第{index}集',
+      '{album}{index}集',
+      '我要听{album}',
+      '播放{album}',
+      '我想听{album}',
+    ],
     slots: { album: 'text', index: 'number' },
   },
-  { intent: 'buy', samples: ['购买{album}', '我要买{album}', '买{album}'], slots: { album: 'text' } },
+  {
+    intent: 'buy',
+    samples: [
+      '我要买{album}第{index}集',
+      '我想买{album}第{index}集',
+      '购买{album}第{index}集',
+      '买{album}第{index}集',
+      '我要买{album}{index}集',
+      '我想买{album}{index}集',
+      '购买{album}{index}集',
+      '买{album}{index}集',
+      '购买{album}',
+      '我要买{album}',
+      '我想买{album}',
+      '买{album}',
+    ],
+    slots: { album: 'text', index: 'number' },
+  },
 ];
 
 export interface IntentMatch {
@@ -128,13 +179,52 @@ export function textSlot(name: string, value: string, origin = value): Slot {
   return { name, confirmationStatus: 'NONE', values: [{ value: { type: 'text', value, origin } }] };
 }
 
-/** Fill a slot of `kind` from what the user said; undefined when the words do not fit (a number slot without a number). */
+interface EntityWords {
+  /** Normalised word (value or synonym) → the entity's value. */
+  byWord: Map<string, string>;
+  /** The regex alternative that matches exactly one word, longest first. */
+  group: string;
+}
+
+const entityWordsCache = new WeakMap<EntitySlotKind, EntityWords>();
+
+function entityWords(kind: EntitySlotKind): EntityWords {
+  let words = entityWordsCache.get(kind);
+  if (!words) {
+    const byWord = new Map<string, string>();
+    for (const v of kind.entity)
+      for (const w of [v.value, ...(v.synonyms ?? [])]) {
+        const n = normalizeUtterance(w);
+        if (n !== '' && !byWord.has(n)) byWord.set(n, v.value);
+      }
+    const alternatives = [...byWord.keys()].sort((a, b) => b.length - a.length).map(escape);
+    words = { byWord, group: `(${alternatives.join('|')})` };
+    entityWordsCache.set(kind, words);
+  }
+  return words;
+}
+
+/**
+ * Fill a slot of `kind` from what the user said; undefined when the words do
+ * not fit (a number slot without a number, an entity slot without one of its
+ * words). An entity slot takes the words when they are one of the entity's
+ * words, or hold exactly one of them ("我要听万古神帝" as the answer to "听哪本书").
+ */
 export function fillSlot(name: string, kind: SlotKind, said: string): Slot | undefined {
   const origin = said.trim();
-  if (origin === '') return undefined;
+  if (origin === '' || origin.length > MAX_UTTERANCE_CHARS) return undefined;
   if (kind === 'number') {
     const n = extractNumber(origin);
     return n === undefined ? undefined : textSlot(name, n, origin);
+  }
+  if (kind !== 'text') {
+    const { byWord } = entityWords(kind);
+    const t = normalizeUtterance(origin);
+    const exact = byWord.get(t);
+    if (exact !== undefined) return textSlot(name, exact, origin);
+    const inside = new Set<string>();
+    for (const [word, value] of byWord) if (t.includes(word)) inside.add(value);
+    return inside.size === 1 ? textSlot(name, [...inside][0]!, origin) : undefined;
   }
   return textSlot(name, origin.replace(/[，。！？、,.!?;；:：]+$/u, ''), origin);
 }
@@ -152,8 +242,10 @@ function compile(skillId: string, spec: UtteranceSpec, sample: string): Pattern 
     const m = /^\{([A-Za-z_]\w*)\}$/.exec(part);
     if (m) {
       slotNames.push(m[1]!);
+      const kind = slotKind(spec, m[1]!);
       // A number slot hears only a numeral ("35", "三十五"), as the platform's number entity does: "{album}{index}集" splits "万古神帝35集".
-      re += slotKind(spec, m[1]!) === 'number' ? NUMERAL_SLOT : '(.+?)';
+      // An entity slot hears only its entity's words: "{album}{index}集" does not take "上一集".
+      re += kind === 'number' ? NUMERAL_SLOT : kind === 'text' ? '(.+?)' : entityWords(kind).group;
     } else {
       const lit = normalizeUtterance(part);
       literalLength += lit.length;
@@ -192,6 +284,7 @@ export class UtteranceMatcher {
 
   /** "打开有声书" → the skill whose invocationName is 有声书. */
   launch(text: string): string | undefined {
+    if (text.length > MAX_UTTERANCE_CHARS) return undefined;
     const t = normalizeUtterance(text);
     for (const verb of LAUNCH_VERBS) if (t.startsWith(verb)) return this.invocations.get(t.slice(verb.length));
     return undefined;
@@ -199,14 +292,16 @@ export class UtteranceMatcher {
 
   /** "退出", "再见", "退出有声书" … (inside an open session). */
   isExit(text: string): boolean {
+    if (text.length > MAX_UTTERANCE_CHARS) return false;
     const t = normalizeUtterance(text);
     if (EXIT_WORDS.includes(t)) return true;
     for (const w of ['退出', '关闭']) if (t.startsWith(w) && this.invocations.has(t.slice(w.length))) return true;
     return false;
   }
 
-  /** The best match, optionally within one skill; undefined when nothing matches. */
+  /** The best match, optionally within one skill; undefined when nothing matches (or the text is longer than one utterance). */
   match(text: string, skillId?: string): IntentMatch | undefined {
+    if (text.length > MAX_UTTERANCE_CHARS) return undefined;
     const t = normalizeUtterance(text);
     if (t === '') return undefined;
     patterns: for (const p of this.patterns) {

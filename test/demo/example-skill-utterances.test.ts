@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UtteranceMatcher } from '../../src/sandbox/skill.js';
+import { AUDIOBOOK_UTTERANCES, UtteranceMatcher } from '../../src/sandbox/skill.js';
 import { AUDIOBOOK_INTENTS } from '../../src/demo/example-skill/skill.js';
 import type { IntentRequest } from '../../src/protocol/skill-types.js';
 
@@ -45,6 +45,17 @@ test('the matcher: a number slot hears only a numeral, so a sample without 第 s
   }
   // A number slot that hears no numeral does not match that sample.
   assert.equal(matcher.match('万古神帝好多集')?.slots.index, undefined);
+  // The album is an entity of the catalog's titles: player words and unknown titles are no play request.
+  for (const text of ['上一集', '下一集', '播放上一集', '听下一集', '我要听上一集', '上一首', '我要听三体第3集', '买三体'])
+    assert.equal(matcher.match(text), undefined, text);
+});
+
+test("the sandbox's built-in audiobook samples are the example skill's (the album a text slot there)", () => {
+  assert.deepEqual(
+    AUDIOBOOK_UTTERANCES.map((u) => ({ intent: u.intent, samples: u.samples })),
+    AUDIOBOOK_INTENTS.map((i) => ({ intent: i.intent, samples: [...i.samples] })),
+  );
+  for (const u of AUDIOBOOK_UTTERANCES) assert.deepEqual(u.slots, { album: 'text', index: 'number' });
 });
 
 test('through the sandbox: each phrasing reaches the skill as the right intent, and the answer names the right episode', async () => {
@@ -66,6 +77,12 @@ test('through the sandbox: each phrasing reaches the skill as the right intent, 
       // play without an episode starts at 第1集 (free); buy without one sells the first episode not owned (the first paid one).
       const episode = index ?? (intent === 'play' ? 1 : album === '斗破苍穹' ? 6 : 4);
       assert.ok(said.includes(`${album} 第${episode}集`) || said.includes(`${album}第${episode}集`), `${text} → ${said}`);
+    }
+    // "上一集" with no playlist reaches no skill (the platform's "没听懂"), never play with album "上".
+    for (const text of ['上一集', '下一集']) {
+      const reply = await stack.client.say({ text, deviceId: `dev-utter-${n++}` });
+      assert.equal(reply.matched, false, text);
+      assert.equal(reply.request, undefined, text);
     }
   } finally {
     await stack.close();

@@ -61,3 +61,49 @@ export const SCREEN_LAYOUT_CHECK = (): string[] => {
   }
   return problems;
 };
+
+/**
+ * What a person two metres from the speaker must be able to read and touch
+ * (`page.evaluate(SCREEN_READABILITY_CHECK)`), in proportion to the screen's
+ * drawn height, so it holds at any ?screen= size: the price, the countdown
+ * and an outcome at least 7 % of it (a 1024×600 7-inch screen: about 6 mm);
+ * titles and other lines of the purchase at least 4.5 %; touch targets at
+ * least 10 % high and 15 % wide; and no developer wording on the screen
+ * (directive names, error codes, state keys, undefined / NaN). Returns the
+ * problems found, [] when there are none.
+ */
+// No named inner functions: the check runs in the page as its source text (a bundler's name helpers are not there).
+export const SCREEN_READABILITY_CHECK = (): string[] => {
+  const screen = document.getElementById('screen')!;
+  const box = screen.getBoundingClientRect();
+  const h = box.height;
+  const zoom = h / (parseFloat(getComputedStyle(screen).height) || h);
+  const problems: string[] = [];
+  for (const [selector, share] of [
+    ['#amount, #countdown, #result', 0.07],
+    ['#phase, #goods-name, .kicker, .center .t, .center .what, .pay .name', 0.045],
+  ] as const)
+    for (const e of Array.from(screen.querySelectorAll(selector))) {
+      const r = e.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) continue;
+      const px = parseFloat(getComputedStyle(e).fontSize) * zoom;
+      if (px < h * share)
+        problems.push(
+          `${e.tagName.toLowerCase()}#${e.id}.${String(e.className)} "${(e.textContent ?? '').slice(0, 20)}" is ${px.toFixed(1)} px high, under ${share * 100} % of ${Math.round(h)} px`,
+        );
+    }
+  for (const b of Array.from(screen.querySelectorAll('[data-touch]'))) {
+    const r = b.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    if (r.height < h * 0.1 || r.width < box.width * 0.15)
+      problems.push(
+        `touch target "${b.textContent}" is ${Math.round(r.width)}×${Math.round(r.height)}, too small for ${Math.round(box.width)}×${Math.round(h)}`,
+      );
+  }
+  const dev =
+    /\b(AudioPlayer|Display|Connections|Dialog)\.\w+|\bERR_[A-Z_]+|\bundefined\b|\bNaN\b|\bnull\b|\b[a-z]+\.[a-z][A-Za-z]+\b|\bpaying\b|\bcheckout\b/.exec(
+      screen.innerText,
+    );
+  if (dev) problems.push(`developer wording on the screen: "${dev[0]}"`);
+  return problems;
+};

@@ -44,7 +44,7 @@ import { createNodeHttpHandler, createScfHandler, type ScfEvent } from '../../sk
 import { readBody, requestUrl } from '../../protocol/http-body.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
 import { PartnerAccounts } from './accounts.js';
-import { AUDIOBOOK_INTENTS, AUDIOBOOK_INVOCATION_NAME, createAudiobookSkill } from './skill.js';
+import { AUDIOBOOK_INTENTS, AUDIOBOOK_INVOCATION_NAME, createAudiobookSkill, type AudiobookSlotKind } from './skill.js';
 import { checkAudioLink, DEFAULT_AUDIO_LINK_TTL_MS } from './audio-links.js';
 
 /** Exactly the record the sandbox's config takes for a skill, plus `url`. */
@@ -59,8 +59,8 @@ export interface SkillRecord {
   refundNotifyUrl: string;
   /** "打开有声书" opens the skill (a LaunchRequest). */
   invocationName: string;
-  /** The intent design: sample utterances and slot kinds. */
-  utterances: Array<{ intent: string; samples: string[]; slots: Record<string, 'text' | 'number'> }>;
+  /** The intent design: sample utterances and slot kinds (the album a custom entity of the catalog's titles). */
+  utterances: Array<{ intent: string; samples: string[]; slots: Record<string, AudiobookSlotKind> }>;
   /** Present only for an SCF deployment: the sandbox then calls `/skill` in the wrapped form. */
   deployment?: 'scf';
   /** The skill offers account linking (it may answer with a LinkAccount card). */

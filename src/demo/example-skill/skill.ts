@@ -58,9 +58,13 @@ export const GOODBYE_SPEECH = '再见，有声书期待下次与你相遇';
 /**
  * The skill's intent design as the platform learns it from the skill's
  * configuration (sample utterances, `{slot}` marks a slot; the sandbox's
- * stand-in for the platform's NLU matches these).
+ * stand-in for the platform's NLU matches these). The album is a custom
+ * entity of the catalog's titles (SKILL-PROTOCOL §3: a `text` value, `value`
+ * the title): "上一集" names no album, so it is no play request.
  */
 export const AUDIOBOOK_INVOCATION_NAME = '有声书';
+/** The album entity: every title in the catalog. */
+export const ALBUM_ENTITY: { entity: Array<{ value: string }> } = { entity: ALBUMS.map((a) => ({ value: a.title })) };
 export const AUDIOBOOK_INTENTS = [
   {
     intent: 'play',
@@ -81,7 +85,7 @@ export const AUDIOBOOK_INTENTS = [
       '播放{album}',
       '我想听{album}',
     ],
-    slots: { album: 'text', index: 'number' },
+    slots: { album: ALBUM_ENTITY, index: 'number' },
   },
   {
     intent: 'buy',
@@ -99,9 +103,12 @@ export const AUDIOBOOK_INTENTS = [
       '我想买{album}',
       '买{album}',
     ],
-    slots: { album: 'text', index: 'number' },
+    slots: { album: ALBUM_ENTITY, index: 'number' },
   },
-] as const satisfies ReadonlyArray<{ intent: string; samples: readonly string[]; slots: Record<string, 'text' | 'number'> }>;
+] as const satisfies ReadonlyArray<{ intent: string; samples: readonly string[]; slots: Record<string, AudiobookSlotKind> }>;
+
+/** A slot kind of the skill record (the sandbox config's: `text`, `number` or a custom entity). */
+export type AudiobookSlotKind = 'text' | 'number' | { entity: Array<{ value: string; synonyms?: string[] }> };
 
 /** How many episodes one playlist carries, from the requested one on. */
 export const PLAYLIST_LENGTH = 10;

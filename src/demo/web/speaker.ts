@@ -10,6 +10,13 @@
  * screen's bottom edge. The audio plays in one <audio> outside it, so a new
  * screen never cuts the sound. Directive names, state keys and error messages
  * go to the dialog log, never onto the screen.
+ *
+ * `?mode=screenless` makes it a screenless speaker (flow B, pay2): the
+ * companion runs in screenless mode, the purchase happens in the DingDang
+ * app (the phone panel opens the sandbox's app page), and the panel shows
+ * the speaker's state without touch targets (a screenless speaker is worked
+ * by voice and in the app). Showing the state at all is the demo's own
+ * choice, so the walk-through can be looked at.
  */
 import { DeviceCompanion, type ScreenView, type TouchTarget, type GoodsCard } from '../../device/index.js';
 import { SpeakerHost, httpSay, type PlayInfo, type TemplateInfo } from '../host.js';
@@ -35,8 +42,10 @@ const mic = $('mic');
 const retCode = $('ret-code');
 const audio = $<HTMLAudioElement>('audio');
 
-// The screen's size: ?screen=1024x600, 600×375 by default.
-const size = screenSize(new URLSearchParams(location.search).get('screen'));
+// The screen's size: ?screen=1024x600, 600×375 by default; ?mode=screenless for a screenless speaker.
+const params = new URLSearchParams(location.search);
+const size = screenSize(params.get('screen'));
+const mode: 'screen' | 'screenless' = params.get('mode') === 'screenless' ? 'screenless' : 'screen';
 {
   const device = screen.closest<HTMLElement>('.device') ?? document.body;
   device.style.setProperty('--lw', `${size.layoutWidth}px`);
@@ -44,7 +53,10 @@ const size = screenSize(new URLSearchParams(location.search).get('screen'));
   device.style.setProperty('--z', String(size.zoom));
   device.style.setProperty('--sw', `${size.width}px`);
   screen.dataset.size = size.name;
-  $('screen-size').textContent = `${size.width}×${size.height}`;
+  $('screen-size').textContent = mode === 'screenless' ? '无屏音箱 · 语音和叮当APP' : `${size.width}×${size.height}`;
+  screen.dataset.mode = mode;
+  const kind = document.querySelector('header .muted');
+  if (kind && mode === 'screenless') kind.textContent = (kind.textContent ?? '').replace('屏幕音箱 (screen speaker)', '无屏音箱 (screenless speaker)');
   if (size.width > 700) document.querySelector('main')?.classList.add('wide');
 }
 
@@ -52,13 +64,13 @@ const companion = new DeviceCompanion({
   platformUrl: config.platformUrl,
   tskPublicKey: config.tskPublicKey,
   deviceId: config.deviceId,
-  mode: 'screen',
+  mode,
   locale: 'zh-CN',
   // The purchase ends on its own; the transport stays for the next one.
   closeTransportOnStop: true,
 });
 // The page's own forwarder (`/api/say`) or the platform's `/sandbox/v1/say` itself: both take `{ text, deviceId, mode }`.
-const host = new SpeakerHost(companion, httpSay(config.sayUrl, { deviceId: config.deviceId, mode: 'screen' }));
+const host = new SpeakerHost(companion, httpSay(config.sayUrl, { deviceId: config.deviceId, mode }));
 
 // The live statechart: the purchase's state lit as it walks; unlit when the screen goes idle.
 const chart = new StatechartPanel($('statechart'));
@@ -159,6 +171,8 @@ function release(): void {
 }
 
 function setActions(actions: TouchTarget[]): void {
+  // A screenless speaker has nothing to touch: voice and the DingDang app.
+  if (mode === 'screenless') actions = [];
   // The main action last, at the right-hand end of the bar.
   const rank = (a: TouchTarget) => (a === 'buy' || a === 'retry' ? 1 : 0);
   const ordered = [...actions].sort((a, b) => rank(a) - rank(b));
@@ -178,15 +192,41 @@ function touchButton(a: TouchTarget, cls = ''): HTMLElement {
   return b;
 }
 
+const phoneHint = $('phone-hint');
+const PHONE_HINT = {
+  screen: phoneHint.textContent ?? '',
+  screenless: '音箱说“请在叮当APP中完成支付”后，点“打开叮当APP”，在手机上下单并支付，或取消。',
+  expired: '二维码已过期，没有可扫的码了。对音箱说“刷新二维码”换一张新的。',
+};
+if (mode === 'screenless') {
+  phoneHint.textContent = PHONE_HINT.screenless;
+  scan.textContent = '打开叮当APP · Open app';
+  payLink.textContent = '在新标签页打开叮当APP';
+}
+
 let shownPayUrl: string | undefined;
-function setPhone(payUrl: string | undefined): void {
-  // A new order (retry) has a new payment URL: the phone must scan the new code.
-  if (payUrl !== undefined && payUrl !== shownPayUrl && phone.src !== 'about:blank' && phone.src !== '') phone.src = 'about:blank';
+/** The phone panel of a screen speaker: the code to scan, or none (`expired`: the panel says the code expired). */
+function setPhone(payUrl: string | undefined, expired = false): void {
+  if (mode === 'screenless') return; // the phone is the DingDang app: setApp
+  // A new order (retry) has a new payment URL: the phone must scan the new code; an expired one leaves nothing to scan.
+  if ((expired || (payUrl !== undefined && payUrl !== shownPayUrl)) && phone.src !== 'about:blank' && phone.src !== '') phone.src = 'about:blank';
   if (payUrl !== undefined) shownPayUrl = payUrl;
-  scan.disabled = payUrl === undefined;
-  scan.dataset.url = payUrl ?? '';
-  if (payUrl) {
-    payLink.href = payUrl;
+  phoneHint.textContent = expired ? PHONE_HINT.expired : PHONE_HINT.screen;
+  phoneHint.dataset.expired = String(expired);
+  link(payUrl);
+}
+
+/** The phone panel of a screenless speaker: the DingDang app's page of the purchase, or none. */
+function setApp(appUrl: string | undefined): void {
+  if (mode !== 'screenless') return;
+  link(appUrl);
+}
+
+function link(url: string | undefined): void {
+  scan.disabled = url === undefined;
+  scan.dataset.url = url ?? '';
+  if (url) {
+    payLink.href = url;
     payLink.hidden = false;
   } else payLink.hidden = true;
 }
@@ -199,6 +239,7 @@ function idle(): void {
   fill(el('h3', {}, '你好，我是叮当'), el('p', { class: 'desc' }, `试试说：“${config.example}”`));
   setActions([]);
   setPhone(undefined);
+  setApp(undefined);
 }
 
 let loggedDetail: string | undefined;
@@ -270,7 +311,9 @@ function draw(v: ScreenView): void {
           detail ? el('div', { class: 'detail' }, detail) : undefined,
         ),
       );
-      if (v.outcome !== 'expired') setPhone(undefined);
+      setPhone(undefined, v.outcome === 'expired');
+      // The app stays open while a retry is offered there; any other outcome ends the purchase in the app too.
+      if (v.outcome !== 'failed') setApp(undefined);
       break;
     }
     case 'resumed': {
@@ -609,10 +652,19 @@ host.on('platformError', (e) => {
 host.on('failure', (e) => log('event', e.message));
 host.on('end', (r) => log('event', `购买结束：${r.outcome}${r.paid ? '（已支付）' : ''}`));
 
+/** The most characters of one utterance the platform takes (the sandbox's MAX_UTTERANCE_CHARS, our own bound): a longer one is not sent. */
+const MAX_UTTERANCE_CHARS = 64;
+
 async function hear(text: string): Promise<void> {
   const t = text.trim();
   if (!t) return;
   log('user', t);
+  if (t.length > MAX_UTTERANCE_CHARS) {
+    // A speaker's recogniser hands over one short request; the platform would refuse this one (400), which is no network problem.
+    log('event', `一句话最多 ${MAX_UTTERANCE_CHARS} 个字，这句有 ${t.length} 个字，没有发给平台`);
+    say('这句话太长了，请说短一点。');
+    return;
+  }
   mic.hidden = true;
   retCode.hidden = true;
   asked = t;
@@ -633,8 +685,12 @@ for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('#chips 
 scan.addEventListener('click', () => {
   const url = scan.dataset.url;
   if (!url) return;
-  log('event', '手机扫码，打开支付页');
+  log('event', mode === 'screenless' ? '手机打开叮当APP' : '手机扫码，打开支付页');
   phone.src = url;
+});
+// Screenless: the purchase goes to the DingDang app (pay2); its page on the phone.
+host.on('purchase', (e) => {
+  if (e.purchaseId !== undefined) setApp(`${config.platformUrl.replace(/\/+$/, '')}/app/${encodeURIComponent(e.purchaseId)}`);
 });
 const aloud = $<HTMLInputElement>('aloud');
 if (!('speechSynthesis' in window)) aloud.disabled = true;
@@ -643,5 +699,5 @@ aloud.addEventListener('change', () => {
   if (!speakAloud && 'speechSynthesis' in window) speechSynthesis.cancel();
 });
 window.addEventListener('pagehide', () => host.stop());
-(window as unknown as { speaker: unknown }).speaker = { host, companion, hear, paints, size, chart };
+(window as unknown as { speaker: unknown }).speaker = { host, companion, hear, paints, size, chart, mode };
 document.body.dataset.ready = 'true';

@@ -7,8 +7,10 @@
  * it and the arrow taken dimmed behind it. Two views, in tabs: the screen flow
  * and the whole purchase (folded); the panel follows the state to the view
  * that draws it, until a tab is picked by hand. Zoom (−, 适应, +) and scroll
- * within the panel (the whole view at idle, closer around the lit state until
- * a zoom is picked); 展开 opens it over the page.
+ * within the panel: until a zoom is picked, the state names stay readable
+ * (DEFAULT_ZOOM) — around the lit state, and at idle around where a purchase
+ * starts (the whole view fitted into the 320 px column was too small to
+ * read; 适应 still shows it whole); 展开 opens it over the page.
  */
 import type { Statechart, StatechartView } from '../statechart.js';
 
@@ -58,7 +60,7 @@ export class StatechartPanel {
   private drawn = new Map<string, Drawn>();
   private viewId = 'screen';
   private follow = true;
-  /** The zoom picked by hand; until then the whole view at idle, DEFAULT_ZOOM around the lit state. */
+  /** The zoom picked by hand; until then DEFAULT_ZOOM (around the lit state, or the start at idle). */
   private zoom?: number | 'fit';
   private current?: string;
   private previous?: string;
@@ -233,8 +235,9 @@ export class StatechartPanel {
   }
 
   private zoomNow(): number {
-    const z = this.zoom ?? (this.current ? DEFAULT_ZOOM : 'fit');
-    return z === 'fit' ? this.fitZoom() : z;
+    if (this.zoom === 'fit') return this.fitZoom();
+    // Until a zoom is picked: readable, or the whole view when that fits larger.
+    return this.zoom ?? Math.max(DEFAULT_ZOOM, Math.min(this.fitZoom(), 1));
   }
 
   private fitZoom(): number {
@@ -253,14 +256,23 @@ export class StatechartPanel {
     d.svg.style.width = `${Math.round(d.width * z)}px`;
     d.svg.style.height = `${Math.round(d.height * z)}px`;
     d.svg.style.maxWidth = 'none';
-    this.panel.dataset.zoom = (this.zoom ?? (this.current ? DEFAULT_ZOOM : 'fit')) === 'fit' ? 'fit' : String(z);
+    this.panel.dataset.zoom = this.zoom === 'fit' ? 'fit' : String(Math.round(z * 100) / 100);
     this.reveal();
   }
 
-  /** Scroll the lit box to the middle of the panel. */
+  /** Scroll the lit box to the middle of the panel; at idle, the start (the initial state's dot) near the top. */
   private reveal(): void {
     const d = this.drawn.get(this.viewId);
-    const g = d?.svg.querySelector('.lit');
+    const lit = d?.svg.querySelector('.lit');
+    if (!lit && d && this.current === undefined) {
+      const start = d.svg.querySelector('.state-start')?.closest('g') ?? d.svg.querySelector('g.node');
+      if (!start) return;
+      const r = start.getBoundingClientRect();
+      const b = this.box.getBoundingClientRect();
+      this.box.scrollTo({ left: this.box.scrollLeft + r.left + r.width / 2 - (b.left + b.width / 2), top: this.box.scrollTop + r.top - b.top - 48 });
+      return;
+    }
+    const g = lit;
     if (!g) return;
     const r = g.getBoundingClientRect();
     const b = this.box.getBoundingClientRect();
