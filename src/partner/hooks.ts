@@ -15,6 +15,22 @@ export interface CatalogItem {
   maxQuantity?: number;
   /** Can be bought again although owned (credits, tips); default false. */
   consumable?: boolean;
+  /**
+   * Our own extension (DingDang defines no consumables): the item is a pack
+   * of this many credits per unit (e.g. 10 for "10次点播卡"). Delivery adds
+   * `credits × quantity` to the user's balance (`creditBalance`) instead of a
+   * one-time entitlement; the skill spends them with `consumeCredits`.
+   * Implies `consumable`. Integer 1–10^9.
+   */
+  credits?: number;
+  /** The balance the credits add to (1–64 characters; several packs may share one). Default the itemId. */
+  creditBalance?: string;
+  /**
+   * What a refund of the order does to its credits (when `revokeOnRefund`
+   * takes back what the order granted): `'remaining'` (default) removes what
+   * is left of them (at most the pack, never below zero), `'keep'` leaves them.
+   */
+  creditsOnRefund?: 'remaining' | 'keep';
 }
 
 export interface OrderContext {

@@ -23,6 +23,10 @@ export type { PartnerHandler, PartnerRequest, PartnerResponse } from './make-han
 export { catalogFrom } from './catalog.js';
 export type { CatalogHook, CatalogItem, DeliverContext, DeliverHook, OrderContext, RefundHook, RefundNotifyContext, UserHook } from './hooks.js';
 
+// The entitlement lifecycle: purchase history, credits (our own extension).
+export { consumeCredits, creditsOf, listPurchases } from './purchases.js';
+export type { PurchasesOptions } from './purchases.js';
+
 // The Node `http` adapter.
 export { DEFAULT_PARTNER_PATHS, nodeHttpHandler, partnerRequestListener, writePartnerResponse } from './adapters/node-http.js';
 export type { PartnerPaths } from './adapters/node-http.js';
@@ -49,6 +53,9 @@ export type { ReconcileReport, Reconciler, ReconcilerOptions } from './reconcile
 // The store contract and the stores.
 export type {
   CheckedDeliveryClaim,
+  CreditConsumption,
+  CreditGrant,
+  CreditRefund,
   DeliveryClaim,
   DeliveryExpectation,
   NewOrder,
@@ -57,6 +64,10 @@ export type {
   PartnerOrder,
   PartnerOrderStatus,
   PartnerStore,
+  Purchase,
+  PurchasePage,
+  PurchasePageOptions,
+  PurchaseStatus,
   ReconcileClaimOptions,
   ReconcileOrderClaim,
   ReconcileRefundClaim,

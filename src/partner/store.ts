@@ -20,6 +20,70 @@ export interface PartnerOrder {
   transactionId: string | null;
   createdAt: number;
   deliveredAt: number | null;
+  /** Credits the order adds when delivered (our own extension, see `CreditGrant`); absent when none. */
+  credits?: CreditGrant[];
+}
+
+/**
+ * Our own extension (DingDang defines no consumables): what one order line
+ * of a credit pack (e.g. "10次点播卡") adds to the user's balance when the
+ * order is delivered, instead of a one-time entitlement. Computed by the kit
+ * from the catalog item (`credits × quantity`) and stored with the order, so
+ * the store adds it in the same transaction that records the delivery.
+ */
+export interface CreditGrant {
+  /** The order line (an itemId of `details`). */
+  itemId: string;
+  /** The balance it adds to (1–64 characters; the catalog's `creditBalance`, default the itemId). */
+  balance: string;
+  /** Credits added (≥ 1). */
+  count: number;
+  /**
+   * What a refund of the order (`revokeEntitlements`) does: `remaining` takes
+   * back what is left of them (at most `count`, never below zero), `keep`
+   * leaves the balance alone.
+   */
+  onRefund: CreditRefund;
+}
+
+export type CreditRefund = 'remaining' | 'keep';
+
+/** How a purchase stands in the history: delivered; refunded (money back, goods kept); revoked (what it granted taken back). */
+export type PurchaseStatus = 'delivered' | 'refunded' | 'revoked';
+
+/** One delivered order of a user (`listPurchases`). */
+export interface Purchase {
+  tradeNo: string;
+  details: OrderDetail[];
+  totalAmt: Fen;
+  /** When the order was created (the user's purchase; the history is ordered by it). */
+  createdAt: number;
+  deliveredAt: number;
+  status: PurchaseStatus;
+  /** Sum of its SUCCESS refunds (fen). */
+  refundedAmt: Fen;
+  credits?: CreditGrant[];
+}
+
+export interface PurchasePageOptions {
+  /** 1–100. */
+  limit: number;
+  /** `nextCursor` of the previous page; absent or null for the newest. */
+  cursor?: string | null;
+}
+
+export interface PurchasePage {
+  /** Newest first (createdAt, then tradeNo, descending). */
+  purchases: Purchase[];
+  /** Pass it back for the next (older) page; null when there is none. */
+  nextCursor: string | null;
+}
+
+/** Result of `consumeCredits`: `ok` false when the balance was short (then nothing was taken). */
+export interface CreditConsumption {
+  ok: boolean;
+  /** The balance after the call. */
+  balance: number;
 }
 
 export interface NewOrder {
@@ -29,6 +93,8 @@ export interface NewOrder {
   details: OrderDetail[];
   totalAmt: Fen;
   createdAt: number;
+  /** Our own extension: credits delivery adds (see `CreditGrant`); each `itemId` one of `details`. */
+  credits?: CreditGrant[];
 }
 
 /** Result of trying to claim the delivery of an order. */
@@ -153,11 +219,27 @@ export interface PartnerStore {
   getRefund(refundTradeNo: string): Promise<Refund | undefined>;
   updateRefund(refundTradeNo: string, patch: Partial<Pick<Refund, 'status' | 'refundTransactionId'>>): Promise<Refund | undefined>;
   /**
-   * Take back what an order granted (a refund): its entitlements are removed,
-   * the delivery record stays. Returns how many entitlements were removed
-   * (0 when already revoked or never granted). Idempotent.
+   * Take back what a delivered order granted (a refund): its entitlements are
+   * removed, its credits with `onRefund: 'remaining'` are taken back (what is
+   * left of them, never below zero), the order is marked revoked (purchase
+   * history); the delivery record stays. Returns how many entitlements and
+   * credit grants were taken back (0 when already revoked, or the order is
+   * not delivered: then nothing is marked). Idempotent.
    */
   revokeEntitlements(tradeNo: string): Promise<number>;
+  /**
+   * Purchase history (optional; all built-in stores): the user's delivered
+   * orders, newest first, one bounded page at a time. A bad cursor is an
+   * `InvalidArgumentError`. See `listPurchases` (purchases.ts).
+   */
+  listPurchases?(skillId: string, userToken: string, options: PurchasePageOptions): Promise<PurchasePage>;
+  /** Credits (our own extension; optional, all built-in stores): the user's balance, 0 when none. */
+  getCredits?(skillId: string, userToken: string, balance: string): Promise<number>;
+  /**
+   * Take `count` (≥ 1) credits from the balance atomically: all or nothing,
+   * never below zero, exact under concurrent consumers on one database.
+   */
+  consumeCredits?(skillId: string, userToken: string, balance: string, count: number): Promise<CreditConsumption>;
   /**
    * Replay protection shared by every instance on this store: record `nonce`
    * until `expiresAt` (epoch ms); true when it was new (or its previous record

@@ -58,6 +58,22 @@ const CASES: { [M in keyof typeof checkArgs]: { good: Parameters<(typeof checkAr
       ['R1', null as never],
     ],
   },
+  listPurchases: {
+    good: ['s', 'u', { limit: 10, cursor: '5.T1' }],
+    bad: [
+      ['s', 'u', { limit: 0 }],
+      ['s', 'u', { limit: 10, cursor: 'T1' }],
+      ['s', '', { limit: 10 }],
+    ],
+  },
+  getCredits: { good: ['s', 'u', 'plays'], bad: [['s', 'u', '']] },
+  consumeCredits: {
+    good: ['s', 'u', 'plays', 1],
+    bad: [
+      ['s', 'u', 'plays', 0],
+      ['s', 'u', 'p'.repeat(65), 1],
+    ],
+  },
 };
 
 const messageOf = (run: () => void): string => {

@@ -20,6 +20,11 @@
  *   when the delivery notification has not arrived yet, the skill confirms
  *   the payment by order query (short timeout) and delivers through the same
  *   exactly-once path; otherwise it says the payment is being confirmed.
+ * * `IntentRequest` `purchases` ("我买过什么", "我的购买记录"): the episodes the
+ *   user bought (newest first, from the store's purchase history; refunded
+ *   and taken back ones left out) said as "你买过：万古神帝第4集、第5集", or
+ *   "你还没有买过内容"; on a screen speaker also the list of them
+ *   (`HorizontialListTemplate`, a tap plays the episode).
  * * `SessionEndedRequest`: a goodbye.
  *
  * Identity: the pay interfaces' `userToken` is the partner's own stable user
@@ -33,7 +38,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ChargeInfo, PlaylistItem, SkillUser } from '../../protocol/index.js';
-import type { PartnerStore } from '../../partner/index.js';
+import { listPurchases, type PartnerStore } from '../../partner/index.js';
 import {
   getSlotNumber,
   getSlotValue,
@@ -105,10 +110,51 @@ export const AUDIOBOOK_INTENTS = [
     ],
     slots: { album: ALBUM_ENTITY, index: 'number' },
   },
+  {
+    // Purchase history (listPurchases of the partner kit).
+    intent: 'purchases',
+    samples: [
+      '我买过什么',
+      '我买过哪些',
+      '我买了什么',
+      '我买了哪些',
+      '我都买了什么',
+      '我都买过什么',
+      '我的购买记录',
+      '查看购买记录',
+      '查一下我的购买记录',
+      '我买过的内容',
+    ],
+    slots: {},
+  },
 ] as const satisfies ReadonlyArray<{ intent: string; samples: readonly string[]; slots: Record<string, AudiobookSlotKind> }>;
 
 /** A slot kind of the skill record (the sandbox config's: `text`, `number` or a custom entity). */
 export type AudiobookSlotKind = 'text' | 'number' | { entity: Array<{ value: string; synonyms?: string[] }> };
+
+export const NO_PURCHASES_SPEECH = '你还没有买过内容';
+/** Purchases read for "我买过什么" (one page of the history), and how many episodes are said. */
+const HISTORY_PAGE = 20;
+const HISTORY_SPOKEN = 8;
+
+/** "万古神帝第4集、第5集，斗破苍穹第6集": episodes grouped by album (albums in the order given, episodes ascending). */
+export function purchaseList(eps: readonly Episode[]): string {
+  const groups = new Map<string, number[]>();
+  for (const ep of eps) {
+    const g = groups.get(ep.album.title) ?? [];
+    g.push(ep.index);
+    groups.set(ep.album.title, g);
+  }
+  return [...groups]
+    .map(
+      ([title, idx]) =>
+        `${title}${[...idx]
+          .sort((a, b) => a - b)
+          .map((i) => `第${i}集`)
+          .join('、')}`,
+    )
+    .join('，');
+}
 
 /** How many episodes one playlist carries, from the requested one on. */
 export const PLAYLIST_LENGTH = 10;
@@ -280,6 +326,31 @@ export function createAudiobookSkill(options: AudiobookSkillOptions): Skill {
     return rb.speak(`支付结果确认中，请稍后再说：播放${ep.album.title}第${ep.index}集`).getResponse();
   });
 
+  const purchases = intentHandler('purchases', async (input) => {
+    const rb = input.responseBuilder;
+    const user = partnerUserId(input.user, accounts);
+    const page = await listPurchases(store, skillId, user, { limit: HISTORY_PAGE });
+    const eps: Episode[] = [];
+    for (const p of page.purchases) {
+      if (p.status === 'revoked') continue;
+      for (const d of p.details) {
+        const ep = episodeByItemId(d.itemId);
+        if (ep && !eps.some((e) => e.itemId === ep.itemId)) eps.push(ep);
+      }
+    }
+    if (eps.length === 0) return rb.speak(NO_PURCHASES_SPEECH).getResponse();
+    const said = eps.slice(0, HISTORY_SPOKEN);
+    const more = eps.length > said.length || page.nextCursor !== null;
+    rb.speak(`你买过：${purchaseList(said)}${more ? '等' : ''}`);
+    if (isScreenDevice(input)) {
+      rb.renderTemplate(
+        'purchases',
+        horizontialList(eps.slice(0, 10).map((ep) => ({ token: ep.itemId, title: `第${ep.index}集`, description: ep.album.title }))),
+      ).keepSession();
+    }
+    return rb.getResponse();
+  });
+
   const ended = requestHandler('SessionEndedRequest', (input) => input.responseBuilder.speak(GOODBYE_SPEECH).getResponse());
 
   const help = {
@@ -288,6 +359,6 @@ export function createAudiobookSkill(options: AudiobookSkillOptions): Skill {
   };
 
   return new SkillBuilder({ skillSecret, skillId, ...(options.now ? { now: options.now } : {}) })
-    .addRequestHandlers(launch, playOrBuy('play'), playOrBuy('buy'), selected, chargeDone, ended, help)
+    .addRequestHandlers(launch, playOrBuy('play'), playOrBuy('buy'), purchases, selected, chargeDone, ended, help)
     .create();
 }

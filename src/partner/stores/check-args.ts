@@ -6,8 +6,9 @@
  */
 import { InvalidArgumentError, REFUND_STATUSES, isFen, isOrderNo } from '../../protocol/index.js';
 import type { OrderDetail, RefundStatus } from '../../protocol/index.js';
-import type { DeliveryExpectation, NewOrder, PartnerStore, ReconcileClaimOptions, ReconcileSettle, Refund } from '../store.js';
-import { USER_TOKEN_MAX } from './common.js';
+import type { DeliveryExpectation, NewOrder, PartnerStore, PurchasePageOptions, ReconcileClaimOptions, ReconcileSettle, Refund } from '../store.js';
+import { parseCursor } from './common.js';
+import { CREDIT_BALANCE_MAX, USER_TOKEN_MAX } from './common.js';
 
 type RefundPatch = Partial<Pick<Refund, 'status' | 'refundTransactionId'>>;
 
@@ -41,6 +42,35 @@ function checkNewOrder(order: NewOrder): void {
     if (!Number.isSafeInteger(d.quantity) || d.quantity < 1) throw new InvalidArgumentError(`details[${i}].quantity must be an integer ≥ 1`);
     if (!isFen(d.amount)) throw new InvalidArgumentError(`details[${i}].amount must be a non-negative integer number of fen`);
   });
+  if (order.credits !== undefined) {
+    if (!Array.isArray(order.credits) || order.credits.length > order.details.length)
+      throw new InvalidArgumentError('credits must be an array, at most one grant per order line');
+    const lines = new Set(order.details.map((d) => d.itemId));
+    order.credits.forEach((g, i) => {
+      if (g === null || typeof g !== 'object') throw new InvalidArgumentError(`credits[${i}] must be an object`);
+      if (!lines.has(g.itemId)) throw new InvalidArgumentError(`credits[${i}].itemId must name a line of details`);
+      checkText(g.balance, `credits[${i}].balance`, CREDIT_BALANCE_MAX);
+      checkCount(g.count, `credits[${i}].count`);
+      if (g.onRefund !== 'remaining' && g.onRefund !== 'keep') throw new InvalidArgumentError(`credits[${i}].onRefund must be 'remaining' or 'keep'`);
+    });
+  }
+}
+
+/** Credits per grant or per consumption: 1 … 10^9. */
+function checkCount(value: unknown, what: string): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > 1e9)
+    throw new InvalidArgumentError(`${what} must be an integer 1–1000000000, got ${String(value)}`);
+}
+
+function checkUser(skillId: unknown, userToken: unknown): void {
+  checkText(skillId, 'skillId');
+  checkText(userToken, 'userToken', USER_TOKEN_MAX);
+}
+
+function checkPage(o: PurchasePageOptions): void {
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError('options must be an object');
+  if (!Number.isSafeInteger(o.limit) || o.limit < 1 || o.limit > 100) throw new InvalidArgumentError(`limit must be an integer 1–100, got ${String(o.limit)}`);
+  if (o.cursor !== undefined && o.cursor !== null) parseCursor(o.cursor);
 }
 
 function checkClaim(tradeNo: unknown, transactionId: unknown, leaseMs: unknown, now: unknown): void {
@@ -172,5 +202,18 @@ export const checkArgs = {
   },
   getReconcileState(tradeNo: string): void {
     checkTradeNo(tradeNo);
+  },
+  listPurchases(skillId: string, userToken: string, options: PurchasePageOptions): void {
+    checkUser(skillId, userToken);
+    checkPage(options);
+  },
+  getCredits(skillId: string, userToken: string, balance: string): void {
+    checkUser(skillId, userToken);
+    checkText(balance, 'balance', CREDIT_BALANCE_MAX);
+  },
+  consumeCredits(skillId: string, userToken: string, balance: string, count: number): void {
+    checkUser(skillId, userToken);
+    checkText(balance, 'balance', CREDIT_BALANCE_MAX);
+    checkCount(count, 'count');
   },
 } satisfies { [M in Exclude<keyof PartnerStore, 'init' | 'close' | 'shared'>]-?: (...args: Parameters<NonNullable<PartnerStore[M]>>) => void };

@@ -3,9 +3,9 @@
  * count towards the order total and the bound they keep, copies, and whether
  * a stored order matches a delivery's facts. Argument checks: check-args.ts.
  */
-import type { OrderDetail, RefundStatus } from '../../protocol/index.js';
+import { InvalidArgumentError, type OrderDetail, type RefundStatus } from '../../protocol/index.js';
 import { StoreError } from '../errors.js';
-import type { DeliveryExpectation, PartnerOrder, Refund } from '../store.js';
+import type { CreditGrant, DeliveryExpectation, PartnerOrder, PurchaseStatus, Refund } from '../store.js';
 
 /** userToken has no length limit in the seed: allow long opaque tokens. */
 export const USER_TOKEN_MAX = 8192;
@@ -42,7 +42,9 @@ export function checkRefundBound(refund: Pick<Refund, 'refundTradeNo' | 'tradeNo
 }
 
 export function copyOrder(o: PartnerOrder): PartnerOrder {
-  return { ...o, details: structuredClone(o.details) };
+  const copy: PartnerOrder = { ...o, details: structuredClone(o.details) };
+  if (o.credits) copy.credits = copyCredits(o.credits)!;
+  return copy;
 }
 
 /** Does the stored order match what the notification says? (A recorded transactionId must be the notification's.) */
@@ -58,3 +60,39 @@ export function orderMatches(
     (order.transactionId === null || order.transactionId === transactionId)
   );
 }
+
+/** Longest credit balance name. */
+export const CREDIT_BALANCE_MAX = 64;
+
+/**
+ * The purchase-history cursor: `<createdAt>.<tradeNo>` of the last purchase
+ * of a page (opaque to callers; our own format). The next page holds the
+ * purchases strictly before it in (createdAt, tradeNo) order.
+ */
+export interface HistoryCursor {
+  createdAt: number;
+  tradeNo: string;
+}
+
+export const formatCursor = (p: HistoryCursor): string => `${p.createdAt}.${p.tradeNo}`;
+
+export function parseCursor(cursor: unknown): HistoryCursor {
+  const m = typeof cursor === 'string' ? /^(0|[1-9][0-9]{0,15})\.([0-9A-Za-z]{1,32})$/.exec(cursor) : null;
+  const createdAt = m ? Number(m[1]) : NaN;
+  if (!m || !Number.isSafeInteger(createdAt)) throw new InvalidArgumentError('cursor must be a nextCursor of listPurchases');
+  return { createdAt, tradeNo: m[2]! };
+}
+
+/** A purchase's status from its revocation mark and its successful refunds. */
+export const purchaseStatus = (revoked: boolean, refundedAmt: number): PurchaseStatus => (revoked ? 'revoked' : refundedAmt > 0 ? 'refunded' : 'delivered');
+
+/** Sum of the credits per balance (one order may grant several lines to one balance). */
+export function creditsByBalance(grants: readonly CreditGrant[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const g of grants) m.set(g.balance, (m.get(g.balance) ?? 0) + g.count);
+  return m;
+}
+
+/** Copy of the grants, or undefined when there are none (the order then has no `credits` field). */
+export const copyCredits = (grants: readonly CreditGrant[] | null | undefined): CreditGrant[] | undefined =>
+  grants && grants.length > 0 ? grants.map((g) => ({ itemId: g.itemId, balance: g.balance, count: g.count, onRefund: g.onRefund })) : undefined;

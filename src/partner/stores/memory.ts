@@ -6,6 +6,10 @@
  */
 import type {
   CheckedDeliveryClaim,
+  CreditConsumption,
+  Purchase,
+  PurchasePage,
+  PurchasePageOptions,
   DeliveryClaim,
   DeliveryExpectation,
   NewOrder,
@@ -19,7 +23,19 @@ import type {
   Refund,
 } from '../store.js';
 import { checkArgs } from './check-args.js';
-import { checkRefundBound, copyOrder, countsAgain, itemIdsOf, orderMatches, refundCounts } from './common.js';
+import {
+  checkRefundBound,
+  copyCredits,
+  copyOrder,
+  countsAgain,
+  creditsByBalance,
+  formatCursor,
+  itemIdsOf,
+  orderMatches,
+  parseCursor,
+  purchaseStatus,
+  refundCounts,
+} from './common.js';
 import { StoreError } from '../errors.js';
 
 interface Row {
@@ -27,6 +43,8 @@ interface Row {
   claimUntil: number | null;
   attempts: number;
   rec: OrderReconcileState;
+  /** What it granted was taken back (revokeEntitlements). */
+  revoked: boolean;
 }
 
 /** Reconcile bookkeeping of a refund. */
@@ -52,6 +70,8 @@ export class MemoryPartnerStore implements PartnerStore {
   #refundRecs = new Map<string, RefundRec>();
   /** key skillId \u0000 userToken \u0000 itemId → tradeNos that granted it */
   #entitlements = new Map<string, Set<string>>();
+  /** key skillId \u0000 userToken \u0000 balance → credits left */
+  #credits = new Map<string, number>();
   /** nonce → expiresAt (insertion order ≈ expiry order). */
   #nonces = new Map<string, number>();
   #closed = false;
@@ -75,7 +95,9 @@ export class MemoryPartnerStore implements PartnerStore {
       createdAt: order.createdAt,
       deliveredAt: null,
     };
-    this.#orders.set(order.tradeNo, { order: stored, claimUntil: null, attempts: 0, rec: newRec() });
+    const credits = copyCredits(order.credits);
+    if (credits) stored.credits = credits;
+    this.#orders.set(order.tradeNo, { order: stored, claimUntil: null, attempts: 0, rec: newRec(), revoked: false });
     return copyOrder(stored);
   }
 
@@ -124,6 +146,10 @@ export class MemoryPartnerStore implements PartnerStore {
         let set = this.#entitlements.get(key);
         if (!set) this.#entitlements.set(key, (set = new Set()));
         set.add(tradeNo);
+      }
+      for (const [balance, count] of creditsByBalance(row.order.credits ?? [])) {
+        const key = entKey(row.order.skillId, row.order.userToken, balance);
+        this.#credits.set(key, (this.#credits.get(key) ?? 0) + count);
       }
     }
     return copyOrder(row.order);
@@ -185,13 +211,66 @@ export class MemoryPartnerStore implements PartnerStore {
   async revokeEntitlements(tradeNo: string): Promise<number> {
     this.#open();
     checkArgs.revokeEntitlements(tradeNo);
+    const row = this.#orders.get(tradeNo);
+    if (!row || row.order.status !== 'DELIVERED' || row.revoked) return 0;
+    row.revoked = true;
     let n = 0;
     for (const [key, trades] of this.#entitlements) {
       if (!trades.delete(tradeNo)) continue;
       n++;
       if (trades.size === 0) this.#entitlements.delete(key);
     }
+    for (const g of row.order.credits ?? []) {
+      if (g.onRefund !== 'remaining') continue;
+      const key = entKey(row.order.skillId, row.order.userToken, g.balance);
+      const left = this.#credits.get(key) ?? 0;
+      this.#credits.set(key, left - Math.min(left, g.count));
+      n++;
+    }
     return n;
+  }
+
+  async listPurchases(skillId: string, userToken: string, options: PurchasePageOptions): Promise<PurchasePage> {
+    this.#open();
+    checkArgs.listPurchases(skillId, userToken, options);
+    const after = options.cursor ? parseCursor(options.cursor) : undefined;
+    const before = (o: PartnerOrder) => !after || o.createdAt < after.createdAt || (o.createdAt === after.createdAt && o.tradeNo < after.tradeNo);
+    const rows = [...this.#orders.values()]
+      .filter(({ order: o }) => o.skillId === skillId && o.userToken === userToken && o.status === 'DELIVERED' && before(o))
+      .sort((a, b) => b.order.createdAt - a.order.createdAt || (a.order.tradeNo < b.order.tradeNo ? 1 : a.order.tradeNo > b.order.tradeNo ? -1 : 0));
+    const page = rows.slice(0, options.limit).map((row): Purchase => {
+      const refundedAmt = this.#refundedOf(row.order.tradeNo, 'SUCCESS');
+      const p: Purchase = {
+        tradeNo: row.order.tradeNo,
+        details: structuredClone(row.order.details),
+        totalAmt: row.order.totalAmt,
+        createdAt: row.order.createdAt,
+        deliveredAt: row.order.deliveredAt!,
+        status: purchaseStatus(row.revoked, refundedAmt),
+        refundedAmt,
+      };
+      const credits = copyCredits(row.order.credits);
+      if (credits) p.credits = credits;
+      return p;
+    });
+    const last = page.at(-1);
+    return { purchases: page, nextCursor: rows.length > options.limit && last ? formatCursor(last) : null };
+  }
+
+  async getCredits(skillId: string, userToken: string, balance: string): Promise<number> {
+    this.#open();
+    checkArgs.getCredits(skillId, userToken, balance);
+    return this.#credits.get(entKey(skillId, userToken, balance)) ?? 0;
+  }
+
+  async consumeCredits(skillId: string, userToken: string, balance: string, count: number): Promise<CreditConsumption> {
+    this.#open();
+    checkArgs.consumeCredits(skillId, userToken, balance, count);
+    const key = entKey(skillId, userToken, balance);
+    const left = this.#credits.get(key) ?? 0;
+    if (left < count) return { ok: false, balance: left };
+    this.#credits.set(key, left - count);
+    return { ok: true, balance: left - count };
   }
 
   async rememberNonce(nonce: string, expiresAt: number, now: number): Promise<boolean> {
@@ -274,9 +353,9 @@ export class MemoryPartnerStore implements PartnerStore {
     this.#closed = true;
   }
 
-  #refundedOf(tradeNo: string): number {
+  #refundedOf(tradeNo: string, only?: 'SUCCESS'): number {
     let sum = 0;
-    for (const r of this.#refunds.values()) if (r.tradeNo === tradeNo && refundCounts(r.status)) sum += r.refundAmt;
+    for (const r of this.#refunds.values()) if (r.tradeNo === tradeNo && (only ? r.status === only : refundCounts(r.status))) sum += r.refundAmt;
     return sum;
   }
 

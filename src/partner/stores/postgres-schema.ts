@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import type { OrderDetail, RefundStatus } from '../../protocol/index.js';
 import { StoreError } from '../errors.js';
-import type { OrderCloseReason, OrderReconcileState, PartnerOrder, PartnerOrderStatus, Refund } from '../store.js';
+import type { CreditGrant, OrderCloseReason, OrderReconcileState, PartnerOrder, PartnerOrderStatus, Refund } from '../store.js';
 
 export const POSTGRES_SCHEMA_VERSION = 1;
 
@@ -74,6 +74,34 @@ CREATE INDEX IF NOT EXISTS partner_orders_open ON partner_orders (created_at) WH
 CREATE INDEX IF NOT EXISTS partner_refunds_processing ON partner_refunds (created_at) WHERE status = 'PROCESSING';
 `;
 
+/**
+ * The entitlement lifecycle (postgres-lifecycle.ts: purchase history, credits
+ * — our own extension), added in place like the reconcile columns (run only
+ * when a part is missing): an order's credit grants and whether what it
+ * granted was revoked, the balances, the index the history reads.
+ */
+export const POSTGRES_LIFECYCLE_SCHEMA = `
+ALTER TABLE partner_orders
+  ADD COLUMN IF NOT EXISTS credits json,
+  ADD COLUMN IF NOT EXISTS revoked boolean NOT NULL DEFAULT false;
+CREATE TABLE IF NOT EXISTS partner_credits (
+  skill_id   text   NOT NULL,
+  user_token text   NOT NULL,
+  balance    text   NOT NULL,
+  credits    bigint NOT NULL CHECK (credits >= 0),
+  PRIMARY KEY (skill_id, user_token, balance)
+);
+CREATE INDEX IF NOT EXISTS partner_orders_history ON partner_orders (skill_id, user_token, created_at DESC, trade_no COLLATE "C" DESC) WHERE status = 'DELIVERED';
+`;
+
+/** The two columns POSTGRES_LIFECYCLE_SCHEMA adds, and its table: all present means nothing to do. */
+export const LIFECYCLE_PRESENT = `
+SELECT (SELECT count(*)::int FROM information_schema.columns
+          WHERE table_schema = current_schema() AND table_name = 'partner_orders' AND column_name IN ('credits', 'revoked'))
+     + (SELECT count(*)::int FROM information_schema.tables
+          WHERE table_schema = current_schema() AND table_name = 'partner_credits') AS n`;
+export const LIFECYCLE_PARTS = 3;
+
 /** The columns POSTGRES_RECONCILE_SCHEMA adds (8): all present means nothing to do. */
 const RECONCILE_COLUMNS_PRESENT = `
 SELECT count(*)::int AS n FROM information_schema.columns
@@ -101,6 +129,8 @@ export interface OrderRow {
   next_check_at: string | null;
   closed_at: string | null;
   close_reason: OrderCloseReason | null;
+  credits: CreditGrant[] | null;
+  revoked: boolean;
 }
 
 export interface RefundRow {
@@ -127,6 +157,7 @@ export const toOrder = (r: OrderRow): PartnerOrder => ({
   transactionId: r.transaction_id,
   createdAt: Number(r.created_at),
   deliveredAt: num(r.delivered_at),
+  ...(r.credits ? { credits: r.credits } : {}),
 });
 
 export const toRefund = (r: RefundRow): Refund => ({
@@ -152,6 +183,8 @@ export async function migratePostgres(c: pg.ClientBase): Promise<void> {
   await c.query(POSTGRES_SCHEMA);
   const present = await c.query<{ n: number }>(RECONCILE_COLUMNS_PRESENT);
   if ((present.rows[0]?.n ?? 0) < 8) await c.query(POSTGRES_RECONCILE_SCHEMA);
+  const lifecycle = await c.query<{ n: number }>(LIFECYCLE_PRESENT);
+  if ((lifecycle.rows[0]?.n ?? 0) < LIFECYCLE_PARTS) await c.query(POSTGRES_LIFECYCLE_SCHEMA);
   await c.query(`INSERT INTO partner_store_meta (name, version) VALUES ('schema', $1) ON CONFLICT (name) DO NOTHING`, [POSTGRES_SCHEMA_VERSION]);
   const { rows } = await c.query<{ version: number }>(`SELECT version FROM partner_store_meta WHERE name = 'schema'`);
   const version = rows[0]?.version ?? 0;

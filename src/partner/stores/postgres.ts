@@ -32,6 +32,9 @@ import { InvalidArgumentError } from '../../protocol/index.js';
 import { StoreError } from '../errors.js';
 import type {
   CheckedDeliveryClaim,
+  CreditConsumption,
+  PurchasePage,
+  PurchasePageOptions,
   DeliveryClaim,
   DeliveryExpectation,
   NewOrder,
@@ -46,6 +49,7 @@ import type {
 } from '../store.js';
 import { checkArgs } from './check-args.js';
 import { claimOrder, completeOrder, DB_NOW_MS, type LeaseClock } from './postgres-claims.js';
+import * as lifecycle from './postgres-lifecycle.js';
 import * as reconcile from './postgres-reconcile.js';
 import { GET_REFUND, saveRefundTx, updateRefundTx } from './postgres-refunds.js';
 import { migratePostgres, toOrder, toRefund, type OrderRow, type RefundRow } from './postgres-schema.js';
@@ -137,9 +141,19 @@ export class PostgresPartnerStore implements PartnerStore {
     await this.#ready();
     try {
       const { rows } = await this.pool.query<OrderRow>(
-        `INSERT INTO partner_orders (trade_no, skill_id, user_token, details, total_amt, created_at)
-         VALUES ($1, $2, $3, $4::json, $5, $6) RETURNING *`,
-        [order.tradeNo, order.skillId, order.userToken, JSON.stringify(order.details), order.totalAmt, order.createdAt],
+        `INSERT INTO partner_orders (trade_no, skill_id, user_token, details, total_amt, created_at, credits)
+         VALUES ($1, $2, $3, $4::json, $5, $6, $7::json) RETURNING *`,
+        [
+          order.tradeNo,
+          order.skillId,
+          order.userToken,
+          JSON.stringify(order.details),
+          order.totalAmt,
+          order.createdAt,
+          order.credits && order.credits.length > 0
+            ? JSON.stringify(order.credits.map(({ itemId, balance, count, onRefund }) => ({ itemId, balance, count, onRefund })))
+            : null,
+        ],
       );
       return toOrder(rows[0]!);
     } catch (e) {
@@ -170,6 +184,9 @@ export class PostgresPartnerStore implements PartnerStore {
   async completeDelivery(tradeNo: string, now: number): Promise<PartnerOrder> {
     checkArgs.completeDelivery(tradeNo, now);
     await this.#ready();
+    // An order that grants credits is recorded in one transaction with its balances (postgres-lifecycle.ts).
+    const cur = await this.#q<OrderRow>('completeDelivery', 'SELECT status, credits FROM partner_orders WHERE trade_no = $1', [tradeNo]);
+    if (cur[0]?.status === 'CREATED' && cur[0].credits) return this.#tx((c) => lifecycle.completeWithCreditsTx(c, tradeNo, now), 'completeDelivery');
     return completeOrder(this.#query, tradeNo, now);
   }
 
@@ -187,10 +204,25 @@ export class PostgresPartnerStore implements PartnerStore {
   async revokeEntitlements(tradeNo: string): Promise<number> {
     checkArgs.revokeEntitlements(tradeNo);
     await this.#ready();
-    const rows = await this.#q<{ trade_no: string }>('revokeEntitlements', 'DELETE FROM partner_entitlements WHERE trade_no = $1 RETURNING trade_no', [
-      tradeNo,
-    ]);
-    return rows.length;
+    return this.#tx((c) => lifecycle.revokeTx(c, tradeNo), 'revokeEntitlements');
+  }
+
+  async listPurchases(skillId: string, userToken: string, options: PurchasePageOptions): Promise<PurchasePage> {
+    checkArgs.listPurchases(skillId, userToken, options);
+    await this.#ready();
+    return lifecycle.listPurchases(this.#query, skillId, userToken, options);
+  }
+
+  async getCredits(skillId: string, userToken: string, balance: string): Promise<number> {
+    checkArgs.getCredits(skillId, userToken, balance);
+    await this.#ready();
+    return lifecycle.getCredits(this.#query, skillId, userToken, balance);
+  }
+
+  async consumeCredits(skillId: string, userToken: string, balance: string, count: number): Promise<CreditConsumption> {
+    checkArgs.consumeCredits(skillId, userToken, balance, count);
+    await this.#ready();
+    return lifecycle.consumeCredits(this.#query, skillId, userToken, balance, count);
   }
 
   async rememberNonce(nonce: string, expiresAt: number, now: number): Promise<boolean> {

@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { OrderDetail, RefundStatus } from '../../protocol/index.js';
 import { StoreError } from '../errors.js';
-import type { OrderCloseReason, OrderReconcileState, PartnerOrder, PartnerOrderStatus, Refund } from '../store.js';
+import type { CreditGrant, OrderCloseReason, OrderReconcileState, PartnerOrder, PartnerOrderStatus, Refund } from '../store.js';
 
 /** Schema version stored in `PRAGMA user_version`. */
 export const SQLITE_SCHEMA_VERSION = 1;
@@ -81,14 +81,49 @@ CREATE INDEX IF NOT EXISTS partner_orders_open ON partner_orders (created_at) WH
 CREATE INDEX IF NOT EXISTS partner_refunds_processing ON partner_refunds (created_at) WHERE status = 'PROCESSING';
 `;
 
+/**
+ * The entitlement lifecycle (purchase history, credits: our own extension),
+ * added in place like the reconcile columns: an order's credit grants (JSON,
+ * NULL when none) and whether what it granted was revoked; the balances; the
+ * trigger that adds a delivered order's credits in the delivery's statement;
+ * the index the history reads.
+ */
+export const SQLITE_LIFECYCLE_COLUMNS: ReadonlyArray<readonly [table: string, column: string, definition: string]> = [
+  ['partner_orders', 'credits', 'TEXT'], // JSON array of CreditGrant, NULL when none
+  ['partner_orders', 'revoked', 'INTEGER NOT NULL DEFAULT 0'], // 1: what it granted was taken back (a refund)
+];
+
+export const SQLITE_LIFECYCLE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS partner_credits (
+  skill_id   TEXT    NOT NULL,
+  user_token TEXT    NOT NULL,
+  balance    TEXT    NOT NULL,
+  credits    INTEGER NOT NULL CHECK (credits >= 0),
+  PRIMARY KEY (skill_id, user_token, balance)
+) STRICT;
+CREATE TRIGGER IF NOT EXISTS partner_orders_credit AFTER UPDATE OF status ON partner_orders
+  WHEN OLD.status = 'CREATED' AND NEW.status = 'DELIVERED' AND NEW.credits IS NOT NULL
+BEGIN
+  INSERT OR IGNORE INTO partner_credits (skill_id, user_token, balance, credits)
+  SELECT DISTINCT NEW.skill_id, NEW.user_token, json_extract(g.value, '$.balance'), 0 FROM json_each(NEW.credits) AS g;
+  UPDATE partner_credits
+     SET credits = credits + (SELECT SUM(json_extract(g.value, '$.count')) FROM json_each(NEW.credits) AS g
+                               WHERE json_extract(g.value, '$.balance') = partner_credits.balance)
+   WHERE skill_id = NEW.skill_id AND user_token = NEW.user_token
+     AND balance IN (SELECT json_extract(g.value, '$.balance') FROM json_each(NEW.credits) AS g);
+END;
+CREATE INDEX IF NOT EXISTS partner_orders_history ON partner_orders (skill_id, user_token, created_at, trade_no) WHERE status = 'DELIVERED';
+`;
+
 function addReconcileColumns(db: Database.Database): void {
   const have = new Map<string, Set<string>>();
-  for (const [table, column, definition] of SQLITE_RECONCILE_COLUMNS) {
+  for (const [table, column, definition] of [...SQLITE_RECONCILE_COLUMNS, ...SQLITE_LIFECYCLE_COLUMNS]) {
     let cols = have.get(table);
     if (!cols) have.set(table, (cols = new Set((db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name))));
     if (!cols.has(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
   }
   db.exec(SQLITE_RECONCILE_INDEXES);
+  db.exec(SQLITE_LIFECYCLE_SCHEMA);
 }
 
 export interface OrderRow {
@@ -108,6 +143,8 @@ export interface OrderRow {
   next_check_at: number | null;
   closed_at: number | null;
   close_reason: OrderCloseReason | null;
+  credits: string | null;
+  revoked: number;
 }
 
 export interface RefundRow {
@@ -132,6 +169,7 @@ export const toOrder = (r: OrderRow): PartnerOrder => ({
   transactionId: r.transaction_id,
   createdAt: r.created_at,
   deliveredAt: r.delivered_at,
+  ...(r.credits !== null ? { credits: JSON.parse(r.credits) as CreditGrant[] } : {}),
 });
 
 export const toRefund = (r: RefundRow): Refund => ({

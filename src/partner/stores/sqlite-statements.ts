@@ -26,6 +26,19 @@ export interface Statements {
   settleReconcileOrder: Database.Statement<{ tradeNo: string; checks: number; next: number | null; reason: string | null; now: number }>;
   claimReconcileRefunds: Database.Statement<ReconcileClaimParams, RefundRow>;
   settleReconcileRefund: Database.Statement<{ refundTradeNo: string; checks: number; next: number | null }>;
+  markRevoked: Database.Statement<[string]>;
+  takeBackCredits: Database.Statement<{ skillId: string; userToken: string; balance: string; count: number }>;
+  history: Database.Statement<HistoryParams, OrderRow & { refunded: number }>;
+  getCredits: Database.Statement<[string, string, string], { credits: number }>;
+  consumeCredits: Database.Statement<{ skillId: string; userToken: string; balance: string; count: number }, { credits: number }>;
+}
+
+export interface HistoryParams {
+  skillId: string;
+  userToken: string;
+  cAt: number | null;
+  cNo: string | null;
+  limit: number;
 }
 
 export interface ReconcileClaimParams {
@@ -43,8 +56,8 @@ export function prepareStatements(db: Database.Database): Statements {
   return {
     getOrder: db.prepare<[string], OrderRow>('SELECT * FROM partner_orders WHERE trade_no = ?'),
     insertOrder: db.prepare(
-      `INSERT INTO partner_orders (trade_no, skill_id, user_token, details, total_amt, created_at)
-       VALUES (@tradeNo, @skillId, @userToken, @details, @totalAmt, @createdAt)`,
+      `INSERT INTO partner_orders (trade_no, skill_id, user_token, details, total_amt, created_at, credits)
+       VALUES (@tradeNo, @skillId, @userToken, @details, @totalAmt, @createdAt, @credits)`,
     ),
     claim: db.prepare<{ tradeNo: string; transactionId: string; until: number; now: number }, OrderRow>(
       `UPDATE partner_orders
@@ -126,6 +139,29 @@ export function prepareStatements(db: Database.Database): Statements {
     settleReconcileRefund: db.prepare<{ refundTradeNo: string; checks: number; next: number | null }>(
       `UPDATE partner_refunds SET reconcile_until = NULL, next_check_at = COALESCE(@next, next_check_at)
         WHERE refund_trade_no = @refundTradeNo AND reconcile_checks = @checks`,
+    ),
+    markRevoked: db.prepare<[string]>(`UPDATE partner_orders SET revoked = 1 WHERE trade_no = ?`),
+    /** What is left of a grant: at most its count, never below zero. */
+    takeBackCredits: db.prepare<{ skillId: string; userToken: string; balance: string; count: number }>(
+      `UPDATE partner_credits SET credits = credits - MIN(credits, @count)
+        WHERE skill_id = @skillId AND user_token = @userToken AND balance = @balance`,
+    ),
+    /** A page of the user's delivered orders, newest first, with their successful refunds (one row more than the page: is there a next?). */
+    history: db.prepare<HistoryParams, OrderRow & { refunded: number }>(
+      `SELECT o.*, (SELECT COALESCE(SUM(r.refund_amt), 0) FROM partner_refunds r WHERE r.trade_no = o.trade_no AND r.status = 'SUCCESS') AS refunded
+         FROM partner_orders o
+        WHERE o.skill_id = @skillId AND o.user_token = @userToken AND o.status = 'DELIVERED'
+          AND (@cAt IS NULL OR o.created_at < @cAt OR (o.created_at = @cAt AND o.trade_no < @cNo))
+        ORDER BY o.created_at DESC, o.trade_no DESC LIMIT @limit`,
+    ),
+    getCredits: db.prepare<[string, string, string], { credits: number }>(
+      'SELECT credits FROM partner_credits WHERE skill_id = ? AND user_token = ? AND balance = ?',
+    ),
+    /** All or nothing: a row comes back only when the balance covered the count. */
+    consumeCredits: db.prepare<{ skillId: string; userToken: string; balance: string; count: number }, { credits: number }>(
+      `UPDATE partner_credits SET credits = credits - @count
+        WHERE skill_id = @skillId AND user_token = @userToken AND balance = @balance AND credits >= @count
+        RETURNING credits`,
     ),
     sweepNonces: db.prepare<[number]>(
       'DELETE FROM partner_nonces WHERE rowid IN (SELECT rowid FROM partner_nonces WHERE expires_at <= ? ORDER BY expires_at LIMIT 500)',

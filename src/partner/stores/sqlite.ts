@@ -23,6 +23,10 @@ import { InvalidArgumentError } from '../../protocol/index.js';
 import { StoreError } from '../errors.js';
 import type {
   CheckedDeliveryClaim,
+  CreditConsumption,
+  Purchase,
+  PurchasePage,
+  PurchasePageOptions,
   DeliveryClaim,
   DeliveryExpectation,
   NewOrder,
@@ -36,6 +40,7 @@ import type {
   Refund,
 } from '../store.js';
 import { checkArgs } from './check-args.js';
+import { formatCursor, parseCursor, purchaseStatus } from './common.js';
 import { claimBody, claimRow, completeBody } from './sqlite-claims.js';
 import { saveRefundBody, updateRefundBody } from './sqlite-refunds.js';
 import { migrateSqlite, toOrder, toReconcileState, toRefund } from './sqlite-schema.js';
@@ -168,6 +173,10 @@ export class SqlitePartnerStore implements PartnerStore {
         details: JSON.stringify(order.details),
         totalAmt: order.totalAmt,
         createdAt: order.createdAt,
+        credits:
+          order.credits && order.credits.length > 0
+            ? JSON.stringify(order.credits.map(({ itemId, balance, count, onRefund }) => ({ itemId, balance, count, onRefund })))
+            : null,
       });
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
@@ -337,10 +346,73 @@ export class SqlitePartnerStore implements PartnerStore {
   async revokeEntitlements(tradeNo: string): Promise<number> {
     const st = this.#ready();
     checkArgs.revokeEntitlements(tradeNo);
+    const tx = this.db.transaction((): number => {
+      const row = st.getOrder.get(tradeNo);
+      if (!row || row.status !== 'DELIVERED' || row.revoked !== 0) return 0;
+      st.markRevoked.run(tradeNo);
+      let n = st.revoke.run(tradeNo).changes;
+      const order = toOrder(row);
+      for (const g of order.credits ?? []) {
+        if (g.onRefund !== 'remaining') continue;
+        st.takeBackCredits.run({ skillId: order.skillId, userToken: order.userToken, balance: g.balance, count: g.count });
+        n++;
+      }
+      return n;
+    });
     try {
-      return st.revoke.run(tradeNo).changes;
+      return tx.immediate();
     } catch (e) {
       throw wrap(e, 'revokeEntitlements');
+    }
+  }
+
+  async listPurchases(skillId: string, userToken: string, options: PurchasePageOptions): Promise<PurchasePage> {
+    const st = this.#ready();
+    checkArgs.listPurchases(skillId, userToken, options);
+    const after = options.cursor ? parseCursor(options.cursor) : undefined;
+    try {
+      const rows = st.history.all({ skillId, userToken, cAt: after?.createdAt ?? null, cNo: after?.tradeNo ?? null, limit: options.limit + 1 });
+      const page = rows.slice(0, options.limit).map((r): Purchase => {
+        const o = toOrder(r);
+        const p: Purchase = {
+          tradeNo: o.tradeNo,
+          details: o.details,
+          totalAmt: o.totalAmt,
+          createdAt: o.createdAt,
+          deliveredAt: o.deliveredAt!,
+          status: purchaseStatus(r.revoked !== 0, r.refunded),
+          refundedAmt: r.refunded,
+        };
+        if (o.credits) p.credits = o.credits;
+        return p;
+      });
+      const last = page.at(-1);
+      return { purchases: page, nextCursor: rows.length > options.limit && last ? formatCursor(last) : null };
+    } catch (e) {
+      throw wrap(e, 'listPurchases');
+    }
+  }
+
+  async getCredits(skillId: string, userToken: string, balance: string): Promise<number> {
+    const st = this.#ready();
+    checkArgs.getCredits(skillId, userToken, balance);
+    try {
+      return st.getCredits.get(skillId, userToken, balance)?.credits ?? 0;
+    } catch (e) {
+      throw wrap(e, 'getCredits');
+    }
+  }
+
+  async consumeCredits(skillId: string, userToken: string, balance: string, count: number): Promise<CreditConsumption> {
+    const st = this.#ready();
+    checkArgs.consumeCredits(skillId, userToken, balance, count);
+    try {
+      // One conditional UPDATE (an implicit write transaction under the file's write lock): exact across processes.
+      const done = st.consumeCredits.get({ skillId, userToken, balance, count });
+      if (done) return { ok: true, balance: done.credits };
+      return { ok: false, balance: st.getCredits.get(skillId, userToken, balance)?.credits ?? 0 };
+    } catch (e) {
+      throw wrap(e, 'consumeCredits');
     }
   }
 
