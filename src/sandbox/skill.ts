@@ -111,6 +111,22 @@ export const AUDIOBOOK_UTTERANCES: readonly UtteranceSpec[] = [
     ],
     slots: { album: 'text', index: 'number' },
   },
+  {
+    intent: 'purchases',
+    samples: [
+      '我买过什么',
+      '我买过哪些',
+      '我买了什么',
+      '我买了哪些',
+      '我都买了什么',
+      '我都买过什么',
+      '我的购买记录',
+      '查看购买记录',
+      '查一下我的购买记录',
+      '我买过的内容',
+    ],
+    slots: {},
+  },
 ];
 
 export interface IntentMatch {
