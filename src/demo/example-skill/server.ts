@@ -40,6 +40,7 @@ import {
 import { audiobookCatalog, episodeByItemId } from './catalog.js';
 import { createNodeHttpHandler, createScfHandler, type ScfEvent } from '../../skill/index.js';
 import { readBody, requestUrl } from '../../protocol/http-body.js';
+import { httpServerOptions, type HttpLimits } from '../../protocol/http-limits.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
 import { PartnerAccounts } from './accounts.js';
 import { AUDIOBOOK_INTENTS, AUDIOBOOK_INVOCATION_NAME, audioToken, createAudiobookSkill } from './skill.js';
@@ -99,6 +100,8 @@ export interface AudiobookServerOptions {
    * turns it off.
    */
   reconcile?: false | { intervalMs?: number; minAgeMs?: number };
+  /** HTTP timeouts and head size (defaults: headers 15 s, request 30 s, keep-alive 10 s, 16 KiB). */
+  http?: HttpLimits;
 }
 
 export interface AudiobookServer {
@@ -289,7 +292,7 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
   const scf = options.deployment === 'scf';
   const skillEndpoint = scf ? scfStandIn(createScfHandler(skill), skill.maxBodyBytes) : createNodeHttpHandler(skill);
 
-  const server = createServer((req, res) => {
+  const server = createServer(httpServerOptions(options.http), (req, res) => {
     const url = requestUrl(req, 'http://x');
     if (!url) return void res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target');
     const route = routes[url.pathname];
