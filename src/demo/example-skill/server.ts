@@ -25,7 +25,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { clampRetMsg, generateTskKeyPair, loadPrivateKey, NonceGuard, publicKeyToBase64, signedJsonHeaders, type KeyInput } from '../../protocol/index.js';
+import { clampRetMsg, generateTskKeyPair, loadPrivateKey, NonceGuard, publicKeyToBase64, type KeyInput } from '../../protocol/index.js';
 import {
   createPartnerHandlers,
   createReconciler,
@@ -41,6 +41,7 @@ import { audiobookCatalog, episodeByItemId } from './catalog.js';
 import { createNodeHttpHandler, createScfHandler, type ScfEvent } from '../../skill/index.js';
 import { readBody, requestUrl } from '../../protocol/http-body.js';
 import { httpServerOptions, type HttpLimits } from '../../protocol/http-limits.js';
+import { SignedReplyCache } from '../../protocol/reply-cache.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
 import { PartnerAccounts } from './accounts.js';
 import { AUDIOBOOK_INTENTS, AUDIOBOOK_INVOCATION_NAME, audioToken, createAudiobookSkill } from './skill.js';
@@ -272,11 +273,13 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
   });
 
   /** Until the platform key is known: a signed FAIL, nothing stored. */
+  const notConfiguredReplies = new SignedReplyCache(skillPrivateKey);
   const notConfigured: PartnerHandler = Object.assign(async () => notConfigured.reject('platform key not configured'), {
     maxBodyBytes: 64 * 1024,
+    // Signed once per second per retMsg (the same bytes a fresh signature gives; src/protocol/reply-cache.ts).
     reject: (retMsg: string) => {
-      const body = Buffer.from(JSON.stringify({ retCode: 'FAIL', retMsg: clampRetMsg(retMsg) }));
-      return { status: 200, headers: { ...signedJsonHeaders(body, skillPrivateKey), 'content-length': String(body.length) }, body };
+      const { body, authorization } = notConfiguredReplies.get(JSON.stringify({ retCode: 'FAIL', retMsg: clampRetMsg(retMsg) }));
+      return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', authorization, 'content-length': String(body.length) }, body };
     },
   });
   const pay = (pick: (h: PartnerHandlers) => PartnerHandler) => (req: IncomingMessage, res: ServerResponse) =>
