@@ -38,3 +38,7 @@ const server = app.listen(Number(process.env.PORT ?? 8080), () => {
   const { port } = server.address() as import('node:net').AddressInfo;
   console.log(`partner backend listening on http://127.0.0.1:${port}`);
 });
+// Timeouts for a server facing the internet: slow heads or bodies are cut off (408), idle keep-alive closed.
+server.headersTimeout = 10_000;
+server.requestTimeout = 15_000;
+server.keepAliveTimeout = 10_000;

@@ -28,7 +28,8 @@ const handlers = createPartnerHandlers({
   deliver: async ({ order, idempotencyKey }) => console.log('deliver', idempotencyKey, order.userToken),
 });
 
-const app = Fastify({ logger: process.env.LOG === '1' });
+// Timeouts for a server facing the internet: slow heads or bodies are cut off, idle keep-alive closed.
+const app = Fastify({ logger: process.env.LOG === '1', connectionTimeout: 15_000, requestTimeout: 15_000, keepAliveTimeout: 10_000 });
 await app.register(fastifyPartnerPlugin, { handlers }); // add { prefix: '/pay' } to move the routes
 app.addHook('onClose', () => store.close());
 const address = await app.listen({ port: Number(process.env.PORT ?? 8080), host: '127.0.0.1' });

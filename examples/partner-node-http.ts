@@ -33,7 +33,12 @@ const handlers = createPartnerHandlers({
   },
 });
 
-const server = createServer(partnerRequestListener(handlers));
+// Timeouts for a server facing the internet: a client that sends its head or body slowly is cut
+// off (408), an idle keep-alive connection closed, an oversized head refused (431).
+const server = createServer(
+  { headersTimeout: 10_000, requestTimeout: 15_000, keepAliveTimeout: 10_000, maxHeaderSize: 16 * 1024 },
+  partnerRequestListener(handlers),
+);
 server.listen(Number(process.env.PORT ?? 8080), () => {
   const { port } = server.address() as import('node:net').AddressInfo;
   console.log(`partner backend listening on http://127.0.0.1:${port}`);

@@ -17,6 +17,7 @@ import { mermaidScriptPath, statechart } from './statechart.js';
 import { SandboxClient } from '../sandbox/client.js';
 import type { DeviceMode } from '../sandbox/purchase-book.js';
 import { readBody, requestUrl } from '../protocol/http-body.js';
+import { httpServerOptions, type HttpLimits } from '../protocol/http-limits.js';
 import { parseSayReply, type PlatformReply } from './host.js';
 
 export interface SpeakerServerOptions {
@@ -26,6 +27,8 @@ export interface SpeakerServerOptions {
   port?: number;
   host?: string;
   example?: string;
+  /** HTTP timeouts and head size (defaults: headers 15 s, request 30 s, keep-alive 10 s, 16 KiB). */
+  http?: HttpLimits;
 }
 
 export interface SpeakerServer {
@@ -63,7 +66,7 @@ export async function startSpeakerServer(options: SpeakerServerOptions): Promise
   let mermaidJs: Promise<Buffer> | undefined;
   const client = new SandboxClient(options.platformUrl);
   const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer(httpServerOptions(options.http), (req, res) => {
     const url = requestUrl(req, 'http://speaker');
     if (!url) return void res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target');
     if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {

@@ -10,6 +10,12 @@
  * `nonceStr` replay guard → the interface's own checks. Every reply —
  * SUCCESS or FAIL — is signed with `SkillPrivateKey` over the exact reply
  * bytes that are sent. Replies use HTTP 200: the answer is in `retCode`.
+ *
+ * FAIL replies are signed once per second per distinct body and reused for
+ * the rest of that second (src/protocol/reply-cache.ts; our own extension):
+ * the bytes, Authorization header included, are exactly what a fresh
+ * signature gives, so a flood of junk costs one signature per second per
+ * refusal. SUCCESS replies are signed fresh every time.
  */
 import {
   clampRetMsg,
@@ -21,6 +27,7 @@ import {
   type MessageKind,
   type MessageTypes,
 } from '../protocol/index.js';
+import { SignedReplyCache } from '../protocol/reply-cache.js';
 import { RefusedError, retMsgOf } from './errors.js';
 import { reportError, type PartnerContext } from './partner-context.js';
 
@@ -93,9 +100,39 @@ export function signedReply(ctx: Pick<PartnerContext, 'skillPrivateKey' | 'now'>
   return { status: 200, headers: { ...headers, 'content-length': String(body.length) }, body };
 }
 
-export function failReply(ctx: Pick<PartnerContext, 'skillPrivateKey' | 'now'>, retMsg: string): PartnerResponse {
-  return signedReply(ctx, { retCode: 'FAIL', retMsg: clampRetMsg(retMsg) });
+type SigningContext = Pick<PartnerContext, 'skillPrivateKey' | 'now'>;
+
+/** One cache of signed FAIL replies per context (the handlers of one `createPartnerHandlers` share it). */
+const failCaches = new WeakMap<SigningContext, SignedReplyCache>();
+
+function failCache(ctx: SigningContext): SignedReplyCache {
+  let cache = failCaches.get(ctx);
+  if (!cache) {
+    cache = new SignedReplyCache(ctx.skillPrivateKey, { now: ctx.now });
+    failCaches.set(ctx, cache);
+  }
+  return cache;
 }
+
+/** A signed `{ retCode: "FAIL", retMsg }`; signed at most once per second per `retMsg` (the same bytes either way). */
+export function failReply(ctx: SigningContext, retMsg: string): PartnerResponse {
+  const reply: PartnerReply = { retCode: 'FAIL', retMsg: clampRetMsg(retMsg) };
+  const { body, authorization } = failCache(ctx).get(JSON.stringify(reply));
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/json; charset=utf-8', authorization, 'content-length': String(body.length) },
+    body,
+  };
+}
+
+/** How many FAIL replies of this context (or handler) were signed and how many reused. */
+export function failReplyStats(of: SigningContext | PartnerHandler): { signed: number; reused: number } {
+  const ctx = handlerContexts.get(of as PartnerHandler) ?? (of as SigningContext);
+  const cache = failCaches.get(ctx);
+  return { signed: cache?.signed ?? 0, reused: cache?.reused ?? 0 };
+}
+
+const handlerContexts = new WeakMap<PartnerHandler, SigningContext>();
 
 /** Size, signature, validation and replay checks; throws RefusedError / SignatureError / ValidationError. */
 export async function verifyRequest<K extends MessageKind>(ctx: PartnerContext, kind: K, request: PartnerRequest): Promise<MessageTypes[K]> {
@@ -138,5 +175,7 @@ export function makeHandler<K extends MessageKind>(
       return failReply(ctx, retMsg);
     }
   };
-  return Object.assign(handle, { maxBodyBytes: ctx.maxBodyBytes, reject: (retMsg: string) => failReply(ctx, retMsg) });
+  const handler: PartnerHandler = Object.assign(handle, { maxBodyBytes: ctx.maxBodyBytes, reject: (retMsg: string) => failReply(ctx, retMsg) });
+  handlerContexts.set(handler, ctx);
+  return handler;
 }

@@ -279,9 +279,14 @@ export class DeviceLink {
 
   private onConnection(ws: WebSocket): void {
     const client: Client = { ws, subscriptions: new Map(), authTimer: undefined, lastSeen: Date.now(), outbox: [] };
+    // Our close frame, then the socket cut a second later if the peer never answers it (ws would wait 30 s).
+    const end = (code: number, reason: string) => {
+      ws.close(code, reason);
+      setTimeout(() => ws.terminate(), 1000).unref();
+    };
     client.authTimer = this.platform.scheduler.afterReal(this.authTimeoutMs, () => {
       client.authTimer = undefined;
-      if (client.subscriptions.size === 0) ws.close(STREAM_CLOSE_CODES.notSubscribed, 'not subscribed in time');
+      if (client.subscriptions.size === 0) end(STREAM_CLOSE_CODES.notSubscribed, 'not subscribed in time');
     });
     const idle = setInterval(
       () => {
@@ -301,12 +306,12 @@ export class DeviceLink {
     ws.on('error', () => {});
     ws.on('message', (data, isBinary) => {
       client.lastSeen = Date.now();
-      if (isBinary) return void ws.close(STREAM_CLOSE_CODES.protocolViolation, 'binary frame');
+      if (isBinary) return void end(STREAM_CLOSE_CODES.protocolViolation, 'binary frame');
       const parsed = parseClientFrame(String(data));
       if (parsed.ok) return this.onFrame(client, parsed.value);
       // A subscribe with bad fields is answered; any other bad frame ends the connection.
       if (parsed.refusal) this.answer(client, { type: 'error', ...parsed.refusal, message: parsed.detail });
-      else ws.close(STREAM_CLOSE_CODES.protocolViolation, 'bad frame');
+      else end(STREAM_CLOSE_CODES.protocolViolation, 'bad frame');
     });
   }
 

@@ -8,12 +8,18 @@
  * Every reply — FAIL ones too, even for an unknown skill — is signed with the
  * platform key. Bad input → `retCode: FAIL` with a `retMsg` ≤ 32 characters
  * and no state change.
+ *
+ * FAIL replies are signed once per second per distinct body and reused for
+ * the rest of that second (src/protocol/reply-cache.ts; our own extension):
+ * the same bytes a fresh signature gives, so junk costs one signature per
+ * second per refusal. SUCCESS replies are signed fresh.
  */
 import { clampRetMsg, DingDangPayError, ValidationError } from '../protocol/errors.js';
 import type { OrderQueryReply, RefundQueryReply, RefundReply } from '../protocol/types.js';
 import { validate, validateJson } from '../protocol/validate.js';
 import { verifyRsa2 } from '../protocol/tsk-node.js';
 import { NonceGuard } from '../protocol/tsk.js';
+import { SignedReplyCache } from '../protocol/reply-cache.js';
 import { SandboxStateError, type OrderBookReason } from './errors.js';
 import { REFUND_STATUS_DESC, refundWireFields, tradeStatusDesc } from './order-book.js';
 import type { Platform } from './platform.js';
@@ -49,12 +55,16 @@ export class PayCgi {
   /** One replay guard per skill (nonces are the partner's). */
   private readonly guards = new Map<string, NonceGuard>();
   readonly toleranceMs: number;
+  /** Signed FAIL replies of the current second (its `signed` / `reused` counters show the cost of refusals). */
+  readonly failCache: SignedReplyCache;
 
   constructor(
     private readonly platform: Platform,
     options: { toleranceMs?: number } = {},
   ) {
     this.toleranceMs = options.toleranceMs ?? 3 * 60_000;
+    // The platform's signing clock (with the clockSkew fault), like every other signature it makes.
+    this.failCache = new SignedReplyCache(platform.config.platformPrivateKey, { now: () => platform.signingNow() });
   }
 
   private guard(skillId: string): NonceGuard {
@@ -72,7 +82,9 @@ export class PayCgi {
   }
 
   private fail(msg: string): PayCgiResult {
-    return this.signed({ retCode: 'FAIL', retMsg: clampRetMsg(msg) });
+    const reply = { retCode: 'FAIL', retMsg: clampRetMsg(msg) };
+    const body = JSON.stringify(reply);
+    return { body, authorization: this.failCache.get(body).authorization, reply };
   }
 
   /** Handle one request: raw body bytes and its Authorization header. Never throws for bad input. */

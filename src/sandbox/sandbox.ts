@@ -7,6 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { httpServerOptions, type HttpLimits } from '../protocol/http-limits.js';
 import type { SandboxConfig } from './config.js';
 import { installControlApi } from './control-api.js';
 import { DeviceLink, type DeviceLinkOptions } from './device-link.js';
@@ -26,6 +27,8 @@ export interface SandboxOptions extends Omit<PlatformOptions, 'config' | 'baseUr
   maxBodyBytes?: number;
   /** The device link (docs/device-protocol.md): push repeat, socket timeouts. */
   device?: DeviceLinkOptions;
+  /** HTTP timeouts and head size (defaults: headers 15 s, request 30 s, keep-alive 10 s, 16 KiB). */
+  http?: HttpLimits;
 }
 
 export class Sandbox implements DeviceLinkHost {
@@ -43,23 +46,18 @@ export class Sandbox implements DeviceLinkHost {
   private closed = false;
 
   private constructor(readonly options: SandboxOptions) {
-    const { config, host: _h, port: _p, maxBodyBytes, device, ...platformOptions } = options;
+    const { config, host: _h, port: _p, maxBodyBytes, device, http, ...platformOptions } = options;
     this.platform = new Platform({ config, ...platformOptions });
     this.paycgi = new PayCgi(this.platform);
     this.maxBodyBytes = maxBodyBytes ?? 1024 * 1024;
     this.router = new Router(this.maxBodyBytes);
-    this.server = createServer((req, res) => {
+    this.server = createServer(httpServerOptions(http), (req, res) => {
       // A request can never take the sandbox down: a bug that slips through is answered 500, never an unhandled rejection.
       this.router.dispatch(req, res).catch(() => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { code: 'ERR_INTERNAL', message: 'internal error' } }));
       });
     });
-    this.server.requestTimeout = 30_000;
-    this.server.headersTimeout = 15_000;
-    // Longer than clients' idle timeout (undici: 4 s), so the client always closes an idle
-    // keep-alive connection first: no request is ever sent on a socket the server is closing.
-    this.server.keepAliveTimeout = 10_000;
     this.server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));

@@ -27,7 +27,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { clampRetMsg, generateTskKeyPair, loadPrivateKey, NonceGuard, publicKeyToBase64, signedJsonHeaders, type KeyInput } from '../../protocol/index.js';
+import { clampRetMsg, generateTskKeyPair, loadPrivateKey, NonceGuard, publicKeyToBase64, type KeyInput } from '../../protocol/index.js';
 import {
   createPartnerHandlers,
   createReconciler,
@@ -42,6 +42,8 @@ import {
 import { audiobookCatalog, episodeByItemId } from './catalog.js';
 import { createNodeHttpHandler, createScfHandler, type ScfEvent } from '../../skill/index.js';
 import { readBody, requestUrl } from '../../protocol/http-body.js';
+import { httpServerOptions, type HttpLimits } from '../../protocol/http-limits.js';
+import { SignedReplyCache } from '../../protocol/reply-cache.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
 import { PartnerAccounts } from './accounts.js';
 import { AUDIOBOOK_INTENTS, AUDIOBOOK_INVOCATION_NAME, createAudiobookSkill, type AudiobookSlotKind } from './skill.js';
@@ -108,6 +110,8 @@ export interface AudiobookServerOptions {
    * turns it off.
    */
   reconcile?: false | { intervalMs?: number; minAgeMs?: number };
+  /** HTTP timeouts and head size (defaults: headers 15 s, request 30 s, keep-alive 10 s, 16 KiB). */
+  http?: HttpLimits;
 }
 
 export interface AudiobookServer {
@@ -285,11 +289,13 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
   });
 
   /** Until the platform key is known: a signed FAIL, nothing stored. */
+  const notConfiguredReplies = new SignedReplyCache(skillPrivateKey);
   const notConfigured: PartnerHandler = Object.assign(async () => notConfigured.reject('platform key not configured'), {
     maxBodyBytes: 64 * 1024,
+    // Signed once per second per retMsg (the same bytes a fresh signature gives; src/protocol/reply-cache.ts).
     reject: (retMsg: string) => {
-      const body = Buffer.from(JSON.stringify({ retCode: 'FAIL', retMsg: clampRetMsg(retMsg) }));
-      return { status: 200, headers: { ...signedJsonHeaders(body, skillPrivateKey), 'content-length': String(body.length) }, body };
+      const { body, authorization } = notConfiguredReplies.get(JSON.stringify({ retCode: 'FAIL', retMsg: clampRetMsg(retMsg) }));
+      return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', authorization, 'content-length': String(body.length) }, body };
     },
   });
   const pay = (pick: (h: PartnerHandlers) => PartnerHandler) => (req: IncomingMessage, res: ServerResponse) =>
@@ -324,7 +330,7 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
     res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': String(wav.length) }).end(wav);
   };
 
-  const server = createServer((req, res) => {
+  const server = createServer(httpServerOptions(options.http), (req, res) => {
     const url = requestUrl(req, 'http://x');
     if (!url) return void res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target');
     const route = routes[url.pathname];

@@ -41,7 +41,8 @@ export function expressHandler(handler: PartnerHandler): [RequestHandler, Reques
         : type === 'request.aborted'
           ? undefined
           : handler.reject(type === 'encoding.unsupported' || type === 'charset.unsupported' ? 'bad encoding' : 'bad request');
-    if (!reply) return next(err);
+    // The client hung up mid-body: nobody to answer, nothing worth a stack trace in the log.
+    if (!reply) return void res.destroy();
     res
       .status(reply.status)
       .set({ ...reply.headers, connection: 'close' })
