@@ -269,3 +269,41 @@ test('a full socket outbox: a newer status supersedes an older one still waiting
 function isoOf(compact: string): string {
   return `${compact.slice(0, 4)}-${compact.slice(4, 6)}-${compact.slice(6, 8)}T${compact.slice(9, 11)}:${compact.slice(11, 13)}:${compact.slice(13, 15)}Z`;
 }
+
+test('a device reply with nothing left to sign with is a 503 with Retry-After, and the sandbox goes on', async () => {
+  let holding = false;
+  const held: Array<() => void> = [];
+  const signFn = (raw: string | Uint8Array, key: KeyObject, now: number) => {
+    if (!holding) return signRsa2Async(raw, key, { now });
+    const go = deferred<void>();
+    held.push(() => go.resolve());
+    return go.promise.then(() => signRsa2Async(raw, key, { now }));
+  };
+  const pair = await startPair({ signer: { signFn, maxInFlight: 1, maxQueued: 1 }, device: { repeatStatusMs: 0 } });
+  const base = pair.sandbox.url;
+  const { signer } = pair.sandbox.platform;
+  try {
+    const id = await startPurchase(base);
+    const status = () => fetch(`${base}/device/v1/purchases/${id}/status`, { headers: { 'x-dingdang-device-id': DEVICE }, signal: AbortSignal.timeout(5000) });
+    holding = true;
+    const first = status(); // signing (held)
+    await until(() => held.length === 1, 3000, 'first signing');
+    const second = status(); // waiting in the device queue
+    await until(() => signer.queued('device') === 1, 3000, 'second queued');
+    const third = await status();
+    assert.equal(third.status, 503);
+    assert.equal(third.headers.get('retry-after'), '1');
+    assert.ok(signer.refused.device >= 1);
+    holding = false;
+    for (const go of held.splice(0)) go();
+    for (const res of await Promise.all([first, second])) {
+      assert.equal(res.status, 200);
+      assert.equal(verifyRsa2(await res.text(), res.headers.get('authorization'), pair.sandbox.tskPublicKey).ok, true);
+    }
+    assert.equal((await status()).status, 200);
+  } finally {
+    holding = false;
+    for (const go of held.splice(0)) go();
+    await pair.close();
+  }
+});
