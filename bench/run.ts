@@ -16,8 +16,20 @@ import { bundleGzip, coldstart, heapGrowth } from './figures/device.js';
 import { latencyPush, latencyRecover } from './figures/latency.js';
 import { fanout } from './figures/fanout.js';
 import { replayGuardRatio } from './figures/replay.js';
+import { subscribeRepeatRatio } from './figures/subscribe.js';
 
-export const FIGURES: Figure[] = [notifyRatio, notifyHttpRatio, replayGuardRatio, latencyPush, latencyRecover, fanout, bundleGzip, coldstart, heapGrowth];
+export const FIGURES: Figure[] = [
+  notifyRatio,
+  notifyHttpRatio,
+  replayGuardRatio,
+  subscribeRepeatRatio,
+  latencyPush,
+  latencyRecover,
+  fanout,
+  bundleGzip,
+  coldstart,
+  heapGrowth,
+];
 
 interface Row {
   figure: Figure;

@@ -85,6 +85,9 @@ interface LastPush {
   signedAt: number | undefined;
 }
 
+/** Signed pushes kept for reuse, at most (the oldest made goes first). */
+const MAX_KEPT_PUSHES = 4096;
+
 /** FAIL reasons as the speaker says them ("支付没有成功：…"). */
 const FAIL_REASON: Record<string, string> = {
   declined: '银行卡余额不足',
@@ -134,7 +137,7 @@ export class DeviceLink {
   readonly maxQueuedPerSocket: number;
   readonly maxQueuedTotal: number;
   private repeatTimer: NodeJS.Timeout | undefined;
-  /** `${purchaseId}\n${deviceId}` → the last push made for it (subscribed purchases only). */
+  /** `${purchaseId}\n${deviceId}` → the last push made for it (the newest MAX_KEPT_PUSHES). */
   private readonly lastPush = new Map<string, LastPush>();
   /** Pushes waiting in all outboxes. */
   private queuedTotal = 0;
@@ -249,8 +252,10 @@ export class DeviceLink {
           throw e;
         },
       );
-    // Only for purchases someone listens to (the entry goes with the last subscriber).
-    if (this.subs.has(s.purchaseId)) this.lastPush.set(id, entry);
+    // Kept across unsubscribes and reconnects (the device that comes back gets it), the newest MAX_KEPT_PUSHES.
+    this.lastPush.delete(id);
+    this.lastPush.set(id, entry);
+    if (this.lastPush.size > MAX_KEPT_PUSHES) this.lastPush.delete(this.lastPush.keys().next().value!);
     return { key, frame: entry.frame };
   }
 
@@ -362,10 +367,7 @@ export class DeviceLink {
     const subs = this.subs.get(purchaseId);
     if (!subs) return;
     subs.delete(c);
-    if (subs.size === 0) {
-      this.subs.delete(purchaseId);
-      for (const id of this.lastPush.keys()) if (id.startsWith(`${purchaseId}\n`)) this.lastPush.delete(id);
-    }
+    if (subs.size === 0) this.subs.delete(purchaseId);
   }
 
   private ids = new WeakMap<Client, number>();

@@ -110,6 +110,17 @@ test('repeated subscribes with nothing new cost one signature; a change, an unsu
     await until(() => a.pushes.length === 3, 3000, 'the push after re-subscribing');
     assert.equal(a.pushes[2].body, a.pushes[1].body);
     assert.equal(signer.signatures.device - before, 2);
+
+    // A device that drops off and comes back (every socket gone): the kept push, no signature.
+    a.ws.terminate();
+    b.ws.terminate();
+    await until(() => link.connections === 0 && link.subscribers(id) === 0, 3000, 'all gone');
+    const c = await openStream(base);
+    sockets.push(c);
+    c.subscribe(id, 'c');
+    await until(() => c.pushes.length === 1 && link.queuedPushes === 0, 3000, 'c push');
+    assert.equal(c.pushes[0].authorization, a.pushes[1].authorization);
+    assert.equal(signer.signatures.device - before, 2);
   } finally {
     for (const s of sockets) s.ws.terminate();
     await pair.close();
