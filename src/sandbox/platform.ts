@@ -180,9 +180,9 @@ export class Platform extends EventEmitter<PlatformEvents> {
   }
 
   /**
-   * `sign` in libuv's thread pool (same header bytes; the datetime is taken
-   * now, from the signing clock): several signatures run in parallel with the
-   * event loop, on every core.
+   * `sign` in libuv's thread pool, in the device queue (same header bytes;
+   * the datetime is the signing clock's when the signature runs): several
+   * signatures run in parallel with the event loop, on every core.
    */
   signAsync(raw: string | Uint8Array): Promise<string> {
     return this.signer.sign(raw, 'device');
