@@ -317,11 +317,6 @@ export class DeviceLink {
     );
   }
 
-  /** Pushes waiting in `c`'s outbox (signing, or behind an earlier one). */
-  queuedFor(c: Client): number {
-    return c.outbox.length;
-  }
-
   /** Pushes waiting in all outboxes. */
   get queuedPushes(): number {
     return this.queuedTotal;
