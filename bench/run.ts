@@ -17,12 +17,14 @@ import { latencyPush, latencyRecover } from './figures/latency.js';
 import { fanout } from './figures/fanout.js';
 import { replayGuardRatio } from './figures/replay.js';
 import { junkRatio } from './figures/junk.js';
+import { subscribeRepeatRatio } from './figures/subscribe.js';
 
 export const FIGURES: Figure[] = [
   notifyRatio,
   notifyHttpRatio,
   replayGuardRatio,
   junkRatio,
+  subscribeRepeatRatio,
   latencyPush,
   latencyRecover,
   fanout,

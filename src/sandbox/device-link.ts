@@ -8,6 +8,13 @@
  * A status push goes out on every status change of a subscribed purchase and
  * as a periodic repeat; the push faults (duplicate, delay, reorder, drop the
  * socket) are applied here.
+ *
+ * Bounded work (docs/sandbox.md "Bounded work"): the last signed push of a
+ * (purchase, device) is kept and sent again while it is fresh and nothing
+ * changed — a repeated subscribe or a repeat costs no new signature, and a
+ * socket that already has the current status gets only `subscribed`; each
+ * socket's outbox is capped, per socket and in all, a newer status of a
+ * purchase superseding an older one still waiting.
  */
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -41,6 +48,7 @@ import { deviceErrorOf, HttpError } from './errors.js';
 import type { PushFaults } from './faults.js';
 import type { DeviceLinkHost } from './device-link-host.js';
 import { selectElement } from './device-link-select.js';
+import { OutboxFullError } from './outbound.js';
 import type { Platform } from './platform.js';
 import type { PurchaseStatus } from './purchase-book.js';
 import type { RouteContext } from './router.js';
@@ -56,7 +64,29 @@ export interface DeviceLinkOptions {
   idleTimeoutMs?: number;
   /** How long a reordered push is held when no newer one comes, real ms. Default 1000. */
   reorderHoldMs?: number;
+  /**
+   * How long a signed push may be sent again unchanged (repeated subscribes,
+   * repeats), signing-clock ms since it was signed; 0 = always sign afresh.
+   * Default 30 000 (well inside the device's ±3 minutes). Our own extension.
+   */
+  reusePushMs?: number;
+  /** Pushes waiting in one socket's outbox (signing, or behind an earlier one); default 64. Our own extension. */
+  maxQueuedPerSocket?: number;
+  /** Pushes waiting in all sockets' outboxes; default 8192. Our own extension. */
+  maxQueuedTotal?: number;
 }
+
+/** The last push made for a (purchase, device): what it says, and the frame. */
+interface LastPush {
+  /** The status fields without the nonce, and the signing skew in force. */
+  key: string;
+  frame: Promise<string>;
+  /** Signing clock when it was signed; undefined while signing. */
+  signedAt: number | undefined;
+}
+
+/** Signed pushes kept for reuse, at most (the oldest made goes first). */
+const MAX_KEPT_PUSHES = 4096;
 
 /** FAIL reasons as the speaker says them ("支付没有成功：…"). */
 const FAIL_REASON: Record<string, string> = {
@@ -70,6 +100,8 @@ interface Client {
   subscriptions: Map<string, string>;
   authTimer: (() => void) | undefined;
   lastSeen: number;
+  /** purchaseId → what the last push queued for it on this socket said (`LastPush.key`). */
+  sent: Map<string, string>;
   /**
    * Signed pushes in the order they were asked for (signatures finish in the
    * thread pool in any order): a push leaves only when every earlier one has,
@@ -81,6 +113,8 @@ interface Client {
 
 interface OutboxSlot {
   purchaseId: string;
+  /** What it says (`LastPush.key`). */
+  key: string;
   /** Push faults in force when it was asked for; null: sent as is (repeats, the push after `subscribed`). */
   faults: PushFaults | null;
   /** The frame once signed; null when signing failed (skipped). */
@@ -99,9 +133,20 @@ export class DeviceLink {
   private readonly authTimeoutMs: number;
   private readonly idleTimeoutMs: number;
   private readonly reorderHoldMs: number;
+  private readonly reusePushMs: number;
+  readonly maxQueuedPerSocket: number;
+  readonly maxQueuedTotal: number;
   private repeatTimer: NodeJS.Timeout | undefined;
+  /** `${purchaseId}\n${deviceId}` → the last push made for it (the newest MAX_KEPT_PUSHES). */
+  private readonly lastPush = new Map<string, LastPush>();
+  /** Pushes waiting in all outboxes. */
+  private queuedTotal = 0;
   /** Push frames sent (after faults), for tests and the control API. */
   pushesSent = 0;
+  /** Waiting pushes removed from a full outbox because a newer status of the same purchase came. */
+  pushesSuperseded = 0;
+  /** Pushes dropped from a full outbox with nothing newer for their purchase (the repeat or a re-query brings it back). */
+  pushesDropped = 0;
 
   constructor(
     private readonly sandbox: DeviceLinkHost,
@@ -113,6 +158,15 @@ export class DeviceLink {
     this.authTimeoutMs = options.authTimeoutMs ?? 10_000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
     this.reorderHoldMs = options.reorderHoldMs ?? 1000;
+    this.reusePushMs = options.reusePushMs ?? 30_000;
+    this.maxQueuedPerSocket = options.maxQueuedPerSocket ?? 64;
+    this.maxQueuedTotal = options.maxQueuedTotal ?? 8192;
+    if (!(this.reusePushMs >= 0)) throw new InvalidArgumentError('reusePushMs must be ≥ 0');
+    for (const [name, v] of [
+      ['maxQueuedPerSocket', this.maxQueuedPerSocket],
+      ['maxQueuedTotal', this.maxQueuedTotal],
+    ] as const)
+      if (!Number.isSafeInteger(v) || v < 1) throw new InvalidArgumentError(`${name} must be an integer ≥ 1`);
     this.wss = new WebSocketServer({ server: sandbox.server, path: DEVICE_STREAM_PATH, maxPayload: MAX_FRAME_CHARS });
     this.wss.on('connection', (ws) => this.onConnection(ws));
     this.wss.on('error', () => {});
@@ -152,9 +206,9 @@ export class DeviceLink {
     return p;
   }
 
-  /** The exact JSON text of a status body (docs §3.4 / §4.3). */
-  statusBody(s: PurchaseStatus, deviceId: string): string {
-    return encodeStatusBody({
+  /** The fields of a status body but the nonce. */
+  private statusFields(s: PurchaseStatus, deviceId: string) {
+    return {
       purchaseId: s.purchaseId,
       deviceId,
       tradeStatus: s.tradeStatus,
@@ -162,15 +216,47 @@ export class DeviceLink {
       ...(s.order ? { order: s.order } : {}),
       ...(s.tradeStatus === 'FAIL' ? { reason: FAIL_REASON[s.reason ?? ''] ?? s.reason ?? '支付失败' } : {}),
       ...(s.endReason !== undefined ? { endReason: s.endReason } : {}),
-      nonceStr: randomNonce(),
-    });
+    };
   }
 
-  /** A signed push frame (signature in the thread pool; the datetime is taken now). */
-  private async pushFrame(s: PurchaseStatus, deviceId: string): Promise<string> {
-    const body = this.statusBody(s, deviceId);
-    const authorization = await this.platform.signAsync(body);
-    return encodePushFrame(body, authorization);
+  /** The exact JSON text of a status body (docs §3.4 / §4.3). */
+  statusBody(s: PurchaseStatus, deviceId: string): string {
+    return encodeStatusBody({ ...this.statusFields(s, deviceId), nonceStr: randomNonce() });
+  }
+
+  /** What a push of `s` to `deviceId` says (all but the nonce), with the signing skew in force. */
+  private pushKey(s: PurchaseStatus, deviceId: string): string {
+    return `${JSON.stringify(this.statusFields(s, deviceId))}\n${this.platform.faults.clockSkewMs}`;
+  }
+
+  /**
+   * A signed push frame of `s` for `deviceId`: the last one made, when it says
+   * the same (same signing skew) and was signed less than `reusePushMs` ago;
+   * else a fresh one (body, nonce and datetime made when the signer gets to it).
+   */
+  private pushFrame(s: PurchaseStatus, deviceId: string, key = this.pushKey(s, deviceId)): { key: string; frame: Promise<string> } {
+    const id = `${s.purchaseId}\n${deviceId}`;
+    const last = this.lastPush.get(id);
+    if (last && last.key === key && this.reusePushMs > 0 && (last.signedAt === undefined || this.platform.signingNow() - last.signedAt < this.reusePushMs))
+      return { key, frame: last.frame };
+    const entry: LastPush = { key, frame: undefined as unknown as Promise<string>, signedAt: undefined };
+    entry.frame = this.platform.signer
+      .signBody(() => this.statusBody(s, deviceId), 'device')
+      .then(
+        ({ raw, authorization, signedAt }) => {
+          entry.signedAt = signedAt;
+          return encodePushFrame(raw, authorization);
+        },
+        (e: unknown) => {
+          if (this.lastPush.get(id) === entry) this.lastPush.delete(id);
+          throw e;
+        },
+      );
+    // Kept across unsubscribes and reconnects (the device that comes back gets it), the newest MAX_KEPT_PUSHES.
+    this.lastPush.delete(id);
+    this.lastPush.set(id, entry);
+    if (this.lastPush.size > MAX_KEPT_PUSHES) this.lastPush.delete(this.lastPush.keys().next().value!);
+    return { key, frame: entry.frame };
   }
 
   // ── pushes and their faults ──────────────────────────────────────────
@@ -179,34 +265,67 @@ export class DeviceLink {
     const subs = this.subs.get(s.purchaseId);
     if (!subs || subs.size === 0) return;
     // One body and one signature per device subscribed to this purchase (the body names the device).
-    const frames = new Map<string, Promise<string>>();
+    const frames = new Map<string, { key: string; frame: Promise<string> }>();
     const faults = this.platform.faults.pushFaults;
     for (const [c, deviceId] of subs) {
-      let frame = frames.get(deviceId);
-      if (!frame) frames.set(deviceId, (frame = this.pushFrame(s, deviceId)));
-      this.enqueue(c, s.purchaseId, frame, faults);
+      let push = frames.get(deviceId);
+      if (!push) frames.set(deviceId, (push = this.pushFrame(s, deviceId)));
+      this.enqueue(c, s.purchaseId, push, faults);
     }
   }
 
-  /** Queue a push for `c` behind its earlier pushes; faults are those in force when the status changed. */
-  private enqueue(c: Client, purchaseId: string, frame: Promise<string>, faults: PushFaults | null): void {
-    const slot: OutboxSlot = { purchaseId, faults, frame: undefined };
+  /**
+   * Queue a push for `c` behind its earlier pushes; faults are those in force
+   * when the status changed. A full outbox (this socket's, or all of them)
+   * first loses its oldest push of the same purchase (superseded by this
+   * one), else its oldest push; with nothing of its own to lose, this push is
+   * dropped. Drops are counted; the repeat and the device's re-query on
+   * reconnect bring the status back.
+   */
+  private enqueue(c: Client, purchaseId: string, push: { key: string; frame: Promise<string> }, faults: PushFaults | null): void {
+    if (c.outbox.length >= this.maxQueuedPerSocket || this.queuedTotal >= this.maxQueuedTotal) {
+      const same = c.outbox.findIndex((x) => x.purchaseId === purchaseId);
+      if (same >= 0) {
+        c.outbox.splice(same, 1);
+        this.queuedTotal--;
+        this.pushesSuperseded++;
+      } else if (c.outbox.length > 0) {
+        const lost = c.outbox.shift()!;
+        this.queuedTotal--;
+        this.pushesDropped++;
+        if (c.sent.get(lost.purchaseId) === lost.key) c.sent.delete(lost.purchaseId);
+      } else {
+        this.pushesDropped++;
+        return;
+      }
+    }
+    const slot: OutboxSlot = { purchaseId, key: push.key, faults, frame: undefined };
     c.outbox.push(slot);
-    frame.then(
+    this.queuedTotal++;
+    c.sent.set(purchaseId, push.key);
+    push.frame.then(
       (text) => {
         slot.frame = text;
         this.flush(c);
       },
       () => {
         slot.frame = null;
+        // Not sent: the next subscribe or repeat must make it again.
+        if (c.sent.get(purchaseId) === push.key) c.sent.delete(purchaseId);
         this.flush(c);
       },
     );
   }
 
+  /** Pushes waiting in all outboxes. */
+  get queuedPushes(): number {
+    return this.queuedTotal;
+  }
+
   private flush(c: Client): void {
     while (c.outbox.length > 0 && c.outbox[0]!.frame !== undefined) {
       const slot = c.outbox.shift()!;
+      this.queuedTotal--;
       const frame = slot.frame;
       if (frame === null || frame === undefined || !this.clients.has(c)) continue;
       if (slot.faults) this.deliver(c, slot.purchaseId, frame, slot.faults);
@@ -260,11 +379,13 @@ export class DeviceLink {
     c.ws.send(text);
   }
 
+  /** The periodic repeat: the current status to every subscription, unless a push of it is still waiting in that outbox. */
   private repeatAll(): void {
     for (const c of this.clients)
       for (const [purchaseId, deviceId] of c.subscriptions) {
         const p = this.platform.purchase(purchaseId);
-        if (p) this.enqueue(c, purchaseId, this.pushFrame(this.platform.status(purchaseId), deviceId), null);
+        if (!p || c.outbox.some((x) => x.purchaseId === purchaseId)) continue;
+        this.enqueue(c, purchaseId, this.pushFrame(this.platform.status(purchaseId), deviceId), null);
       }
   }
 
@@ -278,7 +399,7 @@ export class DeviceLink {
   // ── WebSocket ─────────────────────────────────────────────────────────
 
   private onConnection(ws: WebSocket): void {
-    const client: Client = { ws, subscriptions: new Map(), authTimer: undefined, lastSeen: Date.now(), outbox: [] };
+    const client: Client = { ws, subscriptions: new Map(), sent: new Map(), authTimer: undefined, lastSeen: Date.now(), outbox: [] };
     // Our close frame, then the socket cut a second later if the peer never answers it (ws would wait 30 s).
     const end = (code: number, reason: string) => {
       ws.close(code, reason);
@@ -301,6 +422,7 @@ export class DeviceLink {
       clearInterval(idle);
       this.clients.delete(client);
       for (const purchaseId of client.subscriptions.keys()) this.unindex(client, purchaseId);
+      this.queuedTotal -= client.outbox.length;
       client.outbox.length = 0;
     });
     ws.on('error', () => {});
@@ -326,6 +448,7 @@ export class DeviceLink {
       case 'pong':
         return;
       case 'unsubscribe':
+        c.sent.delete(frame.purchaseId);
         if (c.subscriptions.delete(frame.purchaseId)) this.unindex(c, frame.purchaseId);
         return;
       case 'subscribe':
@@ -348,6 +471,8 @@ export class DeviceLink {
     } catch {
       return refuse('NOT_FOUND', 'no such purchase');
     }
+    // Idempotent: this socket already has (or is being sent) this very status for this device → only `subscribed`.
+    const again = c.subscriptions.get(purchaseId) === deviceId;
     c.subscriptions.set(purchaseId, deviceId);
     if (this.clients.has(c)) {
       let subs = this.subs.get(purchaseId);
@@ -357,7 +482,10 @@ export class DeviceLink {
     c.authTimer?.();
     c.authTimer = undefined;
     this.answer(c, { type: 'subscribed', ...id, purchaseId });
-    this.enqueue(c, purchaseId, this.pushFrame(this.platform.status(purchaseId), deviceId), null);
+    const status = this.platform.status(purchaseId);
+    const key = this.pushKey(status, deviceId);
+    if (again && c.sent.get(purchaseId) === key) return;
+    this.enqueue(c, purchaseId, this.pushFrame(status, deviceId, key), null);
   }
 
   // ── HTTP ──────────────────────────────────────────────────────────────
@@ -379,8 +507,10 @@ export class DeviceLink {
     if (res.headersSent) return void res.end();
     try {
       await this.reply(res, status, errorBody(code, message));
-    } catch {
-      if (!res.headersSent) res.writeHead(500);
+    } catch (e2) {
+      // Nothing left to sign with: the signing queue is full (503, try again), or signing broke (500).
+      const busy = e instanceof OutboxFullError || e2 instanceof OutboxFullError;
+      if (!res.headersSent) res.writeHead(busy ? 503 : 500, busy ? { 'retry-after': '1', ...CORS } : CORS);
       res.end();
     }
   }

@@ -31,6 +31,130 @@ export const WECHAT_RETRY_SCHEDULE_MS: readonly number[] = [15, 15, 30, 180, 600
 
 export type CallKind = 'createOrder' | 'deliver' | 'refundNotify';
 
+/**
+ * Outbound work refused because its queue is full (the signer's queue, or a
+ * backend's outbox): the caller gets it at once, nothing is queued. A
+ * `TransportError` (the call did not happen), with its own stable code.
+ */
+export class OutboxFullError extends TransportError {
+  override readonly code = 'ERR_OUTBOX_FULL';
+  /** Which queue: `device` / `backend` (the signer) or the skill whose outbox is full. */
+  readonly queue: string;
+  constructor(message: string, queue: string) {
+    super(message);
+    this.queue = queue;
+  }
+}
+
+/**
+ * Caps on calls to skill backends (create order, notifications). Our own
+ * extension: DingDang documents no such limits.
+ */
+export interface OutboxLimits {
+  /** Calls in flight to one skill at once; default 16. */
+  maxInFlightPerSkill?: number;
+  /** Calls in flight to all skills at once; default 256. */
+  maxInFlightTotal?: number;
+  /** Calls waiting for a slot, per skill; default 1024. One more is refused (`OutboxFullError`). */
+  maxQueuedPerSkill?: number;
+  /** Calls waiting for a slot, all skills; default 8192. */
+  maxQueuedTotal?: number;
+}
+
+type Waiter = () => void;
+
+/**
+ * The platform's outbox to skill backends: at most `maxInFlightPerSkill`
+ * calls to one skill and `maxInFlightTotal` in all run at once; the rest wait
+ * in FIFO order (per skill, skills taking turns) up to the queue caps; beyond
+ * them a call is refused with `OutboxFullError` before anything is signed or
+ * sent.
+ */
+export class Outbox {
+  readonly maxInFlightPerSkill: number;
+  readonly maxInFlightTotal: number;
+  readonly maxQueuedPerSkill: number;
+  readonly maxQueuedTotal: number;
+  private readonly running = new Map<string, number>();
+  private readonly waiting = new Map<string, Waiter[]>();
+  private runningTotal = 0;
+  private waitingTotal = 0;
+  /** Calls refused because a queue was full. */
+  refused = 0;
+
+  constructor(limits: OutboxLimits = {}) {
+    const int = (v: number | undefined, d: number, name: string) => {
+      const n = v ?? d;
+      if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`outbox ${name} must be an integer ≥ 1`);
+      return n;
+    };
+    this.maxInFlightPerSkill = int(limits.maxInFlightPerSkill, 16, 'maxInFlightPerSkill');
+    this.maxInFlightTotal = int(limits.maxInFlightTotal, 256, 'maxInFlightTotal');
+    this.maxQueuedPerSkill = int(limits.maxQueuedPerSkill, 1024, 'maxQueuedPerSkill');
+    this.maxQueuedTotal = int(limits.maxQueuedTotal, 8192, 'maxQueuedTotal');
+  }
+
+  /** Calls in flight to `skillId` (all skills without it). */
+  inFlight(skillId?: string): number {
+    return skillId === undefined ? this.runningTotal : (this.running.get(skillId) ?? 0);
+  }
+
+  /** Calls waiting for a slot to `skillId` (all skills without it). */
+  queued(skillId?: string): number {
+    return skillId === undefined ? this.waitingTotal : (this.waiting.get(skillId)?.length ?? 0);
+  }
+
+  /** Run `fn` when a slot to `skillId` is free; rejects with `OutboxFullError` at once when its queue is full. */
+  async run<T>(skillId: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.free(skillId)) {
+      const queue = this.waiting.get(skillId) ?? [];
+      if (queue.length >= this.maxQueuedPerSkill || this.waitingTotal >= this.maxQueuedTotal) {
+        this.refused++;
+        const which = queue.length >= this.maxQueuedPerSkill ? `for ${skillId} (${this.maxQueuedPerSkill})` : `(${this.maxQueuedTotal} in all)`;
+        throw new OutboxFullError(`outbox full: too many calls waiting ${which}`, skillId);
+      }
+      await new Promise<void>((go) => {
+        queue.push(go);
+        this.waiting.set(skillId, queue);
+        this.waitingTotal++;
+      });
+    } else this.take(skillId);
+    try {
+      return await fn();
+    } finally {
+      this.release(skillId);
+    }
+  }
+
+  private free(skillId: string): boolean {
+    return this.runningTotal < this.maxInFlightTotal && (this.running.get(skillId) ?? 0) < this.maxInFlightPerSkill;
+  }
+
+  private take(skillId: string): void {
+    this.running.set(skillId, (this.running.get(skillId) ?? 0) + 1);
+    this.runningTotal++;
+  }
+
+  private release(skillId: string): void {
+    const n = (this.running.get(skillId) ?? 1) - 1;
+    if (n > 0) this.running.set(skillId, n);
+    else this.running.delete(skillId);
+    this.runningTotal--;
+    // The freed slot: the first skill in turn with a waiter and room; it goes to the back of the turn order.
+    for (const id of this.waiting.keys()) {
+      const queue = this.waiting.get(id);
+      if (!queue || !this.free(id)) continue;
+      const w = queue.shift()!;
+      this.waitingTotal--;
+      this.waiting.delete(id);
+      if (queue.length > 0) this.waiting.set(id, queue); // to the back of the turn order
+      this.take(id);
+      w();
+      return;
+    }
+  }
+}
+
 /** One outbound call as the platform saw it (for the control API and tests). */
 export interface CallRecord {
   kind: CallKind | 'skill';
@@ -72,6 +196,10 @@ export interface OutboundOptions {
   signingNow: () => number;
   /** Signs a request body off the main thread (the platform's queue); default: `signRsa2Async` with `platformKey`. */
   sign?: (raw: string) => Promise<string>;
+  /** Makes the body and signs it when the platform's signing queue gets to it (fresh `nonceStr` and datetime); preferred over `sign`. */
+  signBody?: (make: () => string) => Promise<{ raw: string; authorization: string }>;
+  /** Caps on calls in flight and waiting, per skill and in all (default: no outbox, no caps). */
+  outbox?: Outbox;
   /** The platform's verifying clock. */
   now: () => number;
   faults: Faults;
@@ -92,35 +220,49 @@ export function callSignal(timeoutMs: number, closing?: AbortSignal): AbortSigna
 
 type ReplyKind = 'createOrderReply' | 'deliverNotifyReply' | 'refundNotifyReply';
 
-/** POST a signed JSON body; verify and validate the reply. Throws typed errors. */
+/**
+ * POST a signed JSON body; verify and validate the reply. Throws typed errors.
+ * `body` may be a function: the body is then made when the signer gets to it
+ * (its `nonceStr` as fresh as the signature). Through `o.outbox` when given:
+ * a full outbox refuses the call (`OutboxFullError`, recorded like any failed
+ * call) before anything is signed.
+ */
 export async function postSigned<R extends AckReply>(
   o: OutboundOptions,
   kind: CallKind,
   skill: SkillConfig,
   url: string,
-  body: object,
+  body: object | (() => object),
   replyKind: ReplyKind,
   extra: Partial<CallRecord> = {},
 ): Promise<R> {
-  const raw = JSON.stringify(body);
-  const record: CallRecord = { kind, url, skillId: skill.skillId, at: o.now(), body: raw, outcome: 'error', ...extra };
-  const fault = o.faults.takePartnerFault(kind);
+  const make = typeof body === 'function' ? () => JSON.stringify((body as () => object)()) : () => JSON.stringify(body);
+  const record: CallRecord = { kind, url, skillId: skill.skillId, at: o.now(), body: '', outcome: 'error', ...extra };
+  let fault: ReturnType<Faults['takePartnerFault']> | undefined;
   try {
-    if (fault === 'drop') throw new TransportError(`injected fault: the request to ${url} was dropped before it reached the backend`);
-    const reply = await send<R>(o, skill, url, raw, replyKind);
-    record.outcome = 'ok';
-    record.retCode = reply.retCode;
-    if (reply.retMsg !== undefined) record.retMsg = reply.retMsg;
-    if (fault === 'timeout') throw new TimeoutError(`injected fault: reply of ${url} dropped (partner timeout)`);
-    if (fault === 'fail') {
-      record.retCode = 'FAIL';
-      record.retMsg = 'injected fault';
-      return { retCode: 'FAIL', retMsg: 'injected fault' } as R;
-    }
-    return reply;
+    const call = async (): Promise<R> => {
+      fault = o.faults.takePartnerFault(kind);
+      if (fault === 'drop') {
+        record.body = make();
+        throw new TransportError(`injected fault: the request to ${url} was dropped before it reached the backend`);
+      }
+      const reply = await send<R>(o, skill, url, make, replyKind, (raw) => (record.body = raw));
+      record.outcome = 'ok';
+      record.retCode = reply.retCode;
+      if (reply.retMsg !== undefined) record.retMsg = reply.retMsg;
+      if (fault === 'timeout') throw new TimeoutError(`injected fault: reply of ${url} dropped (partner timeout)`);
+      if (fault === 'fail') {
+        record.retCode = 'FAIL';
+        record.retMsg = 'injected fault';
+        return { retCode: 'FAIL', retMsg: 'injected fault' } as R;
+      }
+      return reply;
+    };
+    return await (o.outbox ? o.outbox.run(skill.skillId, call) : call());
   } catch (e) {
     record.outcome = 'error';
     record.error = `${(e as { code?: string }).code ?? 'ERR'}: ${(e as Error).message}`;
+    if (record.body === '' && e instanceof OutboxFullError) record.body = make();
     throw e;
   } finally {
     if (fault) record.fault = fault;
@@ -207,9 +349,16 @@ function attempt(url: string, headers: Record<string, string>, raw: string, time
   });
 }
 
-async function send<R>(o: OutboundOptions, skill: SkillConfig, url: string, raw: string, replyKind: ReplyKind): Promise<R> {
+async function send<R>(o: OutboundOptions, skill: SkillConfig, url: string, make: () => string, replyKind: ReplyKind, sent: (raw: string) => void): Promise<R> {
   // In the thread pool: the event loop keeps serving devices meanwhile.
-  const authorization = await (o.sign ? o.sign(raw) : signRsa2Async(raw, o.platformKey, { now: o.signingNow }));
+  let raw: string;
+  let authorization: string;
+  if (o.signBody) ({ raw, authorization } = await o.signBody(make));
+  else {
+    raw = make();
+    authorization = await (o.sign ? o.sign(raw) : signRsa2Async(raw, o.platformKey, { now: o.signingNow }));
+  }
+  sent(raw);
   const timeoutMs = o.timeoutMs ?? 5000;
   let res: Reply;
   try {
@@ -293,6 +442,12 @@ export class Notifier {
   readonly schedule: readonly number[];
   private readonly states = new Map<string, NotificationState>();
   private closed = false;
+  /**
+   * Notification sends refused by a full outbox or signing queue (each is in
+   * the call log as an `ERR_OUTBOX_FULL` call): a primary attempt is retried
+   * on the schedule like any failed attempt, a copy is not sent.
+   */
+  overflowed = 0;
 
   constructor(private readonly o: NotifierOptions) {
     this.schedule = o.retryScheduleMs ?? WECHAT_RETRY_SCHEDULE_MS;
@@ -352,8 +507,9 @@ export class Notifier {
     if (this.closed) return undefined;
     try {
       const url = kind === 'deliver' ? skill.deliverUrl : skill.refundNotifyUrl!;
-      return await postSigned<AckReply>(this.o, kind, skill, url, body(), kind === 'deliver' ? 'deliverNotifyReply' : 'refundNotifyReply', { copy });
-    } catch {
+      return await postSigned<AckReply>(this.o, kind, skill, url, body, kind === 'deliver' ? 'deliverNotifyReply' : 'refundNotifyReply', { copy });
+    } catch (e) {
+      if (e instanceof OutboxFullError) this.overflowed++;
       return undefined;
     }
   }
@@ -373,7 +529,7 @@ export class Notifier {
       }
       state.attempts++;
       try {
-        const reply = await postSigned<AckReply>(this.o, kind, skill, url, body(), kind === 'deliver' ? 'deliverNotifyReply' : 'refundNotifyReply', {
+        const reply = await postSigned<AckReply>(this.o, kind, skill, url, body, kind === 'deliver' ? 'deliverNotifyReply' : 'refundNotifyReply', {
           copy: 'primary',
           attempt: state.attempts,
         });
@@ -386,6 +542,7 @@ export class Notifier {
         }
         state.lastError = `FAIL: ${reply.retMsg ?? ''}`;
       } catch (e) {
+        if (e instanceof OutboxFullError) this.overflowed++;
         state.lastError = `${(e as { code?: string }).code ?? 'ERR'}: ${(e as Error).message}`.slice(0, 200);
       }
       const wait = this.schedule[i];

@@ -15,7 +15,7 @@ import type { SandboxConfig, SkillConfig } from './config.js';
 import { SandboxStateError } from './errors.js';
 import { Faults } from './faults.js';
 import { OrderBook, type DingDangOrder } from './order-book.js';
-import { Notifier, type CallRecord, type OutboundOptions } from './outbound.js';
+import { Notifier, Outbox, type CallRecord, type OutboundOptions, type OutboxLimits } from './outbound.js';
 import {
   PurchaseBook,
   type DeviceOrderView,
@@ -27,7 +27,7 @@ import {
   type StartPurchaseInput,
 } from './purchase-book.js';
 import { Scheduler } from './scheduler.js';
-import { Signer } from './signer.js';
+import { Signer, type SignerOptions } from './signer.js';
 import { UtteranceMatcher } from './skill.js';
 import { SkillRouter, type DeviceSession, type SayInput, type SayReply, type SkillErrorEvent } from './skill-router.js';
 
@@ -68,6 +68,10 @@ export interface PlatformOptions {
   /** Base URL of the sandbox (for payment URLs); can be set later with `setBaseUrl`. */
   baseUrl?: string;
   now?: () => number;
+  /** The signing queues: in flight, queue caps, device/backend weighting (docs/sandbox.md "Bounded work"). */
+  signer?: SignerOptions;
+  /** Caps on calls to skill backends in flight and waiting (docs/sandbox.md "Bounded work"). */
+  outbox?: OutboxLimits;
 }
 
 export class Platform extends EventEmitter<PlatformEvents> {
@@ -83,8 +87,10 @@ export class Platform extends EventEmitter<PlatformEvents> {
   private readonly calls: CallRecord[] = [];
   private baseUrl: string;
   private readonly closing = new AbortController();
-  /** RSA signing in the thread pool, device work first (see signer.ts). */
+  /** RSA signing in the thread pool, device and backend work taking turns (see signer.ts). */
   readonly signer: Signer;
+  /** Calls to skill backends: in flight and waiting, capped (see outbound.ts). */
+  readonly outbox: Outbox;
   /** Utterances, screen picks and intents → skill requests; the devices' sessions. */
   readonly router: SkillRouter;
   /** The purchases (Charge → order → payment → resume). */
@@ -100,7 +106,8 @@ export class Platform extends EventEmitter<PlatformEvents> {
     const now = options.now ?? Date.now;
     this.scheduler = new Scheduler({ timeScale: options.timeScale ?? 1, now });
     this.baseUrl = options.baseUrl ?? 'http://127.0.0.1';
-    this.signer = new Signer(this.config.platformPrivateKey, () => this.signingNow());
+    this.signer = new Signer(this.config.platformPrivateKey, () => this.signingNow(), options.signer);
+    this.outbox = new Outbox(options.outbox);
     this.processingMs = options.processingMs ?? 300;
     this.callTimeoutMs = options.callTimeoutMs ?? 5000;
     this.book = new OrderBook({
@@ -173,9 +180,9 @@ export class Platform extends EventEmitter<PlatformEvents> {
   }
 
   /**
-   * `sign` in libuv's thread pool (same header bytes; the datetime is taken
-   * now, from the signing clock): several signatures run in parallel with the
-   * event loop, on every core.
+   * `sign` in libuv's thread pool, in the device queue (same header bytes;
+   * the datetime is the signing clock's when the signature runs): several
+   * signatures run in parallel with the event loop, on every core.
    */
   signAsync(raw: string | Uint8Array): Promise<string> {
     return this.signer.sign(raw, 'device');
@@ -186,6 +193,8 @@ export class Platform extends EventEmitter<PlatformEvents> {
       platformKey: this.config.platformPrivateKey,
       signingNow: this.signingNow,
       sign: (raw) => this.signer.sign(raw, 'backend'),
+      signBody: (make) => this.signer.signBody(make, 'backend'),
+      outbox: this.outbox,
       now: () => this.scheduler.now(),
       faults: this.faults,
       timeoutMs: this.callTimeoutMs,

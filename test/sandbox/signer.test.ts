@@ -5,7 +5,7 @@ import { Signer } from '../../src/sandbox/signer.js';
 
 const keys = generateTskKeyPair();
 
-describe('sandbox Signer (thread pool, capped, device work first)', () => {
+describe('sandbox Signer (thread pool, capped, device and backend work taking turns)', () => {
   it('gives the same header as signRsa2 at the signing clock of the call', async () => {
     let now = Date.parse('2026-11-26T12:00:00.500Z');
     const signer = new Signer(keys.privateKey, () => now, 2);
@@ -16,7 +16,7 @@ describe('sandbox Signer (thread pool, capped, device work first)', () => {
     assert.equal(verifyRsa2('{"a":1}', header, keys.publicKey, { now: Date.parse('2026-11-26T12:00:00Z') }).ok, true);
   });
 
-  it('keeps at most maxInFlight signatures in the pool and serves device jobs before backend jobs', async () => {
+  it('keeps at most maxInFlight signatures in the pool and alternates device and backend jobs', async () => {
     const signer = new Signer(keys.privateKey, () => Date.now(), 1);
     const order: string[] = [];
     const jobs: Array<Promise<unknown>> = [];
@@ -24,7 +24,7 @@ describe('sandbox Signer (thread pool, capped, device work first)', () => {
     for (let i = 0; i < 3; i++) jobs.push(signer.sign(`b${i}`, 'backend').then(() => order.push(`b${i}`)));
     for (let i = 0; i < 3; i++) jobs.push(signer.sign(`d${i}`, 'device').then(() => order.push(`d${i}`)));
     await Promise.all(jobs);
-    assert.deepEqual(order, ['b0', 'd0', 'd1', 'd2', 'b1', 'b2']);
+    assert.deepEqual(order, ['b0', 'd0', 'b1', 'd1', 'b2', 'd2']);
   });
 
   it('signs many in parallel, each over its own body', async () => {
