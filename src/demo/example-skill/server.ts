@@ -8,6 +8,8 @@
  *   POST /dingdang/deliver           2 delivery notification
  *   POST /dingdang/refund-notify     6 refund result notification
  *   GET  /audio/<itemId>.wav?t=…     the (tiny, generated) episode audio
+ *   GET  /metrics                    prom-client metrics of the partner kit (404 with a hint
+ *                                    when prom-client is not installed; our own extension)
  *
  * The platform's TSKPublicKey may be given at start or later with
  * `configurePlatform` (the sandbox prints it only after it has read this
@@ -30,11 +32,17 @@ import {
   createPartnerHandlers,
   createReconciler,
   DEFAULT_PARTNER_PATHS,
+  combineObservers,
+  createPromObserver,
   nodeHttpHandler,
   PayClient,
+  pinoObserver,
   SqlitePartnerStore,
   type PartnerHandler,
   type PartnerHandlers,
+  type PartnerObserver,
+  type PinoLikeLogger,
+  type PromRegistry,
   type Reconciler,
 } from '../../partner/index.js';
 import { audiobookCatalog, episodeByItemId } from './catalog.js';
@@ -98,7 +106,16 @@ export interface AudiobookServerOptions {
    * Default on: a pass every 30 s over orders older than a minute; `false`
    * turns it off.
    */
-  reconcile?: false | { intervalMs?: number; minAgeMs?: number };
+  reconcile?: false | { intervalMs?: number; minAgeMs?: number; backoffMs?: number };
+  /**
+   * Logs and metrics of the partner kit (docs/partner.md "Observability";
+   * our own extension). Default `'auto'`: pino JSON lines through `log`
+   * (stderr by default) when pino is installed, and a prom-client Registry
+   * served at `GET /metrics` when prom-client is installed. `false`: neither
+   * (`/metrics` answers 404). Or your own pino logger and Registry (`false`
+   * for one of them turns just that off).
+   */
+  observability?: 'auto' | false | { logger?: PinoLikeLogger | false; registry?: PromRegistry | false };
 }
 
 export interface AudiobookServer {
@@ -109,7 +126,39 @@ export interface AudiobookServer {
   readonly platformConfigured: boolean;
   /** The background reconciler (once the platform's key and pay URL are known, unless `reconcile: false`). */
   readonly reconciler: Reconciler | undefined;
+  /** The Registry served at `/metrics` (undefined: metrics off, or prom-client not installed). */
+  readonly metrics: PromRegistry | undefined;
   close(): Promise<void>;
+}
+
+/** `/metrics` without a Registry: why, in one line. */
+export const METRICS_OFF_HINT = 'metrics off: install prom-client (npm install prom-client) and restart to serve /metrics';
+export const METRICS_DISABLED_HINT = 'metrics off: started with observability: false';
+
+/** The logger and Registry `observability` asks for; a package that is not installed is left out. */
+async function observabilityOf(
+  option: AudiobookServerOptions['observability'],
+  log: (line: string) => void,
+): Promise<{ observer: PartnerObserver | undefined; registry: PromRegistry | undefined }> {
+  if (option === false) return { observer: undefined, registry: undefined };
+  const own = typeof option === 'object' && option !== null ? option : {};
+  let logger = own.logger;
+  if (logger === undefined) {
+    // pino is an optional peer: its JSON lines go where the example's other lines go.
+    const mod = await import('pino').catch(() => undefined);
+    if (mod) logger = mod.pino({ name: 'audiobook' }, { write: (line: string) => log(line.replace(/\n$/, '')) });
+  }
+  let registry = own.registry;
+  let client;
+  if (registry === undefined) {
+    client = await import('prom-client').catch(() => undefined);
+    if (client) registry = new client.Registry();
+  }
+  const metrics = registry ? await createPromObserver({ registry, ...(client ? { client } : {}) }) : undefined;
+  return {
+    observer: logger || metrics ? combineObservers(logger ? pinoObserver(logger) : undefined, metrics) : undefined,
+    registry: registry || undefined,
+  };
 }
 
 /** One second of a quiet 440 Hz tone, 8 kHz 16-bit mono WAV: enough for a player to show "playing". */
@@ -202,6 +251,7 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
   const skillId = options.skillId ?? 'audiobookDemo';
   const skillSecret = options.skillSecret ?? randomBytes(24).toString('hex'); // hex: a secret never starts with '-', which a command line would read as an option;
   const skillPrivateKey = options.skillPrivateKey ? loadPrivateKey(options.skillPrivateKey) : generateTskKeyPair().privateKey;
+  const { observer, registry } = await observabilityOf(options.observability, log);
   const store = new SqlitePartnerStore({ filename: options.dbFile ?? ':memory:' });
   await store.init();
 
@@ -231,6 +281,7 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
         options.onDeliver?.({ tradeNo: idempotencyKey, userToken: order.userToken, itemIds, attempt });
       },
       onError: (e, info) => log(`[audiobook] ${info.kind} refused: ${info.retMsg} (${(e as Error)?.message ?? e})`),
+      ...(observer ? { observer } : {}),
     });
     handlers = next;
     payClient = payBaseUrl ? new PayClient({ skillId, skillPrivateKey, tskPublicKey, baseUrl: payBaseUrl, timeoutMs: 3000 }) : undefined;
@@ -244,6 +295,8 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
             handlers: next,
             intervalMs: options.reconcile?.intervalMs ?? 30_000,
             ...(options.reconcile?.minAgeMs !== undefined ? { minAgeMs: options.reconcile.minAgeMs } : {}),
+            ...(options.reconcile?.backoffMs !== undefined ? { backoffMs: options.reconcile.backoffMs } : {}),
+            ...(observer ? { observer } : {}),
             onError: (e, info) => log(`[audiobook] reconcile ${info.kind}${info.id ? ` ${info.id}` : ''}: ${(e as Error)?.message ?? e}`),
           })
         : undefined;
@@ -302,6 +355,7 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
       if (!ep || url.searchParams.get('t') !== audioToken(skillSecret, ep.itemId)) return void res.writeHead(403).end();
       return void res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': String(wav.length) }).end(wav);
     }
+    if (url.pathname === '/metrics' && req.method === 'GET') return void serveMetrics(registry, options.observability === false, res);
     if (url.pathname === '/' && req.method === 'GET') {
       const body = JSON.stringify({ skill: 'audiobook', skillId, platformConfigured: handlers !== undefined });
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(body);
@@ -343,6 +397,7 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
     get reconciler() {
       return reconciler;
     },
+    metrics: registry,
     async close() {
       await reconciler?.stop();
       server.closeAllConnections();
@@ -371,4 +426,16 @@ async function linkToken(accounts: PartnerAccounts, req: IncomingMessage, res: S
   }
   if (typeof userId !== 'string' || userId === '' || userId.length > 256) return void json(400, { error: 'userId must be a string of 1-256 characters' });
   json(200, { accessToken: accounts.issueToken(userId) });
+}
+
+/** `GET /metrics`: the Registry in prom-client's text format, or 404 with a one-line hint. */
+async function serveMetrics(registry: PromRegistry | undefined, disabled: boolean, res: ServerResponse): Promise<void> {
+  if (!registry)
+    return void res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end((disabled ? METRICS_DISABLED_HINT : METRICS_OFF_HINT) + '\n');
+  try {
+    const body = await registry.metrics();
+    res.writeHead(200, { 'content-type': registry.contentType }).end(body);
+  } catch {
+    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('metrics failed\n');
+  }
 }
