@@ -12,17 +12,19 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import * as promClient from 'prom-client';
-import { randomNonce } from '../../src/protocol/index.js';
+import { randomNonce, type OrderQueryReply, type RefundQueryReply, type TradeStatus } from '../../src/protocol/index.js';
 import {
   catalogFrom,
   combineObservers,
   createPartnerHandlers,
   createPromObserver,
+  createReconciler,
   MemoryPartnerStore,
   pinoObserver,
   type PartnerEvent,
   type PartnerObserver,
 } from '../../src/partner/index.js';
+import type { OrderQueryResult, RefundQueryResult } from '../../src/partner/pay-client.js';
 import { CATALOG, createOrderBody, deliverBody, platform, readReply, signedRequest, skill, SKILL_ID } from '../support/partner-fixtures.js';
 
 function setup(observer: PartnerObserver) {
@@ -219,6 +221,85 @@ describe('partner observer', () => {
     assert.equal(sample(text, `${p}reconcile_recoveries_total`), 0);
     assert.equal(sample(text, `${p}reconcile_backlog`, { kind: 'order' }), 0);
     assert.equal(sample(text, `${p}reconcile_passes_total`, { result: 'ok' }), 1);
+  });
+
+  it('the reconciler: items and passes; a delivery it makes is a recovery, a repeat is not; the backlog follows open items until settled', async () => {
+    const registry = new promClient.Registry();
+    const events: PartnerEvent[] = [];
+    const observer = combineObservers(await createPromObserver({ registry }), (e) => events.push(e));
+    const { h, store } = setup(observer);
+    const status = new Map<string, TradeStatus>();
+    const refundStatus = new Map<string, 'PROCESSING' | 'SUCCESS'>();
+    const pay = {
+      orderQuery: async ({ tradeNo }: { tradeNo?: string }) => {
+        const reply: OrderQueryReply = {
+          retCode: 'SUCCESS',
+          skillId: SKILL_ID,
+          transactionId: deliverBody(tradeNo!).transactionId,
+          tradeNo: tradeNo!,
+          totalAmt: 200,
+          tradeStatus: status.get(tradeNo!) ?? 'NOTPAY',
+          tradeStatusDesc: 'status',
+        };
+        return reply as OrderQueryResult;
+      },
+      refundQuery: async ({ refundTradeNo }: { refundTradeNo?: string }) => {
+        const reply: RefundQueryReply = {
+          retCode: 'SUCCESS',
+          skillId: SKILL_ID,
+          transactionId: deliverBody(lost).transactionId,
+          tradeNo: lost,
+          refundTransactionId: 'RT1',
+          refundTradeNo: refundTradeNo!,
+          totalAmt: 200,
+          refundAmt: 200,
+          refundStatus: refundStatus.get(refundTradeNo!) ?? 'PROCESSING',
+          refundStatusDesc: 'status',
+        };
+        return reply as RefundQueryResult;
+      },
+    };
+    const reconciler = createReconciler({ store, pay, handlers: h, observer, minAgeMs: 0, backoffMs: 1, jitter: 0 });
+    const lost = await order(h, 'user-a');
+    const unpaid = await order(h, 'user-b');
+    status.set(lost, 'SUCCESS');
+    const first = await reconciler.runOnce();
+    assert.deepEqual([first.delivered, first.stillOpen], [1, 1]);
+    let text = await registry.metrics();
+    assert.equal(sample(text, 'dingdang_partner_reconcile_recoveries_total'), 1);
+    assert.equal(sample(text, 'dingdang_partner_reconcile_backlog', { kind: 'order' }), 1, 'the unpaid order is open');
+    // The reconciler's query for an order already delivered: an exactly-once hit, no second recovery.
+    assert.equal((await h.deliverFromOrderQuery(await pay.orderQuery({ tradeNo: lost }), { source: 'reconciler' })).retCode, 'SUCCESS');
+    // The unpaid order is paid and its notification arrives: no longer open.
+    assert.equal(
+      readReply(await h.deliver(signedRequest(JSON.stringify(deliverBody(unpaid, { userToken: 'user-b' })))), 'deliverNotifyReply').retCode,
+      'SUCCESS',
+    );
+    // A refund whose result notification never comes: settled by the refund query.
+    await store.saveRefund({ refundTradeNo: 'RQ1', tradeNo: lost, refundAmt: 200, status: 'PROCESSING', refundTransactionId: null, createdAt: Date.now() - 1 });
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal((await reconciler.runOnce()).stillOpen, 1, 'the refund is still PROCESSING');
+    refundStatus.set('RQ1', 'SUCCESS');
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal((await reconciler.runOnce()).refundsSettled, 1);
+    text = await registry.metrics();
+    assert.equal(sample(text, 'dingdang_partner_reconcile_recoveries_total'), 1);
+    assert.equal(sample(text, 'dingdang_partner_duplicates_total', { kind: 'delivery', source: 'reconciler' }), 1);
+    assert.equal(sample(text, 'dingdang_partner_reconcile_backlog', { kind: 'order' }), 0);
+    assert.equal(sample(text, 'dingdang_partner_reconcile_backlog', { kind: 'refund' }), 0);
+    assert.equal(sample(text, 'dingdang_partner_refunds_total', { status: 'SUCCESS', source: 'query' }), 1);
+    assert.equal(sample(text, 'dingdang_partner_reconcile_checks_total', { kind: 'refund', outcome: 'open' }), 1);
+    assert.equal(sample(text, 'dingdang_partner_reconcile_passes_total', { result: 'ok' }), 3);
+    const items = events.filter((e) => e.type === 'reconcile.item');
+    assert.deepEqual(
+      items.map((e) => [e.kind, e.id, e.outcome, e.status]),
+      [
+        ['order', lost, 'delivered', 'SUCCESS'],
+        ['order', unpaid, 'open', 'NOTPAY'],
+        ['refund', 'RQ1', 'open', 'PROCESSING'],
+        ['refund', 'RQ1', 'refundSettled', 'SUCCESS'],
+      ],
+    );
   });
 
   it('bad arguments throw typed errors', async () => {
