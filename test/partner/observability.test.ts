@@ -20,7 +20,9 @@ import {
   createPromObserver,
   createReconciler,
   MemoryPartnerStore,
+  PayRemoteError,
   pinoObserver,
+  requestRefund,
   type PartnerEvent,
   type PartnerObserver,
 } from '../../src/partner/index.js';
@@ -298,6 +300,37 @@ describe('partner observer', () => {
         ['order', unpaid, 'open', 'NOTPAY'],
         ['refund', 'RQ1', 'open', 'PROCESSING'],
         ['refund', 'RQ1', 'refundSettled', 'SUCCESS'],
+      ],
+    );
+  });
+
+  it('requestRefund: requested, then final when the platform refused one it does not know', async () => {
+    const events: PartnerEvent[] = [];
+    const observer: PartnerObserver = (e) => events.push(e);
+    const { h, store } = setup(observer);
+    const tradeNo = await order(h);
+    await h.deliver(signedRequest(JSON.stringify(deliverBody(tradeNo))));
+    let refuse = false;
+    const refused = () => new PayRemoteError('refund', 'refused', 'refused', { retCode: 'FAIL', retMsg: 'refused' });
+    const pay = {
+      refund: async () => {
+        if (refuse) throw refused();
+        return { retCode: 'SUCCESS', refundTransactionId: 'RT9' };
+      },
+      refundQuery: async () => {
+        throw refused();
+      },
+    } as unknown as Parameters<typeof requestRefund>[0]['pay'];
+    const ok = await requestRefund({ store, pay, observer }, { tradeNo, refundAmt: 50, refundTradeNo: 'RR1' });
+    assert.equal(ok.status, 'PROCESSING');
+    refuse = true;
+    await assert.rejects(requestRefund({ store, pay, observer }, { tradeNo, refundAmt: 50, refundTradeNo: 'RR2' }), PayRemoteError);
+    assert.equal((await store.getRefund('RR2'))?.status, 'FAIL');
+    assert.deepEqual(
+      events.filter((e) => e.type === 'refund').map((e) => [e.source, e.outcome, e.refundTradeNo, e.status, e.refundAmt]),
+      [
+        ['request', 'requested', 'RR1', 'PROCESSING', 50],
+        ['request', 'final', 'RR2', 'FAIL', 50],
       ],
     );
   });
