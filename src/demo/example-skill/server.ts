@@ -40,6 +40,7 @@ import {
   SqlitePartnerStore,
   type PartnerHandler,
   type PartnerHandlers,
+  type PartnerEvent,
   type PartnerObserver,
   type PinoLikeLogger,
   type PromRegistry,
@@ -126,7 +127,7 @@ export interface AudiobookServer {
   readonly platformConfigured: boolean;
   /** The background reconciler (once the platform's key and pay URL are known, unless `reconcile: false`). */
   readonly reconciler: Reconciler | undefined;
-  /** The Registry served at `/metrics` (undefined: metrics off, or prom-client not installed). */
+  /** The Registry served at `/metrics` (undefined: metrics off, prom-client not installed, or not loaded yet). */
   readonly metrics: PromRegistry | undefined;
   close(): Promise<void>;
 }
@@ -142,6 +143,8 @@ async function observabilityOf(
 ): Promise<{ observer: PartnerObserver | undefined; registry: PromRegistry | undefined }> {
   if (option === false) return { observer: undefined, registry: undefined };
   const own = typeof option === 'object' && option !== null ? option : {};
+  // Both packages load side by side.
+  const promClient = own.registry === undefined ? import('prom-client').catch(() => undefined) : Promise.resolve(undefined);
   let logger = own.logger;
   if (logger === undefined) {
     // pino is an optional peer: its JSON lines go where the example's other lines go.
@@ -151,7 +154,7 @@ async function observabilityOf(
   let registry = own.registry;
   let client;
   if (registry === undefined) {
-    client = await import('prom-client').catch(() => undefined);
+    client = await promClient;
     if (client) registry = new client.Registry();
   }
   const metrics = registry ? await createPromObserver({ registry, ...(client ? { client } : {}) }) : undefined;
@@ -159,6 +162,46 @@ async function observabilityOf(
     observer: logger || metrics ? combineObservers(logger ? pinoObserver(logger) : undefined, metrics) : undefined,
     registry: registry || undefined,
   };
+}
+
+/** Most events kept while the optional packages load (the first requests of a fresh server). */
+const EARLY_EVENTS_MAX = 1000;
+
+/**
+ * The observer at once, its adapters once the optional packages have loaded:
+ * the server starts without waiting for them, and the events of that moment
+ * are kept and told in order when they are ready.
+ */
+function lateObservability(option: AudiobookServerOptions['observability'], log: (line: string) => void) {
+  if (option === false) return { observer: undefined, ready: Promise.resolve({ observer: undefined, registry: undefined }) };
+  let early: PartnerEvent[] | undefined = [];
+  let target: PartnerObserver | undefined;
+  const ready = observabilityOf(option, log)
+    .catch((e: unknown) => {
+      log(`[audiobook] logs and metrics off: ${(e as Error)?.message ?? String(e)}`);
+      return { observer: undefined, registry: undefined };
+    })
+    .then((o) => {
+      target = o.observer;
+      const kept = early ?? [];
+      early = undefined;
+      for (const e of kept) emitTo(target, e);
+      return o;
+    });
+  const observer: PartnerObserver = (e) => {
+    if (early) {
+      if (early.length < EARLY_EVENTS_MAX) early.push(e);
+    } else emitTo(target, e);
+  };
+  return { observer, ready };
+}
+
+function emitTo(observer: PartnerObserver | undefined, e: PartnerEvent): void {
+  try {
+    observer?.(e);
+  } catch {
+    /* logs and metrics must not change an answer */
+  }
 }
 
 /** One second of a quiet 440 Hz tone, 8 kHz 16-bit mono WAV: enough for a player to show "playing". */
@@ -251,7 +294,9 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
   const skillId = options.skillId ?? 'audiobookDemo';
   const skillSecret = options.skillSecret ?? randomBytes(24).toString('hex'); // hex: a secret never starts with '-', which a command line would read as an option;
   const skillPrivateKey = options.skillPrivateKey ? loadPrivateKey(options.skillPrivateKey) : generateTskKeyPair().privateKey;
-  const { observer, registry } = await observabilityOf(options.observability, log);
+  const { observer, ready: observability } = lateObservability(options.observability, log);
+  let registry: PromRegistry | undefined;
+  void observability.then((o) => (registry = o.registry));
   const store = new SqlitePartnerStore({ filename: options.dbFile ?? ':memory:' });
   await store.init();
 
@@ -355,7 +400,8 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
       if (!ep || url.searchParams.get('t') !== audioToken(skillSecret, ep.itemId)) return void res.writeHead(403).end();
       return void res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': String(wav.length) }).end(wav);
     }
-    if (url.pathname === '/metrics' && req.method === 'GET') return void serveMetrics(registry, options.observability === false, res);
+    if (url.pathname === '/metrics' && req.method === 'GET')
+      return void observability.then((o) => serveMetrics(o.registry, options.observability === false, res));
     if (url.pathname === '/' && req.method === 'GET') {
       const body = JSON.stringify({ skill: 'audiobook', skillId, platformConfigured: handlers !== undefined });
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(body);
@@ -397,8 +443,11 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
     get reconciler() {
       return reconciler;
     },
-    metrics: registry,
+    get metrics() {
+      return registry;
+    },
     async close() {
+      await observability;
       await reconciler?.stop();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
