@@ -18,6 +18,7 @@ import { parseMessage, type AckReply, type OrderQueryReply } from '../protocol/i
 import { deliverOnce, type DeliveryFacts } from './deliver.js';
 import { RefusedError, retMsgOf } from './errors.js';
 import { PendingReply } from './make-handler.js';
+import type { DeliverySource } from './observer.js';
 import { reportError, type PartnerContext } from './partner-context.js';
 
 async function factsOf(ctx: PartnerContext, reply: OrderQueryReply): Promise<DeliveryFacts> {
@@ -41,9 +42,13 @@ async function factsOf(ctx: PartnerContext, reply: OrderQueryReply): Promise<Del
  * notification's reply would give it; `onError` is told, kind
  * `orderQueryReply`).
  */
-export async function deliverFromOrderQuery(ctx: PartnerContext, reply: OrderQueryReply): Promise<AckReply> {
+export async function deliverFromOrderQuery(
+  ctx: PartnerContext,
+  reply: OrderQueryReply,
+  source: Extract<DeliverySource, 'orderQuery' | 'reconciler'> = 'orderQuery',
+): Promise<AckReply> {
   try {
-    const out = await deliverOnce(ctx, await factsOf(ctx, reply));
+    const out = await deliverOnce(ctx, await factsOf(ctx, reply), source);
     return out instanceof PendingReply ? await out.settled() : out;
   } catch (e) {
     const retMsg = retMsgOf(e);

@@ -18,9 +18,10 @@
  */
 import type { AckReply, DeliverNotifyRequest } from '../protocol/index.js';
 import { sleep } from '../protocol/sleep.js';
-import { DeliveryTimeoutError, RefusedError } from './errors.js';
+import { DeliveryTimeoutError, RefusedError, retMsgOf } from './errors.js';
 import type { DeliverContext } from './hooks.js';
 import { PendingReply } from './make-handler.js';
+import { emit, type DeliveryEvent, type DeliverySource } from './observer.js';
 import type { PartnerContext } from './partner-context.js';
 import type { CheckedDeliveryClaim, PartnerOrder } from './store.js';
 import { USER_TOKEN_MAX } from './stores/common.js';
@@ -98,7 +99,43 @@ function runHook(ctx: PartnerContext, order: PartnerOrder, transactionId: string
  * a SUCCESS that waits for the delivery record to be durable is a
  * `PendingReply` (see make-handler.ts).
  */
-export async function deliverOnce(ctx: PartnerContext, n: DeliveryFacts): Promise<AckReply | PendingReply<AckReply>> {
+export async function deliverOnce(ctx: PartnerContext, n: DeliveryFacts, source: DeliverySource = 'notification'): Promise<AckReply | PendingReply<AckReply>> {
+  const observer = ctx.observer;
+  if (!observer) return deliverChecked(ctx, n);
+  // Told how it ended (observer.ts): a SUCCESS without a claim is an exactly-once hit, a recorded claim a delivery.
+  const claimed: Claimed = {};
+  const event = (outcome: DeliveryEvent['outcome'], extra: Partial<DeliveryEvent> = {}): DeliveryEvent => ({
+    type: 'delivery',
+    source,
+    outcome,
+    skillId: n.skillId,
+    tradeNo: n.tradeNo,
+    transactionId: n.transactionId,
+    ...(claimed.attempt !== undefined ? { attempt: claimed.attempt } : {}),
+    ...extra,
+  });
+  try {
+    const out = await deliverChecked(ctx, n, claimed);
+    if (!(out instanceof PendingReply)) emit(observer, event('duplicate'));
+    else
+      out.ready.then(
+        () => emit(observer, event('delivered', { durationMs: Math.max(0, performance.now() - (claimed.at ?? 0)) })),
+        (e: unknown) => emit(observer, event('failed', { reason: retMsgOf(e) })),
+      );
+    return out;
+  } catch (e) {
+    emit(observer, event('failed', { reason: retMsgOf(e) }));
+    throw e;
+  }
+}
+
+/** Set by `deliverChecked` when it claimed the order. */
+interface Claimed {
+  attempt?: number;
+  at?: number;
+}
+
+async function deliverChecked(ctx: PartnerContext, n: DeliveryFacts, claimed?: Claimed): Promise<AckReply | PendingReply<AckReply>> {
   const store = ctx.store;
   let claim: CheckedDeliveryClaim;
   if (store.claimDeliveryChecked && storable(n)) {
@@ -133,6 +170,7 @@ export async function deliverOnce(ctx: PartnerContext, n: DeliveryFacts): Promis
       throw new RefusedError('delivery in progress');
     }
     case 'claimed': {
+      if (claimed) [claimed.attempt, claimed.at] = [claim.attempt, performance.now()];
       try {
         checkAgainstOrder(claim.order, n);
         const running = runHook(ctx, claim.order, n.transactionId, claim.attempt);

@@ -28,9 +28,12 @@ export interface PartnerHandlers {
    * notification. Resolves `{ retCode: 'SUCCESS' }` once the order is
    * delivered (by this call or before), else `{ retCode: 'FAIL', retMsg }`
    * and nothing changed (not paid, unknown order, amount / skillId /
-   * transactionId mismatch, the hook failed). Never throws.
+   * transactionId mismatch, the hook failed). Never throws. `source`
+   * (default `orderQuery`) only names the caller to the observer: the
+   * reconciler passes `reconciler`, so a delivery it makes counts as a
+   * recovered notification.
    */
-  deliverFromOrderQuery(reply: OrderQueryReply): Promise<AckReply>;
+  deliverFromOrderQuery(reply: OrderQueryReply, options?: { source?: 'orderQuery' | 'reconciler' }): Promise<AckReply>;
   /**
    * Record the result a refund-query answer (`PayClient.refundQuery`, already
    * verified) reports for a stored refund, with the same effect as a refund
@@ -55,7 +58,7 @@ export function createPartnerHandlers(options: PartnerOptions): PartnerHandlers 
     createOrder: makeHandler(ctx, 'createOrderRequest', (m) => handleCreateOrder(ctx, m)),
     deliver: makeHandler(ctx, 'deliverNotifyRequest', (m) => deliverOnce(ctx, m)),
     refundNotify: makeHandler(ctx, 'refundNotifyRequest', (m) => handleRefundNotify(ctx, m)),
-    deliverFromOrderQuery: (reply) => deliverFromOrderQuery(ctx, reply),
+    deliverFromOrderQuery: (reply, options) => deliverFromOrderQuery(ctx, reply, options?.source === 'reconciler' ? 'reconciler' : 'orderQuery'),
     refundFromQuery: (reply) => refundFromQuery(ctx, reply),
   };
 }

@@ -50,6 +50,27 @@ export type { RefundDeps, RequestRefundInput } from './refund.js';
 export { createReconciler } from './reconciler.js';
 export type { ReconcileReport, Reconciler, ReconcilerOptions } from './reconciler.js';
 
+// Observability (our own extension): typed events, and adapters to a pino logger / a prom-client Registry the caller passes in.
+export { combineObservers } from './observer.js';
+export type {
+  DeliveryEvent,
+  DeliverySource,
+  PartnerEvent,
+  PartnerIds,
+  PartnerInterface,
+  PartnerObserver,
+  ReconcileFailedEvent,
+  ReconcileItemEvent,
+  ReconcilePassEvent,
+  RefundEvent,
+  RefundSource,
+  RequestEvent,
+} from './observer.js';
+export { pinoObserver } from './observability/pino.js';
+export type { PinoLikeLogger } from './observability/pino.js';
+export { createPromObserver, DEFAULT_DELIVERY_BUCKETS } from './observability/prom.js';
+export type { PromClientLike, PromObserverOptions, PromRegistry } from './observability/prom.js';
+
 // The store contract and the stores.
 export type {
   CheckedDeliveryClaim,

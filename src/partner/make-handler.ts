@@ -29,6 +29,7 @@ import {
 } from '../protocol/index.js';
 import { SignedReplyCache } from '../protocol/reply-cache.js';
 import { RefusedError, retMsgOf } from './errors.js';
+import { observeRequest } from './observer-request.js';
 import { reportError, type PartnerContext } from './partner-context.js';
 
 /** What every adapter hands to a handler. Header names may have any case. */
@@ -159,23 +160,32 @@ export function makeHandler<K extends MessageKind>(
   run: (message: MessageTypes[K]) => Promise<PartnerReply | PendingReply>,
 ): PartnerHandler {
   const handle = async (request: PartnerRequest): Promise<PartnerResponse> => {
+    const startedAt = ctx.observer ? performance.now() : 0;
+    let message: MessageTypes[K] | undefined;
     try {
-      const message = await verifyRequest(ctx, kind, request);
+      message = await verifyRequest(ctx, kind, request);
       const out = await run(message);
       if (out instanceof PendingReply) {
         // Sign while the reply's condition settles; answer only once it has.
         const response = signedReply(ctx, out.reply);
         await out.ready;
+        observeRequest(ctx.observer, kind, startedAt, message, out.reply);
         return response;
       }
+      observeRequest(ctx.observer, kind, startedAt, message, out);
       return signedReply(ctx, out);
     } catch (e) {
       const retMsg = retMsgOf(e);
       reportError(ctx, e, kind, retMsg);
+      observeRequest(ctx.observer, kind, startedAt, message, { retCode: 'FAIL', retMsg }, e);
       return failReply(ctx, retMsg);
     }
   };
-  const handler: PartnerHandler = Object.assign(handle, { maxBodyBytes: ctx.maxBodyBytes, reject: (retMsg: string) => failReply(ctx, retMsg) });
+  const reject = (retMsg: string) => {
+    observeRequest(ctx.observer, kind, performance.now(), undefined, { retCode: 'FAIL', retMsg: clampRetMsg(retMsg) });
+    return failReply(ctx, retMsg);
+  };
+  const handler: PartnerHandler = Object.assign(handle, { maxBodyBytes: ctx.maxBodyBytes, reject });
   handlerContexts.set(handler, ctx);
   return handler;
 }

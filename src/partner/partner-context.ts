@@ -15,6 +15,7 @@ import {
   type MessageKind,
 } from '../protocol/index.js';
 import type { CatalogHook, DeliverHook, RefundHook, UserHook } from './hooks.js';
+import type { PartnerObserver } from './observer.js';
 import type { PartnerOrder, PartnerStore } from './store.js';
 import { storeReplayGuard, type ReplayGuard } from './store-replay-guard.js';
 
@@ -76,6 +77,13 @@ export interface PartnerOptions {
    * throws into the reply path.
    */
   onError?: (error: unknown, info: { kind: MessageKind; retMsg: string }) => void;
+  /**
+   * Told about every request, delivery and refund step (observer.ts; our own
+   * extension): ids and outcomes, never keys, tokens or bodies. Adapt it to
+   * pino / prom-client with `pinoObserver` / `createPromObserver`. Never
+   * throws into the reply path.
+   */
+  observer?: PartnerObserver;
 }
 
 /** The resolved options; internal to the kit (it holds the private key). */
@@ -98,6 +106,7 @@ export interface PartnerContext {
   deliverTimeoutMs: number;
   newTradeNo: (() => string) | undefined;
   onError: PartnerOptions['onError'];
+  observer: PartnerObserver | undefined;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
@@ -118,6 +127,7 @@ export function resolvePartnerOptions(options: PartnerOptions): PartnerContext {
   if (!options.store) throw new InvalidArgumentError('store is required');
   if (typeof options.catalog !== 'function') throw new InvalidArgumentError('catalog must be a function (see catalogFrom)');
   if (typeof options.deliver !== 'function') throw new InvalidArgumentError('deliver must be a function');
+  if (options.observer !== undefined && typeof options.observer !== 'function') throw new InvalidArgumentError('observer must be a function');
   const now = options.now ?? (() => Date.now());
   const toleranceMs = positive(options.toleranceMs, DEFAULT_TOLERANCE_MS, 'toleranceMs');
   const leaseMs = positive(options.leaseMs, DEFAULT_LEASE_MS, 'leaseMs');
@@ -151,6 +161,7 @@ export function resolvePartnerOptions(options: PartnerOptions): PartnerContext {
     deliverTimeoutMs,
     newTradeNo: options.newTradeNo,
     onError: options.onError,
+    observer: options.observer,
   };
 }
 

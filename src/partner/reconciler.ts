@@ -35,6 +35,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { InvalidArgumentError, type Clock } from '../protocol/index.js';
 import { PayRemoteError } from './errors.js';
 import type { PartnerHandlers } from './handlers.js';
+import { codeOf, emit, type PartnerObserver } from './observer.js';
 import type { PayClient } from './pay-client.js';
 import type { OrderCloseReason, PartnerOrder, PartnerStore, ReconcileSettle, Refund } from './store.js';
 
@@ -75,6 +76,12 @@ export interface ReconcilerOptions {
   onError?: (error: unknown, info: { kind: 'order' | 'refund' | 'pass'; id?: string }) => void;
   /** Random source in [0, 1) for the jitter; default `Math.random`. */
   random?: () => number;
+  /**
+   * Told about every item checked and every pass (observer.ts; our own
+   * extension). Give the handlers' observer too: a delivery the reconciler
+   * makes is then a recovered notification. Never throws into the pass.
+   */
+  observer?: PartnerObserver;
 }
 
 /** What one pass did. */
@@ -167,6 +174,7 @@ function checkOptions(o: ReconcilerOptions): ReconcileStore {
     throw new InvalidArgumentError('handlers must be the partner handlers (deliverFromOrderQuery, refundFromQuery)');
   if (o.now !== undefined && typeof o.now !== 'function') throw new InvalidArgumentError('now must be a function');
   if (o.onError !== undefined && typeof o.onError !== 'function') throw new InvalidArgumentError('onError must be a function');
+  if (o.observer !== undefined && typeof o.observer !== 'function') throw new InvalidArgumentError('observer must be a function');
   return o.store as ReconcileStore;
 }
 
@@ -174,6 +182,13 @@ function checkOptions(o: ReconcilerOptions): ReconcileStore {
 const platformRefused = (e: unknown): boolean => e instanceof PayRemoteError && (e.reply as { retCode?: unknown } | undefined)?.retCode === 'FAIL';
 
 type Outcome = 'delivered' | 'closed' | 'refundSettled' | 'open' | 'error';
+
+/** What checking one item came to; `status` is the platform's answer (for the observer). */
+interface Checked {
+  outcome: Outcome;
+  settle: ReconcileSettle;
+  status?: string;
+}
 
 /**
  * A reconciler over one store, pay client and handler set.
@@ -207,36 +222,37 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   /** The wait before the next check of an item claimed `checks` times. */
   const backoff = (checks: number) => jittered(Math.min(cfg.maxBackoffMs, cfg.backoffMs * 2 ** Math.min(30, checks - 1)));
 
-  async function checkOrder(order: PartnerOrder, checks: number): Promise<{ outcome: Outcome; settle: ReconcileSettle }> {
+  async function checkOrder(order: PartnerOrder, checks: number): Promise<Checked> {
     const t = now();
     const windowEnd = order.createdAt + cfg.closeAfterMs;
     const later = (): ReconcileSettle => ({ nextCheckAt: t < windowEnd ? Math.min(t + backoff(checks), windowEnd) : t + backoff(checks) });
-    const close = (reason: OrderCloseReason) => ({ outcome: 'closed' as const, settle: { close: reason } });
+    const close = (reason: OrderCloseReason, status: string) => ({ outcome: 'closed' as const, settle: { close: reason }, status });
     let answer;
     try {
       answer = await pay.orderQuery({ tradeNo: order.tradeNo });
     } catch (e) {
-      if (platformRefused(e)) return t >= windowEnd ? close('UNKNOWN') : { outcome: 'open', settle: later() };
+      if (platformRefused(e)) return t >= windowEnd ? close('UNKNOWN', 'unknown') : { outcome: 'open', settle: later(), status: 'unknown' };
       report(e, { kind: 'order', id: order.tradeNo });
       return { outcome: 'error', settle: later() };
     }
-    switch (answer.tradeStatus) {
+    const status = answer.tradeStatus;
+    switch (status) {
       case 'SUCCESS': {
-        const r = await handlers.deliverFromOrderQuery(answer);
-        if (r.retCode === 'SUCCESS') return { outcome: 'delivered', settle: { done: true } };
+        const r = await handlers.deliverFromOrderQuery(answer, { source: 'reconciler' });
+        if (r.retCode === 'SUCCESS') return { outcome: 'delivered', settle: { done: true }, status };
         report(new Error(`order ${order.tradeNo}: delivery from the order query refused: ${r.retMsg ?? 'FAIL'}`), { kind: 'order', id: order.tradeNo });
-        return { outcome: 'error', settle: later() };
+        return { outcome: 'error', settle: later(), status };
       }
       case 'FAIL':
-        return close('FAIL');
+        return close('FAIL', status);
       case 'NOTPAY':
-        return t >= windowEnd ? close('NOTPAY') : { outcome: 'open', settle: later() };
+        return t >= windowEnd ? close('NOTPAY', status) : { outcome: 'open', settle: later(), status };
       default: // PROCESSING: the payment is under way
-        return { outcome: 'open', settle: later() };
+        return { outcome: 'open', settle: later(), ...(status !== undefined ? { status } : {}) };
     }
   }
 
-  async function checkRefund(refund: Refund, checks: number): Promise<{ outcome: Outcome; settle: { nextCheckAt: number } | { done: true } }> {
+  async function checkRefund(refund: Refund, checks: number): Promise<Checked & { settle: { nextCheckAt: number } | { done: true } }> {
     const later = () => ({ nextCheckAt: now() + backoff(checks) });
     let answer;
     try {
@@ -255,7 +271,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       });
       return { outcome: 'error', settle: later() };
     }
-    return answer.refundStatus === 'PROCESSING' ? { outcome: 'open', settle: later() } : { outcome: 'refundSettled', settle: { done: true } };
+    const status = answer.refundStatus;
+    return status === 'PROCESSING'
+      ? { outcome: 'open', settle: later(), status }
+      : { outcome: 'refundSettled', settle: { done: true }, ...(status !== undefined ? { status } : {}) };
   }
 
   /** Handle a claimed batch one item at a time; an item whose lease runs low (or the loop stopping) is released unchecked. */
@@ -264,13 +283,13 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     items: readonly { item: T; checks: number; id: string }[],
     claimedAt: number,
     kind: 'order' | 'refund',
-    check: (item: T, checks: number) => Promise<{ outcome: Outcome; settle: ReconcileSettle }>,
+    check: (item: T, checks: number) => Promise<Checked>,
     settle: (id: string, checks: number, s: ReconcileSettle) => Promise<boolean>,
     tally: (o: Outcome) => void,
   ): Promise<void> {
     for (const { item, checks, id } of items) {
       await yieldToLoop();
-      let result: { outcome: Outcome; settle: ReconcileSettle };
+      let result: Checked;
       if ((fromLoop && stopping) || now() > claimedAt + cfg.leaseMs - cfg.leaseMarginMs) result = { outcome: 'open', settle: { done: true } };
       else {
         try {
@@ -288,6 +307,18 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         if (result.outcome === 'open' || result.outcome === 'closed') result = { ...result, outcome: 'error' };
       }
       tally(result.outcome);
+      const { tradeNo } = item as { tradeNo?: unknown };
+      const close = (result.settle as { close?: OrderCloseReason }).close;
+      emit(options.observer, {
+        type: 'reconcile.item',
+        kind,
+        id,
+        ...(kind === 'order' ? { tradeNo: id } : { refundTradeNo: id, ...(typeof tradeNo === 'string' ? { tradeNo } : {}) }),
+        outcome: result.outcome,
+        checks,
+        ...(result.status !== undefined ? { status: result.status } : {}),
+        ...(close !== undefined ? { closeReason: close } : {}),
+      });
     }
   }
 
@@ -341,6 +372,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     r.found = r.orders + r.refunds;
     r.durationMs = Math.max(0, now() - startedAt);
     lastReport = r;
+    const { startedAt: _at, ...counts } = r;
+    emit(options.observer, { type: 'reconcile.pass', ...counts });
     return r;
   }
 
@@ -355,6 +388,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         // The store failed: back off (doubling) instead of hammering it.
         failures++;
         report(e, { kind: 'pass' });
+        const code = codeOf(e);
+        emit(options.observer, { type: 'reconcile.failed', ...(code !== undefined ? { code } : {}) });
         wait = Math.min(cfg.maxBackoffMs, cfg.intervalMs * 2 ** Math.min(30, failures));
       }
       if (stopping) break;

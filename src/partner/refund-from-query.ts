@@ -41,7 +41,7 @@ async function apply(ctx: PartnerContext, reply: RefundQueryReply): Promise<AckR
   if (order.skillId !== skillId) throw new RefusedError('skillId mismatch');
   if (order.totalAmt !== totalAmt) throw new RefusedError('totalAmt mismatch');
   if (order.transactionId !== null && order.transactionId !== transactionId) throw new RefusedError('transactionId mismatch');
-  await applyRefundResult(ctx, order, known, { refundTradeNo, refundAmt, refundStatus, refundTransactionId });
+  await applyRefundResult(ctx, order, known, { refundTradeNo, refundAmt, refundStatus, refundTransactionId }, 'query');
   return { retCode: 'SUCCESS' };
 }
 

@@ -11,6 +11,7 @@
  */
 import type { AckReply, RefundNotifyRequest } from '../protocol/index.js';
 import { RefundError, RefusedError } from './errors.js';
+import { emit, type RefundSource } from './observer.js';
 import { reportError, type PartnerContext } from './partner-context.js';
 import type { PartnerOrder, Refund } from './store.js';
 
@@ -25,18 +26,37 @@ export type RefundResultFacts = Pick<RefundNotifyRequest, 'refundTradeNo' | 'ref
  * idempotent on repeats; not after the refund was recorded as failed).
  * `known` is the stored refund as read before (undefined: just saved).
  */
-export async function applyRefundResult(ctx: PartnerContext, order: PartnerOrder, known: Refund | undefined, r: RefundResultFacts): Promise<void> {
+export async function applyRefundResult(
+  ctx: PartnerContext,
+  order: PartnerOrder,
+  known: Refund | undefined,
+  r: RefundResultFacts,
+  source: Exclude<RefundSource, 'request'> = 'notification',
+): Promise<void> {
   const final = known && known.status !== 'PROCESSING';
   if (!final) await ctx.store.updateRefund(r.refundTradeNo, { status: r.refundStatus, refundTransactionId: r.refundTransactionId });
+  let revoked: number | undefined;
   if (r.refundStatus === 'SUCCESS' && (!known || known.status !== 'FAIL')) {
     const rule = ctx.revokeOnRefund;
     if (rule === true || (typeof rule === 'function' && rule({ order, refund: { refundTradeNo: r.refundTradeNo, refundAmt: r.refundAmt } })))
-      await ctx.store.revokeEntitlements(order.tradeNo);
+      revoked = await ctx.store.revokeEntitlements(order.tradeNo);
   }
+  emit(ctx.observer, {
+    type: 'refund',
+    source,
+    outcome: final ? 'duplicate' : r.refundStatus === 'PROCESSING' ? 'open' : 'final',
+    refundTradeNo: r.refundTradeNo,
+    tradeNo: order.tradeNo,
+    refundAmt: r.refundAmt,
+    status: final ? known.status : r.refundStatus,
+    ...(revoked !== undefined ? { revoked } : {}),
+  });
 }
 
 async function mismatch(ctx: PartnerContext, n: RefundNotifyRequest, reason: string, stored: Refund | undefined): Promise<AckReply> {
   reportError(ctx, new RefundError('ERR_REFUND_MISMATCH', `refund ${n.refundTradeNo}: ${reason}`), 'refundNotifyRequest', reason);
+  const { refundTradeNo, tradeNo, refundAmt, refundStatus: status } = n;
+  emit(ctx.observer, { type: 'refund', source: 'notification', outcome: 'mismatch', refundTradeNo, tradeNo, refundAmt, status, reason });
   if (ctx.onRefund) await ctx.onRefund({ notification: n, mismatch: { reason, stored } });
   return { retCode: 'SUCCESS' };
 }

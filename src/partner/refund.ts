@@ -8,6 +8,7 @@
  */
 import { InvalidArgumentError, isOrderNo, randomNonce, type Clock, type Fen, type OrderDetail } from '../protocol/index.js';
 import { PayRemoteError, RefundError } from './errors.js';
+import { codeOf, emit, type PartnerObserver, type RefundEvent } from './observer.js';
 import type { PayClient, RefundQueryResult } from './pay-client.js';
 import type { PartnerHandlers } from './handlers.js';
 import type { PartnerOrder, PartnerStore, Refund } from './store.js';
@@ -38,6 +39,8 @@ export interface RefundDeps {
    * what the order granted (as `PartnerOptions.revokeOnRefund`). Default true.
    */
   revokeOnRefund?: boolean | ((ctx: { order: PartnerOrder; refund: { refundTradeNo: string; refundAmt: number } }) => boolean);
+  /** Told about the refund's steps (observer.ts; our own extension): requested, final, failed. */
+  observer?: PartnerObserver;
 }
 
 /**
@@ -64,7 +67,18 @@ export async function requestRefund(deps: RefundDeps, input: RequestRefundInput)
   const existing = await deps.store.getRefund(refundTradeNo);
   if (existing && (existing.tradeNo !== input.tradeNo || existing.refundAmt !== input.refundAmt))
     throw new RefundError('ERR_REFUND_CONFLICT', `refundTradeNo ${refundTradeNo} already names another refund`);
-  if (existing && existing.status !== 'PROCESSING') return existing;
+  const tell = (outcome: RefundEvent['outcome'], refund: Pick<Refund, 'status'>, reason?: string) =>
+    emit(deps.observer, {
+      type: 'refund',
+      source: 'request',
+      outcome,
+      refundTradeNo,
+      tradeNo: order.tradeNo,
+      refundAmt: input.refundAmt,
+      status: refund.status,
+      ...(reason !== undefined ? { reason } : {}),
+    });
+  if (existing && existing.status !== 'PROCESSING') return (tell('duplicate', existing), existing);
 
   // Recorded first: the bound is enforced by the store, and a retry finds it.
   const saved =
@@ -80,7 +94,7 @@ export async function requestRefund(deps: RefundDeps, input: RequestRefundInput)
   // A concurrent call with the same refundTradeNo may have saved another refund first: never send a conflicting one.
   if (saved.tradeNo !== input.tradeNo || saved.refundAmt !== input.refundAmt)
     throw new RefundError('ERR_REFUND_CONFLICT', `refundTradeNo ${refundTradeNo} already names another refund`);
-  if (saved.status !== 'PROCESSING') return saved;
+  if (saved.status !== 'PROCESSING') return (tell('duplicate', saved), saved);
 
   try {
     const reply = await deps.pay.refund({
@@ -92,7 +106,9 @@ export async function requestRefund(deps: RefundDeps, input: RequestRefundInput)
       ...(input.refundDesc !== undefined ? { refundDesc: input.refundDesc } : {}),
       refundDetails: input.refundDetails ?? [],
     });
-    return (await deps.store.updateRefund(refundTradeNo, { refundTransactionId: reply.refundTransactionId })) ?? saved;
+    const sent = (await deps.store.updateRefund(refundTradeNo, { refundTransactionId: reply.refundTransactionId })) ?? saved;
+    tell(sent.status === 'PROCESSING' ? 'requested' : 'final', sent);
+    return sent;
   } catch (e) {
     // A refusal frees the amount again only once the platform says it knows no such refund (a FAIL
     // to a repeated request may hide one it did accept); anything else stays PROCESSING for a retry.
@@ -101,9 +117,19 @@ export async function requestRefund(deps: RefundDeps, input: RequestRefundInput)
         (q) => q,
         (qe: unknown) => (qe instanceof PayRemoteError && (qe.reply as { retCode?: string } | undefined)?.retCode === 'FAIL' ? null : undefined),
       );
-      if (known === null) await deps.store.updateRefund(refundTradeNo, { status: 'FAIL' }).catch(() => undefined);
-      else if (known && known.refundAmt === input.refundAmt) return settleFromQuery(deps, order, known, saved);
+      if (known === null) {
+        const failed = await deps.store.updateRefund(refundTradeNo, { status: 'FAIL' }).catch(() => undefined);
+        if (failed) {
+          tell('final', failed, codeOf(e));
+          throw e;
+        }
+      } else if (known && known.refundAmt === input.refundAmt) {
+        const found = await settleFromQuery(deps, order, known, saved);
+        tell(found.status === 'PROCESSING' ? 'requested' : 'final', found);
+        return found;
+      }
     }
+    tell('failed', { status: 'PROCESSING' }, codeOf(e));
     throw e;
   }
 }

@@ -12,7 +12,9 @@
  *     purchase paid with /pay, the episode plays;
  *   * `npx dingdang-pay simulate --script screen-success` (a shipped script,
  *     by name) to completion, exit 0;
- *   * `npx dingdang-pay example-skill --port 0`: its JSON line, a live server;
+ *   * `npx dingdang-pay example-skill --port 0`: its JSON line, a live server,
+ *     `/metrics` a 404 with what to install (pino and prom-client are optional
+ *     peers, absent here);
  *   * the published type declarations of every public entry compile for a
  *     strict user (`--skipLibCheck false`) with nothing but the package's own
  *     dependencies and @types/node.
@@ -357,6 +359,10 @@ test(
           const res = await fetch(record.url!, { signal: AbortSignal.timeout(10_000) });
           await res.arrayBuffer();
           assert.ok(res.status > 0, 'the skill answers HTTP');
+          // pino and prom-client are optional peers, not installed here: the skill runs, /metrics says why it is off.
+          const metrics = await fetch(`${record.url!}/metrics`, { signal: AbortSignal.timeout(10_000) });
+          assert.equal(metrics.status, 404);
+          assert.match(await metrics.text(), /^metrics off: install prom-client .*\n$/);
         } finally {
           const code = await skill.stop();
           assert.equal(code, 0, `example-skill exit ${code}\nstderr: ${skill.err()}`);

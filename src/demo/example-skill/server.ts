@@ -10,6 +10,8 @@
  *   GET  /audio/<itemId>.wav?t=…     the (tiny, generated) episode audio; paid episodes
  *                                    only through a link signed for the owner, expiring
  *                                    (audio-links.ts, our own extension)
+ *   GET  /metrics                    prom-client metrics of the partner kit (404 with a hint
+ *                                    when prom-client is not installed; our own extension)
  *
  * The platform's TSKPublicKey may be given at start or later with
  * `configurePlatform` (the sandbox prints it only after it has read this
@@ -32,11 +34,18 @@ import {
   createPartnerHandlers,
   createReconciler,
   DEFAULT_PARTNER_PATHS,
+  combineObservers,
+  createPromObserver,
   nodeHttpHandler,
   PayClient,
+  pinoObserver,
   SqlitePartnerStore,
   type PartnerHandler,
   type PartnerHandlers,
+  type PartnerEvent,
+  type PartnerObserver,
+  type PinoLikeLogger,
+  type PromRegistry,
   type Reconciler,
 } from '../../partner/index.js';
 import { audiobookCatalog, episodeByItemId } from './catalog.js';
@@ -109,9 +118,18 @@ export interface AudiobookServerOptions {
    * Default on: a pass every 30 s over orders older than a minute; `false`
    * turns it off.
    */
-  reconcile?: false | { intervalMs?: number; minAgeMs?: number };
+  reconcile?: false | { intervalMs?: number; minAgeMs?: number; backoffMs?: number };
   /** HTTP timeouts and head size (defaults: headers 15 s, request 30 s, keep-alive 10 s, 16 KiB). */
   http?: HttpLimits;
+  /**
+   * Logs and metrics of the partner kit (docs/partner.md "Observability";
+   * our own extension). Default `'auto'`: pino JSON lines through `log`
+   * (stderr by default) when pino is installed, and a prom-client Registry
+   * served at `GET /metrics` when prom-client is installed. `false`: neither
+   * (`/metrics` answers 404). Or your own pino logger and Registry (`false`
+   * for one of them turns just that off).
+   */
+  observability?: 'auto' | false | { logger?: PinoLikeLogger | false; registry?: PromRegistry | false };
 }
 
 export interface AudiobookServer {
@@ -122,7 +140,81 @@ export interface AudiobookServer {
   readonly platformConfigured: boolean;
   /** The background reconciler (once the platform's key and pay URL are known, unless `reconcile: false`). */
   readonly reconciler: Reconciler | undefined;
+  /** The Registry served at `/metrics` (undefined: metrics off, prom-client not installed, or not loaded yet). */
+  readonly metrics: PromRegistry | undefined;
   close(): Promise<void>;
+}
+
+/** `/metrics` without a Registry: why, in one line. */
+export const METRICS_OFF_HINT = 'metrics off: install prom-client (npm install prom-client) and restart to serve /metrics';
+export const METRICS_DISABLED_HINT = 'metrics off: started with observability: false';
+
+/** The logger and Registry `observability` asks for; a package that is not installed is left out. */
+async function observabilityOf(
+  option: AudiobookServerOptions['observability'],
+  log: (line: string) => void,
+): Promise<{ observer: PartnerObserver | undefined; registry: PromRegistry | undefined }> {
+  if (option === false) return { observer: undefined, registry: undefined };
+  const own = typeof option === 'object' && option !== null ? option : {};
+  // Both packages load side by side.
+  const promClient = own.registry === undefined ? import('prom-client').catch(() => undefined) : Promise.resolve(undefined);
+  let logger = own.logger;
+  if (logger === undefined) {
+    // pino is an optional peer: its JSON lines go where the example's other lines go.
+    const mod = await import('pino').catch(() => undefined);
+    if (mod) logger = mod.pino({ name: 'audiobook' }, { write: (line: string) => log(line.replace(/\n$/, '')) });
+  }
+  let registry = own.registry;
+  let client;
+  if (registry === undefined) {
+    client = await promClient;
+    if (client) registry = new client.Registry();
+  }
+  const metrics = registry ? await createPromObserver({ registry, ...(client ? { client } : {}) }) : undefined;
+  return {
+    observer: logger || metrics ? combineObservers(logger ? pinoObserver(logger) : undefined, metrics) : undefined,
+    registry: registry || undefined,
+  };
+}
+
+/** Most events kept while the optional packages load (the first requests of a fresh server). */
+const EARLY_EVENTS_MAX = 1000;
+
+/**
+ * The observer at once, its adapters once the optional packages have loaded:
+ * the server starts without waiting for them, and the events of that moment
+ * are kept and told in order when they are ready.
+ */
+function lateObservability(option: AudiobookServerOptions['observability'], log: (line: string) => void) {
+  if (option === false) return { observer: undefined, ready: Promise.resolve({ observer: undefined, registry: undefined }) };
+  let early: PartnerEvent[] | undefined = [];
+  let target: PartnerObserver | undefined;
+  const ready = observabilityOf(option, log)
+    .catch((e: unknown) => {
+      log(`[audiobook] logs and metrics off: ${(e as Error)?.message ?? String(e)}`);
+      return { observer: undefined, registry: undefined };
+    })
+    .then((o) => {
+      target = o.observer;
+      const kept = early ?? [];
+      early = undefined;
+      for (const e of kept) emitTo(target, e);
+      return o;
+    });
+  const observer: PartnerObserver = (e) => {
+    if (early) {
+      if (early.length < EARLY_EVENTS_MAX) early.push(e);
+    } else emitTo(target, e);
+  };
+  return { observer, ready };
+}
+
+function emitTo(observer: PartnerObserver | undefined, e: PartnerEvent): void {
+  try {
+    observer?.(e);
+  } catch {
+    /* logs and metrics must not change an answer */
+  }
 }
 
 /** One second of a quiet 440 Hz tone, 8 kHz 16-bit mono WAV: enough for a player to show "playing". */
@@ -215,6 +307,9 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
   const skillId = options.skillId ?? 'audiobookDemo';
   const skillSecret = options.skillSecret ?? randomBytes(24).toString('hex'); // hex: a secret never starts with '-', which a command line would read as an option;
   const skillPrivateKey = options.skillPrivateKey ? loadPrivateKey(options.skillPrivateKey) : generateTskKeyPair().privateKey;
+  const { observer, ready: observability } = lateObservability(options.observability, log);
+  let registry: PromRegistry | undefined;
+  void observability.then((o) => (registry = o.registry));
   const store = new SqlitePartnerStore({ filename: options.dbFile ?? ':memory:' });
   await store.init();
 
@@ -244,6 +339,7 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
         options.onDeliver?.({ tradeNo: idempotencyKey, userToken: order.userToken, itemIds, attempt });
       },
       onError: (e, info) => log(`[audiobook] ${info.kind} refused: ${info.retMsg} (${(e as Error)?.message ?? e})`),
+      ...(observer ? { observer } : {}),
     });
     handlers = next;
     payClient = payBaseUrl ? new PayClient({ skillId, skillPrivateKey, tskPublicKey, baseUrl: payBaseUrl, timeoutMs: 3000 }) : undefined;
@@ -257,6 +353,8 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
             handlers: next,
             intervalMs: options.reconcile?.intervalMs ?? 30_000,
             ...(options.reconcile?.minAgeMs !== undefined ? { minAgeMs: options.reconcile.minAgeMs } : {}),
+            ...(options.reconcile?.backoffMs !== undefined ? { backoffMs: options.reconcile.backoffMs } : {}),
+            ...(observer ? { observer } : {}),
             onError: (e, info) => log(`[audiobook] reconcile ${info.kind}${info.id ? ` ${info.id}` : ''}: ${(e as Error)?.message ?? e}`),
           })
         : undefined;
@@ -339,6 +437,8 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
     if (url.pathname === ACCOUNT_LINK_PATH) return void linkToken(accounts, req, res);
     const audio = /^\/audio\/([a-z]+\d{3})\.wav$/.exec(url.pathname);
     if (audio && req.method === 'GET') return void serveAudio(audio[1]!, url.searchParams, res);
+    if (url.pathname === '/metrics' && req.method === 'GET')
+      return void observability.then((o) => serveMetrics(o.registry, options.observability === false, res));
     if (url.pathname === '/' && req.method === 'GET') {
       const body = JSON.stringify({ skill: 'audiobook', skillId, platformConfigured: handlers !== undefined });
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(body);
@@ -380,7 +480,11 @@ export async function startAudiobookSkill(options: AudiobookServerOptions = {}):
     get reconciler() {
       return reconciler;
     },
+    get metrics() {
+      return registry;
+    },
     async close() {
+      await observability;
       await reconciler?.stop();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
@@ -408,4 +512,16 @@ async function linkToken(accounts: PartnerAccounts, req: IncomingMessage, res: S
   }
   if (typeof userId !== 'string' || userId === '' || userId.length > 256) return void json(400, { error: 'userId must be a string of 1-256 characters' });
   json(200, { accessToken: accounts.issueToken(userId) });
+}
+
+/** `GET /metrics`: the Registry in prom-client's text format, or 404 with a one-line hint. */
+async function serveMetrics(registry: PromRegistry | undefined, disabled: boolean, res: ServerResponse): Promise<void> {
+  if (!registry)
+    return void res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end((disabled ? METRICS_DISABLED_HINT : METRICS_OFF_HINT) + '\n');
+  try {
+    const body = await registry.metrics();
+    res.writeHead(200, { 'content-type': registry.contentType }).end(body);
+  } catch {
+    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('metrics failed\n');
+  }
 }
