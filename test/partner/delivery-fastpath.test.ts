@@ -360,8 +360,8 @@ describe('SqlitePartnerStore synchronous option', () => {
     await store.init();
     const names = store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger'`).all() as { name: string }[];
     assert.deepEqual(
-      names.map((n) => n.name),
-      ['partner_orders_grant'],
+      names.map((n) => n.name).sort(),
+      ['partner_orders_credit', 'partner_orders_grant'],
     );
     const o = await store.createOrder(order());
     await store.claimDelivery(o.tradeNo, 'TX1', 60_000, 2_000);
