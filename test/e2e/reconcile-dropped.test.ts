@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { catalogFrom, createPartnerHandlers, createReconciler, partnerRequestListener, PayClient, SqlitePartnerStore } from '../../src/partner/index.js';
-import { parseSandboxConfig, Sandbox, SandboxClient } from '../../src/sandbox/index.js';
+import { parseSandboxConfig, Sandbox } from '../../src/sandbox/index.js';
 import { CHARGE } from '../support/statechart.js';
 import { platformKeys, SKILL_ID, SKILL_PRIVATE, SKILL_PUBLIC, SKILL_SECRET } from '../support/sandbox.js';
 
@@ -55,7 +55,7 @@ test(
       platformPrivateKey: keys.privateKeyPem,
     });
     const sandbox = await Sandbox.start({ config, timeScale: 0.0001, processingMs: 0, callTimeoutMs: 1500 });
-    const client = new SandboxClient(sandbox.url);
+    const client = sandbox.client();
     try {
       await client.setFaults({ partner: { mode: 'drop', calls: ['deliver'], count: 0 } });
       const paid: string[] = [];
