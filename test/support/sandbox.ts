@@ -292,14 +292,14 @@ export function pageTokenOf(html: string): string {
 
 /** Press a button on a phone page as the browser does: load the page, post its form with the page token. */
 export async function pressPage(pageUrl: string, action: string, extra: Record<string, string> = {}): Promise<Response> {
-  const html = await (await fetch(pageUrl, { signal: AbortSignal.timeout(5000) })).text();
+  const html = await (await fetch(pageUrl, { signal: AbortSignal.timeout(15_000) })).text();
   const body = new URLSearchParams({ action, pageToken: pageTokenOf(html) }).toString();
   return fetch(pageUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...extra },
     body,
     redirect: 'manual',
-    signal: AbortSignal.timeout(5000),
+    signal: AbortSignal.timeout(15_000),
   });
 }
 
