@@ -2,7 +2,7 @@
  * Child of `fanout-p99`: N device transports (the real HTTP + WebSocket
  * device transport, one socket each), each with one purchase ordered and
  * subscribed on the platform. Line protocol (JSON per line):
- *   argv: url, tskPublicKey, N
+ *   argv: url, tskPublicKey, N, deviceToken (the sandbox's per-run device token, from its ready line)
  *   out {"ready":true,"sockets":N,"orders":[[purchaseId, transactionId], …],"setupMs":…}
  *   in  {"cmd":"report"} → out {"t1":[[purchaseId, status, epochMs], …]}  (first verified arrival of each)
  *   in  {"cmd":"exit"}
@@ -12,7 +12,7 @@ import { createNodeTransport } from '../../src/device/node.js';
 import type { HttpTransport } from '../../src/device/transport/index.js';
 import { BENCH_CHARGE } from '../support/lean-transport.js';
 
-const [url, key, nArg] = process.argv.slice(2);
+const [url, key, nArg, deviceToken] = process.argv.slice(2);
 const N = Number(nArg);
 const epoch = () => performance.timeOrigin + performance.now();
 const say = (v: unknown) => process.stdout.write(JSON.stringify(v) + '\n');
@@ -50,6 +50,7 @@ async function lane(): Promise<void> {
       platformUrl: url!,
       tskPublicKey: key!,
       deviceId: `spk-fan-${i}`,
+      ...(deviceToken ? { deviceToken } : {}),
       requestTimeoutMs: 60_000,
       pollIntervalMs: 60_000,
     });

@@ -39,7 +39,7 @@ for (let i = 0; i < 200; i++) sign('sha256', body, key);
 const signMs = (performance.now() - t) / 200;
 
 const say = (v: unknown) => process.stdout.write(JSON.stringify(v) + '\n');
-say({ ready: true, url: pair.sandbox.url, tskPublicKey: pair.sandbox.tskPublicKey, signMs });
+say({ ready: true, url: pair.sandbox.url, tskPublicKey: pair.sandbox.tskPublicKey, deviceToken: pair.sandbox.deviceToken, signMs });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 for await (const line of createInterface({ input: process.stdin })) {

@@ -102,8 +102,8 @@ export const fanout: Figure = {
     const platform = child('bench/children/fanout-platform.ts', [backendUrl, keys.privateKeyPem], prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []);
     let devices: Child | undefined;
     try {
-      const ready = (await platform.next(60_000)) as { url: string; tskPublicKey: string; signMs: number };
-      devices = child('bench/children/fanout-devices.ts', [ready.url, ready.tskPublicKey, String(ordersNeeded)]);
+      const ready = (await platform.next(60_000)) as { url: string; tskPublicKey: string; deviceToken: string; signMs: number };
+      devices = child('bench/children/fanout-devices.ts', [ready.url, ready.tskPublicKey, String(ordersNeeded), ready.deviceToken]);
       const dev = (await devices.next(600_000)) as { sockets: number; orders: Array<[string, string]>; setupMs: number; setupRetries: number };
       let offset = 0;
       let closes = 0;

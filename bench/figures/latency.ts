@@ -75,7 +75,12 @@ function waitFor<T>(register: (done: (v: T) => void) => () => void, ms: number, 
 
 /** One device; `measure(transactionId)` runs between "pay page shown" and "paid". */
 async function purchases(pair: Pair, n: number, measure: (tid: string, companion: DeviceCompanion) => Promise<number>): Promise<number[]> {
-  const transport = createNodeTransport({ platformUrl: pair.sandbox.url, tskPublicKey: pair.sandbox.tskPublicKey, deviceId: 'spk-bench-1' });
+  const transport = createNodeTransport({
+    platformUrl: pair.sandbox.url,
+    tskPublicKey: pair.sandbox.tskPublicKey,
+    deviceId: 'spk-bench-1',
+    ...(pair.sandbox.deviceToken !== undefined ? { deviceToken: pair.sandbox.deviceToken } : {}),
+  });
   const companion = new DeviceCompanion({ transport, countdownMs: 0, resume: false });
   const samples: number[] = [];
   try {

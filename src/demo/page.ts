@@ -14,6 +14,8 @@ export interface SpeakerPageConfig {
   /** Bare Base64 TSKPublicKey: verifies every reply and push. */
   tskPublicKey: string;
   deviceId: string;
+  /** The sandbox's per-run device token (docs/device-protocol.md §1); absent: the device sends none. */
+  deviceToken?: string;
   /** This page's own endpoint that forwards utterances to the platform. */
   sayUrl: string;
   /** Suggested first utterance. */

@@ -17,7 +17,7 @@ import type { Mode, Step, Script } from './simulate-script.js';
 import { isAction, runAction } from './simulate-steps.js';
 import { DeliveryWatch, StepFailure, Transcript } from './simulate-transcript.js';
 import { platformSay } from './speaker-server.js';
-import { startDemoStack, type DemoStack } from './stack.js';
+import { deviceTokenOf, startDemoStack, type DemoStack } from './stack.js';
 
 export { FAULTS, MILESTONES, parseScript, ScriptError, type Milestone, type Mode, type Script, type Step } from './simulate-script.js';
 
@@ -61,7 +61,13 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   });
   const deviceId = 'sim-speaker';
   const companion = new DeviceCompanion({
-    transport: createNodeTransport({ platformUrl: stack.sandbox.url, tskPublicKey: stack.sandbox.tskPublicKey, deviceId, pollIntervalMs: 1000 }),
+    transport: createNodeTransport({
+      platformUrl: stack.sandbox.url,
+      tskPublicKey: stack.sandbox.tskPublicKey,
+      deviceId,
+      pollIntervalMs: 1000,
+      ...deviceTokenOf(stack.sandbox),
+    }),
     mode,
     countdownMs: 0,
   });

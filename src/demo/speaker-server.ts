@@ -7,6 +7,12 @@
  * returns the skill's answer. Everything about payment happens in the page:
  * the device companion there talks to the platform directly (another origin:
  * CORS per docs/device-protocol.md).
+ *
+ * Safety on a developer's machine (our own): a request whose Host header is
+ * not 127.0.0.1 / localhost / [::1] with this server's port (or one of
+ * `allowedHosts`) is refused 421 (DNS rebinding), and `/api/say` takes only
+ * same-origin posts (`Sec-Fetch-Site` / `Origin`), so no other page can
+ * talk through it with the sandbox's control token.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type ServerResponse } from 'node:http';
@@ -23,6 +29,12 @@ import { parseSayReply, type PlatformReply } from './host.js';
 export interface SpeakerServerOptions {
   platformUrl: string;
   tskPublicKey: string;
+  /** The sandbox's control token (`/api/say` forwards with it); `Sandbox#controlToken` / the ready line's `controlToken`. */
+  controlToken?: string;
+  /** The sandbox's per-run device token, handed to the page's device companion (docs/device-protocol.md §1). */
+  deviceToken?: string;
+  /** Host names accepted in `Host` besides the loopback ones. */
+  allowedHosts?: readonly string[];
   deviceId?: string;
   port?: number;
   host?: string;
@@ -33,6 +45,8 @@ export interface SpeakerServerOptions {
 
 export interface SpeakerServer {
   url: string;
+  /** The page's web origins (`http://127.0.0.1:<port>`, `http://localhost:<port>`): what the sandbox allows on its control API. */
+  origins: string[];
   port: number;
   deviceId: string;
   close(): Promise<void>;
@@ -64,14 +78,29 @@ export async function startSpeakerServer(options: SpeakerServerOptions): Promise
   const js = await speakerBundle();
   const mermaid = mermaidScriptPath();
   let mermaidJs: Promise<Buffer> | undefined;
-  const client = new SandboxClient(options.platformUrl);
+  const client = new SandboxClient({ baseUrl: options.platformUrl, ...(options.controlToken !== undefined ? { token: options.controlToken } : {}) });
   const sockets = new Set<Socket>();
+  let hosts = new Set<string>();
+  const ownOrigin = (o: string) => [...hosts].some((h) => o.toLowerCase() === `http://${h}`);
   const server: Server = createServer(httpServerOptions(options.http), (req, res) => {
+    if (!hosts.has((req.headers.host ?? '').toLowerCase())) {
+      res.writeHead(421, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+      return void res.end(JSON.stringify({ error: { code: 'ERR_FORBIDDEN', reason: 'HOST_NOT_ALLOWED', message: 'Host header does not name this server' } }));
+    }
     const url = requestUrl(req, 'http://speaker');
     if (!url) return void res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target');
     if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(speakerPage({ platformUrl: options.platformUrl, tskPublicKey: options.tskPublicKey, deviceId, sayUrl: '/api/say', example }));
+      res.end(
+        speakerPage({
+          platformUrl: options.platformUrl,
+          tskPublicKey: options.tskPublicKey,
+          deviceId,
+          sayUrl: '/api/say',
+          example,
+          ...(options.deviceToken !== undefined ? { deviceToken: options.deviceToken } : {}),
+        }),
+      );
       return;
     }
     if (req.method === 'GET' && url.pathname === '/speaker.js') {
@@ -98,6 +127,10 @@ export async function startSpeakerServer(options: SpeakerServerOptions): Promise
     }
     if (url.pathname === '/api/say') {
       if (req.method !== 'POST') return json(res, 405, { error: { message: 'POST only' } });
+      const site = req.headers['sec-fetch-site'];
+      const origin = req.headers.origin;
+      if ((site !== undefined && site !== 'same-origin') || (origin !== undefined && !ownOrigin(origin)))
+        return json(res, 403, { error: { code: 'ERR_FORBIDDEN', reason: 'CROSS_SITE', message: 'cross-site request refused' } });
       void (async () => {
         let text: unknown;
         try {
@@ -134,8 +167,11 @@ export async function startSpeakerServer(options: SpeakerServerOptions): Promise
     });
   });
   const port = (server.address() as AddressInfo).port;
+  const names = ['127.0.0.1', 'localhost', '[::1]'];
+  hosts = new Set([...names.map((n) => `${n}:${port}`), ...(options.allowedHosts ?? []).map((h) => (/:\d+$/.test(h) ? h : `${h}:${port}`).toLowerCase())]);
   return {
     url: `http://127.0.0.1:${port}/`,
+    origins: [`http://127.0.0.1:${port}`, `http://localhost:${port}`],
     port,
     deviceId,
     close: async () => {

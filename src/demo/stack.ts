@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSandboxConfig, parseSandboxConfig, type SandboxConfig } from '../sandbox/config.js';
-import { SandboxClient } from '../sandbox/client.js';
+import type { SandboxClient } from '../sandbox/client.js';
 import { Sandbox, type SandboxOptions } from '../sandbox/sandbox.js';
 
 export type { SkillRecord as ExampleSkillRecord } from './example-skill/server.js';
@@ -60,7 +60,7 @@ export interface DemoStackOptions {
 
 export interface DemoStack {
   sandbox: Sandbox;
-  /** The typed client of the sandbox's control API. */
+  /** The typed client of the sandbox's control API (carrying the sandbox's control token). */
   client: SandboxClient;
   config: SandboxConfig;
   /** The example skill's record; undefined when a config file named other skills. */
@@ -74,6 +74,11 @@ export interface DemoStack {
   close(): Promise<void>;
 }
 
+/** `{ deviceToken }` of a sandbox that issues one (no device list), else `{}`: spread into a device transport's options. */
+export function deviceTokenOf(sandbox: Pick<Sandbox, 'deviceToken'>): { deviceToken?: string } {
+  return sandbox.deviceToken !== undefined ? { deviceToken: sandbox.deviceToken } : {};
+}
+
 /** Start the example skill and a sandbox configured with its record (or a sandbox from `configFile`). */
 export async function startDemoStack(options: DemoStackOptions = {}): Promise<DemoStack> {
   const deliveries: DeliveryInfo[] = [];
@@ -85,7 +90,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     const sandbox = await Sandbox.start({ ...options.sandbox, config, port: options.sandboxPort ?? 0 });
     return {
       sandbox,
-      client: new SandboxClient(sandbox.url),
+      client: sandbox.client(),
       config,
       skill: undefined,
       dbFile: undefined,
@@ -133,7 +138,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     if (!skill.platformConfigured) throw new DemoError('the example skill did not take the sandbox key');
     return {
       sandbox,
-      client: new SandboxClient(sandbox.url),
+      client: sandbox.client(),
       config,
       skill: skill.record,
       dbFile,

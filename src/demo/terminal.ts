@@ -19,7 +19,7 @@ import { sleep } from '../protocol/sleep.js';
 import { SandboxApiError } from '../sandbox/errors.js';
 import { SpeakerHost } from './host.js';
 import { EXAMPLE_UTTERANCE, platformSay } from './speaker-server.js';
-import type { DemoStack } from './stack.js';
+import { deviceTokenOf, type DemoStack } from './stack.js';
 
 export const TERMINAL_DEVICE_ID = 'demo-terminal';
 
@@ -59,7 +59,7 @@ export function runTerminalSpeaker(options: TerminalOptions): { done: Promise<vo
   const deviceId = options.deviceId ?? TERMINAL_DEVICE_ID;
   const platformUrl = stack.sandbox.url;
   const companion = new DeviceCompanion({
-    transport: createNodeTransport({ platformUrl, tskPublicKey: stack.sandbox.tskPublicKey, deviceId }),
+    transport: createNodeTransport({ platformUrl, tskPublicKey: stack.sandbox.tskPublicKey, deviceId, ...deviceTokenOf(stack.sandbox) }),
     mode: 'screenless',
   });
   const host = new SpeakerHost(companion, (text) => platformSay(stack.client, text, deviceId, 'screenless'));

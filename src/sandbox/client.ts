@@ -6,7 +6,8 @@
  * code and reason).
  *
  * ```ts
- * const sandbox = new SandboxClient('http://127.0.0.1:8710');
+ * // the token: the sandbox's `controlToken` (its ready line / `sandbox.controlToken`)
+ * const sandbox = new SandboxClient({ baseUrl: 'http://127.0.0.1:8710', token });
  * const said = await sandbox.say({ text: '我要听万古神帝第35集', deviceId: 'speaker-1' });
  * if (said.purchaseId) await sandbox.payPurchase(said.purchaseId, 'success');
  * ```
@@ -16,7 +17,7 @@
  * one that cannot reach the sandbox with `TransportError` (both protocol
  * errors), one the sandbox refuses with `SandboxApiError`.
  */
-import { TimeoutError, TransportError } from '../protocol/errors.js';
+import { InvalidArgumentError, TimeoutError, TransportError } from '../protocol/errors.js';
 import type {
   ControlBody,
   ControlReply,
@@ -43,6 +44,13 @@ export interface SandboxClientOptions {
   timeoutMs?: number;
   /** The `fetch` to use; default the global one. */
   fetch?: typeof fetch;
+  /**
+   * The sandbox's control token (its ready line's `controlToken`, or
+   * `Sandbox#controlToken`), sent as `Authorization: Bearer <token>` on every
+   * call. Without it only `GET /info` answers (our own extension,
+   * docs/sandbox.md "Safety on a developer's machine").
+   */
+  token?: string;
 }
 
 export interface CallOptions {
@@ -102,7 +110,7 @@ function errorOf(body: unknown): Partial<ControlApiError> {
  */
 export async function requestJson(
   url: string,
-  init: { method: string; body?: unknown; call?: string; timeoutMs?: number; signal?: AbortSignal; fetch?: typeof fetch },
+  init: { method: string; body?: unknown; call?: string; timeoutMs?: number; signal?: AbortSignal; fetch?: typeof fetch; token?: string },
 ): Promise<unknown> {
   const call = init.call ?? `${init.method} ${url}`;
   const timeoutMs = init.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
@@ -110,9 +118,13 @@ export async function requestJson(
   try {
     let res: Response;
     try {
+      const headers: Record<string, string> = {};
+      if (init.body !== undefined) headers['content-type'] = 'application/json';
+      if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
       res = await (init.fetch ?? fetch)(url, {
         method: init.method,
-        ...(init.body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(init.body) } : {}),
+        headers,
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
         signal: d.signal,
       });
     } catch (e) {
@@ -149,12 +161,16 @@ export class SandboxClient {
   readonly baseUrl: string;
   readonly timeoutMs: number;
   private readonly fetchFn: typeof fetch | undefined;
+  private readonly token: string | undefined;
 
   constructor(options: SandboxClientOptions | string) {
-    const o = typeof options === 'string' ? { baseUrl: options } : options;
+    const o: SandboxClientOptions = typeof options === 'string' ? { baseUrl: options } : options;
     this.baseUrl = o.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = o.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
     this.fetchFn = o.fetch;
+    if (o.token !== undefined && (typeof o.token !== 'string' || o.token === '' || /[\s]/.test(o.token)))
+      throw new InvalidArgumentError('token must be a non-empty string without spaces');
+    this.token = o.token;
   }
 
   /** Any route of the control API, typed by the route table (`"POST /purchases/:id/pay"` …). */
@@ -168,6 +184,7 @@ export class SandboxClient {
     if (body !== undefined) init.body = body;
     if (options.signal) init.signal = options.signal;
     if (this.fetchFn) init.fetch = this.fetchFn;
+    if (this.token !== undefined) init.token = this.token;
     return (await requestJson(`${this.baseUrl}/sandbox/v1${path}`, init)) as ControlReply<R>;
   }
 
@@ -293,7 +310,10 @@ export class SandboxClient {
     }, timeoutMs);
     let res: Response;
     try {
-      res = await (this.fetchFn ?? fetch)(`${this.baseUrl}/sandbox/v1/events`, { headers: { accept: 'text/event-stream' }, signal: stop.signal });
+      res = await (this.fetchFn ?? fetch)(`${this.baseUrl}/sandbox/v1/events`, {
+        headers: { accept: 'text/event-stream', ...(this.token !== undefined ? { authorization: `Bearer ${this.token}` } : {}) },
+        signal: stop.signal,
+      });
     } catch (e) {
       options.signal?.removeEventListener('abort', onAbort);
       if (options.signal?.aborted) return;

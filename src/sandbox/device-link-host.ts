@@ -4,7 +4,7 @@
  * the lifecycle hooks. The sandbox implements it; the device link imports
  * only this (and the router's types), never the sandbox itself.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Platform } from './platform.js';
 import type { RouteHandler } from './router.js';
 
@@ -15,6 +15,14 @@ export interface DeviceLinkHost {
   route(method: string, pattern: RegExp, handler: RouteHandler): void;
   /** What `POST /sandbox/v1/faults {"dropSocket": true}` does; returns how many sockets were dropped. */
   onDropSocket(fn: () => number): void;
+  /**
+   * The per-run device token every device must present when the config lists
+   * no devices (our own extension, docs/device-protocol.md §1); undefined:
+   * any valid deviceId is accepted.
+   */
+  readonly deviceToken?: string;
+  /** Does a WebSocket upgrade name the sandbox in its Host header? (DNS-rebinding defence, safety.ts.) */
+  hostAllowed?(req: IncomingMessage): boolean;
   /** Run `fn` when the sandbox closes (before its HTTP server does). */
   onClose(fn: () => void | Promise<void>): void;
 }

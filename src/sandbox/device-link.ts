@@ -167,7 +167,13 @@ export class DeviceLink {
       ['maxQueuedTotal', this.maxQueuedTotal],
     ] as const)
       if (!Number.isSafeInteger(v) || v < 1) throw new InvalidArgumentError(`${name} must be an integer ≥ 1`);
-    this.wss = new WebSocketServer({ server: sandbox.server, path: DEVICE_STREAM_PATH, maxPayload: MAX_FRAME_CHARS });
+    this.wss = new WebSocketServer({
+      server: sandbox.server,
+      path: DEVICE_STREAM_PATH,
+      maxPayload: MAX_FRAME_CHARS,
+      // A rebinding Host is refused before the handshake (421), like on HTTP.
+      verifyClient: (info, done) => ((sandbox.hostAllowed?.(info.req) ?? true) ? done(true) : done(false, 421, 'Misdirected Request')),
+    });
     this.wss.on('connection', (ws) => this.onConnection(ws));
     this.wss.on('error', () => {});
     this.platform.on('status', (s) => this.onStatus(s));
@@ -189,10 +195,19 @@ export class DeviceLink {
     return this.subs.get(purchaseId)?.size ?? 0;
   }
 
-  /** Is this device (and token) allowed? With no devices configured, any valid deviceId is. */
+  /**
+   * Is this device (and token) allowed? With no devices configured, any valid
+   * deviceId carrying the sandbox's per-run device token is (our own
+   * extension, docs/device-protocol.md §1); with a list, only listed ids,
+   * with their configured token when they have one.
+   */
   authorize(deviceId: unknown, token: unknown): string {
     if (!isDeviceId(deviceId)) throw new HttpError(401, 'unknown device', 'UNAUTHORIZED');
-    if (this.devices.length === 0) return deviceId;
+    if (this.devices.length === 0) {
+      const runToken = this.sandbox.deviceToken;
+      if (runToken === undefined || token === runToken) return deviceId;
+      throw new HttpError(401, token === undefined ? 'device token required' : 'wrong device token', 'UNAUTHORIZED');
+    }
     const d = this.devices.find((x) => x.deviceId === deviceId);
     if (!d) throw new HttpError(401, 'unknown device', 'UNAUTHORIZED');
     if (d.deviceToken !== undefined && token !== d.deviceToken) throw new HttpError(401, 'wrong device token', 'UNAUTHORIZED');

@@ -27,6 +27,11 @@ function page(title: string, body: string, script = ''): string {
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${body}${script ? `<script>${script}</script>` : ''}</body></html>`;
 }
 
+/** The per-page token's hidden field (safety.ts): the form post proves it came from this page. */
+function pageTokenField(token: string): string {
+  return `<input type="hidden" name="pageToken" value="${escapeHtml(token)}">`;
+}
+
 function lines(order: { details: Array<{ itemId: string; quantity: number; amount: number }> }): string {
   return order.details.map((d) => `<li>${escapeHtml(d.itemId)} × ${d.quantity} — ${formatFen(d.amount)}</li>`).join('');
 }
@@ -40,12 +45,12 @@ setInterval(function(){fetch(${JSON.stringify(statusUrl)}).then(function(r){retu
  var f=document.getElementById('actions');if(f&&o&&o.tradeStatus!=='NOTPAY')f.style.display='none';}).catch(function(){})},1000);`;
 
 /** WeChat's payment page for a scanned QR code. Item names come from the purchase's Charge when known. */
-export function payPage(order: DingDangOrder, skillName: string, message?: string, purchase?: Purchase): string {
+export function payPage(order: DingDangOrder, skillName: string, message: string | undefined, purchase: Purchase | undefined, pageToken: string): string {
   const open = order.tradeStatus === 'NOTPAY' && !order.expired;
   const info = purchase?.charge.payload.chargeInfo;
   const items = info ? info.items.map((i) => `<li>${escapeHtml(i.itemName)} × ${i.count} — ${formatFen(i.totalFee)}</li>`).join('') : lines(order);
   const actions = open
-    ? `<form id="actions" method="post" action="/pay/${encodeURIComponent(order.transactionId)}">
+    ? `<form id="actions" method="post" action="/pay/${encodeURIComponent(order.transactionId)}">${pageTokenField(pageToken)}
 <button class="pay" name="action" value="success" id="pay-success">扫码支付 · Scan &amp; pay</button>
 <div class="row"><button class="cancel" name="action" value="cancel" id="pay-cancel">取消 · Cancel</button>
 <button class="fail" name="action" value="fail" id="pay-fail">支付失败 · Fail</button></div></form>`
@@ -58,18 +63,18 @@ ${info ? `<h1>${escapeHtml(info.name)}</h1>` : ''}<div class="amt" id="amount">$
 <div id="countdown" class="muted" data-expires="${order.expiresAt}"${open ? '' : ' style="display:none"'}></div>
 ${message ? `<p id="message">${escapeHtml(message)}</p>` : ''}${actions}<ul>${items}</ul>
 <div class="muted">订单 ${escapeHtml(order.transactionId)} · 商户单号 ${escapeHtml(order.tradeNo)}</div></div>`,
-    POLL(`/sandbox/v1/orders/${encodeURIComponent(order.transactionId)}`),
+    POLL(`/pay/${encodeURIComponent(order.transactionId)}/status`),
   );
 }
 
 /** The DingDang app page of a screenless purchase: goods, then order & pay. */
-export function appPage(purchase: Purchase, order: DingDangOrder | undefined, message?: string): string {
+export function appPage(purchase: Purchase, order: DingDangOrder | undefined, message: string | undefined, pageToken: string): string {
   const info = purchase.charge.payload.chargeInfo;
   const items = info.items.map((i) => `<li>${escapeHtml(i.itemName)} × ${i.count} — ${formatFen(i.totalFee)}</li>`).join('');
   const total = info.items.reduce((s, i) => s + i.totalFee, 0);
   const open = purchase.state === 'goods' || (order !== undefined && order.tradeStatus === 'NOTPAY' && !order.expired);
   const actions = open
-    ? `<form id="actions" method="post" action="/app/${encodeURIComponent(purchase.purchaseId)}">
+    ? `<form id="actions" method="post" action="/app/${encodeURIComponent(purchase.purchaseId)}">${pageTokenField(pageToken)}
 <button class="pay" name="action" value="success" id="app-pay">下单并支付 · Order &amp; pay</button>
 <div class="row"><button class="cancel" name="action" value="cancel" id="app-cancel">取消 · Cancel</button>
 <button class="fail" name="action" value="fail" id="app-fail">支付失败 · Fail</button></div></form>`
@@ -82,7 +87,7 @@ ${info.description ? `<p>${escapeHtml(info.description)}</p>` : ''}<div class="a
 <div>状态 Status: <b id="status" data-status="${order?.tradeStatus ?? purchase.state}">${escapeHtml(status)}</b></div>
 <div id="countdown" class="muted" data-expires="${order?.expiresAt ?? ''}"></div>
 ${message ? `<p id="message">${escapeHtml(message)}</p>` : ''}${actions}<ul>${items}</ul></div>`,
-    order ? POLL(`/sandbox/v1/orders/${encodeURIComponent(order.transactionId)}`) : '',
+    order ? POLL(`/pay/${encodeURIComponent(order.transactionId)}/status`) : '',
   );
 }
 
@@ -92,7 +97,7 @@ ${message ? `<p id="message">${escapeHtml(message)}</p>` : ''}${actions}<ul>${it
  * skill's name, a button to link (again: a fresh token) and, when linked, one
  * to unlink.
  */
-export function linkPage(skillId: string, skillName: string, userId: string, linked: boolean, message?: string): string {
+export function linkPage(skillId: string, skillName: string, userId: string, linked: boolean, message: string | undefined, pageToken: string): string {
   const action = `/link/${encodeURIComponent(skillId)}?userId=${encodeURIComponent(userId)}`;
   return page(
     `关联账号 · ${skillName}`,
@@ -101,9 +106,18 @@ export function linkPage(skillId: string, skillName: string, userId: string, lin
 <div class="muted">userId: ${escapeHtml(userId)}</div>
 <div>状态 Status: <b id="status" data-linked="${linked}">${linked ? '已关联' : '未关联'}</b></div>
 ${message ? `<p id="message">${escapeHtml(message)}</p>` : ''}</div>
-<form id="actions" method="post" action="${escapeHtml(action)}">
+<form id="actions" method="post" action="${escapeHtml(action)}">${pageTokenField(pageToken)}
 <button class="pay" name="action" value="link" id="link">${linked ? '重新关联 · Link again' : '关联账号 · Link account'}</button>
 ${linked ? '<button class="cancel" name="action" value="unlink" id="unlink">解除关联 · Unlink</button>' : ''}</form>`,
+  );
+}
+
+/** `GET /` in a browser without the dashboard cookie: where the token comes from. */
+export function dashboardLockedPage(): string {
+  return page(
+    'dingdang-pay sandbox',
+    `<div class="card"><h1>dingdang-pay sandbox</h1><p id="locked">The dashboard needs this run's token: open the dashboard URL the sandbox printed
+(<code>dashboardUrl</code> in its ready line, <code>/?token=…</code>). docs/sandbox.md "Safety on a developer's machine".</p></div>`,
   );
 }
 

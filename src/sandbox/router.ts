@@ -1,13 +1,16 @@
 /**
  * The sandbox's HTTP routing: routes matched on the path in the order they
  * were added, a bounded body reader, JSON and HTML replies, and the control
- * API's error replies (the status table of errors.ts). CORS is open on
- * `/sandbox/v1/` (local scripts and pages on any origin).
+ * API's error replies (the status table of errors.ts). Before any route
+ * runs, the safety checks of safety.ts: the Host header on every request;
+ * on `/sandbox/v1/` the origin allow-list (CORS only for allowed origins)
+ * and the control token (every route but `GET /sandbox/v1/info`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '../protocol/errors.js';
 import { decodePathPart, readBody } from '../protocol/http-body.js';
 import { controlErrorOf, HttpError } from './errors.js';
+import type { Refusal, Safety } from './safety.js';
 
 export interface RouteContext {
   req: IncomingMessage;
@@ -39,6 +42,14 @@ export function sendHtml(res: ServerResponse, status: number, text: string): voi
   res.end(text);
 }
 
+/** A safety refusal (safety.ts) as a JSON error body; the connection closes after it. */
+export function sendRefusal(res: ServerResponse, r: Refusal, headers: Record<string, string> = {}): void {
+  sendJson(res, r.status, { error: { code: r.code, reason: r.reason, message: r.message } }, { connection: 'close', ...headers });
+}
+
+/** Control-API routes that need no token: read-only, public (the URL and the TSKPublicKey). */
+const OPEN_CONTROL_ROUTES = new Set(['GET /sandbox/v1/info']);
+
 /** Control-API error body `{ error: { code, reason?, message, retMsg? } }` with its HTTP status. */
 export function sendError(res: ServerResponse, e: unknown): void {
   const { status, error } = controlErrorOf(e);
@@ -64,6 +75,8 @@ export class Router {
   constructor(
     /** Max request body, bytes. */
     readonly maxBodyBytes: number,
+    /** Host / origin / token checks (safety.ts); none: every request is served (tests of the router alone). */
+    private readonly safety?: Safety,
   ) {}
 
   /** Add a route. `pattern` is matched against the path; its groups are the `params`. */
@@ -79,15 +92,26 @@ export class Router {
     } catch {
       return sendJson(res, 400, { error: { code: 'ERR_HTTP', message: 'bad URL' } });
     }
+    const safety = this.safety;
+    if (safety && !safety.hostAllowed(req)) return sendRefusal(res, safety.refuse('HOST_NOT_ALLOWED'));
     if (url.pathname.startsWith('/sandbox/v1/')) {
-      res.setHeader('access-control-allow-origin', '*');
+      const origin = req.headers.origin;
+      if (safety && origin !== undefined) {
+        if (!safety.originAllowed(origin)) return sendRefusal(res, safety.refuse('ORIGIN_NOT_ALLOWED'));
+        res.setHeader('access-control-allow-origin', origin);
+        res.setHeader('vary', 'Origin');
+      } else if (!safety) res.setHeader('access-control-allow-origin', '*');
       if (req.method === 'OPTIONS') {
         res.writeHead(204, {
           'access-control-allow-methods': 'GET, POST, DELETE',
-          'access-control-allow-headers': 'content-type',
+          'access-control-allow-headers': 'content-type, authorization',
           'access-control-max-age': '600',
         });
         return void res.end();
+      }
+      if (safety && !OPEN_CONTROL_ROUTES.has(`${req.method} ${url.pathname}`)) {
+        const refused = safety.checkToken(req);
+        if (refused) return sendRefusal(res, refused, { 'www-authenticate': 'Bearer realm="dingdang-pay sandbox"' });
       }
     }
     let bodyPromise: Promise<Buffer> | undefined;

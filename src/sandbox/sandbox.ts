@@ -5,7 +5,7 @@
  * (device-link.ts), around one platform core (platform.ts). This file is the
  * lifecycle: start, wiring, close. See docs/sandbox.md.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { httpServerOptions, type HttpLimits } from '../protocol/http-limits.js';
 import type { SandboxConfig } from './config.js';
@@ -16,6 +16,10 @@ import { installPayCgi, PayCgi } from './paycgi.js';
 import { installPhonePages } from './phone-pages.js';
 import { Platform, type PlatformOptions } from './platform.js';
 import { Router, type RouteHandler } from './router.js';
+import { Safety } from './safety.js';
+import { randomBytes } from 'node:crypto';
+import { InvalidArgumentError } from '../protocol/errors.js';
+import { SandboxClient, type SandboxClientOptions } from './client.js';
 
 export interface SandboxOptions extends Omit<PlatformOptions, 'config' | 'baseUrl'> {
   config: SandboxConfig;
@@ -29,6 +33,26 @@ export interface SandboxOptions extends Omit<PlatformOptions, 'config' | 'baseUr
   device?: DeviceLinkOptions;
   /** HTTP timeouts and head size (defaults: headers 15 s, request 30 s, keep-alive 10 s, 16 KiB). */
   http?: HttpLimits;
+  /**
+   * The control API's token (`Authorization: Bearer …`, docs/sandbox.md
+   * "Safety on a developer's machine"); default a fresh random one per run.
+   * Our own extension.
+   */
+  controlToken?: string;
+  /**
+   * Web origins allowed on the control API (CORS) besides the sandbox's own,
+   * e.g. the demo speaker page's `http://127.0.0.1:8080`. Any other `Origin`
+   * is refused 403. More can be added later with `allowOrigin`.
+   */
+  allowedOrigins?: readonly string[];
+  /**
+   * The device token devices present on the device link when the config
+   * lists no devices (docs/device-protocol.md §1; our own extension);
+   * default a fresh random one per run.
+   */
+  deviceToken?: string;
+  /** Host names accepted in the `Host` header besides 127.0.0.1 / localhost / [::1] (optionally `name:port`). */
+  allowedHosts?: readonly string[];
 }
 
 export class Sandbox implements DeviceLinkHost {
@@ -39,6 +63,13 @@ export class Sandbox implements DeviceLinkHost {
   /** The platform end of docs/device-protocol.md (HTTP /device/v1 + WebSocket stream). */
   readonly device: DeviceLink;
   private readonly router: Router;
+  private readonly safety: Safety;
+  /**
+   * The device token of this run (docs/device-protocol.md §1): what every
+   * device sends (`X-DingDang-Device-Token`, the subscribe frame's
+   * `deviceToken`) when the config lists no devices; undefined with a list.
+   */
+  readonly deviceToken: string | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly closers: Array<() => void | Promise<void>> = [];
   private readonly dropHandlers: Array<() => number> = [];
@@ -46,11 +77,19 @@ export class Sandbox implements DeviceLinkHost {
   private closed = false;
 
   private constructor(readonly options: SandboxOptions) {
-    const { config, host: _h, port: _p, maxBodyBytes, device, http, ...platformOptions } = options;
+    const { config, host: _h, port: _p, maxBodyBytes, device, http, controlToken, deviceToken, allowedOrigins, allowedHosts, ...platformOptions } = options;
+    if (deviceToken !== undefined && (typeof deviceToken !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(deviceToken)))
+      throw new InvalidArgumentError('deviceToken must be 1–256 printable ASCII characters without spaces');
+    this.deviceToken = config.devices.length === 0 ? (deviceToken ?? randomBytes(18).toString('base64url')) : undefined;
+    this.safety = new Safety({
+      ...(controlToken !== undefined ? { controlToken } : {}),
+      ...(allowedOrigins !== undefined ? { allowedOrigins } : {}),
+      ...(allowedHosts !== undefined ? { allowedHosts } : {}),
+    });
     this.platform = new Platform({ config, ...platformOptions });
     this.paycgi = new PayCgi(this.platform);
     this.maxBodyBytes = maxBodyBytes ?? 1024 * 1024;
-    this.router = new Router(this.maxBodyBytes);
+    this.router = new Router(this.maxBodyBytes, this.safety);
     this.server = createServer(httpServerOptions(http), (req, res) => {
       // A request can never take the sandbox down: a bug that slips through is answered 500, never an unhandled rejection.
       this.router.dispatch(req, res).catch(() => {
@@ -64,7 +103,7 @@ export class Sandbox implements DeviceLinkHost {
     });
     installPayCgi(this.router, this.paycgi);
     installControlApi(this.router, this);
-    installPhonePages(this.router, this);
+    installPhonePages(this.router, this, this.safety);
     this.device = new DeviceLink(this, device);
   }
 
@@ -81,6 +120,7 @@ export class Sandbox implements DeviceLinkHost {
     const addr = sb.server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     sb.baseUrl = `http://${host}:${addr.port}`;
+    sb.safety.listening(addr.port, host);
     sb.platform.setBaseUrl(sb.baseUrl);
     return sb;
   }
@@ -91,6 +131,31 @@ export class Sandbox implements DeviceLinkHost {
 
   get port(): number {
     return (this.server.address() as AddressInfo).port;
+  }
+
+  /** This run's control token: send it as `Authorization: Bearer <token>` (the `client()` does). */
+  get controlToken(): string {
+    return this.safety.controlToken;
+  }
+
+  /** The dashboard's address with the token (`/?token=…`: sets the HttpOnly cookie, then redirects to `/`). */
+  get dashboardUrl(): string {
+    return `${this.baseUrl}/?token=${encodeURIComponent(this.safety.controlToken)}`;
+  }
+
+  /** A typed client of this sandbox's control API, carrying the token. */
+  client(options: Omit<SandboxClientOptions, 'baseUrl' | 'token'> = {}): SandboxClient {
+    return new SandboxClient({ ...options, baseUrl: this.baseUrl, token: this.safety.controlToken });
+  }
+
+  /** Allow one more web origin on the control API (`http(s)://host:port`); InvalidArgumentError otherwise. */
+  allowOrigin(origin: string): void {
+    this.safety.allowOrigin(origin);
+  }
+
+  /** Does this request (HTTP or a WebSocket upgrade) name the sandbox in its Host header? (DNS-rebinding defence.) */
+  hostAllowed(req: IncomingMessage): boolean {
+    return this.safety.hostAllowed(req);
   }
 
   /** Bare Base64 SPKI of the platform key (`TSKPublicKey`). */

@@ -12,6 +12,8 @@ import { createInterface } from 'node:readline';
 import { publicKeyToBase64, signRsa2, verifyRsa2 } from '../../src/protocol/tsk-node.js';
 import { fixturePath } from '../support/helpers.js';
 import { api, SKILL_ID, SKILL_PRIVATE, nonce } from '../support/sandbox.js';
+import { SandboxClient } from '../../src/sandbox/client.js';
+import { SandboxApiError } from '../../src/sandbox/errors.js';
 
 const BIN = new URL('../../bin/dingdang-pay.js', import.meta.url).pathname;
 
@@ -69,6 +71,12 @@ test('sandbox CLI: JSON ready line with url and tskPublicKey; serves; SIGTERM st
       assert.deepEqual(ready.skills, [SKILL_ID]);
       const info = await api(ready.url).info();
       assert.equal(info.tskPublicKey, ready.tskPublicKey);
+      // the control token and the device token of this run, from the ready line (docs/sandbox.md "Safety on a developer's machine")
+      assert.match(ready.controlToken, /^[A-Za-z0-9_-]{32}$/);
+      assert.equal(ready.dashboardUrl, `${ready.url}/?token=${ready.controlToken}`);
+      assert.match(ready.deviceToken, /^[A-Za-z0-9_-]{24}$/);
+      await assert.rejects(api(ready.url).orders(), (e: unknown) => e instanceof SandboxApiError && e.status === 401);
+      assert.deepEqual(await new SandboxClient({ baseUrl: ready.url, token: ready.controlToken }).orders(), []);
       // the pay CGI answers, signed with the platform key
       const body = JSON.stringify({ skillId: SKILL_ID, tradeNo: 'NOPE1', nonceStr: nonce() });
       const res = await fetch(`${ready.url}/paycgi/orderquery`, { method: 'POST', body, headers: { authorization: signRsa2(body, SKILL_PRIVATE) } });

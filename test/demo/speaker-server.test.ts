@@ -17,7 +17,14 @@ let speaker: SpeakerServer;
 
 before(async () => {
   stack = await startDemoStack();
-  speaker = await startSpeakerServer({ platformUrl: stack.sandbox.url, tskPublicKey: stack.sandbox.tskPublicKey, port: 0, deviceId: 'spk-server-test' });
+  speaker = await startSpeakerServer({
+    platformUrl: stack.sandbox.url,
+    tskPublicKey: stack.sandbox.tskPublicKey,
+    controlToken: stack.sandbox.controlToken,
+    deviceToken: stack.sandbox.deviceToken!,
+    port: 0,
+    deviceId: 'spk-server-test',
+  });
 });
 after(async () => {
   await speaker?.close();
@@ -38,6 +45,7 @@ test('the page carries the platform URL, key and device id; the script is a brow
     deviceId: 'spk-server-test',
     sayUrl: '/api/say',
     example: '我要听万古神帝第35集',
+    deviceToken: stack.sandbox.deviceToken,
   });
   const js = await (await fetch(new URL('/speaker.js', speaker.url))).text();
   assert.ok(js.length > 50_000, 'the companion is in the bundle');

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { pressPage } from '../support/sandbox.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -52,12 +53,7 @@ test('screenless demo in the terminal: ask, pay in the DingDang app, hear the ep
     const page = await fetch(app[1]!);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /万古神帝 第35集/);
-    const post = await fetch(app[1]!, {
-      method: 'POST',
-      body: 'action=success',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      redirect: 'manual',
-    });
+    const post = await pressPage(app[1]!, 'success');
     assert.equal(post.status, 303);
     await waitFor(/叮当：支付成功，马上为你继续。/);
     await waitFor(/叮当：购买成功，开始播放万古神帝第35集/);
@@ -127,12 +123,7 @@ test(
       await waitFor(/🔒 万古神帝 第4集（第 4\/\d+ 首）需购买/);
       const app = await waitFor(/🔒 万古神帝 第4集[^]*叮当APP \(phone\): (http:\/\/127\.0\.0\.1:\d+\/app\/\S+)/);
       assert.doesNotMatch(stdout(), /▶ 正在播放：万古神帝 第4集/, 'not played before it is bought');
-      const post = await fetch(app[1]!, {
-        method: 'POST',
-        body: 'action=success',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        redirect: 'manual',
-      });
+      const post = await pressPage(app[1]!, 'success');
       assert.equal(post.status, 303);
       await waitFor(/叮当：支付成功，马上为你继续。/);
       await waitFor(/▶ 正在播放：万古神帝 第4集[^\n]*（第 1\/\d+ 首）\n {4}http:\/\/127\.0\.0\.1:\d+\/audio\/wgsd004\.wav/);

@@ -91,7 +91,8 @@ describe('example skill + sandbox, through the real CLI', () => {
     const call = async (method: string, path: string, body?: unknown) => {
       const r = await fetch(api + path, {
         method,
-        headers: { 'content-type': 'application/json' },
+        // The ready line carries the run's control token.
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${sbx.info.controlToken as string}` },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(15_000),
       });

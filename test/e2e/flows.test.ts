@@ -22,6 +22,7 @@ import { createNodeTransport, DeviceCompanion, type PurchaseResult } from '../..
 import { SpeakerHost, type PlayInfo } from '../../src/demo/host.js';
 import { platformSay } from '../../src/demo/speaker-server.js';
 import { startDemoStack, type DemoStack } from '../../src/demo/stack.js';
+import { deviceAuth, pageTokenOf } from '../support/sandbox.js';
 
 /** The stack of the suite running now (the suites run one after the other). */
 let stack: DemoStack;
@@ -42,7 +43,7 @@ async function pressOnPhone(pageUrl: string, action: 'success' | 'fail' | 'cance
   assert.match(html, /<form id="actions" method="post"/, 'the page offers the pay buttons');
   const post = await fetch(pageUrl, {
     method: 'POST',
-    body: `action=${action}`,
+    body: new URLSearchParams({ action, pageToken: pageTokenOf(html) }).toString(),
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     redirect: 'manual',
     signal: AbortSignal.timeout(10_000),
@@ -63,7 +64,7 @@ interface Speaker {
 
 function speaker(deviceId: string, mode: 'screen' | 'screenless'): Speaker {
   const companion = new DeviceCompanion({
-    transport: createNodeTransport({ platformUrl: stack.sandbox.url, tskPublicKey: stack.sandbox.tskPublicKey, deviceId }),
+    transport: createNodeTransport({ platformUrl: stack.sandbox.url, tskPublicKey: stack.sandbox.tskPublicKey, deviceId, ...deviceAuth(stack.sandbox) }),
     mode,
     countdownMs: 0,
   });

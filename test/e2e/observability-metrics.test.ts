@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { METRICS_DISABLED_HINT, startAudiobookSkill } from '../../src/demo/example-skill/server.js';
-import { parseSandboxConfig, Sandbox, SandboxClient } from '../../src/sandbox/index.js';
+import { parseSandboxConfig, Sandbox } from '../../src/sandbox/index.js';
 import { SKILL_PRIVATE } from '../support/sandbox.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ddp-obs-'));
@@ -65,7 +65,7 @@ describe('observability of the example skill', () => {
       processingMs: 0,
       callTimeoutMs: 1500,
     });
-    const client = new SandboxClient(sandbox.url);
+    const client = sandbox.client();
     try {
       skill.configurePlatform({ tskPublicKey: sandbox.tskPublicKey, payBaseUrl: sandbox.url });
       const reconciler = skill.reconciler!;

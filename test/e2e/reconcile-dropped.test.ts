@@ -32,7 +32,7 @@ import {
   SqlitePartnerStore,
   type PartnerStore,
 } from '../../src/partner/index.js';
-import { parseSandboxConfig, Sandbox, SandboxClient } from '../../src/sandbox/index.js';
+import { parseSandboxConfig, Sandbox } from '../../src/sandbox/index.js';
 import { CHARGE } from '../support/statechart.js';
 import { platformKeys, SKILL_ID, SKILL_PRIVATE, SKILL_PUBLIC, SKILL_SECRET, until } from '../support/sandbox.js';
 
@@ -74,7 +74,7 @@ test(
       platformPrivateKey: keys.privateKeyPem,
     });
     const sandbox = await Sandbox.start({ config, timeScale: 0.0001, processingMs: 0, callTimeoutMs: 1500 });
-    const client = new SandboxClient(sandbox.url);
+    const client = sandbox.client();
     try {
       await client.setFaults({ partner: { mode: 'drop', calls: ['deliver'], count: 0 } });
       const paid: string[] = [];
@@ -187,7 +187,7 @@ test(
     });
     // A refund stays PROCESSING for 300 platform s (0.3 s here): the first refund queries see it open.
     const sandbox = await Sandbox.start({ config, timeScale: 0.001, processingMs: 0, callTimeoutMs: 1500, refundDelayMs: 300_000 });
-    const client = new SandboxClient(sandbox.url);
+    const client = sandbox.client();
     try {
       await client.setFaults({ partner: { mode: 'drop', calls: ['refundNotify'], count: 0 } });
       // N paid and delivered orders (deliveries get through): three episodes, three credit packs of one user.

@@ -12,8 +12,7 @@ import { parseSandboxConfig } from '../../src/sandbox/config.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
 import { createNodeTransport } from '../../src/device/node.js';
 import type { StatusUpdate } from '../../src/device/port.js';
-import { platformKeys, tradeStatusOf, until, within } from '../support/sandbox.js';
-import { SandboxClient } from '../../src/sandbox/client.js';
+import { platformKeys, tradeStatusOf, until, within, deviceAuth, pressPage } from '../support/sandbox.js';
 import { deferred } from '../support/helpers.js';
 
 const BIN = new URL('../../bin/dingdang-pay.js', import.meta.url).pathname;
@@ -23,7 +22,7 @@ let child: ChildProcess | undefined;
 let sandbox: Sandbox;
 let base: string;
 let configWarnings: string[] = [];
-const api = () => new SandboxClient(base);
+const api = () => sandbox.client();
 
 before(async () => {
   child = spawn(process.execPath, [BIN, 'example-skill', '--port', '0'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
@@ -59,7 +58,7 @@ after(async () => {
 });
 
 function transport() {
-  return createNodeTransport({ platformUrl: base, tskPublicKey: sandbox.tskPublicKey, deviceId: DEVICE, pollIntervalMs: 500 });
+  return createNodeTransport({ platformUrl: base, tskPublicKey: sandbox.tskPublicKey, deviceId: DEVICE, pollIntervalMs: 500, ...deviceAuth(sandbox) });
 }
 
 async function watch(t: ReturnType<typeof transport>, purchaseId: string) {
@@ -75,8 +74,7 @@ async function watch(t: ReturnType<typeof transport>, purchaseId: string) {
   return { updates, stop, success: () => within(paid.promise, 8000, 'a SUCCESS update') };
 }
 
-const form = (url: string, action: string) =>
-  fetch(url, { method: 'POST', body: `action=${action}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+const form = (url: string, action: string) => pressPage(url, action);
 
 test('the example skill record is a valid sandbox skill (its extra url is ignored)', () => {
   assert.deepEqual(configWarnings, ['skills[0].url: unknown field, ignored']);
@@ -219,6 +217,7 @@ test('the device companion (statechart) buys and resumes through the sandbox: sc
       platformUrl: base,
       tskPublicKey: sandbox.tskPublicKey,
       deviceId: DEVICE,
+      ...deviceAuth(sandbox),
       mode,
       pollIntervalMs: 500,
       countdownMs: 0,

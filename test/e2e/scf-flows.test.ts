@@ -24,6 +24,7 @@ import { createNodeTransport, DeviceCompanion } from '../../src/device/node.js';
 import { parseSayReply, SpeakerHost, type PlayInfo } from '../../src/demo/host.js';
 import { platformSay } from '../../src/demo/speaker-server.js';
 import { startDemoStack, type DemoStack } from '../../src/demo/stack.js';
+import { deviceAuth, pageTokenOf } from '../support/sandbox.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const bin = join(root, 'bin/dingdang-pay.js');
@@ -178,7 +179,7 @@ describe('the listening purchase with the example skill as an SCF function', () 
         const st = (stack = await startDemoStack({ deployment: 'scf', sandbox: { timeScale: 0.01, device: { repeatStatusMs: 2000 } } }));
         const deviceId = `scf-listen-${mode}`;
         const companion = new DeviceCompanion({
-          transport: createNodeTransport({ platformUrl: st.sandbox.url, tskPublicKey: st.sandbox.tskPublicKey, deviceId }),
+          transport: createNodeTransport({ platformUrl: st.sandbox.url, tskPublicKey: st.sandbox.tskPublicKey, deviceId, ...deviceAuth(st.sandbox) }),
           mode,
           countdownMs: 0,
         });
@@ -246,10 +247,10 @@ describe('the listening purchase with the example skill as an SCF function', () 
   async function payOnPhone(pageUrl: string): Promise<void> {
     const page = await fetch(pageUrl, { signal: AbortSignal.timeout(10_000) });
     assert.equal(page.status, 200);
-    await page.text();
+    const html = await page.text();
     const post = await fetch(pageUrl, {
       method: 'POST',
-      body: 'action=success',
+      body: new URLSearchParams({ action: 'success', pageToken: pageTokenOf(html) }).toString(),
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       redirect: 'manual',
       signal: AbortSignal.timeout(10_000),

@@ -241,6 +241,7 @@ test(
       assert.ok(purchaseId, `the app page of the new purchase: ${appUrl}`);
       const ordered = await fetch(`${demo.sandbox}/sandbox/v1/purchases/${encodeURIComponent(purchaseId)}/order`, {
         method: 'POST',
+        headers: { authorization: `Bearer ${demo.controlToken}` },
         signal: AbortSignal.timeout(10_000),
       });
       assert.equal(ordered.status, 200, await ordered.text());

@@ -5,8 +5,9 @@
  * template, an AudioPlayer.Play playlist with paid items, a LinkAccount card,
  * an answer that keeps the session, and one the platform refuses — and the
  * real speaker page (page.ts + the bundle of web/speaker.ts) in headless
- * Chromium. The page posts utterances straight to the sandbox's
- * /sandbox/v1/say (its `sayUrl`), so the test sees contract C as the sandbox
+ * Chromium. The page posts utterances to its own server, which passes them
+ * to the sandbox's /sandbox/v1/say with the run's control token and hands the
+ * reply back byte for byte, so the test sees contract C as the sandbox
  * sends it. Screenshots land in test-artifacts/browser-demo-templates/.
  */
 import { test } from 'node:test';
@@ -211,10 +212,31 @@ async function servePage(sandbox: Sandbox) {
     platformUrl: sandbox.url,
     tskPublicKey: sandbox.tskPublicKey,
     deviceId: 'tpl-speaker',
-    sayUrl: `${sandbox.url}/sandbox/v1/say`,
+    ...(sandbox.deviceToken !== undefined ? { deviceToken: sandbox.deviceToken } : {}),
+    sayUrl: '/say',
     example: '看新闻',
   });
   const server = createServer((req, res) => {
+    if (req.url === '/say' && req.method === 'POST') {
+      // The sandbox's /sandbox/v1/say with this run's control token; its reply passed on byte for byte.
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        fetch(`${sandbox.url}/sandbox/v1/say`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${sandbox.controlToken}` },
+          body: Buffer.concat(chunks),
+          signal: AbortSignal.timeout(15_000),
+        }).then(
+          async (r) => {
+            res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
+            res.end(Buffer.from(await r.arrayBuffer()));
+          },
+          () => res.writeHead(502).end(),
+        );
+      });
+      return;
+    }
     if (req.url === '/speaker.js') {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
       return void res.end(js);

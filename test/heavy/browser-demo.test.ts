@@ -151,7 +151,7 @@ test('the demo page: a whole screen purchase in headless Chromium, a screenshot 
     );
 
     // Delivered exactly once (the sandbox's notification log).
-    const deliveries = (await new SandboxClient(demo.sandbox).notifications()).filter((x) => x.kind === 'deliver');
+    const deliveries = (await new SandboxClient({ baseUrl: demo.sandbox, token: demo.controlToken }).notifications()).filter((x) => x.kind === 'deliver');
     assert.equal(deliveries.length, 1);
     assert.equal(deliveries[0]!.state, 'delivered');
 
@@ -202,7 +202,7 @@ test(
       await page.locator('#log li.event', { hasText: /▶ 万古神帝 第4集（第 1\/\d+ 首） · 支付后继续/ }).waitFor({ timeout: 30_000 });
       assert.match((await page.getAttribute('#audio', 'src')) ?? '', /\/audio\/wgsd004\.wav\?t=/);
       await shot('episode-4-playing');
-      const deliveries = (await new SandboxClient(demo.sandbox).notifications()).filter((x) => x.kind === 'deliver');
+      const deliveries = (await new SandboxClient({ baseUrl: demo.sandbox, token: demo.controlToken }).notifications()).filter((x) => x.kind === 'deliver');
       assert.equal(deliveries.length, 1, 'episode 4 delivered exactly once');
       assert.deepEqual(errors, [], 'no page errors');
     } finally {

@@ -12,7 +12,7 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { DeviceCompanion, type PurchaseResult } from '../../src/device/companion.js';
 import { createNodeTransport } from '../../src/device/node.js';
-import { control, startPair } from '../support/sandbox.js';
+import { control, deviceAuth, pressPage, startPair } from '../support/sandbox.js';
 
 const PURCHASES = Number(process.env.CHAOS_PURCHASES ?? 1000);
 const DEVICES = Number(process.env.CHAOS_DEVICES ?? 40);
@@ -62,6 +62,7 @@ describe('chaos: device purchases through socket kills, duplicate and out-of-ord
         platformUrl: base,
         tskPublicKey: pair.sandbox.tskPublicKey,
         deviceId,
+        ...deviceAuth(pair.sandbox),
         pollIntervalMs: 400,
         requestTimeoutMs: 15_000,
         reconnect: { initialMs: 50, maxMs: 400 },
@@ -101,13 +102,7 @@ describe('chaos: device purchases through socket kills, duplicate and out-of-ord
               await sleep(Math.random() * 150);
               for (let attempt = 1; ; attempt++) {
                 try {
-                  const r = await fetch(url, {
-                    method: 'POST',
-                    body: `action=${outcome}`,
-                    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-                    redirect: 'manual',
-                    signal: AbortSignal.timeout(15_000),
-                  });
+                  const r = await pressPage(url, outcome);
                   await r.arrayBuffer();
                   if (r.status === 303 || attempt >= 3) return;
                 } catch (e) {

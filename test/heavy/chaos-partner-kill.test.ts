@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { SqlitePartnerStore } from '../../src/partner/index.js';
 import { parseSandboxConfig } from '../../src/sandbox/config.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { control, platformKeys, SKILL_ID, SKILL_PRIVATE, skillInput, startBackend, type Backend } from '../support/sandbox.js';
+import { control, platformKeys, SKILL_ID, SKILL_PRIVATE, skillInput, startBackend, type Backend, trust } from '../support/sandbox.js';
 import { hookRuns, killWorker, liveWorkers, sleep, startForwarder, startWorker } from '../support/partner-procs.js';
 
 const until = async <T>(what: string, ms: number, check: () => T | Promise<T>): Promise<NonNullable<T>> => {
@@ -74,13 +74,15 @@ describe('chaos: partner SIGKILLed mid-delivery, recovered by the platform retri
       ],
       platformPrivateKey: keys.privateKeyPem,
     });
-    sandbox = await Sandbox.start({
-      config,
-      timeScale: 1,
-      processingMs: 0,
-      callTimeoutMs: 3_000,
-      retryScheduleMs: [300, 300, 500, 500, 1000, 1000, 1000, 2000, 2000, 2000, 3000, 3000],
-    });
+    sandbox = trust(
+      await Sandbox.start({
+        config,
+        timeScale: 1,
+        processingMs: 0,
+        callTimeoutMs: 3_000,
+        retryScheduleMs: [300, 300, 500, 500, 1000, 1000, 1000, 2000, 2000, 2000, 3000, 3000],
+      }),
+    );
     const base = sandbox.url;
 
     // A purchase through the platform: the real partner handlers create the order.

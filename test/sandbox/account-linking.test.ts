@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { parseSandboxConfig } from '../../src/sandbox/config.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
 import { SandboxConfigError } from '../../src/sandbox/errors.js';
-import { api, control, platformKeys, SKILL_PUBLIC } from '../support/sandbox.js';
+import { api, control, platformKeys, pressPage, SKILL_PUBLIC, trust } from '../support/sandbox.js';
 
 interface Seen {
   userId: string;
@@ -91,7 +91,7 @@ before(async () => {
     platformPrivateKey: platformKeys().privateKeyPem,
   });
   assert.deepEqual(config.warnings, []);
-  sandbox = await Sandbox.start({ config, processingMs: 0 });
+  sandbox = trust(await Sandbox.start({ config, processingMs: 0 }));
   base = sandbox.url;
 });
 
@@ -118,13 +118,7 @@ test('a LinkAccount card → the linking page; the page links; later requests ca
   assert.match(html, /未关联/);
 
   // Press the button.
-  const pressed = await fetch(first.linkUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'action=link',
-    redirect: 'manual',
-    signal: AbortSignal.timeout(5000),
-  });
+  const pressed = await pressPage(first.linkUrl, 'link');
   assert.equal(pressed.status, 303);
   const after1 = await (await fetch(new URL(pressed.headers.get('location')!, base), { signal: AbortSignal.timeout(5000) })).text();
   assert.match(after1, /已关联/);

@@ -11,12 +11,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { verifyRsa2 } from '../../src/protocol/tsk-node.js';
-import { api, startPair, until } from '../support/sandbox.js';
+import { api, deviceAuthFor, deviceHeaders, pressPage, startPair, until } from '../support/sandbox.js';
 
 const DEVICE = 'spk-cancel-1';
 
 async function device(base: string, method: string, path: string, body?: unknown) {
-  const headers: Record<string, string> = { 'x-dingdang-device-id': DEVICE };
+  const headers: Record<string, string> = { 'x-dingdang-device-id': DEVICE, ...deviceHeaders(base) };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`${base}/device/v1${path}`, {
     method,
@@ -46,7 +46,7 @@ async function subscribe(base: string, purchaseId: string): Promise<{ ws: WebSoc
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
-  ws.send(JSON.stringify({ type: 'subscribe', id: 's1', purchaseId, deviceId: DEVICE, lastSeq: 0 }));
+  ws.send(JSON.stringify({ type: 'subscribe', id: 's1', purchaseId, deviceId: DEVICE, lastSeq: 0, ...deviceAuthFor(base) }));
   await until(() => pushes.length >= 1, 3000, 'first push');
   return { ws, pushes };
 }
@@ -66,12 +66,7 @@ async function start(base: string, mode: 'screen' | 'screenless', episode = 35) 
 
 /** Press a button on a phone page (form POST, as the browser does). */
 async function press(url: string, action: string): Promise<string> {
-  const res = await fetch(url, {
-    method: 'POST',
-    body: `action=${action}`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    redirect: 'manual',
-  });
+  const res = await pressPage(url, action);
   assert.equal(res.status, 303);
   return decodeURIComponent(res.headers.get('location') ?? '');
 }

@@ -22,7 +22,7 @@ let client: SandboxClient;
 
 before(async () => {
   pair = await startPair();
-  client = new SandboxClient(pair.sandbox.url + '/');
+  client = new SandboxClient({ baseUrl: pair.sandbox.url + '/', token: pair.sandbox.controlToken });
 });
 
 after(async () => {
@@ -175,7 +175,7 @@ test('a 2xx that is not JSON is a TransportError; an error body of the wrong sha
 test('a body over maxBodyBytes is a 413 (ERR_HTTP), the sandbox stays up', async () => {
   const small = await startPair({ maxBodyBytes: 1024 });
   try {
-    const c = new SandboxClient(small.sandbox.url);
+    const c = small.sandbox.client();
     await assert.rejects(c.say({ text: 'x'.repeat(4096) }), (e: unknown) => e instanceof SandboxApiError && e.status === 413 && e.errorCode === 'ERR_HTTP');
     assert.equal((await c.say({ text: '我要听万古神帝第1集' })).matched, true);
   } finally {

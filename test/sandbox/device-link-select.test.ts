@@ -17,7 +17,8 @@ import { loadExampleSkill } from '../../src/demo/stack.js';
 import { SignatureError } from '../../src/protocol/errors.js';
 import { verifyRsa2 } from '../../src/protocol/tsk-node.js';
 import type { SelectElementRequest } from '../../src/protocol/device-link.js';
-import { SandboxClient } from '../../src/sandbox/client.js';
+import type { SandboxClient } from '../../src/sandbox/client.js';
+import { pressPage } from '../support/sandbox.js';
 import { parseSandboxConfig } from '../../src/sandbox/config.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
 
@@ -99,7 +100,7 @@ before(async () => {
   });
   sandbox = await Sandbox.start({ config, port: 0, processingMs: 50 });
   skill.configurePlatform({ tskPublicKey: sandbox.tskPublicKey, payBaseUrl: sandbox.url });
-  client = new SandboxClient(sandbox.url);
+  client = sandbox.client();
 });
 
 after(async () => {
@@ -148,13 +149,7 @@ describe('POST /device/v1/elements/selected on the sandbox', () => {
     if (placed.kind !== 'order') return;
     assert.equal(placed.order.totalAmt, 200);
     // The phone pays on the WeChat page the QR code opens (a real form POST).
-    const paid = await fetch(placed.order.payUrl, {
-      method: 'POST',
-      body: 'action=success',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      redirect: 'manual',
-      signal: signal(),
-    });
+    const paid = await pressPage(placed.order.payUrl, 'success');
     assert.equal(paid.status, 303);
     await until(async () => (await t.queryStatus(selected.purchaseId!, signal())).tradeStatus === 'SUCCESS', 10_000, 'SUCCESS');
 

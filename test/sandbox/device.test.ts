@@ -11,12 +11,12 @@ import WebSocket from 'ws';
 import { verifyRsa2 } from '../../src/protocol/tsk-node.js';
 import { createNodeTransport } from '../../src/device/node.js';
 import type { StatusUpdate } from '../../src/device/port.js';
-import { api, control, startPair, until, within } from '../support/sandbox.js';
+import { api, control, deviceAuthFor, deviceTokenFor, pressPage, startPair, until, within } from '../support/sandbox.js';
 import { deferred } from '../support/helpers.js';
 
 const DEVICE = 'spk-test-1';
 
-async function device(base: string, method: string, path: string, body?: unknown, deviceId = DEVICE, token?: string) {
+async function device(base: string, method: string, path: string, body?: unknown, deviceId = DEVICE, token = deviceTokenFor(base)) {
   const headers: Record<string, string> = { 'x-dingdang-device-id': deviceId };
   if (token !== undefined) headers['x-dingdang-device-token'] = token;
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -105,11 +105,12 @@ test('device HTTP: signed replies, ownership, errors, CORS', async () => {
     assert.equal(pre.status, 204);
     assert.match(pre.headers.get('access-control-allow-headers') ?? '', /x-dingdang-device-id/);
     assert.match(placed.headers.get('access-control-expose-headers') ?? '', /Authorization/i);
-    // the control API is open to pages on other origins too
-    const pre2 = await fetch(`${base}/sandbox/v1/say`, { method: 'OPTIONS' });
+    // the device link stays open to every origin; the control API answers its own (and allowed) origins only
+    assert.equal((await fetch(`${base}/device/v1/purchases`, { method: 'OPTIONS', headers: { origin: 'http://elsewhere.test' } })).status, 204);
+    const pre2 = await fetch(`${base}/sandbox/v1/say`, { method: 'OPTIONS', headers: { origin: base } });
     assert.equal(pre2.status, 204);
-    assert.equal(pre2.headers.get('access-control-allow-origin'), '*');
-    assert.equal((await fetch(`${base}/sandbox/v1/info`)).headers.get('access-control-allow-origin'), '*');
+    assert.equal(pre2.headers.get('access-control-allow-origin'), base);
+    assert.equal((await fetch(`${base}/sandbox/v1/info`)).headers.get('access-control-allow-origin'), null);
   } finally {
     await pair.close();
   }
@@ -125,8 +126,8 @@ test('device stream: subscribe, signed pushes on every change with rising seq, a
     const id = said.purchaseId;
     s = await openStream(base);
     s.ws.send(JSON.stringify({ type: 'ping', t: 42 }));
-    s.ws.send(JSON.stringify({ type: 'subscribe', id: 'bad', purchaseId: id, deviceId: 'spk-other' }));
-    s.ws.send(JSON.stringify({ type: 'subscribe', id: 's1', purchaseId: id, deviceId: DEVICE, lastSeq: 0 }));
+    s.ws.send(JSON.stringify({ type: 'subscribe', id: 'bad', purchaseId: id, deviceId: 'spk-other', ...deviceAuthFor(base) }));
+    s.ws.send(JSON.stringify({ type: 'subscribe', id: 's1', purchaseId: id, deviceId: DEVICE, lastSeq: 0, ...deviceAuthFor(base) }));
     await until(() => s!.pushes.length >= 1, 3000, 'first push');
     assert.deepEqual(s.frames[0], { type: 'pong', t: 42 });
     assert.deepEqual(s.frames[1], { type: 'error', id: 'bad', code: 'NOT_FOUND', message: 'no such purchase' });
@@ -166,7 +167,7 @@ test('push faults: duplicate, reorder, delay, drop the socket; FAIL carries a sp
     const { said } = await startScreenPurchase(base);
     const id = said.purchaseId;
     s = await openStream(base);
-    s.ws.send(JSON.stringify({ type: 'subscribe', id: 's1', purchaseId: id, deviceId: DEVICE, lastSeq: 0 }));
+    s.ws.send(JSON.stringify({ type: 'subscribe', id: 's1', purchaseId: id, deviceId: DEVICE, lastSeq: 0, ...deviceAuthFor(base) }));
     await until(() => s!.pushes.length === 1, 3000, 'initial push');
     // duplicate: each push twice, byte-identical
     await api(base).setFaults({ duplicatePush: 1 });
@@ -240,7 +241,13 @@ test('configured devices need their token (HTTP and stream)', async () => {
 test('the device companion transport runs a whole purchase against the sandbox', async () => {
   const pair = await startPair({ device: { repeatStatusMs: 1000 } });
   const base = pair.sandbox.url;
-  const transport = createNodeTransport({ platformUrl: base, tskPublicKey: pair.sandbox.tskPublicKey, deviceId: DEVICE, pollIntervalMs: 500 });
+  const transport = createNodeTransport({
+    platformUrl: base,
+    tskPublicKey: pair.sandbox.tskPublicKey,
+    deviceId: DEVICE,
+    pollIntervalMs: 500,
+    ...deviceAuthFor(base),
+  });
   const updates: StatusUpdate[] = [];
   let unsubscribe = () => {};
   try {
@@ -265,12 +272,7 @@ test('the device companion transport runs a whole purchase against the sandbox',
     // the phone scans and pays on the sandbox's pay page
     const page = await fetch(placed.order.payUrl);
     assert.match(await page.text(), /扫码支付/);
-    const form = await fetch(placed.order.payUrl, {
-      method: 'POST',
-      body: 'action=success',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      redirect: 'manual',
-    });
+    const form = await pressPage(placed.order.payUrl, 'success');
     assert.equal(form.status, 303);
     await within(paid.promise, 5000, 'a SUCCESS update');
     assert.ok(updates.some((u) => u.tradeStatus === 'SUCCESS' && u.source === 'push'));
@@ -307,7 +309,7 @@ test('screenless: the DingDang app page orders and pays; the device gets NOTPAY+
     });
     assert.equal(started.status, 200);
     s = await openStream(base);
-    s.ws.send(JSON.stringify({ type: 'subscribe', id: 's1', purchaseId: id, deviceId: DEVICE, lastSeq: 0 }));
+    s.ws.send(JSON.stringify({ type: 'subscribe', id: 's1', purchaseId: id, deviceId: DEVICE, lastSeq: 0, ...deviceAuthFor(base) }));
     await until(() => s!.pushes.length === 1, 3000, 'initial push');
     const app = await fetch(`${base}/app/${id}`);
     const html = await app.text();
@@ -315,12 +317,7 @@ test('screenless: the DingDang app page orders and pays; the device gets NOTPAY+
     assert.match(html, /万古神帝第35集/);
     assert.match(html, /¥2\.00/);
     assert.match(html, /id="app-pay"/);
-    const post = await fetch(`${base}/app/${id}`, {
-      method: 'POST',
-      body: 'action=success',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      redirect: 'manual',
-    });
+    const post = await pressPage(`${base}/app/${id}`, 'success');
     assert.equal(post.status, 303);
     await until(() => s!.pushes.some((p) => p.status.tradeStatus === 'SUCCESS'), 3000, 'SUCCESS push');
     const seen = s.pushes.map((p) => [p.status.tradeStatus, p.status.seq, Boolean(p.status.order)]);
@@ -349,17 +346,11 @@ test('screenless: the DingDang app page orders and pays; the device gets NOTPAY+
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       redirect: 'manual',
     });
-    assert.equal(bad.status, 303);
-    assert.match(decodeURIComponent(bad.headers.get('location') ?? ''), /action must be/);
+    assert.equal(bad.status, 403, 'no page token');
     assert.equal((await api(base).order(tid)).tradeStatus, 'SUCCESS', 'nothing changed');
     // cancel on the app page of another purchase
     const s2 = await api(base).say({ text: '我要听万古神帝第36集', deviceId: DEVICE, mode: 'screenless', userId: 'u2' });
-    await fetch(`${base}/app/${s2.purchaseId}`, {
-      method: 'POST',
-      body: 'action=cancel',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      redirect: 'manual',
-    });
+    await pressPage(`${base}/app/${s2.purchaseId}`, 'cancel');
     assert.equal((await api(base).purchase(s2.purchaseId!)).state, 'cancelled');
   } finally {
     s?.ws.terminate();

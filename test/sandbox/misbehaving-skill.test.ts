@@ -20,7 +20,7 @@ import { Sandbox } from '../../src/sandbox/sandbox.js';
 import type { SandboxEvent } from '../../src/sandbox/control-types.js';
 import type { ResumeOutcome } from '../../src/sandbox/purchase-book.js';
 import type { SayReply } from '../../src/sandbox/skill-router.js';
-import { api, platformKeys, skillInput, startBackend, tradeStatusOf, until, type Backend } from '../support/sandbox.js';
+import { api, type Backend, controlHeaders, deviceHeaders, platformKeys, skillInput, startBackend, tradeStatusOf, trust, until } from '../support/sandbox.js';
 
 type Behaviour =
   | 'ok'
@@ -156,7 +156,7 @@ before(async () => {
     ],
     platformPrivateKey: keys.privateKeyPem,
   });
-  sandbox = await Sandbox.start({ config, processingMs: 0, timeScale: 0.0001 });
+  sandbox = trust(await Sandbox.start({ config, processingMs: 0, timeScale: 0.0001 }));
   base = sandbox.url;
   // The event stream, read throughout.
   void (async () => {
@@ -317,7 +317,7 @@ test('100502: Dialog.ElicitSlot in the answer to Connections.Response (the resum
   // The device link's resume (contract C): the same, signed, status 200.
   const viaDevice = await fetch(`${base}/device/v1/purchases/${said.purchaseId}/resume`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-dingdang-device-id': deviceId },
+    headers: { 'content-type': 'application/json', 'x-dingdang-device-id': deviceId, ...deviceHeaders(base) },
     body: '{}',
   });
   assert.equal(viaDevice.status, 200);
@@ -342,7 +342,7 @@ test("strictSchema: the schema's stricter reading refuses an answer without shou
 });
 
 test('the dashboard lists failed skill calls with their return code', async () => {
-  const res = await fetch(base + '/', { headers: { accept: 'text/html' } });
+  const res = await fetch(base + '/', { headers: { accept: 'text/html', ...controlHeaders(base) } });
   const html = await res.text();
   for (const code of [100400, 100401, 100402, 100501, 100502, 200501, 200502, 200503])
     assert.ok(html.includes(`data-code="${code}"`), `${code} on the dashboard`);

@@ -51,8 +51,9 @@ test('pay page and app page in headless Chromium', async (t) => {
     const p3 = await api(base).purchase(s3.purchaseId!);
     assert.equal(p3.state, 'paid');
 
-    // 4. the dashboard at / lists the purchases with links to their pages
-    await page.goto(`${base}/`);
+    // 4. the dashboard at / lists the purchases with links to their pages (opened with the printed URL: ?token= → cookie → /)
+    await page.goto(pair.sandbox.dashboardUrl);
+    assert.equal(new URL(page.url()).search, '', 'the token left the address bar');
     const items = await page.$$eval('#purchases li', (lis) => lis.map((li) => li.textContent ?? ''));
     assert.equal(items.length, 3);
     assert.match(items[0]!, /万古神帝第37集 · screenless · paid/);

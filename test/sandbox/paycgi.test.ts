@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { formatTskDatetime } from '../../src/protocol/tsk.js';
 import { generateTskKeyPair, signHmac } from '../../src/protocol/tsk-node.js';
 import { validate } from '../../src/protocol/validate.js';
-import { api, nonce, orderOf, postSigned, SKILL_ID, startPair, tradeStatusOf, until, within } from '../support/sandbox.js';
+import { api, controlHeaders, nonce, orderOf, postSigned, SKILL_ID, startPair, tradeStatusOf, until, within } from '../support/sandbox.js';
 
 let pair: Awaited<ReturnType<typeof startPair>>;
 let base: string;
@@ -250,7 +250,7 @@ test('clock skew fault: replies are signed with the skewed platform clock', asyn
 
 test('every pay-CGI request is logged with its answer (GET /sandbox/v1/inbound) and streamed (/sandbox/v1/events)', async () => {
   const ac = new AbortController();
-  const events = await fetch(`${base}/sandbox/v1/events`, { signal: ac.signal });
+  const events = await fetch(`${base}/sandbox/v1/events`, { signal: ac.signal, headers: controlHeaders(base) });
   assert.equal(events.headers.get('content-type'), 'text/event-stream; charset=utf-8');
   const reader = events.body!.getReader();
   let text = '';

@@ -11,7 +11,7 @@ import { checkSkillRequest } from '../../src/protocol/skill-request-check.js';
 import { parseSandboxConfig } from '../../src/sandbox/config.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
 import type { Slot } from '../../src/protocol/skill-types.js';
-import { api, control, platformKeys, SKILL_PUBLIC, until } from '../support/sandbox.js';
+import { api, control, platformKeys, SKILL_PUBLIC, trust, until } from '../support/sandbox.js';
 import { startRawSkill, type RawSkill } from '../support/raw-skill.js';
 
 let skill: RawSkill;
@@ -36,7 +36,7 @@ before(async () => {
     platformPrivateKey: platformKeys().privateKeyPem,
   });
   assert.deepEqual(config.warnings, []);
-  sandbox = await Sandbox.start({ config, processingMs: 0 });
+  sandbox = trust(await Sandbox.start({ config, processingMs: 0 }));
   base = sandbox.url;
 });
 

@@ -17,7 +17,7 @@ import { SKILL_FALLBACK_SPEECH } from '../../src/sandbox/skill-router.js';
 import { unwrapScfAnswer } from '../../src/sandbox/skill.js';
 import { SandboxConfigError } from '../../src/sandbox/errors.js';
 import { createScfHandler, intentHandler, requestHandler, SkillBuilder, type ScfEvent } from '../../src/skill/index.js';
-import { api, platformKeys, skillInput, SKILL_ID, SKILL_SECRET } from '../support/sandbox.js';
+import { api, platformKeys, SKILL_ID, SKILL_SECRET, skillInput, trust } from '../support/sandbox.js';
 
 type Mode = 'ok' | 'slow' | 'notJsonBody' | 'bodyObject' | 'doubleEscaped' | 'notObject' | 'wrongSecret' | 'http500' | 'invalidAnswer';
 
@@ -91,7 +91,7 @@ before(async () => {
     skills: [skillInput('http://127.0.0.1:9', { skillEndpoint: standIn.url, deployment: 'scf', responseTimeoutMs: 250 })],
     platformPrivateKey: keys.privateKeyPem,
   });
-  sandbox = await Sandbox.start({ config, processingMs: 0 });
+  sandbox = trust(await Sandbox.start({ config, processingMs: 0 }));
   base = sandbox.url;
 });
 

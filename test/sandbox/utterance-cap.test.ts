@@ -24,7 +24,7 @@ const originals = {
 
 before(async () => {
   pair = await startPair();
-  client = new SandboxClient(pair.sandbox.url);
+  client = pair.sandbox.client();
   // Spy on every entry of the matcher: the length of the text it is handed.
   UtteranceMatcher.prototype.match = function (this: UtteranceMatcher, text: string, skillId?: string) {
     seen.push(text.length);

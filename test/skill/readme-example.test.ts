@@ -60,7 +60,7 @@ after(async () => {
 async function api(path: string, body: unknown) {
   const r = await fetch(`${sandbox.url}/sandbox/v1${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${sandbox.controlToken}` },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(10_000),
   });

@@ -14,6 +14,8 @@ export interface DemoProcess {
   url: string;
   /** The sandbox platform. */
   sandbox: string;
+  /** The sandbox's control token (printed on the same line). */
+  controlToken: string;
   output: () => string;
 }
 
@@ -34,11 +36,13 @@ export function startDemo(args: string[] = ['--clip-seconds', '1']): Promise<Dem
     }, 30_000);
     const check = () => {
       const url = /Open the speaker:\s+(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
-      const sandbox = /Sandbox platform:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
-      if (url && sandbox) {
+      const platform = /Sandbox platform:\s+(http:\/\/127\.0\.0\.1:\d+) .*token ([A-Za-z0-9_-]+)/.exec(out);
+      const sandbox = platform?.[1];
+      const controlToken = platform?.[2];
+      if (url && sandbox && controlToken) {
         clearTimeout(timer);
         child.stdout.off('data', check);
-        resolve({ child, url, sandbox, output: () => `stdout: ${out}\nstderr: ${err}` });
+        resolve({ child, url, sandbox, controlToken, output: () => `stdout: ${out}\nstderr: ${err}` });
       }
     };
     child.stdout.on('data', check);

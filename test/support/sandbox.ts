@@ -15,6 +15,7 @@ import { SandboxClient } from '../../src/sandbox/client.js';
 import type { PayReply } from '../../src/sandbox/control-types.js';
 import type { DeviceOrderView, PlaceOrderOutcome } from '../../src/sandbox/purchase-book.js';
 import { fixture } from './helpers.js';
+import { DEVICE_TOKEN_HEADER } from '../../src/protocol/device-link.js';
 
 export const SKILL_PRIVATE = fixture('tsk-test-private.pem');
 export const SKILL_PUBLIC = fixture('tsk-test-public.pem');
@@ -190,7 +191,7 @@ export async function startPair(options: Partial<Omit<SandboxOptions, 'config'>>
   const backend = await startBackend(keys.publicKeyBase64);
   const { skill, ...rest } = options;
   const config = parseSandboxConfig({ skills: [skillInput(backend.url, skill)], platformPrivateKey: keys.privateKeyPem });
-  const sandbox = await Sandbox.start({ config, timeScale: 0.0001, processingMs: 0, callTimeoutMs: 1500, ...rest });
+  const sandbox = trust(await Sandbox.start({ config, timeScale: 0.0001, processingMs: 0, callTimeoutMs: 1500, ...rest }));
   return {
     backend,
     sandbox,
@@ -250,9 +251,73 @@ export async function until<T>(check: () => T | Promise<T>, ms = 3000, what = 'c
   }
 }
 
-/** The typed client of a sandbox's control API (5 s per call). */
+/** Control tokens of the sandboxes this test file started, by URL (`trust` records them; `api` / `control` send them). */
+const tokens = new Map<string, string>();
+const deviceTokens = new Map<string, string>();
+
+/**
+ * Remember a sandbox's control token (and device token) so that `api(url)` /
+ * `control(url, …)` / `deviceHeaders(url)` / `deviceTokenFor(url)` carry
+ * them; returns the sandbox.
+ */
+export function trust<S extends Pick<Sandbox, 'url' | 'controlToken' | 'deviceToken'>>(sandbox: S): S {
+  tokens.set(sandbox.url, sandbox.controlToken);
+  if (sandbox.deviceToken !== undefined) deviceTokens.set(sandbox.url, sandbox.deviceToken);
+  return sandbox;
+}
+
+/** The device token of a trusted sandbox (undefined when it issues none). */
+export function deviceTokenFor(base: string): string | undefined {
+  return deviceTokens.get(base.replace(/\/+$/, ''));
+}
+
+/** `{ 'x-dingdang-device-token': … }` for raw device-link requests to a trusted sandbox ({} when it issues none). */
+export function deviceHeaders(base: string): Record<string, string> {
+  const t = deviceTokenFor(base);
+  return t === undefined ? {} : { [DEVICE_TOKEN_HEADER]: t };
+}
+
+/** `{ deviceToken }` for a subscribe frame or a transport talking to a trusted sandbox. */
+export function deviceAuthFor(base: string): { deviceToken?: string } {
+  const t = deviceTokenFor(base);
+  return t === undefined ? {} : { deviceToken: t };
+}
+
+/** The hidden per-page token of a phone page's form (safety.ts); fails the test when there is none. */
+export function pageTokenOf(html: string): string {
+  const m = /name="pageToken" value="([^"]+)"/.exec(html);
+  if (!m) throw new Error('the page has no pageToken field');
+  return m[1]!;
+}
+
+/** Press a button on a phone page as the browser does: load the page, post its form with the page token. */
+export async function pressPage(pageUrl: string, action: string, extra: Record<string, string> = {}): Promise<Response> {
+  const html = await (await fetch(pageUrl, { signal: AbortSignal.timeout(15_000) })).text();
+  const body = new URLSearchParams({ action, pageToken: pageTokenOf(html) }).toString();
+  return fetch(pageUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...extra },
+    body,
+    redirect: 'manual',
+    signal: AbortSignal.timeout(15_000),
+  });
+}
+
+/** The `authorization` header of a trusted sandbox's control API ({} when the URL is not one). */
+export function controlHeaders(base: string): Record<string, string> {
+  const t = tokens.get(base.replace(/\/+$/, ''));
+  return t === undefined ? {} : { authorization: `Bearer ${t}` };
+}
+
+/** `{ deviceToken }` of a sandbox that issues one (no device list): spread into a device transport's options. */
+export function deviceAuth(sandbox: Pick<Sandbox, 'deviceToken'>): { deviceToken?: string } {
+  return sandbox.deviceToken !== undefined ? { deviceToken: sandbox.deviceToken } : {};
+}
+
+/** The typed client of a sandbox's control API (5 s per call), with its token when the sandbox is trusted. */
 export function api(base: string): SandboxClient {
-  return new SandboxClient({ baseUrl: base, timeoutMs: 5000 });
+  const t = tokens.get(base.replace(/\/+$/, ''));
+  return new SandboxClient({ baseUrl: base, timeoutMs: 5000, ...(t !== undefined ? { token: t } : {}) });
 }
 
 /** The trade status of a pay call's reply (`ALREADY_OWNED` when the user owned the goods). */
@@ -271,10 +336,11 @@ export function orderOf(placed: PlaceOrderOutcome): DeviceOrderView {
  * the tests of malformed input and refusals (everything else uses `api`).
  */
 export async function control(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const init: RequestInit = { method, signal: AbortSignal.timeout(5000) };
+  const headers: Record<string, string> = { ...controlHeaders(base) };
+  const init: RequestInit = { method, signal: AbortSignal.timeout(5000), headers };
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    init.headers = { 'content-type': 'application/json' };
+    headers['content-type'] = 'application/json';
   }
   const res = await fetch(`${base}/sandbox/v1${path}`, init);
   return { status: res.status, json: await res.json() };

@@ -29,14 +29,24 @@ function untilSignal(): { signal: Promise<NodeJS.Signals>; dispose: () => void }
 }
 
 async function listenSpeaker(stack: DemoStack, wanted: number | undefined): Promise<SpeakerServer> {
-  const opts = { platformUrl: stack.sandbox.url, tskPublicKey: stack.sandbox.tskPublicKey };
+  const sb = stack.sandbox;
+  const opts = {
+    platformUrl: sb.url,
+    tskPublicKey: sb.tskPublicKey,
+    controlToken: sb.controlToken,
+    ...(sb.deviceToken !== undefined ? { deviceToken: sb.deviceToken } : {}),
+  };
+  let speaker: SpeakerServer;
   try {
-    return await startSpeakerServer({ ...opts, port: wanted ?? DEFAULT_DEMO_PORT });
+    speaker = await startSpeakerServer({ ...opts, port: wanted ?? DEFAULT_DEMO_PORT });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
     if (wanted !== undefined) throw new DemoError(`port ${wanted} on 127.0.0.1 is in use (try --port 0)`, { cause: e });
-    return startSpeakerServer({ ...opts, port: 0 }); // the default port is taken: any free one
+    speaker = await startSpeakerServer({ ...opts, port: 0 }); // the default port is taken: any free one
   }
+  // The speaker page's origin is the one web origin the sandbox's control API answers besides its own.
+  for (const o of speaker.origins) sb.allowOrigin(o);
+  return speaker;
 }
 
 export const demo: Command = {
@@ -148,7 +158,8 @@ function printScreen(io: CliIO, stack: DemoStack, speaker: SpeakerServer): void 
       `    Type:              ${EXAMPLE_UTTERANCE}   then   买`,
       '    Then click "扫码 · Scan QR" on the phone panel and pay (扫码支付).',
       '',
-      `  Sandbox platform:    ${stack.sandbox.url}  (control API ${stack.sandbox.url}/sandbox/v1, see docs)`,
+      `  Sandbox platform:    ${stack.sandbox.url}  (control API ${stack.sandbox.url}/sandbox/v1, token ${stack.sandbox.controlToken}, see docs)`,
+      `  Sandbox dashboard:   ${stack.sandbox.dashboardUrl}`,
       stack.skill
         ? `  Example skill:       ${stack.skill.url}  (SQLite ${stack.dbFile ?? '—'})`
         : `  Skills:              ${stack.config.skills.map((s) => `${s.name} (${s.skillEndpoint})`).join(', ')}`,

@@ -19,7 +19,16 @@ export const sandbox: Command = {
 
 Starts a local DingDang platform on 127.0.0.1. When it is ready it prints one
 JSON line on stdout: { "url", "tskPublicKey" (bare Base64), "port", "skills",
-"deviceStreamUrl", "controlUrl" }. Stop it with Ctrl-C (SIGINT) or SIGTERM.
+"deviceStreamUrl", "controlUrl", "controlToken", "dashboardUrl", "deviceToken"
+(when the config lists no devices) }. Stop it with Ctrl-C (SIGINT) or SIGTERM.
+
+Safety: the control API needs "controlToken" (Authorization: Bearer <token>;
+SandboxClient's token option); open the dashboard with "dashboardUrl" (it
+sets the token as an HttpOnly cookie). Requests from other web origins, a
+Host header other than 127.0.0.1 / localhost, and cross-site posts to the
+pay pages are refused (docs/sandbox.md "Safety on a developer's machine").
+Devices present "deviceToken" (X-DingDang-Device-Token / the subscribe
+frame's deviceToken) unless the config lists devices.
 
 Config (JSON):
   { "skills": [{ "skillId", "skillEndpoint", "skillSecret", "createOrderUrl",
@@ -74,6 +83,11 @@ See docs/sandbox.md for the control API (/sandbox/v1), the pay pages and faults.
       skills: config.skills.map((s) => s.skillId),
       deviceStreamUrl: sb.url.replace(/^http/, 'ws') + DEVICE_STREAM_PATH,
       controlUrl: `${sb.url}/sandbox/v1`,
+      // Our own: the per-run control token (Authorization: Bearer …) and the dashboard's address carrying it.
+      controlToken: sb.controlToken,
+      dashboardUrl: sb.dashboardUrl,
+      // Our own: the per-run device token devices present when the config lists no devices (docs/device-protocol.md §1).
+      ...(sb.deviceToken !== undefined ? { deviceToken: sb.deviceToken } : {}),
       generatedKey: config.generatedKey,
     };
     // Handlers first, so that a signal sent as soon as the ready line is read is caught.
@@ -87,7 +101,7 @@ See docs/sandbox.md for the control API (/sandbox/v1), the pay pages and faults.
       process.on('SIGTERM', on);
     });
     write(io.stdout, JSON.stringify(ready));
-    write(io.stderr, `dingdang-pay sandbox: listening on ${sb.url} (Ctrl-C to stop)`);
+    write(io.stderr, `dingdang-pay sandbox: listening on ${sb.url} (Ctrl-C to stop); dashboard ${sb.dashboardUrl}`);
     const signal = await stopped;
     await sb.close();
     write(io.stderr, `dingdang-pay sandbox: stopped (${signal})`);

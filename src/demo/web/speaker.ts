@@ -64,6 +64,7 @@ const companion = new DeviceCompanion({
   platformUrl: config.platformUrl,
   tskPublicKey: config.tskPublicKey,
   deviceId: config.deviceId,
+  ...(config.deviceToken !== undefined ? { deviceToken: config.deviceToken } : {}),
   mode,
   locale: 'zh-CN',
   // The purchase ends on its own; the transport stays for the next one.
