@@ -51,7 +51,7 @@ export const FAULTS: Record<string, FaultsRequest | 'clear'> = {
 };
 
 const TOUCHES: readonly TouchTarget[] = ['buy', 'cancel', 'refresh', 'retry', 'close'];
-const PAYS = ['success', 'fail', 'cancel', 'none'] as const;
+const PAYS = ['success', 'fail', 'cancel', 'none', 'order'] as const;
 /** What the user does to the player: `end` = the episode played to its end. */
 export const PLAYER_ACTIONS = ['end', 'next', 'previous', 'pause', 'continue', 'stop'] as const;
 export type PlayerAction = (typeof PLAYER_ACTIONS)[number];

@@ -38,6 +38,12 @@ export async function runAction(step: ActionStep, ctx: SimulationContext): Promi
   if ('pay' in step) {
     const id = await t.needPurchase();
     if (step.pay === 'none') return; // the user never pays
+    if (step.pay === 'order') {
+      // The user opens the DingDang app and places the order, and pays nothing yet.
+      await client.placeOrder(id);
+      t.emit('ordered-on-phone', { purchaseId: id });
+      return;
+    }
     const r = await client.payPurchase(id, step.pay);
     t.emit('paid-on-phone', { purchaseId: id, outcome: step.pay, tradeStatus: 'tradeStatus' in r ? r.tradeStatus : null });
     return;

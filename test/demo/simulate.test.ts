@@ -86,11 +86,12 @@ test('the shipped scripts cover every seed flow and outcome', () => {
     'app-cancel-screenless.json',
     'ask-like-people-do.json',
     'ask-like-people-do-screenless.json',
+    'app-cancel-after-order-screenless.json',
   ])
     assert.ok(scripts.includes(name), `src/demo/scripts/${name} is missing`);
 });
 
-test('every shipped script passes through the real bin (exit 0, transcript ends "done")', { timeout: 120_000 }, async () => {
+test('every shipped script passes through the real bin (exit 0, transcript ends "done")', { timeout: 240_000 }, async () => {
   const runs = await pool(scripts, 4, (s) => simulate(['--script', join(scriptsDir, s)]));
   runs.forEach((run, i) => {
     const name = scripts[i]!;
@@ -166,11 +167,11 @@ test('every shipped script passes through the real bin (exit 0, transcript ends 
     assert.equal(firstPlay?.resumed, true);
   }
   // A cancel anywhere ends cancelled: said on the speaker, on the WeChat pay page, in the DingDang app before ordering.
-  for (const n of ['cancel.json', 'phone-cancel.json', 'app-cancel-screenless.json']) {
+  for (const n of ['cancel.json', 'phone-cancel.json', 'app-cancel-screenless.json', 'app-cancel-after-order-screenless.json']) {
     const ev = byName(n).events;
     assert.equal(ev.filter((e) => e.type === 'deliver-hook').length, 0, `${n}: nothing delivered after a cancel`);
     assert.equal(ev.find((e) => e.type === 'end')?.outcome, 'cancelled', n);
-    assert.deepEqual(ev.at(-1)!.milestones, n === 'app-cancel-screenless.json' ? ['app-prompt', 'cancelled'] : ['goods', 'qr', 'cancelled'], n);
+    assert.deepEqual(ev.at(-1)!.milestones, n.includes('screenless') ? ['app-prompt', 'cancelled'] : ['goods', 'qr', 'cancelled'], n);
     assert.ok(!ev.some((e) => e.type === 'state' && e.state === 'payFailed'), `${n}: no payment failure`);
     const speech = ev.filter((e) => e.type === 'speak').map((e) => e.text as string);
     assert.equal(speech.at(-1), '好的，已取消购买。', n);
@@ -178,6 +179,10 @@ test('every shipped script passes through the real bin (exit 0, transcript ends 
   }
   const appCancel = byName('app-cancel-screenless.json').events;
   assert.equal(appCancel.find((e) => e.type === 'paid-on-phone')?.tradeStatus, null, 'cancelled in the app before any order');
+  // After ordering: the order was made (the speaker said so) before the cancel in the app.
+  const afterOrder = byName('app-cancel-after-order-screenless.json').events;
+  const orderedAt = afterOrder.findIndex((e) => e.type === 'state' && e.state === 'app.ordered');
+  assert.ok(orderedAt > 0 && orderedAt < afterOrder.findIndex((e) => e.type === 'paid-on-phone'), 'ordered, then cancelled in the app');
 });
 
 test('a failing expectation exits 1 and names the step', { timeout: 60_000 }, async () => {
