@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../support/cli.js';
 import { PostgresPartnerStore, SqlitePartnerStore, type PartnerStore } from '../../src/partner/index.js';
 import { fixturePath } from '../support/helpers.js';
 import { postgresSkipReason, startPostgres, type PostgresServer } from '../support/postgres.js';
@@ -39,13 +39,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io = { stdin: process.stdin, stdout: { write: (s: string) => ((out += s), true) }, stderr: { write: (s: string) => ((err += s), true) } };
-  const code = await main(argv, io as never);
-  return { code, out, err };
-}
+const run = runCli;
 
 let n = 1;
 /** A paid order on the sandbox, and the same order in the local store, undelivered and 5 minutes old. */

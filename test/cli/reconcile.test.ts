@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../support/cli.js';
 import { SqlitePartnerStore } from '../../src/partner/index.js';
 import { fixturePath } from '../support/helpers.js';
 import { api, orderOf, SKILL_ID, startPair, tradeStatusOf } from '../support/sandbox.js';
@@ -30,13 +30,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io = { stdin: process.stdin, stdout: { write: (s: string) => ((out += s), true) }, stderr: { write: (s: string) => ((err += s), true) } };
-  const code = await main(argv, io as never);
-  return { code, out, err };
-}
+const run = runCli;
 
 let n = 1;
 /** An order on the sandbox (paid or not), and the same order in the local store, undelivered and 5 minutes old. */

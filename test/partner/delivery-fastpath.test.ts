@@ -359,10 +359,7 @@ describe('SqlitePartnerStore synchronous option', () => {
     const store = new SqlitePartnerStore({ filename: file });
     await store.init();
     const names = store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger'`).all() as { name: string }[];
-    assert.deepEqual(
-      names.map((n) => n.name).sort(),
-      ['partner_orders_credit', 'partner_orders_grant'],
-    );
+    assert.deepEqual(names.map((n) => n.name).sort(), ['partner_orders_credit', 'partner_orders_grant']);
     const o = await store.createOrder(order());
     await store.claimDelivery(o.tradeNo, 'TX1', 60_000, 2_000);
     await store.completeDelivery(o.tradeNo, 3_000);
