@@ -18,12 +18,15 @@ import {
   createPartnerHandlers,
   MemoryPartnerStore,
   PayClient,
+  PostgresPartnerStore,
+  type PartnerStore,
   PayRemoteError,
   RefundError,
   requestRefund,
   type PayClientOptions,
 } from '../../src/partner/index.js';
 import { CATALOG, platform, skill, SKILL_ID } from '../support/partner-fixtures.js';
+import { postgresSkipReason, startPostgres, type PostgresServer } from '../support/postgres.js';
 
 /** A small /paycgi that plays the platform: verifies requests, keeps refunds, signs replies. */
 type Mode = 'ok' | 'forged' | 'slow' | 'fail503' | 'drop' | 'unsigned' | 'tamper' | 'otherRefund' | 'failKnown';
@@ -429,5 +432,65 @@ describe('requestRefund: store first, then the platform, same refundTradeNo on e
     });
     const unpaid = await requestRefund({ store, pay: client() }, { tradeNo: 'Unpaid1', refundAmt: 1 }).catch((x) => x);
     assert.equal(unpaid.code, 'ERR_REFUND_NOT_PAID');
+  });
+});
+
+describe('requestRefund on PostgreSQL with two backend instances', { skip: postgresSkipReason() }, () => {
+  let pg: PostgresServer;
+  before(async () => {
+    pg = await startPostgres();
+  });
+  after(async () => {
+    await pg?.stop();
+  });
+  beforeEach(() => {
+    state.refunds.clear();
+    state.refunded = 0;
+    state.hits.length = 0;
+    state.modes = [];
+  });
+
+  async function paid(store: PartnerStore) {
+    await store.createOrder({
+      tradeNo: ORDER.tradeNo,
+      skillId: SKILL_ID,
+      userToken: 'user-1',
+      details: [{ itemId: 'ep35', quantity: 1, amount: ORDER.totalAmt }],
+      totalAmt: ORDER.totalAmt,
+      createdAt: Date.now(),
+    });
+    await store.claimDelivery(ORDER.tradeNo, ORDER.transactionId, 1000, Date.now());
+    await store.completeDelivery(ORDER.tradeNo, Date.now());
+  }
+
+  it('two instances race one refundTradeNo with different amounts: one is sent, the other refused before anything is sent, the books agree', async () => {
+    const url = await pg.createDatabase();
+    const a = new PostgresPartnerStore({ connectionString: url, poolSize: 2 });
+    const b = new PostgresPartnerStore({ connectionString: url, poolSize: 2 });
+    try {
+      await a.init();
+      await b.init();
+      await paid(a);
+      for (let round = 0; round < 5; round++) {
+        const no = `RP${round}`;
+        const before = state.hits.filter((h) => h.path === '/paycgi/refund').length;
+        const [x, y] = await Promise.allSettled([
+          requestRefund({ store: a, pay: client() }, { tradeNo: ORDER.tradeNo, refundAmt: 10, refundTradeNo: no }),
+          requestRefund({ store: b, pay: client() }, { tradeNo: ORDER.tradeNo, refundAmt: 20, refundTradeNo: no }),
+        ]);
+        const ok = [x, y].filter((r) => r.status === 'fulfilled');
+        const refused = [x, y].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        assert.equal(ok.length, 1, `round ${round}: one refund goes through`);
+        assert.equal((refused[0]!.reason as RefundError).code, 'ERR_REFUND_CONFLICT', `round ${round}`);
+        const sent = state.hits.filter((h) => h.path === '/paycgi/refund').slice(before);
+        assert.equal(sent.length, 1, `round ${round}: the platform was asked once`);
+        const stored = (await b.getRefund(no))!;
+        assert.equal(sent[0]!.body.refundAmt, stored.refundAmt, `round ${round}: the partner's record and the platform's agree`);
+        assert.equal(state.refunds.get(no)?.refundAmt, stored.refundAmt);
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 });
