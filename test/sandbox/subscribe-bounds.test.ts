@@ -17,7 +17,7 @@ import WebSocket from 'ws';
 import { parseAuthorization } from '../../src/protocol/index.js';
 import { signRsa2Async, verifyRsa2 } from '../../src/protocol/tsk-node.js';
 import type { PurchaseStatus } from '../../src/sandbox/purchase-book.js';
-import { api, startPair, until } from '../support/sandbox.js';
+import { api, deviceAuthFor, deviceHeaders, startPair, until } from '../support/sandbox.js';
 import { deferred } from '../support/helpers.js';
 
 const DEVICE = 'spk-bounds-1';
@@ -42,7 +42,7 @@ async function openStream(base: string): Promise<Stream> {
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
-  const subscribe = (purchaseId: string, id = 's') => ws.send(JSON.stringify({ type: 'subscribe', id, purchaseId, deviceId: DEVICE }));
+  const subscribe = (purchaseId: string, id = 's') => ws.send(JSON.stringify({ type: 'subscribe', id, purchaseId, deviceId: DEVICE, ...deviceAuthFor(base) }));
   return { ws, frames, pushes, subscribe };
 }
 
@@ -54,7 +54,7 @@ async function startPurchase(base: string, userId = 'user-1'): Promise<string> {
   const charge = said.answer!.directives![0]!;
   const res = await fetch(`${base}/device/v1/purchases`, {
     method: 'POST',
-    headers: { 'x-dingdang-device-id': DEVICE, 'content-type': 'application/json' },
+    headers: { 'x-dingdang-device-id': DEVICE, ...deviceHeaders(base), 'content-type': 'application/json' },
     body: JSON.stringify({ mode: 'screen', charge, originalRequest: said.request, purchaseId: said.purchaseId }),
     signal: AbortSignal.timeout(5000),
   });
@@ -295,7 +295,11 @@ test('a device reply with nothing left to sign with is a 503 with Retry-After, a
   const { signer } = pair.sandbox.platform;
   try {
     const id = await startPurchase(base);
-    const status = () => fetch(`${base}/device/v1/purchases/${id}/status`, { headers: { 'x-dingdang-device-id': DEVICE }, signal: AbortSignal.timeout(5000) });
+    const status = () =>
+      fetch(`${base}/device/v1/purchases/${id}/status`, {
+        headers: { 'x-dingdang-device-id': DEVICE, ...deviceHeaders(base) },
+        signal: AbortSignal.timeout(5000),
+      });
     holding = true;
     const first = status(); // signing (held)
     await until(() => held.length === 1, 3000, 'first signing');
