@@ -55,8 +55,6 @@ import { PartnerAccounts } from './accounts.js';
 import { ALBUMS, episode, episodeByItemId, findAlbum, type Album, type Episode } from './catalog.js';
 import { audioPath, DEFAULT_AUDIO_LINK_TTL_MS, freeAudioQuery, paidAudioQuery } from './audio-links.js';
 
-export { audioToken } from './audio-links.js';
-
 export const PAID_SPEECH = '这是付费内容，需要购买才能播放哦';
 export const WELCOME_SPEECH = '欢迎收听有声书，你可以说：我要听万古神帝第35集';
 export const GOODBYE_SPEECH = '再见，有声书期待下次与你相遇';
