@@ -61,7 +61,7 @@ export function payPage(order: DingDangOrder, skillName: string, message: string
 ${info ? `<h1>${escapeHtml(info.name)}</h1>` : ''}<div class="amt" id="amount">${formatFen(order.totalAmt)}</div>
 <div>状态 Status: <b id="status" data-status="${order.tradeStatus}">${escapeHtml(tradeStatusDesc(order))}</b></div>
 <div id="countdown" class="muted" data-expires="${order.expiresAt}"${open ? '' : ' style="display:none"'}></div>
-${message ? `<p id="message">${escapeHtml(message)}</p>` : ''}${actions}<ul>${items}</ul>
+${message && message !== tradeStatusDesc(order) ? `<p id="message">${escapeHtml(message)}</p>` : ''}${actions}<ul>${items}</ul>
 <div class="muted">订单 ${escapeHtml(order.transactionId)} · 商户单号 ${escapeHtml(order.tradeNo)}</div></div>`,
     POLL(`/pay/${encodeURIComponent(order.transactionId)}/status`),
   );

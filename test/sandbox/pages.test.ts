@@ -33,6 +33,8 @@ test('pay page and app page in headless Chromium', async (t) => {
     await page.waitForFunction(() => document.getElementById('status')?.dataset.status === 'SUCCESS');
     assert.equal(await page.isVisible('#pay-success'), false);
     assert.equal((await api(base).order(o.transactionId)).tradeStatus, 'SUCCESS');
+    // The outcome is said once (the status line), not repeated as a message below it.
+    assert.equal(((await page.textContent('body')) ?? '').split('支付成功').length - 1, 1, 'the outcome appears once');
 
     // 2. a page left open follows a payment made elsewhere (its script polls)
     const s2 = await api(base).say({ text: '我要听万古神帝第36集', userId: 'u2' });
