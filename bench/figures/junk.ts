@@ -2,20 +2,27 @@
  * junk-ratio: what refusing junk costs a partner endpoint, against the
  * cheapest thing the same server does.
  *
- * One node-http partner server (the real handlers, memory store) on
- * loopback; a keep-alive client in the same process with 8 requests in
- * flight. Junk: `POST /dingdang/deliver` with a delivery-shaped body and a
- * forged TSK-RSA2 Authorization (the answer is a signed FAIL). Baseline:
- * `GET /nope` on the same server (a plain 404). Rounds alternate; ratio =
- * junk requests/s ÷ 404s/s, median of the per-round ratios. The sandbox's
- * pay CGI is measured the same way (forged `/paycgi/orderquery` ÷ a 404 of
- * the sandbox) and reported in the notes. 1.0 = a refusal costs what a 404
- * costs (signed FAIL replies are reused within their second).
+ * node-http partner servers (the real handlers, memory store) on loopback;
+ * a keep-alive client in the same process with 8 requests in flight. Junk:
+ * `POST /dingdang/deliver` with a delivery-shaped body and a forged
+ * TSK-RSA2 Authorization (the answer is a signed FAIL). Baseline: `POST
+ * /nope` with the same body on the same server (a plain 404). Rounds
+ * alternate; ratio = junk requests/s ÷ 404s/s, median of the per-round
+ * ratios. 1.0 = a refusal costs what a 404 costs.
+ *
+ * The figure is a flood of forged requests from one peer, as an endpoint on
+ * the internet sees it: the per-peer budget of failed checks is on (the
+ * bench's loopback peer is not exempted, as it is by default) and, once it
+ * is spent, the refusal is a reused signed FAIL answered before the body is
+ * read. The notes give the other cases: forged requests each checked (no
+ * budget: one RSA verify each, the cost a flood spread over many peers
+ * has), requests without an Authorization (refused unread), and the
+ * sandbox's pay CGI (a forged `/paycgi/orderquery` ÷ a 404 of the sandbox).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatTskDatetime, generateTskKeyPair, randomNonce } from '../../src/protocol/index.js';
-import { catalogFrom, createPartnerHandlers, MemoryPartnerStore, partnerRequestListener } from '../../src/partner/index.js';
+import { catalogFrom, createPartnerHandlers, MemoryPartnerStore, partnerRequestListener, type PartnerOptions } from '../../src/partner/index.js';
 import { parseSandboxConfig, Sandbox } from '../../src/sandbox/index.js';
 import { median, nowMs, round, scaled, type Figure } from '../lib.js';
 
@@ -78,20 +85,26 @@ export const junkRatio: Figure = {
   unit: 'x',
   op: '>=',
   target: 0.8,
-  what: 'forged requests refused (signed FAIL) per second ÷ plain 404s per second, same partner server, same run',
+  what: 'forged requests from one peer refused (signed FAIL, per-peer budget on) per second ÷ plain 404s per second, same partner server, same run',
   async run() {
     const platform = generateTskKeyPair();
     const skill = generateTskKeyPair();
-    const handlers = createPartnerHandlers({
-      skillId: 'benchSkill01',
-      tskPublicKey: platform.publicKey,
-      skillPrivateKey: skill.privateKey,
-      store: new MemoryPartnerStore(),
-      catalog: catalogFrom([{ itemId: 'ep35', price: 200 }]),
-      deliver: () => undefined,
-    });
-    const server = http.createServer(partnerRequestListener(handlers));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const serve = async (peerLimit: PartnerOptions['peerLimit']) => {
+      const handlers = createPartnerHandlers({
+        skillId: 'benchSkill01',
+        tskPublicKey: platform.publicKey,
+        skillPrivateKey: skill.privateKey,
+        store: new MemoryPartnerStore(),
+        catalog: catalogFrom([{ itemId: 'ep35', price: 200 }]),
+        deliver: () => undefined,
+        peerLimit,
+      });
+      const server = http.createServer(partnerRequestListener(handlers));
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      return server;
+    };
+    const server = await serve({ exempt: () => false });
+    const unlimited = await serve(false);
     const sandbox = await Sandbox.start({
       config: parseSandboxConfig({
         skills: [
@@ -112,14 +125,20 @@ export const junkRatio: Figure = {
         JSON.stringify({ skillId: 'benchSkill01', userToken: 'u1', transactionId: 'DD1', tradeNo: 'T1', totalAmt: 200, nonceStr: randomNonce() }),
       );
       const partnerBase = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const unlimitedBase = new URL(`http://127.0.0.1:${(unlimited.address() as AddressInfo).port}`);
       const json = { 'content-type': 'application/json' };
       const partner = await ratio(
         partnerBase,
         { method: 'POST', path: '/dingdang/deliver', body, headers: { ...json, authorization: forged() }, expect: 200 },
         { method: 'POST', path: '/nope', body, headers: { ...json, authorization: forged() }, expect: 404 },
       );
+      const checked = await ratio(
+        unlimitedBase,
+        { method: 'POST', path: '/dingdang/deliver', body, headers: { ...json, authorization: forged() }, expect: 200 },
+        { method: 'POST', path: '/nope', body, headers: { ...json, authorization: forged() }, expect: 404 },
+      );
       const unsigned = await ratio(
-        partnerBase,
+        unlimitedBase,
         { method: 'POST', path: '/dingdang/deliver', body, headers: json, expect: 200 },
         { method: 'POST', path: '/nope', body, headers: json, expect: 404 },
       );
@@ -134,6 +153,7 @@ export const junkRatio: Figure = {
         notes: {
           'partner junk/s': Math.round(partner.junk),
           'partner 404/s': Math.round(partner.plain),
+          'forged, each checked (no budget) ratio': round(checked.ratio),
           'partner unsigned ratio': round(unsigned.ratio),
           'sandbox paycgi ratio': round(cgi.ratio),
           'sandbox junk/s': Math.round(cgi.junk),
@@ -142,8 +162,10 @@ export const junkRatio: Figure = {
       };
     } finally {
       await sandbox.close();
-      await new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections();
+      for (const s of [server, unlimited]) {
+        await new Promise<void>((r) => s.close(() => r()));
+        s.closeAllConnections();
+      }
     }
   },
 };

@@ -17,7 +17,8 @@ export type { PartnerHandlers } from './handlers.js';
 export { DEFAULT_MAX_BODY_BYTES } from './partner-context.js';
 export type { PartnerOptions, ReplayGuard } from './partner-context.js';
 export { storeReplayGuard, type StoreReplayGuardOptions } from './store-replay-guard.js';
-export type { PartnerHandler, PartnerRequest, PartnerResponse } from './make-handler.js';
+export type { PartnerHandler, PartnerRequest, PartnerRequestHead, PartnerResponse } from './make-handler.js';
+export { isLocalPeer, type PeerLimitOptions } from './peer-budget.js';
 
 // The partner's own code the handlers call.
 export { catalogFrom } from './catalog.js';
@@ -28,7 +29,7 @@ export { consumeCredits, creditsOf, listPurchases } from './purchases.js';
 export type { PurchasesOptions } from './purchases.js';
 
 // The Node `http` adapter.
-export { DEFAULT_PARTNER_PATHS, nodeHttpHandler, partnerRequestListener, writePartnerResponse } from './adapters/node-http.js';
+export { DEFAULT_PARTNER_PATHS, nodeHttpHandler, partnerRequestListener, writePartnerResponse, type NodeHttpPartnerOptions } from './adapters/node-http.js';
 export type { PartnerPaths } from './adapters/node-http.js';
 
 // Calls to the platform, refunds.

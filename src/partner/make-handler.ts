@@ -5,9 +5,12 @@
  *
  * Every request is checked in this order, and any failure is answered with a
  * signed `{ retCode: "FAIL", retMsg }` (≤ 32 characters) and no state change:
- * body size → TSK-RSA2 signature over the raw bytes with `TSKPublicKey`
- * (header shape, algorithm, ±3 min window) → UTF-8 JSON + wire validation →
- * `nonceStr` replay guard → the interface's own checks. Every reply —
+ * the peer's budget of failed checks (peer-budget.ts) → the Authorization
+ * header's shape, algorithm and ±3 min window (these two need no body:
+ * `handler.precheck`, which the node-http adapter runs before reading it) →
+ * body size → TSK-RSA2 signature over the raw bytes with `TSKPublicKey` →
+ * UTF-8 JSON + wire validation → `nonceStr` replay guard → the interface's
+ * own checks. Every reply —
  * SUCCESS or FAIL — is signed with `SkillPrivateKey` over the exact reply
  * bytes that are sent. Replies use HTTP 200: the answer is in `retCode`.
  *
@@ -27,7 +30,8 @@ import {
   type MessageKind,
   type MessageTypes,
 } from '../protocol/index.js';
-import { SignedReplyCache } from '../protocol/reply-cache.js';
+import { SignedReplyCache, type CachedSignedReply } from '../protocol/reply-cache.js';
+import { precheck as precheckSignature, TSK_RSA2 } from '../protocol/tsk.js';
 import { RefusedError, retMsgOf } from './errors.js';
 import { observeRequest } from './observer-request.js';
 import { reportError, type PartnerContext } from './partner-context.js';
@@ -36,7 +40,12 @@ import { reportError, type PartnerContext } from './partner-context.js';
 export interface PartnerRequest {
   headers: Record<string, string | string[] | undefined>;
   rawBody: Uint8Array;
+  /** The client's address, for the per-peer budget of failed checks (our own extension); the adapters fill it in. */
+  peer?: string | undefined;
 }
+
+/** A request before its body is read. */
+export type PartnerRequestHead = Omit<PartnerRequest, 'rawBody'>;
 
 /** What a handler answers; `body` holds the exact bytes that were signed. */
 export interface PartnerResponse {
@@ -56,6 +65,14 @@ export interface PartnerHandler {
   readonly maxBodyBytes: number;
   /** A signed FAIL with this `retMsg` (clamped to 32 characters). */
   reject(retMsg: string): PartnerResponse;
+  /**
+   * The refusal a request earns before its body is read — its peer is past
+   * its budget of failed checks, or its Authorization header is missing,
+   * malformed, of another algorithm or outside the window — or undefined to
+   * go on. Costs no signature and builds no error object (unless `onError` /
+   * `observer` are set). The handler runs it itself too.
+   */
+  precheck?(head: PartnerRequestHead): PartnerResponse | undefined;
 }
 
 export type PartnerReply = AckReply | CreateOrderReply;
@@ -115,15 +132,21 @@ function failCache(ctx: SigningContext): SignedReplyCache {
   return cache;
 }
 
-/** A signed `{ retCode: "FAIL", retMsg }`; signed at most once per second per `retMsg` (the same bytes either way). */
+/** The last response built for each cached FAIL body (the same frozen object while the cache hands out the same entry). */
+const failResponses = new WeakMap<CachedSignedReply, PartnerResponse>();
+
+/** A signed `{ retCode: "FAIL", retMsg }`; signed at most once per second per `retMsg` (the same bytes either way). Frozen: it may be handed out again. */
 export function failReply(ctx: SigningContext, retMsg: string): PartnerResponse {
   const reply: PartnerReply = { retCode: 'FAIL', retMsg: clampRetMsg(retMsg) };
-  const { body, authorization } = failCache(ctx).get(JSON.stringify(reply));
-  return {
-    status: 200,
-    headers: { 'content-type': 'application/json; charset=utf-8', authorization, 'content-length': String(body.length) },
-    body,
-  };
+  const entry = failCache(ctx).get(JSON.stringify(reply));
+  let response = failResponses.get(entry);
+  if (!response) {
+    const { body, authorization } = entry;
+    const headers = Object.freeze({ 'content-type': 'application/json; charset=utf-8', authorization, 'content-length': String(body.length) });
+    response = Object.freeze({ status: 200, headers, body });
+    failResponses.set(entry, response);
+  }
+  return response;
 }
 
 /** How many FAIL replies of this context (or handler) were signed and how many reused. */
@@ -135,16 +158,25 @@ export function failReplyStats(of: SigningContext | PartnerHandler): { signed: n
 
 const handlerContexts = new WeakMap<PartnerHandler, SigningContext>();
 
+/** The refusal of a peer past its budget of failed checks (peer-budget.ts). */
+const TOO_MANY = 'too many bad signatures';
+
 /** Size, signature, validation and replay checks; throws RefusedError / SignatureError / ValidationError. */
 export async function verifyRequest<K extends MessageKind>(ctx: PartnerContext, kind: K, request: PartnerRequest): Promise<MessageTypes[K]> {
   const raw = request?.rawBody;
   if (!(raw instanceof Uint8Array)) throw new RefusedError('no body');
   if (raw.length > ctx.maxBodyBytes) throw new RefusedError('body too large', `body has ${raw.length} bytes, limit ${ctx.maxBodyBytes}`);
   // Signature (raw bytes, window), then decoding and validation; the nonce last, so a bad message uses none up.
-  const message = constructMessage(kind, raw, header(request.headers ?? {}, 'authorization'), ctx.tskPublicKey, {
-    now: ctx.now,
-    toleranceMs: ctx.toleranceMs,
-  });
+  let message: MessageTypes[K];
+  try {
+    message = constructMessage(kind, raw, header(request.headers ?? {}, 'authorization'), ctx.tskPublicKey, {
+      now: ctx.now,
+      toleranceMs: ctx.toleranceMs,
+    });
+  } catch (e) {
+    if (e instanceof SignatureError) ctx.peerBudget?.spend(request.peer);
+    throw e;
+  }
   const nonce = (message as { nonceStr?: unknown }).nonceStr;
   if (typeof nonce === 'string' && !(await ctx.nonceGuard.check(nonce)))
     throw new SignatureError('replay', 'nonceStr was already used inside the signature window');
@@ -159,9 +191,28 @@ export function makeHandler<K extends MessageKind>(
   kind: K,
   run: (message: MessageTypes[K]) => Promise<PartnerReply | PendingReply>,
 ): PartnerHandler {
+  const refuse = (startedAt: number, retMsg: string, error: () => unknown): PartnerResponse => {
+    if (ctx.onError || ctx.observer) {
+      const e = error();
+      reportError(ctx, e, kind, retMsg);
+      observeRequest(ctx.observer, kind, startedAt, undefined, { retCode: 'FAIL', retMsg }, e);
+    }
+    return failReply(ctx, retMsg);
+  };
+  const precheck = (head: PartnerRequestHead, startedAt = ctx.observer ? performance.now() : 0): PartnerResponse | undefined => {
+    if (ctx.peerBudget?.limited(head?.peer))
+      return refuse(startedAt, TOO_MANY, () => new RefusedError(TOO_MANY, 'this peer is past its budget of failed signature checks'));
+    const pre = precheckSignature(header(head?.headers ?? {}, 'authorization'), TSK_RSA2, { now: ctx.now, toleranceMs: ctx.toleranceMs });
+    if (pre.ok) return undefined;
+    ctx.peerBudget?.spend(head?.peer);
+    const error = () => new SignatureError(pre.reason, pre.message);
+    return refuse(startedAt, clampRetMsg(`signature: ${pre.reason}`), error);
+  };
   const handle = async (request: PartnerRequest): Promise<PartnerResponse> => {
     const startedAt = ctx.observer ? performance.now() : 0;
     let message: MessageTypes[K] | undefined;
+    const early = precheck(request, startedAt);
+    if (early) return early;
     try {
       message = await verifyRequest(ctx, kind, request);
       const out = await run(message);
@@ -185,7 +236,7 @@ export function makeHandler<K extends MessageKind>(
     observeRequest(ctx.observer, kind, performance.now(), undefined, { retCode: 'FAIL', retMsg: clampRetMsg(retMsg) });
     return failReply(ctx, retMsg);
   };
-  const handler: PartnerHandler = Object.assign(handle, { maxBodyBytes: ctx.maxBodyBytes, reject });
+  const handler: PartnerHandler = Object.assign(handle, { maxBodyBytes: ctx.maxBodyBytes, reject, precheck: (head: PartnerRequestHead) => precheck(head) });
   handlerContexts.set(handler, ctx);
   return handler;
 }

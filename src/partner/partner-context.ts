@@ -18,6 +18,7 @@ import type { CatalogHook, DeliverHook, RefundHook, UserHook } from './hooks.js'
 import type { PartnerObserver } from './observer.js';
 import type { PartnerOrder, PartnerStore } from './store.js';
 import { storeReplayGuard, type ReplayGuard } from './store-replay-guard.js';
+import { PeerBudget, type PeerLimitOptions } from './peer-budget.js';
 
 export type { ReplayGuard } from './store-replay-guard.js';
 
@@ -56,6 +57,13 @@ export interface PartnerOptions {
    * function decides per order (e.g. by its items). The delivery record stays.
    */
   revokeOnRefund?: boolean | ((ctx: { order: PartnerOrder; refund: { refundTradeNo: string; refundAmt: number } }) => boolean);
+  /**
+   * A budget of failed signature checks per peer (peer-budget.ts; our own
+   * extension): past it, the peer's requests are refused before their body
+   * is read or any signature checked. The adapters give the peer's address.
+   * Default on, with loopback and private addresses exempt; `false` turns it off.
+   */
+  peerLimit?: PeerLimitOptions | false;
   /** Clock (epoch ms); default `Date.now`. */
   now?: Clock;
   /** How long a delivery claim is held before another attempt may take it over; default 60 s. */
@@ -107,6 +115,7 @@ export interface PartnerContext {
   newTradeNo: (() => string) | undefined;
   onError: PartnerOptions['onError'];
   observer: PartnerObserver | undefined;
+  peerBudget: PeerBudget | undefined;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
@@ -162,6 +171,7 @@ export function resolvePartnerOptions(options: PartnerOptions): PartnerContext {
     newTradeNo: options.newTradeNo,
     onError: options.onError,
     observer: options.observer,
+    peerBudget: options.peerLimit === false ? undefined : new PeerBudget(options.peerLimit ?? {}, now),
   };
 }
 

@@ -42,6 +42,7 @@ export class SignedReplyCache {
   private readonly now: Clock | undefined;
   private readonly maxEntries: number;
   private datetime = '';
+  private second = Number.NaN;
   private readonly entries = new Map<string, CachedSignedReply>();
 
   constructor(
@@ -54,11 +55,14 @@ export class SignedReplyCache {
 
   /** `text` (UTF-8) signed for the current second: from the cache when it was signed in this second already. */
   get(text: string): CachedSignedReply {
-    const datetime = formatTskDatetime(nowOf(this.now));
-    if (datetime !== this.datetime) {
+    const at = nowOf(this.now);
+    const second = Math.floor(at / 1000);
+    if (second !== this.second) {
       this.entries.clear();
-      this.datetime = datetime;
+      this.datetime = formatTskDatetime(at);
+      this.second = second;
     }
+    const datetime = this.datetime;
     const hit = this.entries.get(text);
     if (hit) {
       this.reused++;

@@ -64,26 +64,32 @@ const HEADER_RE = /^\s*([A-Za-z0-9-]+)\s+(.*?)\s*$/;
  * appear once. Throws `SignatureError` with reason `malformed-header`.
  */
 export function parseAuthorization(header: string | undefined | null): TskAuthorization {
-  const bad = (why: string) => new SignatureError('malformed-header', `malformed Authorization header: ${why}`);
-  if (typeof header !== 'string' || header.trim() === '') throw bad('missing');
-  if (header.length > 4096) throw bad('too long');
+  const a = readAuthorization(header);
+  if (typeof a === 'string') throw new SignatureError('malformed-header', `malformed Authorization header: ${a}`);
+  return a;
+}
+
+/** `parseAuthorization` without the throw: the header, or why it is malformed (refusal paths build no error object). */
+function readAuthorization(header: string | undefined | null): TskAuthorization | string {
+  if (typeof header !== 'string' || header.trim() === '') return 'missing';
+  if (header.length > 4096) return 'too long';
   const m = HEADER_RE.exec(header);
-  if (!m) throw bad('expected "<Algorithm> Datetime=..., Signature=..."');
+  if (!m) return 'expected "<Algorithm> Datetime=..., Signature=..."';
   const algorithm = m[1]!;
   const params = new Map<string, string>();
   for (const part of m[2]!.split(',')) {
     const eq = part.indexOf('=');
-    if (eq < 0) throw bad(`parameter without "=": ${part.trim().slice(0, 20)}`);
+    if (eq < 0) return `parameter without "=": ${part.trim().slice(0, 20)}`;
     const key = part.slice(0, eq).trim();
     const value = part.slice(eq + 1).trim();
-    if (params.has(key)) throw bad(`duplicate ${key}`);
+    if (params.has(key)) return `duplicate ${key}`;
     params.set(key, value);
   }
   const datetime = params.get('Datetime');
   const signature = params.get('Signature');
-  if (!datetime) throw bad('no Datetime');
-  if (!signature) throw bad('no Signature');
-  if (parseTskDatetime(datetime) === undefined) throw bad('Datetime is not YYYYMMDDTHHMMSSZ');
+  if (!datetime) return 'no Datetime';
+  if (!signature) return 'no Signature';
+  if (parseTskDatetime(datetime) === undefined) return 'Datetime is not YYYYMMDDTHHMMSSZ';
   return { algorithm, datetime, signature };
 }
 
@@ -125,12 +131,8 @@ export function precheck(
   expected: TskAlgorithm,
   options: VerifyOptions = {},
 ): { ok: true; auth: TskAuthorization; signedAt: number } | { ok: false; reason: SignatureFailure; message: string } {
-  let auth: TskAuthorization;
-  try {
-    auth = parseAuthorization(authorization);
-  } catch (e) {
-    return fail('malformed-header', (e as Error).message);
-  }
+  const auth = readAuthorization(authorization);
+  if (typeof auth === 'string') return fail('malformed-header', `malformed Authorization header: ${auth}`);
   if (auth.algorithm !== expected) return fail('algorithm-mismatch', `expected ${expected}, header names ${auth.algorithm.slice(0, 40)}`);
   const signedAt = parseTskDatetime(auth.datetime)!;
   const tolerance = options.toleranceMs ?? DEFAULT_TOLERANCE_MS;

@@ -17,8 +17,21 @@ import { DEFAULT_PARTNER_PATHS, type PartnerPaths } from './node-http.js';
 
 export { DEFAULT_PARTNER_PATHS };
 
-/** `[express.raw(...), handle, onError]` for one handler: spread into `app.post(path, ...)`. */
-export function expressHandler(handler: PartnerHandler): [RequestHandler, RequestHandler, ErrorRequestHandler] {
+/**
+ * `[precheck, express.raw(...), handle, onError]` for one handler: spread into
+ * `app.post(path, ...)`. The precheck answers a request that its headers
+ * alone refuse (a peer past its budget of failed checks, a missing or
+ * malformed Authorization) before the body is read. The peer is `req.ip`
+ * (set Express's `trust proxy` behind a reverse proxy).
+ */
+export function expressHandler(handler: PartnerHandler): [RequestHandler, RequestHandler, RequestHandler, ErrorRequestHandler] {
+  const precheck: RequestHandler = (req, res, next) => {
+    const early = handler.precheck?.({ headers: req.headers, peer: req.ip ?? req.socket.remoteAddress });
+    if (!early) return next();
+    const declared = Number(req.headers['content-length']);
+    if (!(declared <= handler.maxBodyBytes)) res.set('connection', 'close'); // not worth draining: close after the answer
+    res.status(early.status).set(early.headers).end(early.body);
+  };
   const raw = express.raw({ type: () => true, limit: handler.maxBodyBytes });
   const handle: RequestHandler = (req, res, next) => {
     const body: unknown = req.body === undefined ? Buffer.alloc(0) : req.body; // undefined: the request had no body
@@ -28,7 +41,7 @@ export function expressHandler(handler: PartnerHandler): [RequestHandler, Reques
       res.status(reply.status).set(reply.headers).end(reply.body);
       return;
     }
-    handler({ headers: req.headers, rawBody: body }).then((reply) => {
+    handler({ headers: req.headers, rawBody: body, peer: req.ip ?? req.socket.remoteAddress }).then((reply) => {
       res.status(reply.status).set(reply.headers).end(reply.body);
     }, next);
   };
@@ -48,7 +61,7 @@ export function expressHandler(handler: PartnerHandler): [RequestHandler, Reques
       .set({ ...reply.headers, connection: 'close' })
       .end(reply.body);
   };
-  return [raw, handle, onError];
+  return [precheck, raw, handle, onError];
 }
 
 /** A Router with the three interfaces on their (default or given) paths, POST only. */

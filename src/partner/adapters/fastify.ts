@@ -31,6 +31,14 @@ function route(app: FastifyInstance, path: string, handler: PartnerHandler): voi
     method: 'POST',
     url: path,
     bodyLimit: handler.maxBodyBytes,
+    // Refused by its headers alone (peer past its budget, bad Authorization): answered before the body is read.
+    onRequest: (request, reply, done) => {
+      const early = handler.precheck?.({ headers: request.headers, peer: request.ip });
+      if (!early) return done();
+      const declared = Number(request.headers['content-length']);
+      if (!(declared <= handler.maxBodyBytes)) reply.header('connection', 'close');
+      void send(reply, early);
+    },
     errorHandler: (error, _request, reply) => {
       const code = (error as { code?: string }).code;
       const r = handler.reject(code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body too large' : 'bad request');
@@ -39,7 +47,7 @@ function route(app: FastifyInstance, path: string, handler: PartnerHandler): voi
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const body = request.body;
       const rawBody = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
-      return send(reply, await handler({ headers: request.headers, rawBody }));
+      return send(reply, await handler({ headers: request.headers, rawBody, peer: request.ip }));
     },
   });
 }
