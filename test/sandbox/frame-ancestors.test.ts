@@ -4,11 +4,15 @@
  * frame-ancestors 'self' <allowed origins>` — exactly those, the ones given
  * at start and the ones allowed later (the demo's speaker page) — and no
  * `X-Frame-Options` (it cannot name several origins). A real sandbox on
- * 127.0.0.1.
+ * 127.0.0.1; in headless Chromium (skipped without it), an allowed origin's
+ * page shows the framed pay page and another origin's does not.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { api, orderOf, pressPage, startPair } from '../support/sandbox.js';
+import { CHROMIUM_SKIP, hasChromium, launchChromium } from '../support/chromium.js';
 
 /** GET as a browser asks for a page: the status, content type and framing headers. */
 async function page(url: string, headers: Record<string, string> = {}) {
@@ -84,6 +88,47 @@ test("no allowed origins: frame-ancestors 'self' alone", async () => {
       assert.deepEqual(ancestors(p.csp), ["'self'"], url);
     }
   } finally {
+    await pair.close();
+  }
+});
+
+/** A page on its own origin (127.0.0.1, another port) that frames `target`. */
+async function framingSite(target: string): Promise<{ url: string; server: Server }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><title>site</title><iframe id="f" src="${target}" width="400" height="500"></iframe>`);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
+}
+
+test('in Chromium: an allowed origin frames the pay page, another origin gets nothing', async (t) => {
+  if (!hasChromium()) return t.skip(CHROMIUM_SKIP);
+  const pair = await startPair();
+  const base = pair.sandbox.url;
+  const sites: Server[] = [];
+  const browser = await launchChromium();
+  try {
+    const said = await api(base).say({ text: '我要听万古神帝第35集' });
+    const order = orderOf(await api(base).placeOrder(said.purchaseId!));
+    const allowed = await framingSite(order.payUrl);
+    const other = await framingSite(order.payUrl);
+    sites.push(allowed.server, other.server);
+    pair.sandbox.allowOrigin(new URL(allowed.url).origin);
+    const page = await browser.newPage();
+    page.setDefaultTimeout(10_000);
+    // goto waits for the load event, which waits for the frame's own load (the pay page, or the browser's refusal).
+    const framed = async (url: string) => {
+      await page.goto(url);
+      const frame = page.frames().find((f) => f !== page.mainFrame());
+      assert.ok(frame, 'the site has its frame');
+      return (await frame.$('#pay-success')) !== null;
+    };
+    assert.equal(await framed(allowed.url), true, 'the allowed origin shows the pay page and its button');
+    assert.equal(await framed(other.url), false, 'another origin: the browser refuses to show the pay page');
+  } finally {
+    await browser.close();
+    for (const s of sites) await new Promise((r) => s.close(r));
     await pair.close();
   }
 });
