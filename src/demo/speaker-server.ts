@@ -45,7 +45,10 @@ export interface SpeakerServerOptions {
 
 export interface SpeakerServer {
   url: string;
-  /** The page's web origins (`http://127.0.0.1:<port>`, `http://localhost:<port>`): what the sandbox allows on its control API. */
+  /**
+   * The page's web origins (`http://127.0.0.1:<port>`, `http://localhost:<port>`, and `http://<name>` of each
+   * allowed host): what the sandbox allows on its control API and to frame its pay pages.
+   */
   origins: string[];
   port: number;
   deviceId: string;
@@ -168,10 +171,11 @@ export async function startSpeakerServer(options: SpeakerServerOptions): Promise
   });
   const port = (server.address() as AddressInfo).port;
   const names = ['127.0.0.1', 'localhost', '[::1]'];
-  hosts = new Set([...names.map((n) => `${n}:${port}`), ...(options.allowedHosts ?? []).map((h) => (/:\d+$/.test(h) ? h : `${h}:${port}`).toLowerCase())]);
+  const extra = (options.allowedHosts ?? []).map((h) => (/:\d+$/.test(h) ? h : `${h}:${port}`).toLowerCase());
+  hosts = new Set([...names.map((n) => `${n}:${port}`), ...extra]);
   return {
     url: `http://127.0.0.1:${port}/`,
-    origins: [`http://127.0.0.1:${port}`, `http://localhost:${port}`],
+    origins: [`http://127.0.0.1:${port}`, `http://localhost:${port}`, ...extra.map((h) => `http://${h}`)],
     port,
     deviceId,
     close: async () => {

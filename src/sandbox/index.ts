@@ -90,6 +90,14 @@ export {
 } from './purchase-book.js';
 export { SKILL_FALLBACK_SPEECH, type DeviceSession, type SayInput, type SayReply, type SkillErrorEvent } from './skill-router.js';
 export { TRADE_STATUS_DESC, REFUND_STATUS_DESC, tradeStatusDesc, type DingDangOrder, type RefundRecord } from './order-book.js';
-export { WECHAT_RETRY_SCHEDULE_MS, OutboxFullError, type CallKind, type CallRecord, type NotificationState, type OutboxLimits } from './outbound.js';
+export {
+  WECHAT_RETRY_SCHEDULE_MS,
+  DEFAULT_KEEP_FINISHED_NOTIFICATIONS,
+  OutboxFullError,
+  type CallKind,
+  type CallRecord,
+  type NotificationState,
+  type OutboxLimits,
+} from './outbound.js';
 export type { SignerOptions, SignFunction, SignPriority } from './signer.js';
 export type { FaultSettings, FaultState, PartnerCall, PartnerFault } from './faults.js';

@@ -431,16 +431,37 @@ export interface NotifierOptions extends OutboundOptions {
   scheduler: Scheduler;
   /** Waits between attempts (platform ms, scaled by the scheduler); default WeChat's. */
   retryScheduleMs?: readonly number[];
+  /**
+   * How many finished notifications (delivered, gave up, stopped) `list` and
+   * `get` keep, the most recently finished; default
+   * `DEFAULT_KEEP_FINISHED_NOTIFICATIONS`. Pending ones are always kept.
+   */
+  keepFinished?: number;
 }
+
+/** Finished notification states kept by default (docs/sandbox.md "Bounded work"). */
+export const DEFAULT_KEEP_FINISHED_NOTIFICATIONS = 1000;
 
 /**
  * Sends notifications 2 (deliver) and 6 (refund result) until the backend
  * answers SUCCESS, waiting `retryScheduleMs[i]` after the i-th failure; gives
  * up after the last step. A fresh `nonceStr` and signature for every copy.
+ *
+ * Its list of states is bounded (our own): every pending notification is
+ * kept, and of the finished ones only the `keepFinished` most recently
+ * finished; an older finished state is forgotten (its calls stay in the call
+ * log while the log keeps them). The platform starts each notification once
+ * (an order is paid once, a refund finishes once), so a forgotten state is
+ * never started again.
  */
 export class Notifier {
   readonly schedule: readonly number[];
+  /** Finished states kept (the most recently finished). */
+  readonly keepFinished: number;
+  /** Every state kept, in the order the notifications started. */
   private readonly states = new Map<string, NotificationState>();
+  /** Keys of the finished states kept, oldest finished first. */
+  private readonly finished = new Set<string>();
   private closed = false;
   /**
    * Notification sends refused by a full outbox or signing queue (each is in
@@ -452,6 +473,21 @@ export class Notifier {
   constructor(private readonly o: NotifierOptions) {
     this.schedule = o.retryScheduleMs ?? WECHAT_RETRY_SCHEDULE_MS;
     if (!this.schedule.every((ms) => Number.isFinite(ms) && ms >= 0)) throw new InvalidArgumentError('retry schedule must be non-negative ms');
+    this.keepFinished = o.keepFinished ?? DEFAULT_KEEP_FINISHED_NOTIFICATIONS;
+    if (!Number.isSafeInteger(this.keepFinished) || this.keepFinished < 0)
+      throw new InvalidArgumentError('keepFinished (finished notifications kept) must be a whole number ≥ 0');
+  }
+
+  /** A state reached its end: keep it among the finished, forgetting the oldest finished beyond `keepFinished`. */
+  private finish(state: NotificationState, end: 'delivered' | 'gave-up' | 'stopped'): void {
+    state.state = end;
+    if (this.states.get(state.key) !== state) return;
+    this.finished.add(state.key);
+    for (const key of this.finished) {
+      if (this.finished.size <= this.keepFinished) break;
+      this.finished.delete(key);
+      this.states.delete(key);
+    }
   }
 
   list(): NotificationState[] {
@@ -524,7 +560,7 @@ export class Notifier {
   ): Promise<void> {
     for (let i = 0; ; i++) {
       if (this.closed) {
-        state.state = 'stopped';
+        this.finish(state, 'stopped');
         return;
       }
       state.attempts++;
@@ -534,9 +570,9 @@ export class Notifier {
           attempt: state.attempts,
         });
         if (reply.retCode === 'SUCCESS') {
-          state.state = 'delivered';
           state.deliveredAt = this.o.now();
           delete state.lastError;
+          this.finish(state, 'delivered');
           if (lateMs > 0) this.o.scheduler.afterReal(lateMs, () => void this.copy(skill, kind, body, 'late'));
           return;
         }
@@ -547,7 +583,7 @@ export class Notifier {
       }
       const wait = this.schedule[i];
       if (wait === undefined) {
-        state.state = 'gave-up';
+        this.finish(state, 'gave-up');
         return;
       }
       await this.o.scheduler.sleep(wait);

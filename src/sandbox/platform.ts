@@ -57,6 +57,12 @@ export interface PlatformOptions {
   timeScale?: number;
   /** Delivery/refund notification retry waits in platform ms; default WeChat's schedule. */
   retryScheduleMs?: readonly number[];
+  /**
+   * Finished notifications (delivered, gave up, stopped) kept for
+   * `GET /notifications`, the most recently finished; default 1000. Pending
+   * ones are always kept (docs/sandbox.md "Bounded work").
+   */
+  keepFinishedNotifications?: number;
   /** Payment window, real ms; default 5 minutes. */
   payWindowMs?: number;
   /** How long a refund stays PROCESSING, platform ms (scaled); default 5000. */
@@ -120,6 +126,7 @@ export class Platform extends EventEmitter<PlatformEvents> {
       ...this.outbound(),
       scheduler: this.scheduler,
       ...(options.retryScheduleMs ? { retryScheduleMs: options.retryScheduleMs } : {}),
+      ...(options.keepFinishedNotifications !== undefined ? { keepFinished: options.keepFinishedNotifications } : {}),
     });
     this.matcher = new UtteranceMatcher(options.config.skills);
     this.links = new AccountLinks({ now: () => this.scheduler.now(), timeoutMs: this.callTimeoutMs, signal: this.closing.signal });

@@ -4,7 +4,8 @@
  * API's error replies (the status table of errors.ts). Before any route
  * runs, the safety checks of safety.ts: the Host header on every request;
  * on `/sandbox/v1/` the origin allow-list (CORS only for allowed origins)
- * and the control token (every route but `GET /sandbox/v1/info`).
+ * and the control token (every route but `GET /sandbox/v1/info`). Every
+ * response carries the framing policy (`frame-ancestors`, safety.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '../protocol/errors.js';
@@ -93,6 +94,8 @@ export class Router {
       return sendJson(res, 400, { error: { code: 'ERR_HTTP', message: 'bad URL' } });
     }
     const safety = this.safety;
+    // Who may frame what the sandbox serves (its HTML pages above all: the pay page's buttons), safety.ts.
+    if (safety) res.setHeader('content-security-policy', safety.framePolicy());
     if (safety && !safety.hostAllowed(req)) return sendRefusal(res, safety.refuse('HOST_NOT_ALLOWED'));
     if (url.pathname.startsWith('/sandbox/v1/')) {
       const origin = req.headers.origin;

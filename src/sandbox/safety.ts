@@ -21,6 +21,10 @@
  *   check (`Sec-Fetch-Site`, `Origin`) and a per-page token in a hidden
  *   field, an HMAC of the page's id under a per-run secret; either failing →
  *   403, nothing changes.
+ * * **Framing** (clickjacking of the pay page's buttons): every response
+ *   carries `Content-Security-Policy: frame-ancestors 'self' <allowed
+ *   origins>`, so only the sandbox's own pages and the allowed origins (the
+ *   demo's speaker page, whose phone panel frames the pay page) may frame it.
  *
  * Node only (the sandbox's server side).
  */
@@ -131,9 +135,21 @@ export class Safety {
     return refusal(reason);
   }
 
-  /** Allow one more web origin on the control API (e.g. the demo speaker page's). */
+  /** Allow one more web origin on the control API and to frame the pages (e.g. the demo speaker page's). */
   allowOrigin(origin: string): void {
     this.origins.add(normalizeOrigin(origin));
+  }
+
+  /**
+   * The `Content-Security-Policy` of the sandbox's responses: who may frame
+   * its pages — the page's own origin and the allowed origins, in the order
+   * they were allowed. No `X-Frame-Options`: it names at most one origin
+   * (`SAMEORIGIN`, or the obsolete `ALLOW-FROM`), so it cannot say the same
+   * once an origin is allowed, and a browser that knows `frame-ancestors`
+   * ignores it anyway.
+   */
+  framePolicy(): string {
+    return ["frame-ancestors 'self'", ...this.origins].join(' ');
   }
 
   hostAllowed(req: IncomingMessage): boolean {

@@ -42,7 +42,9 @@ export interface SandboxOptions extends Omit<PlatformOptions, 'config' | 'baseUr
   /**
    * Web origins allowed on the control API (CORS) besides the sandbox's own,
    * e.g. the demo speaker page's `http://127.0.0.1:8080`. Any other `Origin`
-   * is refused 403. More can be added later with `allowOrigin`.
+   * is refused 403. The same origins may frame the sandbox's pages
+   * (`Content-Security-Policy: frame-ancestors 'self' <origins>`). More can
+   * be added later with `allowOrigin`.
    */
   allowedOrigins?: readonly string[];
   /**
@@ -148,7 +150,7 @@ export class Sandbox implements DeviceLinkHost {
     return new SandboxClient({ ...options, baseUrl: this.baseUrl, token: this.safety.controlToken });
   }
 
-  /** Allow one more web origin on the control API (`http(s)://host:port`); InvalidArgumentError otherwise. */
+  /** Allow one more web origin on the control API and to frame the pages (`http(s)://host:port`); InvalidArgumentError otherwise. */
   allowOrigin(origin: string): void {
     this.safety.allowOrigin(origin);
   }

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { startDemoStack, DemoError, type DemoStack } from '../../demo/stack.js';
 import { startSpeakerServer, EXAMPLE_UTTERANCE, type SpeakerServer } from '../../demo/speaker-server.js';
 import { parseOptions, str, UsageError, write, type Command, type CliIO } from '../io.js';
+import { ALLOW_LIST_OPTIONS, allowedHosts, allowedOrigins } from './shared.js';
 
 export const DEFAULT_DEMO_PORT = 8700;
 
@@ -28,12 +29,13 @@ function untilSignal(): { signal: Promise<NodeJS.Signals>; dispose: () => void }
   };
 }
 
-async function listenSpeaker(stack: DemoStack, wanted: number | undefined): Promise<SpeakerServer> {
+async function listenSpeaker(stack: DemoStack, wanted: number | undefined, hosts: readonly string[]): Promise<SpeakerServer> {
   const sb = stack.sandbox;
   const opts = {
     platformUrl: sb.url,
     tskPublicKey: sb.tskPublicKey,
     controlToken: sb.controlToken,
+    allowedHosts: hosts,
     ...(sb.deviceToken !== undefined ? { deviceToken: sb.deviceToken } : {}),
   };
   let speaker: SpeakerServer;
@@ -44,7 +46,8 @@ async function listenSpeaker(stack: DemoStack, wanted: number | undefined): Prom
     if (wanted !== undefined) throw new DemoError(`port ${wanted} on 127.0.0.1 is in use (try --port 0)`, { cause: e });
     speaker = await startSpeakerServer({ ...opts, port: 0 }); // the default port is taken: any free one
   }
-  // The speaker page's origin is the one web origin the sandbox's control API answers besides its own.
+  // The speaker page's origins (with the allowed host names) are allowed by the sandbox besides its own and
+  // --allowed-origin: on the control API, and to frame the pay pages (the phone panel).
   for (const o of speaker.origins) sb.allowOrigin(o);
   return speaker;
 }
@@ -52,6 +55,7 @@ async function listenSpeaker(stack: DemoStack, wanted: number | undefined): Prom
 export const demo: Command = {
   summary: 'the whole purchase on one machine: sandbox + example audiobook skill + a speaker (browser or terminal)',
   usage: `Usage: dingdang-pay demo [--mode screen|screenless] [--port N] [--sandbox-port N] [--db FILE] [--pay-window S] [--config FILE] [--scf]
+                          [--allowed-origin URL]... [--allowed-host NAME[:PORT]]...
 
 Starts, on embedded defaults (SQLite, nothing to set up):
   * the example audiobook skill backend (partner kit, SQLite),
@@ -77,7 +81,17 @@ Options:
   --scf              run the example skill as a Tencent Cloud SCF function: /skill takes
                      the wrapped form, its record says "deployment": "scf"
   --clip-seconds S   length of each episode's (generated) audio, seconds (default 30)
-  -h, --help         show this help`,
+  --allowed-origin URL
+                     a web origin (http(s)://host[:port]) the sandbox allows on its control
+                     API (CORS, still with the token) and to frame its pay pages, besides
+                     its own and the speaker page's; repeatable, or comma-separated
+  --allowed-host NAME[:PORT]
+                     a Host header name the sandbox and the speaker page server accept
+                     besides 127.0.0.1 / localhost / [::1] (without :PORT: with each one's
+                     own port); repeatable, or comma-separated
+  -h, --help         show this help
+
+Safety: docs/sandbox.md "Safety on a developer's machine".`,
   async run(argv, io) {
     const { values } = parseOptions(argv, {
       mode: { type: 'string' },
@@ -88,6 +102,7 @@ Options:
       config: { type: 'string' },
       scf: { type: 'boolean' },
       'clip-seconds': { type: 'string' },
+      ...ALLOW_LIST_OPTIONS,
     });
     if (values.help) return (write(io.stdout, this.usage), 0);
     const mode = str(values.mode) ?? 'screen';
@@ -104,6 +119,8 @@ Options:
     const clipText = str(values['clip-seconds']);
     if (clipText !== undefined && !(/^\d+(\.\d+)?$/.test(clipText) && Number(clipText) >= 0.2 && Number(clipText) <= 600))
       throw new UsageError('--clip-seconds must be 0.2–600 seconds');
+    const origins = allowedOrigins(values['allowed-origin']);
+    const hosts = allowedHosts(values['allowed-host']);
     const db = str(values.db);
     const configFile = str(values.config);
     if (configFile !== undefined && db !== undefined) throw new UsageError("--db is the example skill's database: not with --config");
@@ -122,11 +139,17 @@ Options:
         ...(values.scf ? { deployment: 'scf' as const } : {}),
         ...(clipText !== undefined ? { clipSeconds: Number(clipText) } : {}),
         // 1.5 s between "scanned" and the result, so a person sees the speaker's "confirm on your phone" step.
-        sandbox: { ...(payWindowMs !== undefined ? { payWindowMs } : {}), timeScale: 0.01, processingMs: 1500 },
+        sandbox: {
+          ...(payWindowMs !== undefined ? { payWindowMs } : {}),
+          timeScale: 0.01,
+          processingMs: 1500,
+          allowedOrigins: origins,
+          allowedHosts: hosts,
+        },
         log: (line) => write(io.stderr, line),
       });
       if (mode === 'screen') {
-        speaker = await listenSpeaker(stack, speakerPort);
+        speaker = await listenSpeaker(stack, speakerPort, hosts);
         printScreen(io, stack, speaker);
         const signal = await stop.signal;
         write(io.stderr, `dingdang-pay demo: stopping (${signal})`);

@@ -3,6 +3,7 @@ import { loadSandboxConfig } from '../../sandbox/config.js';
 import { Sandbox } from '../../sandbox/sandbox.js';
 import { DEVICE_STREAM_PATH } from '../../sandbox/device-link.js';
 import { parseOptions, str, UsageError, write, type Command } from '../io.js';
+import { ALLOW_LIST_OPTIONS, allowedHosts, allowedOrigins } from './shared.js';
 
 export const DEFAULT_SANDBOX_PORT = 8710;
 
@@ -16,6 +17,7 @@ function number(text: string | undefined, flag: string, check: (n: number) => bo
 export const sandbox: Command = {
   summary: 'run a local DingDang platform (pay CGI, notifications, device link) on 127.0.0.1',
   usage: `Usage: dingdang-pay sandbox --config FILE [--port N] [--time-scale F] [--pay-window S]
+                             [--allowed-origin URL]... [--allowed-host NAME[:PORT]]...
 
 Starts a local DingDang platform on 127.0.0.1. When it is ready it prints one
 JSON line on stdout: { "url", "tskPublicKey" (bare Base64), "port", "skills",
@@ -26,8 +28,8 @@ Safety: the control API needs "controlToken" (Authorization: Bearer <token>;
 SandboxClient's token option); open the dashboard with "dashboardUrl" (it
 sets the token as an HttpOnly cookie). Requests from other web origins, a
 Host header other than 127.0.0.1 / localhost, and cross-site posts to the
-pay pages are refused (docs/sandbox.md "Safety on a developer's machine").
-Devices present "deviceToken" (X-DingDang-Device-Token / the subscribe
+pay pages are refused (docs/sandbox.md "Safety on a developer's machine");
+--allowed-origin and --allowed-host let more in. Devices present "deviceToken" (X-DingDang-Device-Token / the subscribe
 frame's deviceToken) unless the config lists devices.
 
 Config (JSON):
@@ -44,6 +46,13 @@ Options:
   --time-scale F    factor for delivery retries and refund processing (default 1;
                     0.001 runs WeChat's 15 s … 6 h schedule about 1000× faster)
   --pay-window S    seconds a payment URL stays valid (default 300)
+  --allowed-origin URL
+                    a web origin (http(s)://host[:port]) allowed on the control API
+                    (CORS, still with the token) and to frame the pay pages;
+                    repeatable, or comma-separated
+  --allowed-host NAME[:PORT]
+                    a Host header name accepted besides 127.0.0.1 / localhost / [::1]
+                    (without :PORT: with the sandbox's port); repeatable, or comma-separated
   -h, --help        show this help
 
 See docs/sandbox.md for the control API (/sandbox/v1), the pay pages and faults.`,
@@ -53,6 +62,7 @@ See docs/sandbox.md for the control API (/sandbox/v1), the pay pages and faults.
       port: { type: 'string' },
       'time-scale': { type: 'string' },
       'pay-window': { type: 'string' },
+      ...ALLOW_LIST_OPTIONS,
     });
     if (values.help) return (write(io.stdout, this.usage), 0);
     const file = str(values.config);
@@ -60,6 +70,8 @@ See docs/sandbox.md for the control API (/sandbox/v1), the pay pages and faults.
     const port = number(str(values.port), '--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'an integer 0–65535') ?? DEFAULT_SANDBOX_PORT;
     const timeScale = number(str(values['time-scale']), '--time-scale', (n) => n > 0 && n <= 1000, 'a number > 0 and ≤ 1000');
     const payWindow = number(str(values['pay-window']), '--pay-window', (n) => Number.isInteger(n) && n >= 1 && n <= 86_400, 'whole seconds 1–86400');
+    const origins = allowedOrigins(values['allowed-origin']);
+    const hosts = allowedHosts(values['allowed-host']);
     const config = loadSandboxConfig(file);
     for (const w of config.warnings) write(io.stderr, `dingdang-pay sandbox: config ${w}`);
     let sb: Sandbox;
@@ -69,6 +81,8 @@ See docs/sandbox.md for the control API (/sandbox/v1), the pay pages and faults.
         port,
         ...(timeScale !== undefined ? { timeScale } : {}),
         ...(payWindow !== undefined ? { payWindowMs: payWindow * 1000 } : {}),
+        allowedOrigins: origins,
+        allowedHosts: hosts,
       });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
