@@ -559,7 +559,7 @@ export class Notifier {
     lateMs: number,
   ): Promise<void> {
     for (let i = 0; ; i++) {
-      if (this.closed) {
+      if (this.closed || this.o.scheduler.isClosed) {
         this.finish(state, 'stopped');
         return;
       }

@@ -20,6 +20,8 @@ export class Scheduler {
   private readonly clock: () => number;
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  /** Sleeps still running: close() ends them. */
+  private readonly sleepers = new Set<() => void>();
 
   constructor(options: SchedulerOptions = {}) {
     const scale = options.timeScale ?? 1;
@@ -60,19 +62,27 @@ export class Scheduler {
     };
   }
 
-  /** Resolve after `ms` (scaled); rejects with the signal's reason when aborted, resolves at once after close(). */
+  /**
+   * Resolve after `ms` (scaled); rejects with the signal's reason when
+   * aborted. After close() it resolves at once, and a sleep still running
+   * when close() is called resolves then (its caller sees `isClosed`).
+   */
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const onAbort = () => {
-        cancel();
-        reject(signal!.reason);
-      };
-      const cancel = this.after(ms, () => {
+      if (this.closed) return resolve();
+      const wake = () => {
+        this.sleepers.delete(wake);
         signal?.removeEventListener('abort', onAbort);
         resolve();
-      });
-      if (this.closed) return resolve();
+      };
+      const onAbort = () => {
+        cancel();
+        this.sleepers.delete(wake);
+        reject(signal!.reason);
+      };
+      const cancel = this.after(ms, wake);
+      this.sleepers.add(wake);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
@@ -89,5 +99,6 @@ export class Scheduler {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const wake of [...this.sleepers]) wake();
   }
 }

@@ -41,9 +41,26 @@ test('notifier: pending notifications all kept, only the newest N finished ones'
     for (const tid of delivered.slice(0, 2)) assert.equal(notifier.get(`deliver:${tid}`), undefined);
     for (const tid of pending) assert.equal(notifier.get(`deliver:${tid}`)?.attempts, 1);
     assert.equal(pair.backend.of('/deliver').length, 7, 'nothing sent twice');
+    // Closing ends the retry waits: the pending ones are marked stopped, not left waiting forever.
+    pair.sandbox.platform.close();
+    await until(() => pending.every((tid) => notifier.get(`deliver:${tid}`)?.state === 'stopped'), 5_000, 'the pending ones stopped');
+    assert.equal(pair.backend.of('/deliver').length, 7, 'no attempt after close');
   } finally {
     await pair.close();
   }
+});
+
+test('scheduler: a sleep still running when close() is called resolves then; one after close at once', async () => {
+  const scheduler = new Scheduler({ timeScale: 1, now: Date.now });
+  let woke = false;
+  const sleeping = scheduler.sleep(600_000).then(() => (woke = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(woke, false);
+  scheduler.close();
+  await sleeping;
+  assert.equal(woke, true);
+  assert.equal(scheduler.pending, 0);
+  await scheduler.sleep(600_000); // resolves at once
 });
 
 test('notifier: keepFinishedNotifications defaults to 1000 and must be a whole number ≥ 0', async () => {
