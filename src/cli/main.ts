@@ -36,7 +36,7 @@ export async function main(argv: string[], io: CliIO = process): Promise<number>
   }
   const load = COMMANDS[name];
   if (!load) {
-    write(io.stderr, `dingdang-pay: unknown command "${name}"\n\n${await help()}`);
+    write(io.stderr, `dingdang-pay: unknown command "${name.slice(0, 40)}" (dingdang-pay --help lists the commands)`);
     return 2;
   }
   const command = await load();
@@ -44,7 +44,8 @@ export async function main(argv: string[], io: CliIO = process): Promise<number>
     return await command.run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
-      write(io.stderr, `dingdang-pay ${name}: ${e.message}\n\n${command.usage}`);
+      // One line: what was wrong and where the usage is (not the usage itself).
+      write(io.stderr, `dingdang-pay ${name}: ${e.message.split('\n')[0]} (dingdang-pay ${name} --help shows the usage)`);
       return 2;
     }
     if (e instanceof DingDangPayError) {

@@ -100,7 +100,7 @@ describe('dingdang-pay CLI', () => {
     ]) {
       const r = cli(args, BODY);
       assert.equal(r.code, 2, args.join(' '));
-      assert.match(r.err, /Usage:/);
+      assert.match(r.err, /^dingdang-pay \S+: .* \(dingdang-pay \S+ --help shows the usage\)\n?$/, 'one line naming the command and --help');
     }
     const badDate = cli(['sign', '--key', join(dir, 'keys/private_key.pem'), '--datetime', 'yesterday'], BODY);
     assert.equal(badDate.code, 2);

@@ -121,7 +121,7 @@ test('usage errors exit 2 with the usage; the bin prints one line, no stack trac
   ]) {
     const r = await run(...argv);
     assert.equal(r.code, 2, `${argv.join(' ')}: ${r.err}`);
-    assert.match(r.err, /Usage: dingdang-pay/);
+    assert.match(r.err, /^dingdang-pay \S+: [^\n]* --help shows the usage\)\n?$/, `one line: ${r.err}`);
   }
   const child = spawn(
     process.execPath,
