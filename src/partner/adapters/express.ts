@@ -13,7 +13,7 @@
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import type { PartnerHandlers } from '../handlers.js';
 import type { PartnerHandler } from '../make-handler.js';
-import { DEFAULT_PARTNER_PATHS, type PartnerPaths } from './node-http.js';
+import { declaredWithin, DEFAULT_PARTNER_PATHS, type PartnerPaths } from './node-http.js';
 
 export { DEFAULT_PARTNER_PATHS };
 
@@ -26,10 +26,11 @@ export { DEFAULT_PARTNER_PATHS };
  */
 export function expressHandler(handler: PartnerHandler): [RequestHandler, RequestHandler, RequestHandler, ErrorRequestHandler] {
   const precheck: RequestHandler = (req, res, next) => {
-    const early = handler.precheck?.({ headers: req.headers, peer: req.ip ?? req.socket.remoteAddress });
+    // Only a body declared within the limit: an oversized or undeclared one goes to express.raw (413 → body too large).
+    const early = declaredWithin(req.headers, handler.maxBodyBytes)
+      ? handler.precheck?.({ headers: req.headers, peer: req.ip ?? req.socket.remoteAddress })
+      : undefined;
     if (!early) return next();
-    const declared = Number(req.headers['content-length']);
-    if (!(declared <= handler.maxBodyBytes)) res.set('connection', 'close'); // not worth draining: close after the answer
     res.status(early.status).set(early.headers).end(early.body);
   };
   const raw = express.raw({ type: () => true, limit: handler.maxBodyBytes });

@@ -15,7 +15,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { PartnerHandlers } from '../handlers.js';
 import type { PartnerHandler, PartnerResponse } from '../make-handler.js';
-import { DEFAULT_PARTNER_PATHS, type PartnerPaths } from './node-http.js';
+import { declaredWithin, DEFAULT_PARTNER_PATHS, type PartnerPaths } from './node-http.js';
 
 export interface FastifyPartnerOptions {
   handlers: Pick<PartnerHandlers, 'createOrder' | 'deliver' | 'refundNotify'>;
@@ -33,10 +33,9 @@ function route(app: FastifyInstance, path: string, handler: PartnerHandler): voi
     bodyLimit: handler.maxBodyBytes,
     // Refused by its headers alone (peer past its budget, bad Authorization): answered before the body is read.
     onRequest: (request, reply, done) => {
-      const early = handler.precheck?.({ headers: request.headers, peer: request.ip });
+      // Only a body declared within the limit: an oversized or undeclared one meets bodyLimit (body too large).
+      const early = declaredWithin(request.headers, handler.maxBodyBytes) ? handler.precheck?.({ headers: request.headers, peer: request.ip }) : undefined;
       if (!early) return done();
-      const declared = Number(request.headers['content-length']);
-      if (!(declared <= handler.maxBodyBytes)) reply.header('connection', 'close');
       void send(reply, early);
     },
     errorHandler: (error, _request, reply) => {

@@ -39,18 +39,13 @@ export interface NodeHttpPartnerOptions {
 }
 
 /**
- * Refused before the body is read (the handler's `precheck`: a peer past its
- * budget, a missing or malformed Authorization): the body is drained as for a
- * 404, or the connection closed after the answer when the body is declared
- * larger than the handler takes or not declared at all.
+ * A body declared no larger than the handler takes (a request without
+ * `content-length` or over the limit goes the long way: read up to the
+ * limit, or drained, so the client still sending reads the refusal).
  */
-function refuseUnread(req: IncomingMessage, res: ServerResponse, reply: PartnerResponse, limit: number): void {
-  const declared = Number(req.headers['content-length']);
-  if (!(declared <= limit)) {
-    res.setHeader('connection', 'close');
-    res.on('finish', () => req.socket.destroy());
-  } else req.resume();
-  writePartnerResponse(res, reply);
+export function declaredWithin(headers: IncomingMessage['headers'], limit: number): boolean {
+  const declared = Number(headers['content-length']);
+  return declared >= 0 && declared <= limit;
 }
 
 /** One handler as a `(req, res)` listener. Only POST is accepted. */
@@ -77,9 +72,12 @@ export function nodeHttpHandler(handler: PartnerHandler, options: NodeHttpPartne
     let peer: string | undefined;
     try {
       peer = peerOf(req);
-      // Refused by the headers alone: answered at once, the body never read.
-      const early = handler.precheck?.({ headers: req.headers, peer });
-      if (early) return refuseUnread(req, res, early, handler.maxBodyBytes);
+      // Refused by the headers alone (body declared within the limit): answered at once, the body never read.
+      const early = declaredWithin(req.headers, handler.maxBodyBytes) ? handler.precheck?.({ headers: req.headers, peer }) : undefined;
+      if (early) {
+        req.resume(); // drained like a 404's body: at most maxBodyBytes
+        return writePartnerResponse(res, early);
+      }
     } catch {
       return void (res.headersSent ? res.destroy() : res.writeHead(500).end());
     }
