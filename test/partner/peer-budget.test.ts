@@ -46,10 +46,7 @@ const retMsgOf = (res: { body: Uint8Array }) => (JSON.parse(Buffer.from(res.body
 const retCodeOf = (res: { body: Uint8Array }) => (JSON.parse(Buffer.from(res.body).toString('utf8')) as { retCode: string }).retCode;
 
 /** A createOrder body signed with the wrong key: well-formed, fails only the RSA check. */
-const forged = (i: number, at: number) => {
-  const r = signedRequest(JSON.stringify(createOrderBody({ nonceStr: `forged${i}` })), { key: skill.privateKey, at });
-  return r;
-};
+const forged = (i: number, at: number) => signedRequest(JSON.stringify(createOrderBody({ nonceStr: `forged${i}` })), { key: skill.privateKey, at });
 
 describe('PeerBudget', () => {
   it('spends only on failures, refills with time, and forgets the least recently seen peer past maxPeers', () => {
